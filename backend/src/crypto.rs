@@ -1,0 +1,144 @@
+//! Provider tokens at rest are sealed with an AEAD (DESIGN.md, rule 8): whoever reads the session
+//! store, a backup or a memory dump of it, gets no usable token without the key.
+
+use base64::{engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chacha20poly1305::{
+    aead::{Aead, AeadCore, KeyInit, OsRng},
+    XChaCha20Poly1305, XNonce,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Format tag of sealed values, so a future format can be told apart.
+const VERSION: &str = "v1";
+const KEY_LEN: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("the secret key must be base64 for at least 32 bytes")]
+    BadKey,
+    #[error("a stored value could not be decrypted with the configured key")]
+    Unreadable,
+}
+
+/// Seals and opens values with XChaCha20-Poly1305 (random 192-bit nonces, so no counter to
+/// keep across replicas).
+#[derive(Clone)]
+pub struct TokenCipher {
+    aead: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for TokenCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenCipher(..)")
+    }
+}
+
+impl TokenCipher {
+    pub fn new(key: &SecretString) -> Result<Self, CryptoError> {
+        let bytes = Self::decode_key(key.expose_secret())?;
+        // Longer keys are accepted; the first 32 bytes are the key.
+        let aead = XChaCha20Poly1305::new_from_slice(&bytes[..KEY_LEN])
+            .map_err(|_| CryptoError::BadKey)?;
+        Ok(TokenCipher { aead })
+    }
+
+    /// A key for this process only: what was sealed with it cannot be read after a restart.
+    pub fn ephemeral() -> Self {
+        TokenCipher {
+            aead: XChaCha20Poly1305::new(&XChaCha20Poly1305::generate_key(&mut OsRng)),
+        }
+    }
+
+    pub fn decode_key(encoded: &str) -> Result<Vec<u8>, CryptoError> {
+        let bytes = STANDARD
+            .decode(encoded.trim())
+            .or_else(|_| URL_SAFE_NO_PAD.decode(encoded.trim()))
+            .map_err(|_| CryptoError::BadKey)?;
+        if bytes.len() < KEY_LEN {
+            return Err(CryptoError::BadKey);
+        }
+        Ok(bytes)
+    }
+
+    /// `associated` binds the sealed value to its context (the session's user), so a sealed
+    /// blob copied into another record does not open there.
+    pub fn seal(&self, plaintext: &[u8], associated: &[u8]) -> String {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = self
+            .aead
+            .encrypt(
+                &nonce,
+                chacha20poly1305::aead::Payload {
+                    msg: plaintext,
+                    aad: associated,
+                },
+            )
+            .expect("XChaCha20-Poly1305 encryption cannot fail for in-memory buffers");
+        format!(
+            "{VERSION}.{}.{}",
+            URL_SAFE_NO_PAD.encode(nonce),
+            URL_SAFE_NO_PAD.encode(sealed)
+        )
+    }
+
+    pub fn open(&self, sealed: &str, associated: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut parts = sealed.split('.');
+        let (Some(VERSION), Some(nonce), Some(body), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(CryptoError::Unreadable);
+        };
+        let nonce = URL_SAFE_NO_PAD.decode(nonce).map_err(|_| CryptoError::Unreadable)?;
+        let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| CryptoError::Unreadable)?;
+        if nonce.len() != 24 {
+            return Err(CryptoError::Unreadable);
+        }
+        self.aead
+            .decrypt(
+                XNonce::from_slice(&nonce),
+                chacha20poly1305::aead::Payload {
+                    msg: &body,
+                    aad: associated,
+                },
+            )
+            .map_err(|_| CryptoError::Unreadable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> SecretString {
+        SecretString::from(STANDARD.encode([byte; 32]))
+    }
+
+    #[test]
+    fn sealed_values_open_with_the_same_key_and_context_only() {
+        let cipher = TokenCipher::new(&key(1)).unwrap();
+        let sealed = cipher.seal(b"gho_secret_token", b"alice");
+        assert!(!sealed.contains("gho_secret_token"));
+        assert_eq!(cipher.open(&sealed, b"alice").unwrap(), b"gho_secret_token");
+        assert!(cipher.open(&sealed, b"mallory").is_err());
+        let other = TokenCipher::new(&key(2)).unwrap();
+        assert!(other.open(&sealed, b"alice").is_err());
+    }
+
+    #[test]
+    fn tampered_or_malformed_values_are_refused() {
+        let cipher = TokenCipher::new(&key(1)).unwrap();
+        let sealed = cipher.seal(b"x", b"");
+        let mut tampered = sealed.clone();
+        tampered.pop();
+        tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
+        for bad in [tampered.as_str(), "", "v1.", "v2.aaaa.bbbb", "v1.a.b.c"] {
+            assert!(cipher.open(bad, b"").is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn short_or_non_base64_keys_are_refused() {
+        assert!(TokenCipher::decode_key(&STANDARD.encode([0u8; 16])).is_err());
+        assert!(TokenCipher::decode_key("not base64 !!").is_err());
+    }
+}

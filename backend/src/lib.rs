@@ -1,0 +1,13 @@
+//! Portero's backend: a backend-for-frontend (RFC 10017 §6.1) that keeps the client secret and
+//! the provider tokens and hands the browser an HttpOnly session cookie. Start at `startup.rs`,
+//! then `routes/`.
+
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod http_client;
+pub mod providers;
+pub mod routes;
+pub mod session;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,60 @@
+use std::{path::PathBuf, process::ExitCode};
+
+use portero::{config::Config, startup::Application, telemetry};
+
+const USAGE: &str = "usage: portero --config FILE [--check-config]
+       (or PORTERO_CONFIG=FILE portero)
+
+  --config FILE    the TOML configuration (see DESIGN.md, \"Configuration\")
+  --check-config   validate the configuration, print the providers, and exit";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init();
+    let mut config_path = std::env::var_os("PORTERO_CONFIG").map(PathBuf::from);
+    let mut check_only = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" => config_path = args.next().map(PathBuf::from),
+            "--check-config" => check_only = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("portero: unknown argument {other:?}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(path) = config_path else {
+        eprintln!("portero: no configuration given\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let config = match Config::load(&path) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("portero: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    if check_only {
+        let ids: Vec<_> = config.providers.iter().map(|p| p.id.as_str()).collect();
+        println!("{}: ok (providers: {})", path.display(), ids.join(", "));
+        return ExitCode::SUCCESS;
+    }
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("portero: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!("portero listening on http://{}", app.local_addr());
+    if let Err(e) = app.run_until_stopped().await {
+        eprintln!("portero: {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

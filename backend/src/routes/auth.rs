@@ -1,0 +1,114 @@
+//! The login flow: DESIGN.md steps 1, 2, 5 and 8.
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    Json,
+};
+use shared::{LoginRequest, LoginResponse, LogoutResponse, ProviderInfo, ReturnTo, SessionRequest, SessionResponse};
+use tower_sessions::Session;
+
+use crate::{
+    error::{ApiJson, AppError},
+    session::{self, AuthRecord, LoginAttempt},
+    startup::AppState,
+};
+
+/// Codes and states are short; anything longer is not from a provider.
+const MAX_CALLBACK_VALUE: usize = 4096;
+
+/// Step 1: `GET /api/providers`.
+pub async fn providers(State(state): State<AppState>) -> Json<Vec<ProviderInfo>> {
+    Json(state.providers.infos())
+}
+
+/// Step 2: `POST /api/login/{provider}` starts an attempt bound to this browser's session.
+pub async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    Path(provider): Path<String>,
+    body: Bytes,
+) -> Result<Json<LoginResponse>, AppError> {
+    // The body is optional: `{}` and no body at all both mean "no return_to".
+    let request: LoginRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        LoginRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::BadRequest(format!("the body is not a valid login request: {e}")))?
+    };
+    let provider = state.providers.get(&provider)?;
+    let authorize = provider.authorize().await?;
+    session::remember_attempt(
+        &session,
+        LoginAttempt {
+            provider: provider.id().to_owned(),
+            state: authorize.state,
+            pkce_verifier: authorize.pkce_verifier,
+            nonce: authorize.nonce,
+            return_to: ReturnTo::parse(request.return_to.as_deref()).into_string(),
+            created_at: session::now(),
+        },
+    )
+    .await?;
+    Ok(Json(LoginResponse {
+        authorize_endpoint: authorize.authorize_endpoint,
+        params: authorize.params,
+    }))
+}
+
+/// Step 5: `POST /api/session` checks the attempt, exchanges the code and logs the browser in.
+pub async fn create_session(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(request): ApiJson<SessionRequest>,
+) -> Result<Json<SessionResponse>, AppError> {
+    for (field, value) in [("code", &request.code), ("state", &request.state)] {
+        if value.is_empty() || value.len() > MAX_CALLBACK_VALUE {
+            return Err(AppError::BadRequest(format!(
+                "`{field}` must be 1 to {MAX_CALLBACK_VALUE} characters"
+            )));
+        }
+    }
+    // Taken out of the session before any check: a state is never usable twice (rule 1).
+    let attempt = session::take_attempt(&session, &request.state)
+        .await?
+        .ok_or(AppError::InvalidState(
+            "this login was not started in this browser, or its answer was already used; please start again",
+        ))?;
+    if attempt.provider != request.provider {
+        return Err(AppError::InvalidState(
+            "this answer belongs to a login started with another provider",
+        ));
+    }
+    if attempt.is_expired(session::now()) {
+        return Err(AppError::StateExpired);
+    }
+    let provider = state.providers.get(&request.provider)?;
+    provider.check_callback_issuer(request.iss.as_deref()).await?;
+    let login = provider
+        .finish(request.code, attempt.pkce_verifier, attempt.nonce)
+        .await?;
+    let record = AuthRecord::new(login.user.clone(), &login.tokens, &state.cipher);
+    session::log_in(&session, record).await?;
+    tracing::info!(provider = %provider.id(), subject = %login.user.subject, "login succeeded");
+    Ok(Json(SessionResponse {
+        user: login.user,
+        return_to: attempt.return_to,
+    }))
+}
+
+/// Step 8: `POST /api/logout` revokes at the provider where it can, then ends the session.
+pub async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<LogoutResponse>, AppError> {
+    if let Some(record) = session::auth(&session).await? {
+        match (state.providers.get(&record.user.provider), record.tokens(&state.cipher)) {
+            (Ok(provider), Ok(tokens)) => provider.revoke(&tokens).await,
+            // A provider removed from the config, or a key changed: nothing to revoke with.
+            _ => tracing::warn!(provider = %record.user.provider, "logout without revocation"),
+        }
+    }
+    session.flush().await?;
+    Ok(Json(LogoutResponse::default()))
+}

@@ -1,0 +1,103 @@
+//! The HTTP surface of DESIGN.md, "HTTP contract". Every `/api` route sits behind the CSRF
+//! guard and the session layer; health checks and the static SPA do not.
+
+mod auth;
+mod health;
+mod me;
+
+use axum::{
+    extract::{DefaultBodyLimit, Request, State},
+    http::{header, HeaderValue, Uri},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+use tower_http::{
+    services::{ServeDir, ServeFile},
+    set_header::SetResponseHeaderLayer,
+};
+use tower_sessions::{MemoryStore, SessionManagerLayer};
+
+use crate::{error::AppError, startup::AppState};
+
+/// JSON bodies of this API are a few hundred bytes; refuse anything far larger early.
+const MAX_API_BODY: usize = 16 * 1024;
+
+pub fn router(state: AppState, store: MemoryStore) -> Router {
+    let api = Router::new()
+        .route("/providers", get(auth::providers))
+        .route("/login/{provider}", post(auth::login))
+        .route("/session", post(auth::create_session))
+        .route("/me", get(me::me))
+        .route("/logout", post(auth::logout))
+        .fallback(|uri: Uri| async move { AppError::NotFound(format!("/api{}", uri.path())) })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(session_layer(&state, store))
+        // Outermost, so a request without the header touches no session at all.
+        .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
+        .layer(DefaultBodyLimit::max(MAX_API_BODY));
+
+    let mut app = Router::new()
+        .nest("/api", api)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
+    if let Some(dir) = &state.config.server.static_dir {
+        // One-origin deployment: the backend also serves the built SPA, with index.html for
+        // every client-side route (/callback/…, /profile).
+        let index = dir.join("index.html");
+        app = app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)));
+    }
+    app.layer(SetResponseHeaderLayer::if_not_present(
+        // Rule 10: the callback page's URL (with its code) never leaks through Referer.
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ))
+    .layer(SetResponseHeaderLayer::if_not_present(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ))
+    .with_state(state)
+}
+
+/// Rule 7: `HttpOnly; Secure; SameSite=Lax; Path=/`, no `Domain`, `__Host-` over HTTPS.
+fn session_layer(state: &AppState, store: MemoryStore) -> SessionManagerLayer<MemoryStore> {
+    let server = &state.config.server;
+    SessionManagerLayer::new(store)
+        .with_name(session_cookie_name(server.is_https()))
+        .with_http_only(true)
+        // Chromium and Firefox keep Secure cookies on http://localhost and 127.0.0.1 too, so
+        // development runs with the production attributes.
+        .with_secure(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_path("/")
+        .with_expiry(tower_sessions::Expiry::OnInactivity(
+            time::Duration::try_from(state.config.session.idle_timeout)
+                .unwrap_or(time::Duration::DAY),
+        ))
+}
+
+pub fn session_cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-portero_session"
+    } else {
+        "portero_session"
+    }
+}
+
+/// RFC 10017 §6.1.3.3: only the SPA can send the custom header (a cross-site form or image
+/// cannot); a cross-site `Origin` is refused as well, for browsers that send one.
+async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    if headers.get(shared::CSRF_HEADER).map(|v| v.as_bytes()) != Some(shared::CSRF_VALUE.as_bytes())
+    {
+        return AppError::CsrfRequired.into_response();
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        if origin.as_bytes() != state.origin.as_bytes() {
+            let shown = String::from_utf8_lossy(origin.as_bytes()).chars().take(100).collect();
+            return AppError::ForbiddenOrigin(shown).into_response();
+        }
+    }
+    next.run(request).await
+}
