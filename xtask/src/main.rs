@@ -1,0 +1,202 @@
+//! `cargo xtask dev | test | dist`. Each first installs what is missing (idempotently, one line
+//! per step), from the registries only: trunk and wasm-bindgen never download from GitHub.
+
+mod processes;
+mod tools;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, ExitCode},
+    time::Duration,
+};
+
+use anyhow::{bail, Context, Result};
+use processes::Supervisor;
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+  dev    start the local provider emulator, the backend and trunk serve; open the printed URL
+  test   fmt check, clippy, unit and integration tests, wasm tests in headless Chromium, and
+         the browser tests against the built SPA
+  dist   build the release SPA (dist/) and the release backend (target/release/portero)";
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1);
+    let result = match task.as_deref() {
+        Some("dev") => dev(),
+        Some("test") => test(),
+        Some("dist") => dist(),
+        Some("-h" | "--help") | None => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprintln!("xtask: unknown task {other:?}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+pub fn step(message: &str) {
+    println!("xtask: {message}");
+}
+
+/// Runs a command to completion in the repository root, failing with its name.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed ({status})");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+const DEV_PROVIDER_PORT: u16 = 3900;
+const BACKEND_PORT: u16 = 3000;
+const SPA_ORIGIN: &str = "http://127.0.0.1:8080";
+
+fn dev() -> Result<()> {
+    let tools = tools::ensure_build_tools()?;
+    step("building the backend and the provider emulator");
+    run(cargo().args(["build", "--quiet", "-p", "portero", "-p", "devprovider"]))?;
+
+    // A fresh client secret per run: the repository holds no secret, not even a demo one.
+    let secret = tools::random_hex(24)?;
+    let work = root().join("target/xtask-dev");
+    std::fs::create_dir_all(&work)?;
+    let provider_config = work.join("devprovider.toml");
+    std::fs::write(
+        &provider_config,
+        format!(
+            "bind = \"127.0.0.1:{DEV_PROVIDER_PORT}\"\n\n[[clients]]\nid = \"portero-dev\"\n\
+             secret = \"{secret}\"\nredirect_uris = [\"{SPA_ORIGIN}/callback/dev\"]\n"
+        ),
+    )?;
+
+    let mut supervisor = Supervisor::new()?;
+    let bin = root().join("target/debug");
+    step(&format!("starting devprovider on http://127.0.0.1:{DEV_PROVIDER_PORT}"));
+    supervisor.spawn(
+        "devprovider",
+        Command::new(bin.join("devprovider")).arg("--config").arg(&provider_config),
+    )?;
+    supervisor.wait_until(
+        "devprovider",
+        &format!("http://127.0.0.1:{DEV_PROVIDER_PORT}/.well-known/openid-configuration"),
+        Duration::from_secs(30),
+    )?;
+
+    step(&format!("starting the backend on http://127.0.0.1:{BACKEND_PORT}"));
+    supervisor.spawn(
+        "portero",
+        Command::new(bin.join("portero"))
+            .args(["--config", "config/dev.toml"])
+            .env("PORTERO_PROVIDERS__DEV__CLIENT_SECRET", &secret),
+    )?;
+    supervisor.wait_until(
+        "portero",
+        &format!("http://127.0.0.1:{BACKEND_PORT}/healthz"),
+        Duration::from_secs(30),
+    )?;
+
+    step("starting trunk serve (the first build of the SPA takes a minute or two)");
+    supervisor.spawn(
+        "trunk",
+        tools.command("trunk").args(["serve", "--skip-version-check"]),
+    )?;
+    supervisor.wait_until("trunk", SPA_ORIGIN, Duration::from_secs(15 * 60))?;
+    println!("\n  Portero is running: open {SPA_ORIGIN}\n  (log in with a demo user of \"Portero Dev\"; Ctrl-C stops everything)\n");
+    supervisor.wait_for_stop()
+}
+
+fn test() -> Result<()> {
+    let tools = tools::ensure_build_tools()?;
+    let browser = tools::ensure_browser()?;
+
+    step("cargo fmt --check");
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    step("cargo clippy -D warnings");
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    step("unit and integration tests");
+    run(cargo().args([
+        "test",
+        "--workspace",
+        "--exclude",
+        "e2e",
+        "--exclude",
+        "portero-frontend",
+    ]))?;
+
+    // Chromium leaves tens of MB per run in TMPDIR: give it a folder removed afterwards.
+    let tmp = root().join("target/xtask-tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)?;
+    let result = browser_tests(&tools, &browser, &tmp);
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
+
+fn browser_tests(tools: &tools::Tools, browser: &tools::Browser, tmp: &Path) -> Result<()> {
+    step("wasm tests in headless Chromium");
+    run(tools
+        .command("cargo")
+        .args([
+            "test",
+            "-p",
+            "portero-frontend",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
+        .env("CHROMEDRIVER", &browser.chromedriver)
+        .env("TMPDIR", tmp))?;
+
+    build_spa(tools)?;
+    step("browser tests (e2e/)");
+    run(cargo()
+        .args(["test", "-p", "e2e", "--", "--test-threads=1"])
+        .env("PORTERO_E2E_DIST", root().join("dist"))
+        .env("CHROMEDRIVER", &browser.chromedriver)
+        .env("CHROMIUM", &browser.chromium)
+        .env("TMPDIR", tmp))
+}
+
+fn build_spa(tools: &tools::Tools) -> Result<()> {
+    step("trunk build --release (dist/)");
+    run(tools
+        .command("trunk")
+        .args(["build", "--release", "--skip-version-check"]))?;
+    if !root().join("dist/index.html").exists() {
+        bail!("trunk build finished without dist/index.html");
+    }
+    Ok(())
+}
+
+fn dist() -> Result<()> {
+    let tools = tools::ensure_build_tools()?;
+    build_spa(&tools)?;
+    step("cargo build --release -p portero");
+    run(cargo().args(["build", "--release", "-p", "portero"]))?;
+    step("done: serve dist/ with target/release/portero (server.static_dir = \"dist\")");
+    Ok(())
+}
