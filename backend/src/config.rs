@@ -210,7 +210,9 @@ impl RawConfig {
         })?;
         let public_origin = parse_origin(&self.server.public_origin)?;
         if self.server.provider_timeout_secs == 0 {
-            return Err(ConfigError::new("server.provider_timeout_secs: must be at least 1"));
+            return Err(ConfigError::new(
+                "server.provider_timeout_secs: must be at least 1",
+            ));
         }
         let server = ServerConfig {
             bind,
@@ -270,7 +272,9 @@ fn parse_origin(raw: &str) -> Result<Url, ConfigError> {
         return Err(bad("must start with http:// or https://"));
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("must be an origin only, like https://app.example.com (no path)"));
+        return Err(bad(
+            "must be an origin only, like https://app.example.com (no path)",
+        ));
     }
     Ok(url)
 }
@@ -291,11 +295,14 @@ fn validate_provider(
             "providers.{id}: the id must use only a-z, 0-9, '-' and '_'"
         )));
     }
-    let raw: RawProvider = value
-        .try_into()
-        .map_err(|e: toml::de::Error| ConfigError::new(format!("providers.{id}: {}", e.message())))?;
+    let raw: RawProvider = value.try_into().map_err(|e: toml::de::Error| {
+        ConfigError::new(format!("providers.{id}: {}", e.message()))
+    })?;
     if raw.client_id.trim().is_empty() {
-        return Err(ConfigError::new(format!("{}: must not be empty", key("client_id"))));
+        return Err(ConfigError::new(format!(
+            "{}: must not be empty",
+            key("client_id")
+        )));
     }
     let client_secret = match (raw.client_secret, raw.client_secret_file) {
         (Some(secret), None) => secret,
@@ -316,16 +323,17 @@ fn validate_provider(
                 key("client_secret")
             )))
         }
-        (None, None) => {
-            return Err(ConfigError::new(format!(
-                "{}: missing (set it, or client_secret_file, or PORTERO_PROVIDERS__{}__CLIENT_SECRET)",
-                key("client_secret"),
-                id.to_ascii_uppercase()
-            )))
-        }
+        (None, None) => return Err(ConfigError::new(format!(
+            "{}: missing (set it, or client_secret_file, or PORTERO_PROVIDERS__{}__CLIENT_SECRET)",
+            key("client_secret"),
+            id.to_ascii_uppercase()
+        ))),
     };
     if client_secret.expose_secret().is_empty() {
-        return Err(ConfigError::new(format!("{}: must not be empty", key("client_secret"))));
+        return Err(ConfigError::new(format!(
+            "{}: must not be empty",
+            key("client_secret")
+        )));
     }
 
     let preset = match raw.kind {
@@ -350,13 +358,14 @@ fn validate_provider(
             ))
         })?;
     Url::parse(&issuer_raw).map_err(|e| {
-        ConfigError::new(format!("{}: {issuer_raw:?} is not a URL ({e})", key("issuer")))
+        ConfigError::new(format!(
+            "{}: {issuer_raw:?} is not a URL ({e})",
+            key("issuer")
+        ))
     })?;
-    let scopes = raw.scopes.unwrap_or_else(|| {
-        ["openid", "profile", "email"]
-            .map(String::from)
-            .to_vec()
-    });
+    let scopes = raw
+        .scopes
+        .unwrap_or_else(|| ["openid", "profile", "email"].map(String::from).to_vec());
     let name = raw
         .name
         .or_else(|| preset.map(|(_, name)| name.to_owned()))
@@ -429,20 +438,44 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(config.providers[0].client_secret.expose_secret(), "from-env");
+        assert_eq!(
+            config.providers[0].client_secret.expose_secret(),
+            "from-env"
+        );
         assert_eq!(config.server.bind.port(), 4000);
     }
 
     #[test]
     fn errors_name_the_key_and_the_problem() {
         let cases = [
-            (BASE.replace("http://127.0.0.1:8080", "http://x/app"), "server.public_origin"),
-            (BASE.replace("client_secret = \"zs\"", ""), "providers.zeta.client_secret"),
-            (BASE.replace("kind = \"oidc\"", "kind = \"nope\""), "providers.zeta"),
-            (BASE.replace("issuer = \"http://127.0.0.1:3900\"", ""), "providers.zeta.issuer"),
-            (format!("{BASE}\n[session]\nsecret_key = \"short\""), "session.secret_key"),
-            (BASE.replace("http://127.0.0.1:8080", "https://app.example"), "session.secret_key"),
-            (format!("{BASE}\n[session]\nstore = \"postgres://x\""), "session.store"),
+            (
+                BASE.replace("http://127.0.0.1:8080", "http://x/app"),
+                "server.public_origin",
+            ),
+            (
+                BASE.replace("client_secret = \"zs\"", ""),
+                "providers.zeta.client_secret",
+            ),
+            (
+                BASE.replace("kind = \"oidc\"", "kind = \"nope\""),
+                "providers.zeta",
+            ),
+            (
+                BASE.replace("issuer = \"http://127.0.0.1:3900\"", ""),
+                "providers.zeta.issuer",
+            ),
+            (
+                format!("{BASE}\n[session]\nsecret_key = \"short\""),
+                "session.secret_key",
+            ),
+            (
+                BASE.replace("http://127.0.0.1:8080", "https://app.example"),
+                "session.secret_key",
+            ),
+            (
+                format!("{BASE}\n[session]\nstore = \"postgres://x\""),
+                "session.store",
+            ),
         ];
         for (text, key) in cases {
             let err = load(&text, &[]).unwrap_err().to_string();

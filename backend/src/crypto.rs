@@ -88,8 +88,12 @@ impl TokenCipher {
         else {
             return Err(CryptoError::Unreadable);
         };
-        let nonce = URL_SAFE_NO_PAD.decode(nonce).map_err(|_| CryptoError::Unreadable)?;
-        let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| CryptoError::Unreadable)?;
+        let nonce = URL_SAFE_NO_PAD
+            .decode(nonce)
+            .map_err(|_| CryptoError::Unreadable)?;
+        let body = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| CryptoError::Unreadable)?;
         if nonce.len() != 24 {
             return Err(CryptoError::Unreadable);
         }

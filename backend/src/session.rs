@@ -53,7 +53,10 @@ pub async fn remember_attempt(session: &Session, attempt: LoginAttempt) -> Resul
 
 /// Removes and returns the attempt whose state equals `state` (compared in constant time, rule
 /// 1). Removal happens before any check of the attempt, so a state is never usable twice.
-pub async fn take_attempt(session: &Session, state: &str) -> Result<Option<LoginAttempt>, AppError> {
+pub async fn take_attempt(
+    session: &Session,
+    state: &str,
+) -> Result<Option<LoginAttempt>, AppError> {
     let attempts: Vec<LoginAttempt> = session.get(ATTEMPTS_KEY).await?.unwrap_or_default();
     let mut found = None;
     let mut rest = Vec::with_capacity(attempts.len());

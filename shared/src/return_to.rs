@@ -99,7 +99,13 @@ mod tests {
 
     #[test]
     fn same_origin_paths_are_kept() {
-        for ok in ["/", "/profile", "/profile?tab=repos#top", "/a/b%20c", "/caf%C3%A9"] {
+        for ok in [
+            "/",
+            "/profile",
+            "/profile?tab=repos#top",
+            "/a/b%20c",
+            "/caf%C3%A9",
+        ] {
             assert_eq!(parsed(ok), ok, "{ok} should be kept");
         }
     }

@@ -125,3 +125,64 @@ impl Providers {
 pub(crate) fn secret(value: impl Into<String>) -> SecretString {
     SecretString::from(value.into())
 }
+
+/// RFC 7009 token revocation with client_secret_basic.
+///
+/// Written here rather than taken from `oauth2`, whose `revoke_token` refuses any `http://`
+/// endpoint: that rule stays (RFC 7009 §2 asks for TLS), except for loopback addresses, where
+/// development and the conformance tests run their providers.
+pub(crate) async fn revoke_rfc7009(
+    http: &ProviderHttp,
+    endpoint: &str,
+    client_id: &str,
+    client_secret: &SecretString,
+    token: &SecretString,
+    hint: &str,
+) -> Result<(), String> {
+    use base64::Engine;
+    use secrecy::ExposeSecret;
+
+    let url =
+        Url::parse(endpoint).map_err(|e| format!("the revocation endpoint is not a URL ({e})"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if url.scheme() != "https" && !loopback {
+        return Err("the revocation endpoint must use https".into());
+    }
+    // RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined.
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        encode(client_id),
+        encode(client_secret.expose_secret())
+    ));
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", token.expose_secret())
+        .append_pair("token_type_hint", hint)
+        .finish();
+    let request = http::Request::post(url.as_str())
+        .header(http::header::AUTHORIZATION, format!("Basic {credentials}"))
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(http::header::ACCEPT, "application/json")
+        .body(body.into_bytes())
+        .map_err(|e| format!("cannot build the revocation request ({e})"))?;
+    let reply = http
+        .send(request)
+        .await
+        .map_err(|e| format!("the revocation endpoint {e}"))?;
+    if reply.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the revocation endpoint answered {}",
+            reply.status()
+        ))
+    }
+}

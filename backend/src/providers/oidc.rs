@@ -13,12 +13,12 @@ use openidconnect::{
         CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
         CoreClientAuthMethod, CoreGenderClaim, CoreGrantType, CoreJsonWebKey,
         CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
-        CoreResponseType, CoreRevocableToken, CoreSubjectIdentifierType,
+        CoreResponseType, CoreSubjectIdentifierType,
     },
-    AccessToken, AccessTokenHash, AdditionalProviderMetadata, AuthorizationCode, ClientId,
-    ClientSecret, CsrfToken, EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
-    RedirectUrl, RefreshToken, RequestTokenError, RevocationUrl, Scope, TokenResponse,
+    AccessTokenHash, AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret,
+    CsrfToken, EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
+    RequestTokenError, Scope, TokenResponse,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -43,9 +43,15 @@ macro_rules! user_from {
             provider: $provider.to_owned(),
             subject: $claims.subject().to_string(),
             login: $claims.preferred_username().map(|u| u.to_string()),
-            name: $claims.name().and_then(|n| n.get(None)).map(|n| n.to_string()),
+            name: $claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.to_string()),
             email: $claims.email().map(|e| e.to_string()),
-            avatar_url: $claims.picture().and_then(|p| p.get(None)).map(|p| p.to_string()),
+            avatar_url: $claims
+                .picture()
+                .and_then(|p| p.get(None))
+                .map(|p| p.to_string()),
         }
     };
 }
@@ -82,7 +88,7 @@ type Client = CoreClient<
     EndpointSet,      // authorization
     EndpointNotSet,   // device authorization
     EndpointNotSet,   // introspection
-    EndpointNotSet,   // revocation: set per call, see `revoke`
+    EndpointNotSet,   // revocation: see `super::revoke_rfc7009`
     EndpointMaybeSet, // token
     EndpointMaybeSet, // userinfo
 >;
@@ -161,7 +167,9 @@ impl Oidc {
             client: CoreClient::from_provider_metadata(
                 metadata,
                 ClientId::new(self.client_id.clone()),
-                Some(ClientSecret::new(self.client_secret.expose_secret().to_owned())),
+                Some(ClientSecret::new(
+                    self.client_secret.expose_secret().to_owned(),
+                )),
             )
             .set_redirect_uri(redirect),
             fetched_at: Instant::now(),
@@ -272,7 +280,9 @@ impl Oidc {
                 .map_err(|e| self.fail(format!("cannot call userinfo: {e}")))?
                 .request_async::<EmptyAdditionalClaims, _, CoreGenderClaim>(&self.http)
                 .await
-                .map_err(|e| self.fail(format!("the userinfo endpoint failed: {}", describe(&e))))?;
+                .map_err(|e| {
+                    self.fail(format!("the userinfo endpoint failed: {}", describe(&e)))
+                })?;
             let from_info = user_from!(self.id, info);
             user = User {
                 login: from_info.login.or(user.login),
@@ -305,25 +315,22 @@ impl Oidc {
         let Some(endpoint) = d.extra.revocation_endpoint.as_deref() else {
             return;
         };
-        let Ok(url) = RevocationUrl::new(endpoint.to_owned()) else {
-            tracing::warn!(provider = %self.id, "cannot revoke: the revocation_endpoint is not a URL");
-            return;
-        };
-        let client = d.client.clone().set_revocation_url(url);
         // The refresh token first: revoking it also ends its access tokens at most providers.
-        let mut revocable: Vec<CoreRevocableToken> = Vec::new();
+        let mut revocable = Vec::new();
         if let Some(refresh) = &tokens.refresh_token {
-            revocable.push(RefreshToken::new(refresh.expose_secret().to_owned()).into());
+            revocable.push((refresh, "refresh_token"));
         }
-        revocable.push(AccessToken::new(tokens.access_token.expose_secret().to_owned()).into());
-        for token in revocable {
-            let result = match client.revoke_token(token) {
-                Ok(request) => request
-                    .request_async(&self.http)
-                    .await
-                    .map_err(|e| describe_token_error(&e)),
-                Err(e) => Err(e.to_string()),
-            };
+        revocable.push((&tokens.access_token, "access_token"));
+        for (token, hint) in revocable {
+            let result = super::revoke_rfc7009(
+                &self.http,
+                endpoint,
+                &self.client_id,
+                &self.client_secret,
+                token,
+                hint,
+            )
+            .await;
             if let Err(e) = result {
                 tracing::warn!(provider = %self.id, error = %e, "token revocation failed");
             }

@@ -5,7 +5,10 @@ use axum::{
     extract::{Path, State},
     Json,
 };
-use shared::{LoginRequest, LoginResponse, LogoutResponse, ProviderInfo, ReturnTo, SessionRequest, SessionResponse};
+use shared::{
+    LoginRequest, LoginResponse, LogoutResponse, ProviderInfo, ReturnTo, SessionRequest,
+    SessionResponse,
+};
 use tower_sessions::Session;
 
 use crate::{
@@ -33,8 +36,9 @@ pub async fn login(
     let request: LoginRequest = if body.iter().all(u8::is_ascii_whitespace) {
         LoginRequest::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| AppError::BadRequest(format!("the body is not a valid login request: {e}")))?
+        serde_json::from_slice(&body).map_err(|e| {
+            AppError::BadRequest(format!("the body is not a valid login request: {e}"))
+        })?
     };
     let provider = state.providers.get(&provider)?;
     let authorize = provider.authorize().await?;
@@ -84,7 +88,9 @@ pub async fn create_session(
         return Err(AppError::StateExpired);
     }
     let provider = state.providers.get(&request.provider)?;
-    provider.check_callback_issuer(request.iss.as_deref()).await?;
+    provider
+        .check_callback_issuer(request.iss.as_deref())
+        .await?;
     let login = provider
         .finish(request.code, attempt.pkce_verifier, attempt.nonce)
         .await?;
@@ -103,7 +109,10 @@ pub async fn logout(
     session: Session,
 ) -> Result<Json<LogoutResponse>, AppError> {
     if let Some(record) = session::auth(&session).await? {
-        match (state.providers.get(&record.user.provider), record.tokens(&state.cipher)) {
+        match (
+            state.providers.get(&record.user.provider),
+            record.tokens(&state.cipher),
+        ) {
             (Ok(provider), Ok(tokens)) => provider.revoke(&tokens).await,
             // A provider removed from the config, or a key changed: nothing to revoke with.
             _ => tracing::warn!(provider = %record.user.provider, "logout without revocation"),

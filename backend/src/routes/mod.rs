@@ -95,7 +95,10 @@ async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next)
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         if origin.as_bytes() != state.origin.as_bytes() {
-            let shown = String::from_utf8_lossy(origin.as_bytes()).chars().take(100).collect();
+            let shown = String::from_utf8_lossy(origin.as_bytes())
+                .chars()
+                .take(100)
+                .collect();
             return AppError::ForbiddenOrigin(shown).into_response();
         }
     }

@@ -1,0 +1,291 @@
+//! `spawn_app()` starts the real backend on a random port, next to a real devprovider (or a
+//! wiremock provider), and hands back a `TestApp` whose `Browser`s speak HTTP as the SPA would.
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use devprovider::DevProvider;
+use portero::{config::Config, startup::Application};
+use reqwest::{header::HeaderMap, Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use shared::LoginResponse;
+use tokio::sync::oneshot;
+use url::Url;
+
+/// The SPA's origin in these tests; the backend's redirect URIs derive from it.
+pub const ORIGIN: &str = "http://127.0.0.1:8080";
+pub const CLIENT_ID: &str = "portero-test";
+pub const CLIENT_SECRET: &str = "test-client-secret-7f3a9c";
+pub const PROVIDER: &str = "dev";
+pub const SECRET_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub provider: Option<DevProvider>,
+    _stop: oneshot::Sender<()>,
+}
+
+pub fn config_toml(issuer: &str) -> String {
+    format!(
+        r#"
+        [server]
+        bind = "127.0.0.1:0"
+        public_origin = "{ORIGIN}"
+        provider_timeout_secs = 2
+
+        [session]
+        store = "memory"
+        secret_key = "{SECRET_KEY}"
+
+        [providers.{PROVIDER}]
+        kind = "oidc"
+        name = "Portero Dev"
+        issuer = "{issuer}"
+        client_id = "{CLIENT_ID}"
+        client_secret = "{CLIENT_SECRET}"
+        "#
+    )
+}
+
+pub async fn start_devprovider() -> DevProvider {
+    DevProvider::start(devprovider::Config {
+        clients: vec![devprovider::Client {
+            id: CLIENT_ID.into(),
+            secret: CLIENT_SECRET.into(),
+            redirect_uris: vec![format!("{ORIGIN}/callback/{PROVIDER}")],
+        }],
+        ..Default::default()
+    })
+    .await
+    .expect("devprovider starts")
+}
+
+/// The backend next to a fresh devprovider registered as provider `dev`.
+pub async fn spawn_app() -> TestApp {
+    let provider = start_devprovider().await;
+    let mut app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    app.provider = Some(provider);
+    app
+}
+
+pub async fn spawn_app_with(config_toml: &str) -> TestApp {
+    super::logs::capture();
+    let config = Config::from_toml(config_toml, std::iter::empty(), None).expect("valid config");
+    let app = Application::build(config).await.expect("backend builds");
+    let addr = app.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        provider: None,
+        _stop: stop,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A browser with its own cookie jar, as the SPA would run in it.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            base: self.url(""),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Mutex::new(BTreeMap::new()),
+            set_cookie_headers: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    pub fn devprovider(&self) -> &DevProvider {
+        self.provider
+            .as_ref()
+            .expect("this app runs with a devprovider")
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not the expected JSON ({e}): {}", self.body))
+    }
+
+    /// Asserts DESIGN.md's error shape, status and machine code.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        let error: shared::ApiError = self.json();
+        assert_eq!(error.error, code, "{}", self.body);
+        assert!(!error.message.is_empty());
+    }
+}
+
+pub struct Browser {
+    base: String,
+    http: reqwest::Client,
+    cookies: Mutex<BTreeMap<String, String>>,
+    pub set_cookie_headers: Arc<Mutex<Vec<String>>>,
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(
+            Method::GET,
+            path,
+            None,
+            &[("x-csrf", "1"), ("origin", ORIGIN)],
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, body: Option<Value>) -> Reply {
+        self.request(
+            Method::POST,
+            path,
+            body,
+            &[("x-csrf", "1"), ("origin", ORIGIN)],
+        )
+        .await
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let cookie = self.cookie_header();
+        if !cookie.is_empty() {
+            request = request.header("cookie", cookie);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the backend answers");
+        for set in response.headers().get_all("set-cookie") {
+            let set = set.to_str().unwrap().to_owned();
+            self.store_cookie(&set);
+            self.set_cookie_headers.lock().unwrap().push(set);
+        }
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    fn store_cookie(&self, set_cookie: &str) {
+        let pair = set_cookie.split(';').next().unwrap_or("");
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let removed = set_cookie.to_ascii_lowercase().contains("max-age=0") || value.is_empty();
+        let mut jar = self.cookies.lock().unwrap();
+        if removed {
+            jar.remove(name);
+        } else {
+            jar.insert(name.to_owned(), value.to_owned());
+        }
+    }
+
+    pub fn cookie_header(&self) -> String {
+        let jar = self.cookies.lock().unwrap();
+        jar.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookies.lock().unwrap().get("portero_session").cloned()
+    }
+
+    pub async fn start_login(&self, provider: &str, return_to: Option<&str>) -> LoginResponse {
+        let body = match return_to {
+            Some(r) => json!({ "return_to": r }),
+            None => json!({}),
+        };
+        let reply = self
+            .post(&format!("/api/login/{provider}"), Some(body))
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
+    }
+}
+
+/// The authorize URL exactly as the SPA builds it.
+pub fn authorize_url(login: &LoginResponse) -> Url {
+    let mut url = Url::parse(&login.authorize_endpoint).unwrap();
+    url.query_pairs_mut().extend_pairs(&login.params);
+    url
+}
+
+/// Walks devprovider's login and consent pages as a person would; returns the callback URL.
+pub async fn consent(login: &LoginResponse, user: &str, decision: &str) -> Url {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = authorize_url(login);
+    let origin = url.origin().ascii_serialization();
+    let page = http.get(url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let request = hidden_value(&page.text().await.unwrap(), "request");
+    let page = http
+        .post(format!("{origin}/authorize/login"))
+        .form(&[("request", request.as_str()), ("user", user)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let request = hidden_value(&page.text().await.unwrap(), "request");
+    let answer = http
+        .post(format!("{origin}/authorize/consent"))
+        .form(&[("request", request.as_str()), ("decision", decision)])
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+fn hidden_value(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no field {name} in {html}"));
+    let rest = &html[at..];
+    let start = rest.find("value=\"").unwrap() + "value=\"".len();
+    rest[start..start + rest[start..].find('"').unwrap()].to_owned()
+}
+
+pub fn query(url: &Url) -> BTreeMap<String, String> {
+    url.query_pairs().into_owned().collect()
+}
+
+/// The `POST /api/session` body the SPA sends for this callback URL.
+pub fn callback_body(provider: &str, callback: &Url) -> Value {
+    let q = query(callback);
+    let mut body = json!({ "provider": provider, "code": q["code"], "state": q["state"] });
+    if let Some(iss) = q.get("iss") {
+        body["iss"] = json!(iss);
+    }
+    body
+}
