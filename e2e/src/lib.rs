@@ -1,0 +1,236 @@
+//! The harness of the browser tests: the real backend (serving the built `dist/`, as in a
+//! one-origin deployment) and devprovider, both on random loopback ports, and a headless
+//! Chromium driven over WebDriver by Debian's chromedriver.
+//!
+//! `cargo xtask test` builds `dist/` and sets `PORTERO_E2E_DIST`, `CHROMEDRIVER` and `TMPDIR`.
+
+use std::{
+    net::TcpListener as StdListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::{bail, Context, Result};
+use devprovider::DevProvider;
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use portero::{config::Config, startup::Application};
+use tokio::sync::oneshot;
+
+pub const PROVIDER: &str = "dev";
+const CLIENT_ID: &str = "portero-e2e";
+
+pub struct Stack {
+    pub origin: String,
+    pub provider: DevProvider,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Stack {
+    pub async fn start() -> Result<Stack> {
+        let dist = PathBuf::from(std::env::var("PORTERO_E2E_DIST").context(
+            "PORTERO_E2E_DIST is not set: run the browser tests with `cargo xtask test`, which builds dist/ first",
+        )?);
+        if !dist.join("index.html").exists() {
+            bail!("{} has no index.html: build it with `trunk build --release`", dist.display());
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let origin = format!("http://{}", listener.local_addr()?);
+        let secret = format!("e2e-secret-{}", std::process::id());
+        let provider = DevProvider::start(devprovider::Config {
+            clients: vec![devprovider::Client {
+                id: CLIENT_ID.into(),
+                secret: secret.clone(),
+                redirect_uris: vec![format!("{origin}/callback/{PROVIDER}")],
+            }],
+            ..Default::default()
+        })
+        .await?;
+        let config = Config::from_toml(
+            &format!(
+                r#"
+                [server]
+                public_origin = "{origin}"
+                static_dir = "{dist}"
+                [session]
+                store = "memory"
+                [providers.{PROVIDER}]
+                kind = "oidc"
+                name = "Portero Dev"
+                issuer = "{issuer}"
+                client_id = "{CLIENT_ID}"
+                client_secret = "{secret}"
+                "#,
+                dist = dist.display(),
+                issuer = provider.issuer(),
+            ),
+            std::iter::empty(),
+            None,
+        )?;
+        let app = Application::with_listener(config, listener)?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Ok(Stack {
+            origin,
+            provider,
+            _stop: stop,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+}
+
+/// A headless Chromium with a fresh profile (so a fresh cookie jar) and its chromedriver.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Result<Browser> {
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let port = StdListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {chromedriver}"))?;
+        let profile = TempDir::new("portero-e2e-profile")?;
+        let mut caps = serde_json::Map::new();
+        let mut chrome = serde_json::json!({
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                // Keep Chromium off the network: this machine has none beyond loopback.
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-quic",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.0.display()),
+            ]
+        });
+        if let Ok(binary) = std::env::var("CHROMIUM") {
+            chrome["binary"] = binary.into();
+        }
+        caps.insert("goog:chromeOptions".into(), chrome);
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..50 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Ok(Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                    })
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bail!("chromedriver did not start a session: {last:?}")
+    }
+
+    pub async fn goto(&self, url: &str) -> Result<()> {
+        Ok(self.client.goto(url).await?)
+    }
+
+    /// The element, once it is in the page (the SPA renders after its fetches).
+    pub async fn wait_for(&self, css: &str) -> Result<Element> {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("{css} did not appear within 15 s"))
+    }
+
+    pub async fn click(&self, css: &str) -> Result<()> {
+        self.wait_for(css).await?.click().await?;
+        Ok(())
+    }
+
+    pub async fn text(&self, css: &str) -> Result<String> {
+        Ok(self.wait_for(css).await?.text().await?)
+    }
+
+    /// Waits until the address bar's path and query start with `prefix`; returns them.
+    pub async fn wait_for_path(&self, prefix: &str) -> Result<String> {
+        for _ in 0..150 {
+            let url = self.client.current_url().await?;
+            let mut path = url.path().to_owned();
+            if let Some(query) = url.query() {
+                path = format!("{path}?{query}");
+            }
+            if path.starts_with(prefix) {
+                return Ok(path);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!(
+            "the page never reached {prefix}; it is at {}",
+            self.client.current_url().await?
+        )
+    }
+
+    /// `fetch` from inside the page, as the SPA does: the answer's HTTP status.
+    pub async fn api_status(&self, path: &str) -> Result<u16> {
+        let status = self
+            .client
+            .execute_async(
+                "const [path, done] = arguments;
+                 fetch(path, { headers: { 'x-csrf': '1' } }).then(r => done(r.status), e => done(0));",
+                vec![path.into()],
+            )
+            .await?;
+        status
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .context("fetch gave no status")
+    }
+
+    pub async fn close(mut self) -> Result<()> {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        Ok(())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+/// A folder removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> Result<TempDir> {
+        let dir = std::env::temp_dir().join(format!(
+            "{prefix}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir)?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
