@@ -1,0 +1,139 @@
+//! Every call the SPA makes to the backend (DESIGN.md, "HTTP contract"). Bodies are the
+//! `shared` types, so a field renamed on either side fails the build instead of a login.
+//!
+//! Requests go through the browser's `fetch` directly: an HTTP client crate would add weight to
+//! the WebAssembly bundle for nothing the four calls below need.
+
+use serde::{de::DeserializeOwned, Serialize};
+use shared::{
+    ApiError, LoginRequest, LoginResponse, LogoutResponse, MeResponse, ProviderInfo,
+    SessionRequest, SessionResponse, CSRF_HEADER, CSRF_VALUE,
+};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestCache, RequestInit, Response};
+
+/// Why a call did not produce the expected body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiFailure {
+    /// No usable answer: the network failed, the backend is down, or the reply was not the
+    /// JSON the contract promises.
+    Network(String),
+    /// The backend answered with an error status and (normally) an [`ApiError`] body.
+    Status { status: u16, error: ApiError },
+}
+
+impl ApiFailure {
+    /// `true` when there is no session (`GET /api/me` answers 401).
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, ApiFailure::Status { status: 401, .. })
+    }
+
+    /// The machine code: the backend's `error`, or `network_error` when there was no answer.
+    pub fn code(&self) -> &str {
+        match self {
+            ApiFailure::Network(_) => "network_error",
+            ApiFailure::Status { error, .. } => &error.error,
+        }
+    }
+
+    /// A sentence to show the person.
+    pub fn message(&self) -> &str {
+        match self {
+            ApiFailure::Network(message) => message,
+            ApiFailure::Status { error, .. } => &error.message,
+        }
+    }
+}
+
+/// `GET /api/providers`
+pub async fn providers() -> Result<Vec<ProviderInfo>, ApiFailure> {
+    send("GET", "/api/providers", None::<&()>).await
+}
+
+/// `POST /api/login/{provider}`: starts a login attempt and answers what the authorize URL needs.
+pub async fn login(provider: &str, return_to: Option<String>) -> Result<LoginResponse, ApiFailure> {
+    // The id comes from the server, but encoding it keeps a stray `/` or `?` from changing
+    // which route is called.
+    let path = format!(
+        "/api/login/{}",
+        String::from(js_sys::encode_uri_component(provider))
+    );
+    send("POST", &path, Some(&LoginRequest { return_to })).await
+}
+
+/// `POST /api/session`: trades the provider's one-time code for a session cookie.
+pub async fn session(request: &SessionRequest) -> Result<SessionResponse, ApiFailure> {
+    send("POST", "/api/session", Some(request)).await
+}
+
+/// `GET /api/me`: the signed-in person, or a 401 failure.
+pub async fn me() -> Result<MeResponse, ApiFailure> {
+    send("GET", "/api/me", None::<&()>).await
+}
+
+/// `POST /api/logout`
+pub async fn logout() -> Result<LogoutResponse, ApiFailure> {
+    send("POST", "/api/logout", None::<&()>).await
+}
+
+async fn send<B: Serialize, T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<&B>,
+) -> Result<T, ApiFailure> {
+    let response = fetch(method, path, body).await.map_err(|err| {
+        web_sys::console::warn_2(&JsValue::from_str("Portero API call failed:"), &err);
+        ApiFailure::Network(
+            "Could not reach the Portero server. Check your connection and try again.".into(),
+        )
+    })?;
+    let status = response.status();
+    let text = read_text(&response).await.unwrap_or_default();
+    if response.ok() {
+        serde_json::from_str(&text).map_err(|_| {
+            ApiFailure::Network(format!(
+                "The server sent an unexpected answer to {method} {path}."
+            ))
+        })
+    } else {
+        // A proxy or a crashed backend may answer without the JSON error body.
+        let error = serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| ApiError {
+            error: format!("http_{status}"),
+            message: format!("The server answered {status} {}.", response.status_text()),
+        });
+        Err(ApiFailure::Status { status, error })
+    }
+}
+
+async fn fetch<B: Serialize>(
+    method: &str,
+    path: &str,
+    body: Option<&B>,
+) -> Result<Response, JsValue> {
+    let headers = Headers::new()?;
+    // Without this header the backend refuses the call (DESIGN.md, CSRF defence).
+    headers.set(CSRF_HEADER, CSRF_VALUE)?;
+    headers.set("Accept", "application/json")?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    // Who is signed in changes with every login and logout: never answer from the HTTP cache.
+    init.set_cache(RequestCache::NoStore);
+    if let Some(body) = body {
+        let json = serde_json::to_string(body).map_err(|e| JsValue::from_str(&e.to_string()))?;
+        headers.set("Content-Type", "application/json")?;
+        init.set_body(&JsValue::from_str(&json));
+    }
+    init.set_headers(&headers);
+    // Same origin, so the default `credentials: "same-origin"` sends the session cookie.
+    let request = Request::new_with_str_and_init(path, &init)?;
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    JsFuture::from(window.fetch_with_request(&request))
+        .await?
+        .dyn_into::<Response>()
+}
+
+async fn read_text(response: &Response) -> Result<String, JsValue> {
+    let text = JsFuture::from(response.text()?).await?;
+    Ok(text.as_string().unwrap_or_default())
+}

@@ -1,0 +1,69 @@
+//! The two URL steps of the login that happen in the browser: building the provider's authorize
+//! URL (flow step 3) and reading what the provider put on `/callback/{provider}` (step 4).
+//! Both are pure functions over strings so `tests/web.rs` can check them in a real browser.
+
+use std::collections::BTreeMap;
+
+use web_sys::{Url, UrlSearchParams};
+
+/// The authorize URL: `endpoint` with each of `params` appended to its query, form-urlencoded.
+///
+/// A query the endpoint already carries is kept (some providers put a tenant or a policy
+/// there). Only `http:` and `https:` endpoints are accepted, so a broken or hostile
+/// configuration cannot make the SPA navigate to a `javascript:` URL.
+pub fn authorize_url(endpoint: &str, params: &BTreeMap<String, String>) -> Result<String, String> {
+    let invalid = || format!("The provider's authorize endpoint is not a valid URL: {endpoint}");
+    let url = Url::new(endpoint).map_err(|_| invalid())?;
+    if !matches!(url.protocol().as_str(), "https:" | "http:") {
+        return Err(invalid());
+    }
+    let query = url.search_params();
+    for (name, value) in params {
+        query.append(name, value);
+    }
+    Ok(url.href())
+}
+
+/// What the provider sent back to `/callback/{provider}` (RFC 6749 §4.1.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallbackQuery {
+    /// The person agreed: exchange `code` (with `state`, and `iss` when the provider sends it,
+    /// RFC 9207) for a session.
+    Code {
+        code: String,
+        state: String,
+        iss: Option<String>,
+    },
+    /// The provider refused or the person cancelled (RFC 6749 §4.1.2.1).
+    Error {
+        error: String,
+        description: Option<String>,
+    },
+    /// Neither a complete answer nor an error: nothing to send to the backend.
+    Incomplete,
+}
+
+/// Reads a callback query string (`location.search`, with or without the leading `?`).
+///
+/// An `error` wins over a `code`: RFC 6749 never sends both, and when something does, refusing
+/// is the safe reading. Empty values count as missing.
+pub fn parse_callback_query(search: &str) -> CallbackQuery {
+    let Ok(query) = UrlSearchParams::new_with_str(search) else {
+        return CallbackQuery::Incomplete;
+    };
+    let get = |name: &str| query.get(name).filter(|value| !value.is_empty());
+    if let Some(error) = get("error") {
+        return CallbackQuery::Error {
+            error,
+            description: get("error_description"),
+        };
+    }
+    match (get("code"), get("state")) {
+        (Some(code), Some(state)) => CallbackQuery::Code {
+            code,
+            state,
+            iss: get("iss"),
+        },
+        _ => CallbackQuery::Incomplete,
+    }
+}

@@ -1,0 +1,60 @@
+//! Portero's single-page app (DESIGN.md, "The flow"): it lists the providers, starts a login,
+//! finishes it on `/callback/{provider}` and shows who is signed in. It never sees a provider
+//! token: the backend keeps those and the browser only holds an HttpOnly session cookie.
+//!
+//! `api` is the only module that talks to the server; `auth` holds the pure URL helpers the
+//! browser tests exercise; `pages` has one component per route and `components` the pieces they
+//! share.
+
+pub mod api;
+pub mod auth;
+mod components;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::pages::{Callback, Home, NotFound, Profile};
+
+/// The whole app: a header and the routed page.
+#[component]
+pub fn App() -> impl IntoView {
+    view! {
+        <Router>
+            <header class="site-header">
+                <a href="/" class="brand">"Portero"</a>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <NotFound /> }>
+                    <Route path=path!("/") view=Home />
+                    <Route path=path!("/callback/:provider") view=Callback />
+                    <Route path=path!("/profile") view=Profile />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Mounts the app on `<body>`; `main.rs` calls this once the module has loaded.
+pub fn start() {
+    // Without the hook a panic shows up as an opaque `unreachable` trap in the console.
+    console_error_panic_hook::set_once();
+    // A page restored from the back/forward cache shows what was true when it was left: a
+    // profile after logging out, disabled login buttons after leaving for the provider. Load it
+    // again so it asks the server. The listener lives as long as the page.
+    let _ = window_event_listener_untyped("pageshow", |event| {
+        use wasm_bindgen::JsCast;
+        if event
+            .unchecked_into::<web_sys::PageTransitionEvent>()
+            .persisted()
+        {
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().reload();
+            }
+        }
+    });
+    leptos::mount::mount_to_body(App);
+}
