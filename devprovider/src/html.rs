@@ -1,0 +1,148 @@
+//! The provider's HTML pages: self-contained (inline CSS, no third-party resource), every
+//! interpolated value escaped.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::state::Scope;
+use crate::DemoUser;
+
+/// Escapes text for HTML element content and double-quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "\
+body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1f2328;margin:0}\
+main{max-width:28rem;margin:3rem auto;background:#fff;border-radius:12px;padding:2rem;\
+box-shadow:0 2px 12px rgba(0,0,0,.08)}\
+h1{font-size:1.4rem;margin-top:0}\
+.note{background:#fff8c5;border:1px solid #d4a72c;border-radius:8px;padding:.6rem .8rem;\
+font-size:.9rem}\
+form{margin:.5rem 0}\
+button{display:flex;align-items:center;gap:.6rem;width:100%;padding:.6rem .8rem;\
+font-size:1rem;border:1px solid #d0d7de;border-radius:8px;background:#f6f8fa;cursor:pointer}\
+button:hover{background:#eaeef2}\
+button img{width:2rem;height:2rem}\
+.actions{display:flex;gap:.6rem}\
+.actions button{justify-content:center}\
+#allow{background:#1f883d;color:#fff;border-color:#1f883d}\
+.error{color:#cf222e}\
+code{background:#f6f8fa;padding:0 .2rem;border-radius:4px}";
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}</style></head>\
+         <body><main>{body}</main></body></html>\n",
+        title = escape(title),
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            // No form-action: browsers would apply it to the consent form's redirect to the client.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'",
+            ),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+const EMULATOR_NOTE: &str = "<p class=\"note\">This is <strong>Portero Dev</strong>, a local \
+    OAuth 2.0 / OpenID Connect emulator for development and tests. Its accounts are demo users: \
+    there are no passwords, and nothing leaves this machine.</p>";
+
+/// The login page: one form per demo user, so a click is a sign-in.
+pub fn login_page(client_id: &str, request_id: &str, users: &[DemoUser]) -> Response {
+    let mut body = format!(
+        "<h1>Portero Dev — sign in</h1>{EMULATOR_NOTE}\
+         <p>Choose a demo user to continue to <code>{client}</code>.</p>",
+        client = escape(client_id),
+    );
+    for user in users {
+        let login = escape(&user.login);
+        body.push_str(&format!(
+            "<form method=\"post\" action=\"/authorize/login\">\
+             <input type=\"hidden\" name=\"request\" value=\"{request}\">\
+             <button type=\"submit\" name=\"user\" value=\"{login}\" data-user=\"{login}\">\
+             <img src=\"/avatars/{login}.svg\" alt=\"\">{name} ({login})</button></form>",
+            request = escape(request_id),
+            name = escape(&user.name),
+        ));
+    }
+    page(StatusCode::OK, "Portero Dev — sign in", &body)
+}
+
+/// The consent page: what the client will get, and allow / deny.
+pub fn consent_page(client_id: &str, request_id: &str, user: &DemoUser, scope: &Scope) -> Response {
+    let mut items = format!("<li>sign you in as {}</li>", escape(&user.name));
+    if scope.contains("profile") {
+        items.push_str(&format!(
+            "<li>see your name, login (<code>{}</code>) and avatar</li>",
+            escape(&user.login)
+        ));
+    }
+    if scope.contains("email") {
+        items.push_str(&format!(
+            "<li>see your email address ({})</li>",
+            escape(&user.email)
+        ));
+    }
+    if scope.contains("offline_access") {
+        items.push_str("<li>keep access while you are away (refresh tokens)</li>");
+    }
+    let body = format!(
+        "<h1>Portero Dev wants to:</h1><ul>{items}</ul>\
+         <p>Requested by the client <code>{client}</code> of this local emulator.</p>\
+         <form method=\"post\" action=\"/authorize/consent\">\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\
+         <div class=\"actions\">\
+         <button type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">Allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button>\
+         </div></form>",
+        client = escape(client_id),
+        request = escape(request_id),
+    );
+    page(StatusCode::OK, "Portero Dev — consent", &body)
+}
+
+/// An error the user sees instead of a redirect (the redirect target can't be trusted).
+pub fn error_page(message: &str) -> Response {
+    let body = format!(
+        "<h1>Portero Dev — error</h1><p class=\"error\">{}</p>{EMULATOR_NOTE}",
+        escape(message)
+    );
+    page(StatusCode::BAD_REQUEST, "Portero Dev — error", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_markup_and_quotes() {
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! The authorization endpoint (RFC 6749 §4.1.1) and the login and consent forms behind it.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::html;
+use crate::oauth::Params;
+use crate::state::{AppState, AuthorizationRequest, Scope};
+
+/// Asked for when the client sends no scope (RFC 6749 §3.3 lets the server pick a default).
+const DEFAULT_SCOPE: &str = "openid profile email";
+
+/// `GET /authorize`: validates the request, then shows the login page.
+pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
+    let (params, duplicate) = Params::parse_lenient(query.unwrap_or_default().as_bytes());
+
+    // RFC 6749 §4.1.2.1: until client and redirect URI are known good, the error goes to the
+    // user, never to a redirect target an attacker may have chosen.
+    if let Some(name) = duplicate
+        .as_deref()
+        .filter(|name| matches!(*name, "client_id" | "redirect_uri"))
+    {
+        return html::error_page(&format!("The parameter `{name}` was sent more than once."));
+    }
+    let Some(client_id) = params.get("client_id") else {
+        return html::error_page("The authorization request has no client_id.");
+    };
+    if state.client(client_id).is_none() {
+        return html::error_page(&format!("Unknown client_id `{client_id}`."));
+    }
+    let Some(redirect_uri) = params.get("redirect_uri") else {
+        return html::error_page("The authorization request has no redirect_uri.");
+    };
+    let Some(redirect_url) = state.registered_redirect(client_id, redirect_uri) else {
+        return html::error_page(&format!(
+            "The redirect_uri `{redirect_uri}` is not registered for client `{client_id}` \
+             (it must match a registered one exactly)."
+        ));
+    };
+
+    let client_state = params.get("state");
+    let fail = |error: &str, description: &str| -> Response {
+        let url = state.authorization_response(
+            &redirect_url,
+            &[("error", error), ("error_description", description)],
+            client_state,
+        );
+        Redirect::to(url.as_str()).into_response()
+    };
+    if let Some(name) = duplicate {
+        return fail(
+            "invalid_request",
+            &format!("parameter `{name}` was sent more than once"),
+        );
+    }
+    match params.get("response_type") {
+        None => return fail("invalid_request", "response_type is required"),
+        Some("code") => {}
+        Some(_) => {
+            return fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            )
+        }
+    }
+    let (Some(code_challenge), Some("S256")) = (
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    ) else {
+        return fail("invalid_request", "PKCE with S256 is required");
+    };
+    // An S256 challenge is always a base64url SHA-256: 43 characters, no padding.
+    if code_challenge.len() != 43
+        || !code_challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return fail(
+            "invalid_request",
+            "code_challenge must be a base64url SHA-256 (43 characters)",
+        );
+    }
+    let scope = match Scope::parse(params.get("scope").unwrap_or(DEFAULT_SCOPE)) {
+        Ok(scope) => scope,
+        Err(unknown) => {
+            return fail(
+                "invalid_scope",
+                &format!(
+                    "unknown scope `{unknown}`; supported: {}",
+                    crate::state::SUPPORTED_SCOPES.join(" ")
+                ),
+            )
+        }
+    };
+
+    let request_id = state.begin_authorization(AuthorizationRequest {
+        client_id: client_id.to_owned(),
+        redirect_url,
+        redirect_uri: redirect_uri.to_owned(),
+        scope,
+        state: client_state.map(str::to_owned),
+        code_challenge: code_challenge.to_owned(),
+        nonce: params.get("nonce").map(str::to_owned),
+    });
+    html::login_page(client_id, &request_id, state.users())
+}
+
+/// `POST /authorize/login` (request, user): the user picked a demo account.
+pub async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let Ok(form) = Params::parse(&body) else {
+        return html::error_page("The sign-in form was sent with a repeated field.");
+    };
+    let (Some(request_id), Some(login)) = (form.get("request"), form.get("user")) else {
+        return html::error_page("The sign-in form needs both `request` and `user`.");
+    };
+    match state.select_user(request_id, login) {
+        Ok((pending, user)) => {
+            html::consent_page(&pending.client_id, request_id, &user, &pending.scope)
+        }
+        Err(message) => html::error_page(message),
+    }
+}
+
+/// `POST /authorize/consent` (request, decision): answers the client, once.
+pub async fn consent(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let Ok(form) = Params::parse(&body) else {
+        return html::error_page("The consent form was sent with a repeated field.");
+    };
+    let Some(request_id) = form.get("request") else {
+        return html::error_page("The consent form needs `request`.");
+    };
+    let allow = match form.get("decision") {
+        Some("allow") => true,
+        Some("deny") => false,
+        _ => return html::error_page("The consent form needs decision=allow or decision=deny."),
+    };
+    match state.finish_authorization(request_id, allow) {
+        // 303 so the browser follows with a GET, not a re-POST of the form.
+        Ok(url) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, url.to_string()),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+        )
+            .into_response(),
+        Err(message) => html::error_page(message),
+    }
+}

@@ -1,0 +1,54 @@
+//! Generated avatars, so `picture` points somewhere real without any third-party service.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::html::escape;
+use crate::state::AppState;
+
+const COLOURS: [&str; 6] = [
+    "#0969da", "#8250df", "#bf3989", "#1a7f37", "#bc4c00", "#0a7f8f",
+];
+
+/// `GET /avatars/{login}.svg`: the user's initials on a coloured circle.
+pub async fn avatar(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
+    let Some(user) = file
+        .strip_suffix(".svg")
+        .and_then(|login| state.user(login))
+    else {
+        return (StatusCode::NOT_FOUND, "no such avatar\n").into_response();
+    };
+    let initials: String = user
+        .name
+        .split_whitespace()
+        .filter_map(|word| word.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect();
+    // A stable colour per login, so each user is recognisable at a glance.
+    let colour = COLOURS[user.login.bytes().map(usize::from).sum::<usize>() % COLOURS.len()];
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"96\" height=\"96\" viewBox=\"0 0 96 96\" \
+         role=\"img\" aria-label=\"{name}\"><circle cx=\"48\" cy=\"48\" r=\"48\" fill=\"{colour}\"/>\
+         <text x=\"48\" y=\"48\" dy=\".35em\" text-anchor=\"middle\" font-family=\"sans-serif\" \
+         font-size=\"38\" fill=\"#fff\">{initials}</text></svg>\n",
+        name = escape(&user.name),
+        initials = escape(&initials),
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            // An SVG opened directly is a document: make sure it can never run anything.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+        ],
+        svg,
+    )
+        .into_response()
+}

@@ -1,0 +1,962 @@
+//! The provider driven over HTTP the way a browser and a confidential client would: through the
+//! HTML forms, then the token, userinfo and revocation endpoints. Loopback only.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use devprovider::{Client, Config, DevProvider, Stats};
+use reqwest::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use reqwest::{Response, StatusCode};
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::signature::Verifier;
+use rsa::{BigUint, RsaPublicKey};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+const CLIENT_ID: &str = "portero";
+const CLIENT_SECRET: &str = "dev-secret";
+// Never contacted: redirects are not followed, the tests only read the Location header.
+const REDIRECT_URI: &str = "http://127.0.0.1:9/callback/dev";
+const REDIRECT_URI_WITH_QUERY: &str = "http://127.0.0.1:9/callback/dev?tenant=blue";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+fn portero_client() -> Client {
+    Client {
+        id: CLIENT_ID.into(),
+        secret: CLIENT_SECRET.into(),
+        redirect_uris: vec![REDIRECT_URI.into(), REDIRECT_URI_WITH_QUERY.into()],
+    }
+}
+
+fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+struct TestProvider {
+    provider: DevProvider,
+    http: reqwest::Client,
+}
+
+async fn spawn_provider() -> TestProvider {
+    spawn_provider_with(Config {
+        clients: vec![portero_client()],
+        ..Config::default()
+    })
+    .await
+}
+
+async fn spawn_provider_with(config: Config) -> TestProvider {
+    let provider = DevProvider::start(config).await.expect("provider starts");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment must not see loopback test traffic.
+        .no_proxy()
+        .build()
+        .unwrap();
+    TestProvider { provider, http }
+}
+
+/// What the client puts in the authorization request; tests change one field at a time.
+struct AuthRequest {
+    client_id: &'static str,
+    redirect_uri: &'static str,
+    response_type: &'static str,
+    scope: &'static str,
+    state: Option<&'static str>,
+    nonce: Option<&'static str>,
+    challenge: Option<String>,
+    challenge_method: Option<&'static str>,
+}
+
+impl Default for AuthRequest {
+    fn default() -> Self {
+        AuthRequest {
+            client_id: CLIENT_ID,
+            redirect_uri: REDIRECT_URI,
+            response_type: "code",
+            scope: "openid profile email",
+            state: Some("state-123"),
+            nonce: Some("nonce-456"),
+            challenge: Some(challenge(VERIFIER)),
+            challenge_method: Some("S256"),
+        }
+    }
+}
+
+impl TestProvider {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.provider.issuer())
+    }
+
+    async fn authorize(&self, request: &AuthRequest) -> Response {
+        let mut query = vec![
+            ("client_id", request.client_id.to_owned()),
+            ("redirect_uri", request.redirect_uri.to_owned()),
+            ("response_type", request.response_type.to_owned()),
+            ("scope", request.scope.to_owned()),
+        ];
+        let optional = [
+            ("state", request.state.map(str::to_owned)),
+            ("nonce", request.nonce.map(str::to_owned)),
+            ("code_challenge", request.challenge.clone()),
+            (
+                "code_challenge_method",
+                request.challenge_method.map(str::to_owned),
+            ),
+        ];
+        query.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
+        self.http
+            .get(self.url("/authorize"))
+            .query(&query)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Opens the login page and returns the request id its forms carry.
+    async fn login_page(&self, request: &AuthRequest) -> String {
+        let response = self.authorize(request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let html = response.text().await.unwrap();
+        assert!(html.contains("Portero Dev — sign in"), "{html}");
+        hidden_request_id(&html)
+    }
+
+    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in as `login`, answers the consent page, and returns the redirect target.
+    async fn sign_in_and_decide(&self, request: &AuthRequest, login: &str, decision: &str) -> Url {
+        let request_id = self.login_page(request).await;
+        let consent = self
+            .post_form(
+                "/authorize/login",
+                &[("request", &request_id), ("user", login)],
+            )
+            .await;
+        assert_eq!(consent.status(), StatusCode::OK);
+        let html = consent.text().await.unwrap();
+        assert_eq!(hidden_request_id(&html), request_id);
+        let answer = self
+            .post_form(
+                "/authorize/consent",
+                &[("request", &request_id), ("decision", decision)],
+            )
+            .await;
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        location(&answer)
+    }
+
+    /// The happy path up to the code, for tests about the token endpoint.
+    async fn code_for(&self, request: &AuthRequest) -> String {
+        let callback = self.sign_in_and_decide(request, "ada", "allow").await;
+        query_param(&callback, "code").expect("a code")
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url("/token"))
+            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn exchange(&self, code: &str, verifier: &str) -> Response {
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", verifier),
+        ])
+        .await
+    }
+
+    async fn tokens_for_ada(&self) -> Value {
+        let code = self.code_for(&AuthRequest::default()).await;
+        let response = self.exchange(&code, VERIFIER).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    async fn refresh(&self, refresh_token: &str) -> Response {
+        self.token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ])
+        .await
+    }
+
+    async fn userinfo(&self, access_token: &str) -> Response {
+        self.http
+            .get(self.url("/userinfo"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn revoke(&self, token: &str) -> Response {
+        self.http
+            .post(self.url("/revoke"))
+            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Checks the id token's RS256 signature against /jwks and returns its claims.
+    async fn verified_claims(&self, id_token: &str) -> Value {
+        let jwks: Value = self
+            .http
+            .get(self.url("/jwks"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let parts: Vec<&str> = id_token.split('.').collect();
+        assert_eq!(parts.len(), 3, "a compact JWS");
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header["alg"], "RS256");
+        assert_eq!(header["typ"], "JWT");
+        let jwk = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == header["kid"])
+            .expect("the id token's kid is in the JWKS");
+        assert_eq!(jwk["kty"], "RSA");
+        let number = |field: &str| {
+            BigUint::from_bytes_be(
+                &URL_SAFE_NO_PAD
+                    .decode(jwk[field].as_str().unwrap())
+                    .unwrap(),
+            )
+        };
+        let key = VerifyingKey::<Sha256>::new(RsaPublicKey::new(number("n"), number("e")).unwrap());
+        let signature =
+            Signature::try_from(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().as_slice()).unwrap();
+        key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+            .expect("the id token signature verifies");
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap()
+    }
+}
+
+fn hidden_request_id(html: &str) -> String {
+    let marker = r#"name="request" value=""#;
+    let start = html.find(marker).expect("a request field") + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].to_owned()
+}
+
+fn location(response: &Response) -> Url {
+    let location = response.headers()[LOCATION].to_str().unwrap();
+    Url::parse(location).unwrap()
+}
+
+fn query_param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn error_of(response: Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    (status, body["error"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_user_signs_in_through_the_forms_and_the_client_gets_verified_tokens() {
+    let app = spawn_provider().await;
+    let issuer = app.provider.issuer();
+
+    let callback = app
+        .sign_in_and_decide(&AuthRequest::default(), "ada", "allow")
+        .await;
+    assert_eq!(
+        callback.origin(),
+        Url::parse(REDIRECT_URI).unwrap().origin()
+    );
+    assert_eq!(callback.path(), "/callback/dev");
+    assert_eq!(
+        query_param(&callback, "state").as_deref(),
+        Some("state-123")
+    );
+    assert_eq!(query_param(&callback, "iss"), Some(issuer.clone()));
+    let code = query_param(&callback, "code").unwrap();
+
+    let response = app.exchange(&code, VERIFIER).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+    let tokens: Value = response.json().await.unwrap();
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 3600);
+    assert_eq!(tokens["scope"], "openid profile email");
+    let access_token = tokens["access_token"].as_str().unwrap();
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    assert!(URL_SAFE_NO_PAD.decode(access_token).unwrap().len() >= 32);
+    assert!(app.provider.is_access_token_active(access_token));
+
+    let claims = app
+        .verified_claims(tokens["id_token"].as_str().unwrap())
+        .await;
+    assert_eq!(claims["iss"], issuer);
+    assert_eq!(claims["aud"], CLIENT_ID);
+    assert_eq!(claims["sub"], "user-ada");
+    assert_eq!(claims["nonce"], "nonce-456");
+    assert_eq!(claims["name"], "Ada Lovelace");
+    assert_eq!(claims["preferred_username"], "ada");
+    assert_eq!(claims["email"], "ada@example.com");
+    assert_eq!(claims["email_verified"], true);
+    assert_eq!(claims["picture"], format!("{issuer}/avatars/ada.svg"));
+    let iat = claims["iat"].as_u64().unwrap();
+    assert_eq!(claims["exp"].as_u64().unwrap(), iat + 3600);
+    assert!(claims["auth_time"].as_u64().unwrap() <= iat);
+
+    let userinfo = app.userinfo(access_token).await;
+    assert_eq!(userinfo.status(), StatusCode::OK);
+    let user: Value = userinfo.json().await.unwrap();
+    assert_eq!(user["sub"], "user-ada");
+    assert_eq!(user["name"], "Ada Lovelace");
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["email_verified"], true);
+
+    let refreshed: Value = app.refresh(refresh_token).await.json().await.unwrap();
+    let new_access = refreshed["access_token"].as_str().unwrap();
+    let new_refresh = refreshed["refresh_token"].as_str().unwrap();
+    assert_ne!(new_access, access_token);
+    assert_ne!(new_refresh, refresh_token);
+    assert_eq!(refreshed["scope"], "openid profile email");
+    let refreshed_claims = app
+        .verified_claims(refreshed["id_token"].as_str().unwrap())
+        .await;
+    assert_eq!(refreshed_claims["sub"], "user-ada");
+    assert!(refreshed_claims.get("nonce").is_none());
+    assert_eq!(app.userinfo(new_access).await.status(), StatusCode::OK);
+
+    assert_eq!(app.revoke(new_access).await.status(), StatusCode::OK);
+    let rejected = app.userinfo(new_access).await;
+    assert_eq!(rejected.status(), StatusCode::UNAUTHORIZED);
+    let challenge = rejected.headers()[WWW_AUTHENTICATE].to_str().unwrap();
+    assert!(
+        challenge.starts_with(r#"Bearer error="invalid_token""#),
+        "{challenge}"
+    );
+    assert!(!app.provider.is_access_token_active(new_access));
+
+    assert_eq!(
+        app.provider.stats(),
+        Stats {
+            token_requests: 2,
+            authorization_code_grants: 1,
+            refresh_grants: 1,
+            userinfo_requests: 3,
+            revocations: 1,
+        }
+    );
+}
+
+#[tokio::test]
+async fn discovery_names_this_issuer_and_its_endpoints() {
+    let app = spawn_provider().await;
+    let issuer = app.provider.issuer();
+    assert_eq!(issuer, format!("http://{}", app.provider.addr()));
+    let doc: Value = app
+        .http
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], issuer);
+    assert_eq!(doc["authorization_endpoint"], format!("{issuer}/authorize"));
+    assert_eq!(doc["token_endpoint"], format!("{issuer}/token"));
+    assert_eq!(doc["userinfo_endpoint"], format!("{issuer}/userinfo"));
+    assert_eq!(doc["jwks_uri"], format!("{issuer}/jwks"));
+    assert_eq!(doc["revocation_endpoint"], format!("{issuer}/revoke"));
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+}
+
+#[tokio::test]
+async fn the_login_page_offers_every_demo_user_as_a_clickable_form() {
+    let app = spawn_provider().await;
+    let html = app
+        .authorize(&AuthRequest::default())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("local"),
+        "the page says it is a local emulator"
+    );
+    for (login, name) in [
+        ("ada", "Ada Lovelace"),
+        ("grace", "Grace Hopper"),
+        ("alan", "Alan Turing"),
+    ] {
+        assert!(html.contains(&format!(r#"data-user="{login}""#)), "{login}");
+        assert!(html.contains(&format!("{name} ({login})")), "{name}");
+    }
+    assert_eq!(html.matches(r#"action="/authorize/login""#).count(), 3);
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external resource"
+    );
+}
+
+#[tokio::test]
+async fn an_unregistered_redirect_uri_gets_an_error_page_and_no_redirect() {
+    let app = spawn_provider().await;
+    for redirect_uri in [
+        "http://127.0.0.1:9/callback/evil",
+        "http://127.0.0.1:9/callback/dev/",
+    ] {
+        let response = app
+            .authorize(&AuthRequest {
+                redirect_uri,
+                ..AuthRequest::default()
+            })
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.headers().get(LOCATION).is_none());
+        let html = response.text().await.unwrap();
+        assert!(html.contains("redirect_uri"), "{html}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_client_gets_an_error_page_and_no_redirect() {
+    let app = spawn_provider().await;
+    let response = app
+        .authorize(&AuthRequest {
+            client_id: "stranger",
+            ..AuthRequest::default()
+        })
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get(LOCATION).is_none());
+    assert!(response.text().await.unwrap().contains("Unknown client_id"));
+}
+
+#[tokio::test]
+async fn a_request_without_pkce_is_sent_back_with_invalid_request() {
+    let app = spawn_provider().await;
+    let requests = [
+        AuthRequest {
+            challenge: None,
+            challenge_method: None,
+            ..AuthRequest::default()
+        },
+        AuthRequest {
+            challenge_method: Some("plain"),
+            ..AuthRequest::default()
+        },
+    ];
+    for request in &requests {
+        let response = app.authorize(request).await;
+        assert!(response.status().is_redirection());
+        let callback = location(&response);
+        assert_eq!(
+            query_param(&callback, "error").as_deref(),
+            Some("invalid_request")
+        );
+        assert_eq!(
+            query_param(&callback, "error_description").as_deref(),
+            Some("PKCE with S256 is required")
+        );
+        assert_eq!(
+            query_param(&callback, "state").as_deref(),
+            Some("state-123")
+        );
+        assert_eq!(query_param(&callback, "iss"), Some(app.provider.issuer()));
+    }
+}
+
+#[tokio::test]
+async fn a_response_type_other_than_code_is_sent_back_as_unsupported() {
+    let app = spawn_provider().await;
+    let response = app
+        .authorize(&AuthRequest {
+            response_type: "token",
+            ..AuthRequest::default()
+        })
+        .await;
+    let callback = location(&response);
+    assert_eq!(
+        query_param(&callback, "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+}
+
+#[tokio::test]
+async fn denying_consent_sends_access_denied_back_to_the_client() {
+    let app = spawn_provider().await;
+    let callback = app
+        .sign_in_and_decide(&AuthRequest::default(), "grace", "deny")
+        .await;
+    assert_eq!(
+        query_param(&callback, "error").as_deref(),
+        Some("access_denied")
+    );
+    assert_eq!(
+        query_param(&callback, "error_description").as_deref(),
+        Some("The user denied the request")
+    );
+    assert_eq!(
+        query_param(&callback, "state").as_deref(),
+        Some("state-123")
+    );
+    assert_eq!(query_param(&callback, "iss"), Some(app.provider.issuer()));
+    assert!(query_param(&callback, "code").is_none());
+}
+
+#[tokio::test]
+async fn the_redirect_keeps_the_query_the_client_registered_and_omits_an_absent_state() {
+    let app = spawn_provider().await;
+    let callback = app
+        .sign_in_and_decide(
+            &AuthRequest {
+                redirect_uri: REDIRECT_URI_WITH_QUERY,
+                state: None,
+                ..AuthRequest::default()
+            },
+            "alan",
+            "allow",
+        )
+        .await;
+    assert_eq!(query_param(&callback, "tenant").as_deref(), Some("blue"));
+    assert!(query_param(&callback, "code").is_some());
+    assert!(query_param(&callback, "state").is_none());
+}
+
+#[tokio::test]
+async fn a_consent_request_can_be_answered_only_once() {
+    let app = spawn_provider().await;
+    let request_id = app.login_page(&AuthRequest::default()).await;
+    app.post_form(
+        "/authorize/login",
+        &[("request", &request_id), ("user", "ada")],
+    )
+    .await;
+    let consent = [("request", request_id.as_str()), ("decision", "allow")];
+    let first = app.post_form("/authorize/consent", &consent).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let second = app.post_form("/authorize/consent", &consent).await;
+    assert_eq!(second.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_unknown_user_or_request_on_the_login_form_gets_an_error_page() {
+    let app = spawn_provider().await;
+    let request_id = app.login_page(&AuthRequest::default()).await;
+    let unknown_user = app
+        .post_form(
+            "/authorize/login",
+            &[("request", &request_id), ("user", "mallory")],
+        )
+        .await;
+    assert_eq!(unknown_user.status(), StatusCode::BAD_REQUEST);
+    let unknown_request = app
+        .post_form("/authorize/login", &[("request", "nope"), ("user", "ada")])
+        .await;
+    assert_eq!(unknown_request.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_wrong_code_verifier_is_an_invalid_grant() {
+    let app = spawn_provider().await;
+    let code = app.code_for(&AuthRequest::default()).await;
+    let wrong = "x".repeat(43);
+    assert_eq!(
+        error_of(app.exchange(&code, &wrong).await).await,
+        (StatusCode::BAD_REQUEST, "invalid_grant".into())
+    );
+    assert_eq!(app.provider.stats().authorization_code_grants, 0);
+}
+
+#[tokio::test]
+async fn a_code_redeemed_with_another_redirect_uri_is_an_invalid_grant() {
+    let app = spawn_provider().await;
+    let code = app.code_for(&AuthRequest::default()).await;
+    let response = app
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI_WITH_QUERY),
+            ("code_verifier", VERIFIER),
+        ])
+        .await;
+    assert_eq!(error_of(response).await.1, "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_reused_code_fails_and_revokes_the_tokens_it_produced() {
+    let app = spawn_provider().await;
+    let code = app.code_for(&AuthRequest::default()).await;
+    let tokens: Value = app.exchange(&code, VERIFIER).await.json().await.unwrap();
+    let access_token = tokens["access_token"].as_str().unwrap();
+    assert!(app.provider.is_access_token_active(access_token));
+
+    let replay = app.exchange(&code, VERIFIER).await;
+    assert_eq!(
+        error_of(replay).await,
+        (StatusCode::BAD_REQUEST, "invalid_grant".into())
+    );
+    assert!(!app.provider.is_access_token_active(access_token));
+    let refresh = app.refresh(tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(error_of(refresh).await.1, "invalid_grant");
+}
+
+#[tokio::test]
+async fn an_expired_code_is_an_invalid_grant() {
+    let app = spawn_provider_with(Config {
+        clients: vec![portero_client()],
+        code_ttl: Duration::from_millis(1),
+        ..Config::default()
+    })
+    .await;
+    let code = app.code_for(&AuthRequest::default()).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let response = app.exchange(&code, VERIFIER).await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("expired"));
+}
+
+#[tokio::test]
+async fn a_code_issued_to_one_client_cannot_be_redeemed_by_another() {
+    let other = Client {
+        id: "other".into(),
+        secret: "other-secret".into(),
+        redirect_uris: vec![REDIRECT_URI.into()],
+    };
+    let app = spawn_provider_with(Config {
+        clients: vec![portero_client(), other],
+        ..Config::default()
+    })
+    .await;
+    let code = app.code_for(&AuthRequest::default()).await;
+    let stolen = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth("other", Some("other-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(stolen).await.1, "invalid_grant");
+    // The rightful client can still redeem it.
+    assert_eq!(app.exchange(&code, VERIFIER).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_client_secret_is_a_401_invalid_client() {
+    let app = spawn_provider().await;
+    let code = app.code_for(&AuthRequest::default()).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", VERIFIER),
+    ];
+    let wrong_secret = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(CLIENT_ID, Some("not-the-secret"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong_secret.headers()[WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .split(' ')
+            .next(),
+        Some("Basic")
+    );
+    assert_eq!(
+        error_of(wrong_secret).await,
+        (StatusCode::UNAUTHORIZED, "invalid_client".into())
+    );
+    let anonymous = app
+        .http
+        .post(app.url("/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(anonymous).await,
+        (StatusCode::UNAUTHORIZED, "invalid_client".into())
+    );
+    assert_eq!(app.provider.stats().authorization_code_grants, 0);
+}
+
+#[tokio::test]
+async fn client_secret_post_and_form_urlencoded_basic_credentials_both_authenticate() {
+    let secret = "s3cr:t+/%é";
+    let app = spawn_provider_with(Config {
+        clients: vec![Client {
+            secret: secret.into(),
+            ..portero_client()
+        }],
+        ..Config::default()
+    })
+    .await;
+
+    let code = app.code_for(&AuthRequest::default()).await;
+    let post = app
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", VERIFIER),
+                ("client_id", CLIENT_ID),
+                ("client_secret", secret),
+            ],
+        )
+        .await;
+    assert_eq!(post.status(), StatusCode::OK);
+
+    // RFC 6749 §2.3.1: form-urlencode id and secret, then base64 "id:secret".
+    let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let basic = STANDARD.encode(format!("{CLIENT_ID}:{encoded}"));
+    let code = app.code_for(&AuthRequest::default()).await;
+    let basic = app
+        .http
+        .post(app.url("/token"))
+        .header(AUTHORIZATION, format!("Basic {basic}"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_unknown_grant_type_is_unsupported() {
+    let app = spawn_provider().await;
+    let response = app
+        .token(&[("grant_type", "password"), ("username", "ada")])
+        .await;
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::BAD_REQUEST, "unsupported_grant_type".into())
+    );
+}
+
+#[tokio::test]
+async fn the_token_request_counter_counts_every_request_even_invalid_ones() {
+    let app = spawn_provider().await;
+    assert_eq!(app.provider.stats(), Stats::default());
+    app.http
+        .post(app.url("/token"))
+        .body("garbage")
+        .send()
+        .await
+        .unwrap();
+    app.token(&[("grant_type", "authorization_code"), ("code", "made-up")])
+        .await;
+    app.tokens_for_ada().await;
+    let stats = app.provider.stats();
+    assert_eq!(stats.token_requests, 3);
+    assert_eq!(stats.authorization_code_grants, 1);
+}
+
+#[tokio::test]
+async fn a_refresh_token_works_once_and_its_replay_revokes_the_grant() {
+    let app = spawn_provider().await;
+    let tokens = app.tokens_for_ada().await;
+    let first_refresh = tokens["refresh_token"].as_str().unwrap();
+    let rotated: Value = app.refresh(first_refresh).await.json().await.unwrap();
+    let new_access = rotated["access_token"].as_str().unwrap();
+    assert!(app.provider.is_access_token_active(new_access));
+
+    let replay = app.refresh(first_refresh).await;
+    assert_eq!(error_of(replay).await.1, "invalid_grant");
+    assert!(!app.provider.is_access_token_active(new_access));
+    let successor = app
+        .refresh(rotated["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(error_of(successor).await.1, "invalid_grant");
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_also_ends_its_access_token() {
+    let app = spawn_provider().await;
+    let tokens = app.tokens_for_ada().await;
+    let access_token = tokens["access_token"].as_str().unwrap();
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+
+    assert_eq!(app.revoke(refresh_token).await.status(), StatusCode::OK);
+    assert!(!app.provider.is_access_token_active(access_token));
+    assert_eq!(
+        app.userinfo(access_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        error_of(app.refresh(refresh_token).await).await.1,
+        "invalid_grant"
+    );
+    // Unknown tokens are answered 200 too (RFC 7009 §2.2).
+    assert_eq!(app.revoke("never-issued").await.status(), StatusCode::OK);
+    assert_eq!(app.provider.stats().revocations, 2);
+}
+
+#[tokio::test]
+async fn revocation_needs_client_authentication() {
+    let app = spawn_provider().await;
+    let tokens = app.tokens_for_ada().await;
+    let access_token = tokens["access_token"].as_str().unwrap();
+    let response = app
+        .http
+        .post(app.url("/revoke"))
+        .basic_auth(CLIENT_ID, Some("wrong"))
+        .form(&[("token", access_token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(app.provider.is_access_token_active(access_token));
+    assert_eq!(app.provider.stats().revocations, 0);
+}
+
+#[tokio::test]
+async fn an_access_token_stops_working_when_it_expires() {
+    let app = spawn_provider_with(Config {
+        clients: vec![portero_client()],
+        // Long enough that a loaded machine still uses the token before it expires.
+        access_token_ttl: Duration::from_secs(1),
+        ..Config::default()
+    })
+    .await;
+    let tokens = app.tokens_for_ada().await;
+    let access_token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(app.userinfo(access_token).await.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(!app.provider.is_access_token_active(access_token));
+    let expired = app.userinfo(access_token).await;
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    assert!(expired.headers()[WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+}
+
+#[tokio::test]
+async fn userinfo_without_a_bearer_token_is_a_401_challenge() {
+    let app = spawn_provider().await;
+    let response = app.http.get(app.url("/userinfo")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers()[WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+}
+
+#[tokio::test]
+async fn values_shown_on_the_pages_are_html_escaped() {
+    let app = spawn_provider_with(Config {
+        clients: vec![Client {
+            id: "<b>evil</b>".into(),
+            ..portero_client()
+        }],
+        ..Config::default()
+    })
+    .await;
+    let html = app
+        .authorize(&AuthRequest {
+            client_id: "<b>evil</b>",
+            ..AuthRequest::default()
+        })
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("&lt;b&gt;evil&lt;/b&gt;"));
+    assert!(!html.contains("<b>evil"));
+}
+
+#[tokio::test]
+async fn avatars_are_svg_and_unknown_paths_are_404() {
+    let app = spawn_provider().await;
+    let avatar = app
+        .http
+        .get(app.url("/avatars/ada.svg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(avatar.status(), StatusCode::OK);
+    assert_eq!(avatar.headers()[CONTENT_TYPE], "image/svg+xml");
+    assert!(avatar.text().await.unwrap().contains(">AL</text>"));
+    for path in [
+        "/avatars/nobody.svg",
+        "/nothing-here",
+        "/authorize/elsewhere",
+    ] {
+        let response = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_shut_down_or_dropped_provider_stops_listening() {
+    let app = spawn_provider().await;
+    let jwks = app.url("/jwks");
+    assert!(app.http.get(&jwks).send().await.is_ok());
+    app.provider.shutdown().await;
+    assert!(app.http.get(&jwks).send().await.is_err());
+
+    let dropped = spawn_provider().await;
+    let addr = dropped.provider.addr();
+    drop(dropped);
+    // The server task notices the drop on its next poll; give it a moment.
+    let mut refused = false;
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "the dropped provider still accepts connections");
+}
