@@ -323,11 +323,13 @@ fn validate_provider(
                 key("client_secret")
             )))
         }
-        (None, None) => return Err(ConfigError::new(format!(
+        (None, None) => {
+            return Err(ConfigError::new(format!(
             "{}: missing (set it, or client_secret_file, or PORTERO_PROVIDERS__{}__CLIENT_SECRET)",
             key("client_secret"),
             id.to_ascii_uppercase()
-        ))),
+        )))
+        }
     };
     if client_secret.expose_secret().is_empty() {
         return Err(ConfigError::new(format!(

@@ -32,7 +32,10 @@ impl Stack {
             "PORTERO_E2E_DIST is not set: run the browser tests with `cargo xtask test`, which builds dist/ first",
         )?);
         if !dist.join("index.html").exists() {
-            bail!("{} has no index.html: build it with `trunk build --release`", dist.display());
+            bail!(
+                "{} has no index.html: build it with `trunk build --release`",
+                dist.display()
+            );
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let origin = format!("http://{}", listener.local_addr()?);

@@ -21,22 +21,36 @@ async fn a_person_logs_in_with_a_demo_user_stays_logged_in_and_logs_out() -> Res
 
     browser.wait_for_path("/profile").await?;
     assert_eq!(browser.text("#profile-name").await?, "Ada Lovelace");
-    assert!(browser.text("#profile-email").await?.contains("ada@example.com"));
+    assert!(browser
+        .text("#profile-email")
+        .await?
+        .contains("ada@example.com"));
     let avatar = browser.wait_for("#profile-avatar").await?;
-    assert!(avatar.attr("src").await?.unwrap_or_default().contains("/avatars/ada"));
+    assert!(avatar
+        .attr("src")
+        .await?
+        .unwrap_or_default()
+        .contains("/avatars/ada"));
     let screenshot = browser.client.screenshot().await?;
     let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
     std::fs::create_dir_all(&docs)?;
     std::fs::write(docs.join("screenshot.png"), screenshot)?;
 
     browser.client.refresh().await?;
-    assert_eq!(browser.text("#profile-name").await?, "Ada Lovelace", "reload keeps the session");
+    assert_eq!(
+        browser.text("#profile-name").await?,
+        "Ada Lovelace",
+        "reload keeps the session"
+    );
     assert_eq!(browser.api_status("/api/me").await?, 200);
 
     browser.click("#logout").await?;
     browser.wait_for(DEV_BUTTON).await?;
     assert_eq!(browser.api_status("/api/me").await?, 401);
-    assert!(stack.provider.stats().revocations >= 1, "logout revoked at the provider");
+    assert!(
+        stack.provider.stats().revocations >= 1,
+        "logout revoked at the provider"
+    );
     browser.close().await
 }
 
@@ -52,8 +66,14 @@ async fn deny_on_consent_shows_the_providers_error_and_no_code_stays_in_the_addr
 
     assert_eq!(browser.text("#error-code").await?, "access_denied");
     assert!(!browser.text("#error-description").await?.is_empty());
-    let path = browser.wait_for_path(&format!("/callback/{PROVIDER}")).await?;
-    assert_eq!(path, format!("/callback/{PROVIDER}"), "the query is gone: {path}");
+    let path = browser
+        .wait_for_path(&format!("/callback/{PROVIDER}"))
+        .await?;
+    assert_eq!(
+        path,
+        format!("/callback/{PROVIDER}"),
+        "the query is gone: {path}"
+    );
     assert_eq!(stack.provider.stats().token_requests, 0);
     assert_eq!(browser.api_status("/api/me").await?, 401);
     browser.close().await
@@ -80,7 +100,9 @@ async fn opening_the_profile_logged_out_leads_to_login_and_back_to_the_profile()
 async fn the_callback_page_and_every_backend_answer_refuse_to_leak_the_referrer() -> Result<()> {
     let stack = Stack::start().await?;
     let browser = Browser::start().await?;
-    browser.goto(&stack.url("/callback/dev?code=abc&state=def")).await?;
+    browser
+        .goto(&stack.url("/callback/dev?code=abc&state=def"))
+        .await?;
     // A state this browser never started: the backend refuses it and the page says so.
     assert_eq!(browser.text("#error-code").await?, "invalid_state");
     let policy = browser

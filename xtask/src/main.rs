@@ -96,10 +96,14 @@ fn dev() -> Result<()> {
 
     let mut supervisor = Supervisor::new()?;
     let bin = root().join("target/debug");
-    step(&format!("starting devprovider on http://127.0.0.1:{DEV_PROVIDER_PORT}"));
+    step(&format!(
+        "starting devprovider on http://127.0.0.1:{DEV_PROVIDER_PORT}"
+    ));
     supervisor.spawn(
         "devprovider",
-        Command::new(bin.join("devprovider")).arg("--config").arg(&provider_config),
+        Command::new(bin.join("devprovider"))
+            .arg("--config")
+            .arg(&provider_config),
     )?;
     supervisor.wait_until(
         "devprovider",
@@ -107,7 +111,9 @@ fn dev() -> Result<()> {
         Duration::from_secs(30),
     )?;
 
-    step(&format!("starting the backend on http://127.0.0.1:{BACKEND_PORT}"));
+    step(&format!(
+        "starting the backend on http://127.0.0.1:{BACKEND_PORT}"
+    ));
     supervisor.spawn(
         "portero",
         Command::new(bin.join("portero"))
@@ -123,7 +129,9 @@ fn dev() -> Result<()> {
     step("starting trunk serve (the first build of the SPA takes a minute or two)");
     supervisor.spawn(
         "trunk",
-        tools.command("trunk").args(["serve", "--skip-version-check"]),
+        tools
+            .command("trunk")
+            .args(["serve", "--skip-version-check"]),
     )?;
     supervisor.wait_until("trunk", SPA_ORIGIN, Duration::from_secs(15 * 60))?;
     println!("\n  Portero is running: open {SPA_ORIGIN}\n  (log in with a demo user of \"Portero Dev\"; Ctrl-C stops everything)\n");
@@ -137,7 +145,14 @@ fn test() -> Result<()> {
     step("cargo fmt --check");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     step("cargo clippy -D warnings");
-    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     step("unit and integration tests");
     run(cargo().args([
         "test",

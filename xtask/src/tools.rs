@@ -58,9 +58,13 @@ fn version_of(program: &Path) -> Option<String> {
         .stderr(Stdio::null())
         .output()
         .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").to_owned())
+    out.status.success().then(|| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned()
+    })
 }
 
 pub fn ensure_build_tools() -> Result<Tools> {
@@ -86,7 +90,12 @@ pub fn ensure_build_tools() -> Result<Tools> {
     ensure_cargo_tool(
         &bin.join("wasm-bindgen"),
         WASM_BINDGEN_VERSION,
-        &["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION],
+        &[
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            WASM_BINDGEN_VERSION,
+        ],
         "≈ 4 min",
     )?;
 
@@ -95,7 +104,9 @@ pub fn ensure_build_tools() -> Result<Tools> {
     if version_of(&wasm_opt).is_some_and(|v| v.contains(WASM_OPT_VERSION)) {
         step(&format!("wasm-opt {WASM_OPT_VERSION}: present"));
     } else {
-        step(&format!("wasm-opt: installing npm binaryen@{BINARYEN_VERSION} into .tools/"));
+        step(&format!(
+            "wasm-opt: installing npm binaryen@{BINARYEN_VERSION} into .tools/"
+        ));
         std::fs::create_dir_all(local_tools())?;
         run(Command::new("npm").args([
             "install",
@@ -103,25 +114,34 @@ pub fn ensure_build_tools() -> Result<Tools> {
             "--no-audit",
             "--no-fund",
             "--prefix",
-            local_tools().to_str().context("the repository path is not UTF-8")?,
+            local_tools()
+                .to_str()
+                .context("the repository path is not UTF-8")?,
             &format!("binaryen@{BINARYEN_VERSION}"),
         ]))?;
     }
 
     let mut paths = vec![npm_bin, bin];
-    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     Ok(Tools {
         path: std::env::join_paths(paths)?,
     })
 }
 
 fn ensure_cargo_tool(binary: &Path, version: &str, install: &[&str], takes: &str) -> Result<()> {
-    let name = binary.file_name().and_then(|n| n.to_str()).unwrap_or("tool");
+    let name = binary
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("tool");
     if version_of(binary).is_some_and(|v| v.contains(version)) {
         step(&format!("{name} {version}: present"));
         return Ok(());
     }
-    step(&format!("{name} {version}: installing with cargo ({takes})"));
+    step(&format!(
+        "{name} {version}: installing with cargo ({takes})"
+    ));
     run(Command::new("cargo").args(install))
 }
 
