@@ -23,6 +23,15 @@ pub enum AppError {
     UnknownProvider(String),
     #[error("you are not logged in")]
     NotLoggedIn,
+    /// The provider no longer accepts the session's tokens and they could not be refreshed.
+    #[error("your session with {0} has ended; please log in again")]
+    SessionExpired(String),
+    /// The provider is rate limiting us for longer than is worth waiting.
+    #[error("{provider} is rate limiting requests; try again in {retry_after_secs} s")]
+    ProviderRateLimited {
+        provider: String,
+        retry_after_secs: u64,
+    },
     #[error("this request must carry the header `x-csrf: 1`")]
     CsrfRequired,
     #[error("requests from origin {0:?} are not accepted")]
@@ -56,6 +65,10 @@ impl AppError {
             AppError::IssuerMismatch(_) => (StatusCode::BAD_REQUEST, codes::ISSUER_MISMATCH),
             AppError::UnknownProvider(_) => (StatusCode::NOT_FOUND, codes::UNKNOWN_PROVIDER),
             AppError::NotLoggedIn => (StatusCode::UNAUTHORIZED, codes::NOT_LOGGED_IN),
+            AppError::SessionExpired(_) => (StatusCode::UNAUTHORIZED, codes::SESSION_EXPIRED),
+            AppError::ProviderRateLimited { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED)
+            }
             AppError::CsrfRequired => (StatusCode::FORBIDDEN, codes::CSRF),
             AppError::ForbiddenOrigin(_) => (StatusCode::FORBIDDEN, codes::FORBIDDEN_ORIGIN),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, codes::NOT_FOUND),
@@ -86,7 +99,16 @@ impl IntoResponse for AppError {
             error: code.to_owned(),
             message: self.to_string(),
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::ProviderRateLimited {
+            retry_after_secs, ..
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, retry_after_secs.into());
+        }
+        response
     }
 }
 

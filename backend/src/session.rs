@@ -12,8 +12,6 @@ use crate::{crypto::TokenCipher, error::AppError};
 const ATTEMPTS_KEY: &str = "attempts";
 const AUTH_KEY: &str = "auth";
 
-/// Rule 1: an attempt is good for 10 minutes.
-pub const ATTEMPT_TTL_SECS: i64 = 10 * 60;
 /// A few tabs may log in at once; beyond that the oldest attempt is dropped, which bounds the
 /// record an anonymous visitor can make us store.
 const MAX_ATTEMPTS: usize = 5;
@@ -30,8 +28,11 @@ pub struct LoginAttempt {
 }
 
 impl LoginAttempt {
-    pub fn is_expired(&self, now: i64) -> bool {
-        now - self.created_at > ATTEMPT_TTL_SECS || now < self.created_at
+    /// Rule 1: an attempt is good for `ttl` (`session.login_timeout_secs`, 10 minutes by
+    /// default); one from the future (a clock set back) is no good either.
+    pub fn is_expired(&self, now: i64, ttl: std::time::Duration) -> bool {
+        let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        now.saturating_sub(self.created_at) > ttl || now < self.created_at
     }
 }
 
@@ -39,10 +40,14 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-pub async fn remember_attempt(session: &Session, attempt: LoginAttempt) -> Result<(), AppError> {
+pub async fn remember_attempt(
+    session: &Session,
+    attempt: LoginAttempt,
+    ttl: std::time::Duration,
+) -> Result<(), AppError> {
     let mut attempts: Vec<LoginAttempt> = session.get(ATTEMPTS_KEY).await?.unwrap_or_default();
     let now = now();
-    attempts.retain(|a| !a.is_expired(now));
+    attempts.retain(|a| !a.is_expired(now, ttl));
     attempts.push(attempt);
     if attempts.len() > MAX_ATTEMPTS {
         attempts.drain(..attempts.len() - MAX_ATTEMPTS);
@@ -138,6 +143,21 @@ impl AuthRecord {
 /// Sealed tokens open only in the record of the user they were issued for.
 fn associated_data(user: &User) -> Vec<u8> {
     format!("{}\n{}", user.provider, user.subject).into_bytes()
+}
+
+/// Keeps the refreshed tokens (the rotated refresh token included) in the session.
+pub async fn replace_tokens(
+    session: &Session,
+    record: &AuthRecord,
+    tokens: &ProviderTokens,
+    cipher: &TokenCipher,
+) -> Result<(), AppError> {
+    let updated = AuthRecord {
+        logged_in_at: record.logged_in_at,
+        ..AuthRecord::new(record.user.clone(), tokens, cipher)
+    };
+    session.insert(AUTH_KEY, updated).await?;
+    Ok(())
 }
 
 pub async fn auth(session: &Session) -> Result<Option<AuthRecord>, AppError> {

@@ -26,19 +26,36 @@ pub struct Stack {
     _stop: oneshot::Sender<()>,
 }
 
+/// A bound but not yet started stack: its origin is known, so other servers can register
+/// `{origin}/callback/…` before the backend starts.
+pub struct StackBuilder {
+    listener: tokio::net::TcpListener,
+    pub origin: String,
+}
+
 impl Stack {
+    /// The backend with devprovider as provider `dev`.
     pub async fn start() -> Result<Stack> {
+        Stack::bind().await?.start("").await
+    }
+
+    pub async fn bind() -> Result<StackBuilder> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let origin = format!("http://{}", listener.local_addr()?);
+        Ok(StackBuilder { listener, origin })
+    }
+}
+
+impl StackBuilder {
+    /// Starts devprovider and the backend; `extra_providers` is TOML appended to the config.
+    pub async fn start(self, extra_providers: &str) -> Result<Stack> {
         let dist = PathBuf::from(std::env::var("PORTERO_E2E_DIST").context(
             "PORTERO_E2E_DIST is not set: run the browser tests with `cargo xtask test`, which builds dist/ first",
         )?);
         if !dist.join("index.html").exists() {
-            bail!(
-                "{} has no index.html: build it with `trunk build --release`",
-                dist.display()
-            );
+            bail!("{} has no index.html: build it with `trunk build --release`", dist.display());
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let origin = format!("http://{}", listener.local_addr()?);
+        let origin = self.origin;
         let secret = format!("e2e-secret-{}", std::process::id());
         let provider = DevProvider::start(devprovider::Config {
             clients: vec![devprovider::Client {
@@ -63,6 +80,7 @@ impl Stack {
                 issuer = "{issuer}"
                 client_id = "{CLIENT_ID}"
                 client_secret = "{secret}"
+                {extra_providers}
                 "#,
                 dist = dist.display(),
                 issuer = provider.issuer(),
@@ -70,7 +88,7 @@ impl Stack {
             std::iter::empty(),
             None,
         )?;
-        let app = Application::with_listener(config, listener)?;
+        let app = Application::with_listener(config, self.listener)?;
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -81,7 +99,9 @@ impl Stack {
             _stop: stop,
         })
     }
+}
 
+impl Stack {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
     }

@@ -102,6 +102,36 @@ pub struct MeResponse {
     pub expires_at: i64,
 }
 
+/// `GET /api/profile` answer: the live profile, fetched from the provider just now.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ProfileResponse {
+    pub user: User,
+    pub details: ProfileDetails,
+    /// The provider's own JSON, as it answered (GitHub's `/user`, 42's `/v2/me`, userinfo).
+    pub raw: serde_json::Value,
+}
+
+/// The provider-specific facts the SPA shows, normalised; absent where a provider has none.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct ProfileDetails {
+    /// The person's page at the provider (GitHub's `html_url`, 42's intra profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_url: Option<String>,
+    /// 42: the primary campus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campus: Option<String>,
+    /// 42: the main cursus (`42cursus` when present) and the level reached in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursus: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<f64>,
+    /// GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_repos: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followers: Option<u64>,
+}
+
 /// `POST /api/logout` answer.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogoutResponse {

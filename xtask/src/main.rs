@@ -72,54 +72,96 @@ fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-const DEV_PROVIDER_PORT: u16 = 3900;
 const BACKEND_PORT: u16 = 3000;
 const SPA_ORIGIN: &str = "http://127.0.0.1:8080";
+
+/// One devprovider process per dialect, matching the providers of config/dev.toml.
+struct Emulated {
+    name: &'static str,
+    provider: &'static str,
+    dialect: &'static str,
+    client_id: &'static str,
+    port: u16,
+    /// A page that answers once the process is up.
+    ready_path: &'static str,
+}
+
+const EMULATED: [Emulated; 3] = [
+    Emulated {
+        name: "devprovider",
+        provider: "dev",
+        dialect: "standard",
+        client_id: "portero-dev",
+        port: 3900,
+        ready_path: "/.well-known/openid-configuration",
+    },
+    Emulated {
+        name: "devprovider (github)",
+        provider: "github",
+        dialect: "github",
+        client_id: "portero-dev-github",
+        port: 3901,
+        ready_path: "/avatars/ada.svg",
+    },
+    Emulated {
+        name: "devprovider (intra42)",
+        provider: "intra42",
+        dialect: "intra42",
+        client_id: "portero-dev-intra42",
+        port: 3902,
+        ready_path: "/avatars/ada.svg",
+    },
+];
 
 fn dev() -> Result<()> {
     let tools = tools::ensure_build_tools()?;
     step("building the backend and the provider emulator");
     run(cargo().args(["build", "--quiet", "-p", "portero", "-p", "devprovider"]))?;
 
-    // A fresh client secret per run: the repository holds no secret, not even a demo one.
-    let secret = tools::random_hex(24)?;
     let work = root().join("target/xtask-dev");
     std::fs::create_dir_all(&work)?;
-    let provider_config = work.join("devprovider.toml");
-    std::fs::write(
-        &provider_config,
-        format!(
-            "bind = \"127.0.0.1:{DEV_PROVIDER_PORT}\"\n\n[[clients]]\nid = \"portero-dev\"\n\
-             secret = \"{secret}\"\nredirect_uris = [\"{SPA_ORIGIN}/callback/dev\"]\n"
-        ),
-    )?;
-
-    let mut supervisor = Supervisor::new()?;
     let bin = root().join("target/debug");
-    step(&format!(
-        "starting devprovider on http://127.0.0.1:{DEV_PROVIDER_PORT}"
-    ));
-    supervisor.spawn(
-        "devprovider",
-        Command::new(bin.join("devprovider"))
-            .arg("--config")
-            .arg(&provider_config),
-    )?;
-    supervisor.wait_until(
-        "devprovider",
-        &format!("http://127.0.0.1:{DEV_PROVIDER_PORT}/.well-known/openid-configuration"),
-        Duration::from_secs(30),
-    )?;
+    let mut supervisor = Supervisor::new()?;
+    let mut backend = Command::new(bin.join("portero"));
+    backend.args(["--config", "config/dev.toml"]);
+    for emulated in EMULATED {
+        // A fresh client secret per run: the repository holds no secret, not even a demo one.
+        let secret = tools::random_hex(24)?;
+        let config = work.join(format!("devprovider-{}.toml", emulated.provider));
+        std::fs::write(
+            &config,
+            format!(
+                "bind = \"127.0.0.1:{}\"\ndialect = \"{}\"\n\n[[clients]]\nid = \"{}\"\n\
+                 secret = \"{secret}\"\nredirect_uris = [\"{SPA_ORIGIN}/callback/{}\"]\n",
+                emulated.port, emulated.dialect, emulated.client_id, emulated.provider,
+            ),
+        )?;
+        backend.env(
+            format!(
+                "PORTERO_PROVIDERS__{}__CLIENT_SECRET",
+                emulated.provider.to_uppercase()
+            ),
+            &secret,
+        );
+        step(&format!(
+            "starting {} on http://127.0.0.1:{}",
+            emulated.name, emulated.port
+        ));
+        supervisor.spawn(
+            emulated.name,
+            Command::new(bin.join("devprovider"))
+                .arg("--config")
+                .arg(&config),
+        )?;
+        supervisor.wait_until(
+            emulated.name,
+            &format!("http://127.0.0.1:{}{}", emulated.port, emulated.ready_path),
+            Duration::from_secs(30),
+        )?;
+    }
 
-    step(&format!(
-        "starting the backend on http://127.0.0.1:{BACKEND_PORT}"
-    ));
-    supervisor.spawn(
-        "portero",
-        Command::new(bin.join("portero"))
-            .args(["--config", "config/dev.toml"])
-            .env("PORTERO_PROVIDERS__DEV__CLIENT_SECRET", &secret),
-    )?;
+    step(&format!("starting the backend on http://127.0.0.1:{BACKEND_PORT}"));
+    supervisor.spawn("portero", &mut backend)?;
     supervisor.wait_until(
         "portero",
         &format!("http://127.0.0.1:{BACKEND_PORT}/healthz"),
@@ -129,12 +171,13 @@ fn dev() -> Result<()> {
     step("starting trunk serve (the first build of the SPA takes a minute or two)");
     supervisor.spawn(
         "trunk",
-        tools
-            .command("trunk")
-            .args(["serve", "--skip-version-check"]),
+        tools.command("trunk").args(["serve", "--skip-version-check"]),
     )?;
     supervisor.wait_until("trunk", SPA_ORIGIN, Duration::from_secs(15 * 60))?;
-    println!("\n  Portero is running: open {SPA_ORIGIN}\n  (log in with a demo user of \"Portero Dev\"; Ctrl-C stops everything)\n");
+    println!(
+        "\n  Portero is running: open {SPA_ORIGIN}\n  (log in with a demo user of any of the \
+         three emulated providers; Ctrl-C stops everything)\n"
+    );
     supervisor.wait_for_stop()
 }
 

@@ -3,7 +3,6 @@
 //! `nonce`), the profile from userinfo. The protocol work is the `openidconnect` crate's.
 
 use std::{
-    collections::BTreeMap,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -15,26 +14,30 @@ use openidconnect::{
         CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
         CoreResponseType, CoreSubjectIdentifierType,
     },
-    AccessTokenHash, AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret,
-    CsrfToken, EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
-    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
-    RequestTokenError, Scope, TokenResponse,
+    AccessTokenHash, AdditionalProviderMetadata, AuthUrl, AuthorizationCode, ClientId,
+    ClientSecret, CsrfToken, EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
+    RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl, UserInfoUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use shared::User;
+use shared::{ProfileDetails, User};
 use tokio::sync::RwLock;
 
-use super::{secret, AuthorizeRequest, LoginResult};
+use super::{
+    describe, describe_token_error, expires_at, get_json, secret, split_authorize_url,
+    AuthorizeRequest, CallError, LoginResult, Profile, STATE_BYTES,
+};
 use crate::{
-    config::ProviderConfig, error::AppError, http_client::ProviderHttp, session::ProviderTokens,
+    config::{Endpoints, ProviderConfig},
+    error::AppError,
+    http_client::ProviderHttp,
+    session::ProviderTokens,
 };
 
 /// Discovery and keys are fetched again after this long, so a provider's key rotation is
 /// picked up without a restart.
 const DISCOVERY_TTL: Duration = Duration::from_secs(60 * 60);
-/// 256 bits for `state` (rule 1 asks for at least 128).
-const STATE_BYTES: u32 = 32;
 
 /// The person from id_token or userinfo claims, which share their getters but no trait.
 macro_rules! user_from {
@@ -108,6 +111,7 @@ pub struct Oidc {
     client_secret: SecretString,
     redirect_uri: String,
     scopes: Vec<String>,
+    endpoints: Endpoints,
     http: ProviderHttp,
     discovered: RwLock<Option<Arc<Discovered>>>,
 }
@@ -124,6 +128,7 @@ impl Oidc {
             client_secret: config.client_secret.clone(),
             redirect_uri,
             scopes: config.scopes.clone(),
+            endpoints: config.endpoints.clone(),
             http,
             discovered: RwLock::new(None),
         }
@@ -149,7 +154,7 @@ impl Oidc {
         }
         let issuer = IssuerUrl::new(self.issuer.clone())
             .map_err(|e| self.fail(format!("the issuer is not a valid URL ({e})")))?;
-        let metadata = Metadata::discover_async(issuer, &self.http)
+        let mut metadata = Metadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| {
                 self.fail(format!(
@@ -158,12 +163,34 @@ impl Oidc {
                     describe(&e)
                 ))
             })?;
+        // Configured endpoints win over discovered ones (DESIGN.md: any kind may override).
+        let bad =
+            |key: &str, e: &dyn std::fmt::Display| self.fail(format!("{key} is not valid ({e})"));
+        if let Some(url) = &self.endpoints.authorize_url {
+            metadata = metadata.set_authorization_endpoint(
+                AuthUrl::new(url.clone()).map_err(|e| bad("authorize_url", &e))?,
+            );
+        }
+        if let Some(url) = &self.endpoints.token_url {
+            metadata = metadata.set_token_endpoint(Some(
+                TokenUrl::new(url.clone()).map_err(|e| bad("token_url", &e))?,
+            ));
+        }
+        if let Some(url) = &self.endpoints.userinfo_url {
+            metadata = metadata.set_userinfo_endpoint(Some(
+                UserInfoUrl::new(url.clone()).map_err(|e| bad("userinfo_url", &e))?,
+            ));
+        }
+        let mut extra = metadata.additional_metadata().clone();
+        if self.endpoints.revocation_url.is_some() {
+            extra.revocation_endpoint = self.endpoints.revocation_url.clone();
+        }
         let redirect = RedirectUrl::new(self.redirect_uri.clone())
             .map_err(|e| self.fail(format!("the redirect URI is not valid ({e})")))?;
         let discovered = Arc::new(Discovered {
             authorize_endpoint: metadata.authorization_endpoint().to_string(),
             issuer: metadata.issuer().to_string(),
-            extra: metadata.additional_metadata().clone(),
+            extra,
             client: CoreClient::from_provider_metadata(
                 metadata,
                 ClientId::new(self.client_id.clone()),
@@ -197,16 +224,7 @@ impl Oidc {
             .add_scopes(scopes)
             .set_pkce_challenge(challenge)
             .url();
-        // The SPA builds the URL itself (DESIGN.md step 3), so hand it the endpoint and the
-        // parameters separately; parameters already in the endpoint stay in the endpoint.
-        let endpoint_params: Vec<(String, String)> = url::Url::parse(&d.authorize_endpoint)
-            .map(|u| u.query_pairs().into_owned().collect())
-            .unwrap_or_default();
-        let params: BTreeMap<String, String> = url
-            .query_pairs()
-            .into_owned()
-            .filter(|pair| !endpoint_params.contains(pair))
-            .collect();
+        let params = split_authorize_url(&url, &d.authorize_endpoint);
         Ok(AuthorizeRequest {
             authorize_endpoint: d.authorize_endpoint.clone(),
             params,
@@ -293,17 +311,83 @@ impl Oidc {
             };
         }
 
-        let expires_at = token
-            .expires_in()
-            .map(|d| crate::session::now() + i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2));
         Ok(LoginResult {
             user,
             tokens: ProviderTokens {
                 access_token: secret(token.access_token().secret().clone()),
                 refresh_token: token.refresh_token().map(|t| secret(t.secret().clone())),
                 id_token: Some(secret(id_token.to_string())),
-                expires_at,
+                expires_at: expires_at(token.expires_in()),
             },
+        })
+    }
+
+    /// The live profile from userinfo (OIDC Core §5.3), as JSON so the raw reply reaches the
+    /// SPA too.
+    pub async fn profile(&self, tokens: &ProviderTokens) -> Result<Profile, CallError> {
+        let d = self.discovered().await?;
+        let url = d
+            .client
+            .user_info_url()
+            .ok_or_else(|| self.fail("the provider has no userinfo endpoint"))?
+            .to_string();
+        let raw = get_json(
+            &self.http,
+            &self.id,
+            &url,
+            &tokens.access_token,
+            "application/json",
+        )
+        .await?;
+        let text = |name: &str| super::field(&raw, name);
+        let user = User {
+            provider: self.id.clone(),
+            subject: text("sub").ok_or_else(|| self.fail("the userinfo reply has no sub"))?,
+            login: text("preferred_username"),
+            name: text("name"),
+            email: text("email"),
+            avatar_url: text("picture"),
+        };
+        let details = ProfileDetails {
+            profile_url: text("profile"),
+            ..ProfileDetails::default()
+        };
+        Ok(Profile { user, details, raw })
+    }
+
+    /// RFC 6749 §6 with OIDC Core §12.2: a new id_token, when sent, is verified like the first
+    /// (no nonce this time).
+    pub async fn refresh(&self, tokens: &ProviderTokens) -> Result<ProviderTokens, AppError> {
+        let Some(refresh) = &tokens.refresh_token else {
+            return Err(AppError::SessionExpired(self.id.clone()));
+        };
+        let d = self.discovered().await?;
+        let token = d
+            .client
+            .exchange_refresh_token(&RefreshToken::new(refresh.expose_secret().to_owned()))
+            .map_err(|e| self.fail(format!("cannot refresh: {e}")))?
+            .request_async(&self.http)
+            .await
+            .map_err(|e| super::refresh_error(&self.id, &e))?;
+        let id_token = match token.id_token() {
+            Some(id_token) => {
+                id_token
+                    .claims(&d.client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
+                    .map_err(|e| {
+                        self.fail(format!("the refreshed id_token failed verification: {e}"))
+                    })?;
+                Some(secret(id_token.to_string()))
+            }
+            None => tokens.id_token.clone(),
+        };
+        Ok(ProviderTokens {
+            access_token: secret(token.access_token().secret().clone()),
+            refresh_token: token
+                .refresh_token()
+                .map(|t| secret(t.secret().clone()))
+                .or_else(|| tokens.refresh_token.clone()),
+            id_token,
+            expires_at: expires_at(token.expires_in()),
         })
     }
 
@@ -335,35 +419,5 @@ impl Oidc {
                 tracing::warn!(provider = %self.id, error = %e, "token revocation failed");
             }
         }
-    }
-}
-
-/// An error and its causes in one line. Used for transport and parse errors, whose texts name
-/// URLs and serde positions but never a reply body.
-fn describe(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
-}
-
-/// Token endpoint failures. The `Parse` variant carries the reply body, which may hold a
-/// token, so only its serde error is shown.
-fn describe_token_error<RE, T>(e: &RequestTokenError<RE, T>) -> String
-where
-    RE: std::error::Error + 'static,
-    T: openidconnect::ErrorResponse + 'static,
-{
-    match e {
-        RequestTokenError::ServerResponse(err) => format!("refused the request: {err}"),
-        RequestTokenError::Request(err) => describe(err),
-        RequestTokenError::Parse(err, _body) => {
-            format!("sent a reply that is not valid OAuth 2.0 JSON ({err})")
-        }
-        RequestTokenError::Other(msg) => format!("failed: {msg}"),
     }
 }

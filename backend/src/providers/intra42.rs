@@ -1,0 +1,112 @@
+//! 42 Intra's differences from plain OAuth 2.0 (api.intra.42.fr/apidoc): the identity comes
+//! from `GET /v2/me`, whose numeric `id` is the subject, and the campus and cursus are there.
+//! Its tokens last 7200 s with a refresh token (handled by the standard refresh), and its rate
+//! limit answers 429 with `Retry-After` (handled by `get_json` for every provider).
+
+use secrecy::SecretString;
+use serde_json::Value;
+use shared::{ProfileDetails, User};
+
+use super::{field, get_json, oauth2::OAuth2, CallError, Profile};
+
+pub async fn profile(provider: &OAuth2, access_token: &SecretString) -> Result<Profile, CallError> {
+    let raw = get_json(
+        &provider.http,
+        &provider.id,
+        &provider.userinfo_url,
+        access_token,
+        "application/json",
+    )
+    .await?;
+    let subject = field(&raw, "id").ok_or_else(|| provider.fail("/v2/me has no id"))?;
+    let user = User {
+        provider: provider.id.clone(),
+        subject,
+        login: field(&raw, "login"),
+        name: field(&raw, "displayname").or_else(|| field(&raw, "usual_full_name")),
+        email: field(&raw, "email"),
+        avatar_url: field(&raw, "image.link"),
+    };
+    let (cursus, level) = main_cursus(&raw);
+    let details = ProfileDetails {
+        campus: primary_campus(&raw),
+        cursus,
+        level,
+        ..ProfileDetails::default()
+    };
+    Ok(Profile { user, details, raw })
+}
+
+/// `campus_users[].is_primary` names the campus id; `campus[]` has its name.
+fn primary_campus(me: &Value) -> Option<String> {
+    let campuses = me.get("campus")?.as_array()?;
+    let primary_id = me
+        .get("campus_users")
+        .and_then(Value::as_array)
+        .and_then(|links| {
+            links
+                .iter()
+                .find(|l| l.get("is_primary") == Some(&Value::Bool(true)))
+        })
+        .and_then(|l| l.get("campus_id"));
+    let campus = match primary_id {
+        Some(id) => campuses.iter().find(|c| c.get("id") == Some(id)),
+        None => campuses.first(),
+    }?;
+    field(campus, "name")
+}
+
+/// The `42cursus` entry when there is one (the cursus every student is in after the pool),
+/// else the one with the highest level.
+fn main_cursus(me: &Value) -> (Option<String>, Option<f64>) {
+    let Some(entries) = me.get("cursus_users").and_then(Value::as_array) else {
+        return (None, None);
+    };
+    let level = |e: &Value| e.get("level").and_then(Value::as_f64).unwrap_or(0.0);
+    let chosen = entries
+        .iter()
+        .find(|e| field(e, "cursus.slug").as_deref() == Some("42cursus"))
+        .or_else(|| entries.iter().max_by(|a, b| level(a).total_cmp(&level(b))));
+    match chosen {
+        Some(e) => (
+            field(e, "cursus.name"),
+            e.get("level").and_then(Value::as_f64),
+        ),
+        None => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_primary_campus_and_the_42cursus_level_are_picked() {
+        let me = json!({
+            "campus": [{ "id": 1, "name": "Paris" }, { "id": 22, "name": "Madrid" }],
+            "campus_users": [{ "campus_id": 1, "is_primary": false }, { "campus_id": 22, "is_primary": true }],
+            "cursus_users": [
+                { "level": 9.1, "cursus": { "name": "C Piscine", "slug": "c-piscine" } },
+                { "level": 7.42, "cursus": { "name": "42cursus", "slug": "42cursus" } },
+            ],
+        });
+        assert_eq!(primary_campus(&me).as_deref(), Some("Madrid"));
+        assert_eq!(main_cursus(&me), (Some("42cursus".into()), Some(7.42)));
+    }
+
+    #[test]
+    fn without_42cursus_the_highest_level_wins_and_missing_data_is_none() {
+        let me = json!({
+            "campus": [{ "id": 3, "name": "Málaga" }],
+            "cursus_users": [
+                { "level": 2.0, "cursus": { "name": "A", "slug": "a" } },
+                { "level": 5.5, "cursus": { "name": "B", "slug": "b" } },
+            ],
+        });
+        assert_eq!(primary_campus(&me).as_deref(), Some("Málaga"));
+        assert_eq!(main_cursus(&me), (Some("B".into()), Some(5.5)));
+        assert_eq!(main_cursus(&json!({})), (None, None));
+        assert_eq!(primary_campus(&json!({})), None);
+    }
+}

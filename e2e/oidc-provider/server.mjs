@@ -1,0 +1,39 @@
+// npm oidc-provider (OpenID Certified), started by e2e/tests/oidc_provider.rs on loopback as an
+// independent OpenID Connect server. Dev interactions: any login and password, then consent.
+// Every access token it issues is appended to $TOKENS_FILE, so the test can check, after
+// logout, that the provider itself refuses the revoked token.
+import { appendFileSync } from 'node:fs';
+import Provider from 'oidc-provider';
+
+const { OP_PORT, PUBLIC_ORIGIN, CLIENT_ID, CLIENT_SECRET, TOKENS_FILE } = process.env;
+const issuer = `http://127.0.0.1:${OP_PORT}`;
+
+const provider = new Provider(issuer, {
+  clients: [{
+    client_id: CLIENT_ID,
+    client_secret: CLIENT_SECRET,
+    redirect_uris: [`${PUBLIC_ORIGIN}/callback/op`],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  }],
+  pkce: { required: () => true },
+  features: { devInteractions: { enabled: true }, revocation: { enabled: true } },
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name', 'preferred_username'],
+  },
+  async findAccount(ctx, sub) {
+    return {
+      accountId: sub,
+      async claims() {
+        return { sub, name: `Conformance ${sub}`, preferred_username: sub,
+                 email: `${sub}@conformance.test`, email_verified: true };
+      },
+    };
+  },
+  cookies: { keys: ['portero-e2e-only'] },
+});
+provider.on('access_token.saved', (token) => appendFileSync(TOKENS_FILE, `${token.jti}\n`));
+provider.listen(Number(OP_PORT), '127.0.0.1', () => console.log(`oidc-provider on ${issuer}`));

@@ -1,0 +1,147 @@
+//! Conformance with an independent, OpenID Certified server: npm `oidc-provider`, installed in
+//! a test-local folder and started on loopback, logged in through the real SPA in Chromium as a
+//! `kind = "oidc"` provider; then `/api/me`, `/api/profile`, and logout with revocation checked
+//! at the provider itself.
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::{bail, Context, Result};
+use e2e::{Browser, Stack};
+
+const VERSION: &str = "9.13.3";
+const CLIENT_ID: &str = "portero-conformance";
+
+struct OidcProvider {
+    child: Child,
+    issuer: String,
+    tokens_file: PathBuf,
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `npm install oidc-provider` into target/oidc-provider (once), then `node server.mjs`.
+fn start_oidc_provider(origin: &str, secret: &str) -> Result<OidcProvider> {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let folder = here.join("../target/oidc-provider");
+    std::fs::create_dir_all(&folder)?;
+    if !folder.join("node_modules/oidc-provider").exists() {
+        let status = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund"])
+            .arg(format!("oidc-provider@{VERSION}"))
+            .current_dir(&folder)
+            .status()
+            .context("npm is needed to install oidc-provider")?;
+        if !status.success() {
+            bail!("npm install oidc-provider@{VERSION} failed");
+        }
+    }
+    std::fs::copy(here.join("oidc-provider/server.mjs"), folder.join("server.mjs"))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let tokens_file = folder.join(format!("tokens-{port}.txt"));
+    std::fs::write(&tokens_file, "")?;
+    let child = Command::new("node")
+        .arg("server.mjs")
+        .current_dir(&folder)
+        .env("OP_PORT", port.to_string())
+        .env("PUBLIC_ORIGIN", origin)
+        .env("CLIENT_ID", CLIENT_ID)
+        .env("CLIENT_SECRET", secret)
+        .env("TOKENS_FILE", &tokens_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start node")?;
+    Ok(OidcProvider {
+        child,
+        issuer: format!("http://127.0.0.1:{port}"),
+        tokens_file,
+    })
+}
+
+async fn wait_for_discovery(issuer: &str) -> Result<()> {
+    let url = format!("{issuer}/.well-known/openid-configuration");
+    for _ in 0..100 {
+        if bearer_get(&url, None).await.is_ok_and(|s| s == 200) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("oidc-provider did not start at {issuer}")
+}
+
+/// A bare HTTP/1.1 GET on loopback returning the status (no HTTP client crate needed).
+async fn bearer_get(url: &str, token: Option<&str>) -> Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").context("http only")?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = tokio::net::TcpStream::connect(host).await?;
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let path = if path.is_empty() { "/" } else { path };
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n").as_bytes())
+        .await?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await?;
+    std::str::from_utf8(&head[9..12])?.parse().context("no status")
+}
+
+#[tokio::test]
+async fn logs_in_through_oidc_provider_then_me_profile_and_logout_with_revocation() -> Result<()> {
+    let builder = Stack::bind().await?;
+    let secret = format!("conformance-{}", std::process::id());
+    let op = start_oidc_provider(&builder.origin, &secret)?;
+    wait_for_discovery(&op.issuer).await?;
+    let stack = builder
+        .start(&format!(
+            r#"
+            [providers.op]
+            kind = "oidc"
+            name = "oidc-provider"
+            issuer = "{}"
+            client_id = "{CLIENT_ID}"
+            client_secret = "{secret}"
+            scopes = ["openid", "profile", "email"]
+            "#,
+            op.issuer
+        ))
+        .await?;
+
+    let browser = Browser::start().await?;
+    browser.goto(&stack.url("/")).await?;
+    browser.click("button[data-provider='op']").await?;
+    // oidc-provider's own development pages: a login form, then a consent form.
+    browser.wait_for("input[name='login']").await?.send_keys("marie").await?;
+    browser.wait_for("input[name='password']").await?.send_keys("any").await?;
+    browser.click("button[type='submit']").await?;
+    browser.click("button[type='submit']").await?;
+
+    browser.wait_for_path("/profile").await?;
+    assert_eq!(browser.text("#profile-name").await?, "Conformance marie");
+    assert_eq!(browser.text("#profile-email").await?, "marie@conformance.test");
+    assert_eq!(browser.api_status("/api/me").await?, 200);
+    assert_eq!(browser.api_status("/api/profile").await?, 200);
+
+    let issued = std::fs::read_to_string(&op.tokens_file)?;
+    let access_token = issued.lines().last().context("oidc-provider issued no token")?.to_owned();
+    let userinfo = format!("{}/me", op.issuer);
+    assert_eq!(bearer_get(&userinfo, Some(&access_token)).await?, 200, "live before logout");
+
+    browser.click("#logout").await?;
+    browser.wait_for("button[data-provider='op']").await?;
+    assert_eq!(browser.api_status("/api/me").await?, 401);
+    assert_eq!(
+        bearer_get(&userinfo, Some(&access_token)).await?,
+        401,
+        "oidc-provider refuses the access token Portero revoked at logout"
+    );
+    browser.close().await
+}
