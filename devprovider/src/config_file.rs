@@ -2,8 +2,10 @@
 //!
 //! ```toml
 //! bind = "127.0.0.1:3900"        # optional, this is the default
-//! access_token_ttl_secs = 3600   # optional
-//! code_ttl_secs = 60             # optional
+//! dialect = "standard"           # optional: "standard", "github" or "intra42"
+//! access_token_ttl_secs = 3600   # optional; the default depends on the dialect
+//! code_ttl_secs = 60             # optional; the default depends on the dialect
+//! rate_limit_per_sec = 2         # optional: API calls per client per second, like 42
 //!
 //! [[clients]]
 //! id = "portero"
@@ -18,7 +20,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::{Client, Config};
+use crate::{Client, Config, Dialect};
 
 /// Where to listen and what to serve.
 #[derive(Debug)]
@@ -31,10 +33,12 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     bind: Option<String>,
+    dialect: Option<String>,
     #[serde(default)]
     clients: Vec<RawClient>,
     access_token_ttl_secs: Option<u64>,
     code_ttl_secs: Option<u64>,
+    rate_limit_per_sec: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +65,12 @@ pub fn parse(text: &str) -> anyhow::Result<FileConfig> {
     let bind = bind_text
         .parse()
         .with_context(|| format!("`bind`: `{bind_text}` is not an address like {DEFAULT_BIND}"))?;
+    let dialect: Dialect = match raw.dialect.as_deref() {
+        None => Dialect::default(),
+        Some(name) => name
+            .parse()
+            .map_err(|why: String| anyhow::anyhow!("`dialect`: {why}"))?,
+    };
     let mut config = Config {
         clients: raw
             .clients
@@ -71,7 +81,7 @@ pub fn parse(text: &str) -> anyhow::Result<FileConfig> {
                 redirect_uris: c.redirect_uris,
             })
             .collect(),
-        ..Config::default()
+        ..Config::for_dialect(dialect)
     };
     if let Some(secs) = raw.access_token_ttl_secs {
         anyhow::ensure!(secs > 0, "`access_token_ttl_secs` must be at least 1");
@@ -80,6 +90,13 @@ pub fn parse(text: &str) -> anyhow::Result<FileConfig> {
     if let Some(secs) = raw.code_ttl_secs {
         anyhow::ensure!(secs > 0, "`code_ttl_secs` must be at least 1");
         config.code_ttl = Duration::from_secs(secs);
+    }
+    if let Some(limit) = raw.rate_limit_per_sec {
+        anyhow::ensure!(
+            limit > 0,
+            "`rate_limit_per_sec` must be at least 1 (leave it out for no limit)"
+        );
+        config.rate_limit_per_sec = Some(limit);
     }
     config.validate().context("`clients`")?;
     Ok(FileConfig { bind, config })
@@ -110,6 +127,39 @@ mod tests {
         assert_eq!(file.config.access_token_ttl, Duration::from_secs(120));
         assert_eq!(file.config.clients[0].id, "portero");
         assert_eq!(file.config.users.len(), 3);
+    }
+
+    #[test]
+    fn the_dialect_sets_the_default_lifetimes_and_the_file_can_override_them() {
+        let standard = parse("").unwrap().config;
+        assert_eq!(standard.dialect, Dialect::Standard);
+        assert_eq!(standard.access_token_ttl, Duration::from_secs(3600));
+        assert_eq!(standard.rate_limit_per_sec, None);
+
+        let intra = parse("dialect = \"intra42\"\nrate_limit_per_sec = 2\n")
+            .unwrap()
+            .config;
+        assert_eq!(intra.dialect, Dialect::Intra42);
+        assert_eq!(intra.access_token_ttl, Duration::from_secs(7200));
+        assert_eq!(intra.code_ttl, Duration::from_secs(600));
+        assert_eq!(intra.rate_limit_per_sec, Some(2));
+
+        let github = parse("dialect = \"github\"\naccess_token_ttl_secs = 5\n")
+            .unwrap()
+            .config;
+        assert_eq!(github.dialect, Dialect::Github);
+        assert_eq!(github.access_token_ttl, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn an_unknown_dialect_or_a_zero_rate_limit_is_named() {
+        let error = error_of("dialect = \"gitlab\"\n");
+        assert!(
+            error.contains("`dialect`") && error.contains("gitlab"),
+            "{error}"
+        );
+        let error = error_of("rate_limit_per_sec = 0\n");
+        assert!(error.contains("rate_limit_per_sec"), "{error}");
     }
 
     #[test]

@@ -4,8 +4,7 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::state::Scope;
-use crate::DemoUser;
+use crate::{DemoUser, Dialect};
 
 /// Escapes text for HTML element content and double-quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -71,11 +70,26 @@ const EMULATOR_NOTE: &str = "<p class=\"note\">This is <strong>Portero Dev</stro
     OAuth 2.0 / OpenID Connect emulator for development and tests. Its accounts are demo users: \
     there are no passwords, and nothing leaves this machine.</p>";
 
+/// Says which provider a non-standard dialect imitates, so nobody mistakes it for the real one.
+fn dialect_note(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Standard => "",
+        Dialect::Github => "<p>This emulator answers like <strong>GitHub</strong>.</p>",
+        Dialect::Intra42 => "<p>This emulator answers like <strong>42 Intra</strong>.</p>",
+    }
+}
+
 /// The login page: one form per demo user, so a click is a sign-in.
-pub fn login_page(client_id: &str, request_id: &str, users: &[DemoUser]) -> Response {
+pub fn login_page(
+    dialect: Dialect,
+    client_id: &str,
+    request_id: &str,
+    users: &[DemoUser],
+) -> Response {
     let mut body = format!(
-        "<h1>Portero Dev — sign in</h1>{EMULATOR_NOTE}\
+        "<h1>Portero Dev — sign in</h1>{EMULATOR_NOTE}{note}\
          <p>Choose a demo user to continue to <code>{client}</code>.</p>",
+        note = dialect_note(dialect),
         client = escape(client_id),
     );
     for user in users {
@@ -92,26 +106,17 @@ pub fn login_page(client_id: &str, request_id: &str, users: &[DemoUser]) -> Resp
     page(StatusCode::OK, "Portero Dev — sign in", &body)
 }
 
-/// The consent page: what the client will get, and allow / deny.
-pub fn consent_page(client_id: &str, request_id: &str, user: &DemoUser, scope: &Scope) -> Response {
-    let mut items = format!("<li>sign you in as {}</li>", escape(&user.name));
-    if scope.contains("profile") {
-        items.push_str(&format!(
-            "<li>see your name, login (<code>{}</code>) and avatar</li>",
-            escape(&user.login)
-        ));
-    }
-    if scope.contains("email") {
-        items.push_str(&format!(
-            "<li>see your email address ({})</li>",
-            escape(&user.email)
-        ));
-    }
-    if scope.contains("offline_access") {
-        items.push_str("<li>keep access while you are away (refresh tokens)</li>");
-    }
+/// The consent page: what the client will get (`items`, list entries already escaped), and
+/// allow / deny.
+pub fn consent_page(
+    dialect: Dialect,
+    client_id: &str,
+    request_id: &str,
+    items: &[String],
+) -> Response {
+    let items: String = items.iter().map(|i| format!("<li>{i}</li>")).collect();
     let body = format!(
-        "<h1>Portero Dev wants to:</h1><ul>{items}</ul>\
+        "<h1>Portero Dev wants to:</h1><ul>{items}</ul>{note}\
          <p>Requested by the client <code>{client}</code> of this local emulator.</p>\
          <form method=\"post\" action=\"/authorize/consent\">\
          <input type=\"hidden\" name=\"request\" value=\"{request}\">\
@@ -119,6 +124,7 @@ pub fn consent_page(client_id: &str, request_id: &str, user: &DemoUser, scope: &
          <button type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">Allow</button>\
          <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button>\
          </div></form>",
+        note = dialect_note(dialect),
         client = escape(client_id),
         request = escape(request_id),
     );
@@ -127,11 +133,33 @@ pub fn consent_page(client_id: &str, request_id: &str, user: &DemoUser, scope: &
 
 /// An error the user sees instead of a redirect (the redirect target can't be trusted).
 pub fn error_page(message: &str) -> Response {
+    error_page_with(StatusCode::BAD_REQUEST, message)
+}
+
+pub fn error_page_with(status: StatusCode, message: &str) -> Response {
     let body = format!(
         "<h1>Portero Dev — error</h1><p class=\"error\">{}</p>{EMULATOR_NOTE}",
         escape(message)
     );
-    page(StatusCode::BAD_REQUEST, "Portero Dev — error", &body)
+    page(status, "Portero Dev — error", &body)
+}
+
+/// A GitHub-like public profile page, so `html_url` leads somewhere.
+pub fn profile_page(user: &DemoUser, bio: Option<&str>) -> Response {
+    let login = escape(&user.login);
+    let body = format!(
+        "<h1><img src=\"/avatars/{login}.svg\" alt=\"\" width=\"48\" height=\"48\"> \
+         {name}</h1><p><code>{login}</code></p>{bio}{EMULATOR_NOTE}",
+        name = escape(&user.name),
+        bio = bio
+            .map(|b| format!("<p>{}</p>", escape(b)))
+            .unwrap_or_default(),
+    );
+    page(
+        StatusCode::OK,
+        &format!("{} · Portero Dev", user.login),
+        &body,
+    )
 }
 
 #[cfg(test)]

@@ -1,9 +1,14 @@
 //! Portero Dev: a local OAuth 2.0 / OpenID Connect authorization server for development and
 //! tests. Never use it in production: its users are demo users and everything lives in memory.
 //!
-//! It speaks the standard dialect (RFC 6749 code flow with PKCE S256 per RFC 7636, refresh
-//! token rotation, RFC 7009 revocation, RFC 9207 `iss` in authorization responses, OpenID
-//! Connect discovery, JWKS and RS256 id tokens, userinfo).
+//! One provider speaks one [`Dialect`]:
+//! - `Standard`: RFC 6749 code flow with PKCE S256 per RFC 7636, refresh token rotation, RFC 7009
+//!   revocation, RFC 9207 `iss` in authorization responses, OpenID Connect discovery, JWKS and
+//!   RS256 id tokens, userinfo.
+//! - `Github`: answers like github.com and api.github.com (an OAuth App), on one base URL.
+//! - `Intra42`: answers like api.intra.42.fr (Doorkeeper).
+//!
+//! All three share the login page (one button per demo user) and the consent page.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -26,6 +31,7 @@ pub mod config_file;
 mod html;
 mod keys;
 mod oauth;
+mod personas;
 mod routes;
 mod state;
 
@@ -40,23 +46,109 @@ use tokio::task::JoinHandle;
 
 use crate::state::AppState;
 
-/// What the provider knows: its registered clients, its users and token lifetimes.
+/// Which provider the emulator answers like. One `DevProvider` serves one dialect.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// OAuth 2.0 + OpenID Connect: `/authorize`, `/token`, `/userinfo`, `/revoke`, discovery.
+    #[default]
+    Standard,
+    /// GitHub OAuth Apps: `/login/oauth/authorize`, `/login/oauth/access_token`, `/user`,
+    /// `/user/emails`, `DELETE /applications/{client_id}/token`.
+    Github,
+    /// 42 Intra: `/oauth/authorize`, `/oauth/token`, `/oauth/token/info`, `/v2/me`.
+    Intra42,
+}
+
+impl Dialect {
+    /// The name used in the binary's TOML (`dialect = "…"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Standard => "standard",
+            Dialect::Github => "github",
+            Dialect::Intra42 => "intra42",
+        }
+    }
+
+    /// Access token lifetime when the configuration does not say.
+    pub fn default_access_token_ttl(self) -> Duration {
+        match self {
+            Dialect::Standard => Duration::from_secs(3600),
+            // OAuth App tokens never expire (docs.github.com, "Authorizing OAuth apps"); the
+            // value is unused in this dialect.
+            Dialect::Github => Duration::from_secs(3600),
+            // api.intra.42.fr/apidoc/guides/web_application_flow: `"expires_in": 7200`.
+            Dialect::Intra42 => Duration::from_secs(7200),
+        }
+    }
+
+    /// Authorization code lifetime when the configuration does not say.
+    pub fn default_code_ttl(self) -> Duration {
+        match self {
+            Dialect::Standard => Duration::from_secs(60),
+            // docs.github.com, "Authorizing OAuth apps": "The temporary code will expire after
+            // 10 minutes"; Doorkeeper (42) also defaults to 10 minutes.
+            Dialect::Github | Dialect::Intra42 => Duration::from_secs(600),
+        }
+    }
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Dialect {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Dialect, String> {
+        match s {
+            "standard" => Ok(Dialect::Standard),
+            "github" => Ok(Dialect::Github),
+            "intra42" => Ok(Dialect::Intra42),
+            other => Err(format!(
+                "unknown dialect `{other}`; use \"standard\", \"github\" or \"intra42\""
+            )),
+        }
+    }
+}
+
+/// What the provider knows: its dialect, registered clients, users and token lifetimes.
+///
+/// Lifetimes default per dialect: build with `Config::for_dialect(d)` (not
+/// `Config { dialect: d, ..Config::default() }`, which keeps the standard lifetimes).
 #[derive(Clone, Debug)]
 pub struct Config {
+    pub dialect: Dialect,
     pub clients: Vec<Client>,
     pub users: Vec<DemoUser>,
+    /// Access token lifetime (the `expires_in` of token replies). Unused by `Github`: OAuth
+    /// App tokens never expire.
     pub access_token_ttl: Duration,
     pub code_ttl: Duration,
+    /// At most this many API calls (userinfo, `/user`, `/user/emails`, `/v2/me`,
+    /// `/oauth/token/info`) per client within any one second; more answer 429 with
+    /// `Retry-After: 1`, as 42 Intra does at about 2 per second. `None`: no limit.
+    pub rate_limit_per_sec: Option<u32>,
+}
+
+impl Config {
+    /// The defaults of one dialect: demo users, no clients, the dialect's lifetimes.
+    pub fn for_dialect(dialect: Dialect) -> Config {
+        Config {
+            dialect,
+            clients: Vec::new(),
+            users: demo_users(),
+            access_token_ttl: dialect.default_access_token_ttl(),
+            code_ttl: dialect.default_code_ttl(),
+            rate_limit_per_sec: None,
+        }
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            clients: Vec::new(),
-            users: demo_users(),
-            access_token_ttl: Duration::from_secs(3600),
-            code_ttl: Duration::from_secs(60),
-        }
+        Config::for_dialect(Dialect::Standard)
     }
 }
 
@@ -94,7 +186,9 @@ impl DemoUser {
     }
 }
 
-/// The built-in demo users: ada, grace and alan.
+/// The built-in demo users: ada, grace and alan. In the `github` and `intra42` dialects each
+/// also has a GitHub or 42 profile (ids, counts, campus, levels); grace keeps her GitHub email
+/// private, so clients must read `/user/emails`.
 pub fn demo_users() -> Vec<DemoUser> {
     [
         ("ada", "Ada Lovelace"),
@@ -113,15 +207,17 @@ pub fn demo_users() -> Vec<DemoUser> {
 /// Counters of what reached the endpoints, for tests that prove a request was (not) made.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Every request that reached `POST /token`, valid or not.
+    /// Every request that reached the token endpoint (`POST /token`,
+    /// `/login/oauth/access_token` or `/oauth/token`), valid or not.
     pub token_requests: usize,
     /// Successful `authorization_code` grants.
     pub authorization_code_grants: usize,
     /// Successful `refresh_token` grants.
     pub refresh_grants: usize,
-    /// Every request that reached `/userinfo`, valid or not.
+    /// Every request that reached `/userinfo`, `/user`, `/user/emails` or `/v2/me`, valid or not.
     pub userinfo_requests: usize,
-    /// Revocation requests from an authenticated client (answered 200).
+    /// Revocation requests from an authenticated client (`POST /revoke` answered 200, or
+    /// GitHub's `DELETE /applications/{client_id}/token`).
     pub revocations: usize,
 }
 
@@ -173,9 +269,20 @@ impl DevProvider {
         })
     }
 
-    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT`, without a trailing slash: the OIDC issuer of the standard
+    /// dialect. Same as [`DevProvider::base_url`].
     pub fn issuer(&self) -> String {
         self.state.issuer.clone()
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash: every endpoint of every dialect is
+    /// under it (GitHub's `iss` is `{base_url}/login/oauth`).
+    pub fn base_url(&self) -> String {
+        self.state.issuer.clone()
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.state.dialect
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -190,6 +297,13 @@ impl DevProvider {
     /// False once the token is unknown, revoked or expired.
     pub fn is_access_token_active(&self, token: &str) -> bool {
         self.state.is_access_token_active(token)
+    }
+
+    /// Makes the next `n` API calls (userinfo, `/user`, `/user/emails`, `/v2/me`,
+    /// `/oauth/token/info`), whatever their token, answer 429 with
+    /// `Retry-After: retry_after_secs`. Replaces any earlier setting; `n = 0` turns it off.
+    pub fn throttle_next(&self, n: usize, retry_after_secs: u64) {
+        self.state.throttle_next(n, retry_after_secs);
     }
 
     /// Stops serving (in-flight requests finish) and waits for the server task.

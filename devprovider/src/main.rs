@@ -10,8 +10,9 @@ use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "usage: devprovider --config FILE\n\n\
     Runs Portero Dev, a local OAuth 2.0 / OpenID Connect provider for development only.\n\
-    FILE is TOML: bind = \"127.0.0.1:3900\", optional access_token_ttl_secs and code_ttl_secs,\n\
-    and [[clients]] tables with id, secret and redirect_uris.";
+    FILE is TOML: bind = \"127.0.0.1:3900\", dialect = \"standard\" | \"github\" | \"intra42\",\n\
+    optional access_token_ttl_secs, code_ttl_secs and rate_limit_per_sec, and [[clients]]\n\
+    tables with id, secret and redirect_uris.";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -41,7 +42,11 @@ async fn run() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (`bind`)", file.bind))?;
     let provider = DevProvider::serve(file.config, listener).await?;
-    tracing::info!("devprovider listening on {}", provider.issuer());
+    tracing::info!(
+        "devprovider ({} dialect) listening on {}",
+        provider.dialect(),
+        provider.base_url()
+    );
     shutdown_signal().await?;
     tracing::info!("devprovider stopping");
     provider.shutdown().await;

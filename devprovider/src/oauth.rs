@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use rand::distributions::Alphanumeric;
 use rand::rngs::OsRng;
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -44,6 +45,40 @@ impl Params {
         (Params(map), duplicate)
     }
 
+    /// A JSON object body, as GitHub's token endpoint and Doorkeeper accept besides forms.
+    /// Strings and numbers become parameters; other values are refused with their name.
+    pub fn parse_json(input: &[u8]) -> Result<Params, String> {
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(input).map_err(|_| "the JSON body".to_owned())?;
+        let mut map = HashMap::new();
+        for (name, value) in object {
+            let value = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => return Err(name),
+            };
+            map.insert(name, value);
+        }
+        Ok(Params(map))
+    }
+
+    /// A form or, when the Content-Type says so, JSON body.
+    pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Params, String> {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        if is_json {
+            Self::parse_json(body)
+        } else {
+            Self::parse(body)
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
@@ -59,6 +94,13 @@ pub struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+}
+
+impl OAuthError {
+    /// The RFC 6749 error code, for dialects that word errors their own way.
+    pub fn code(&self) -> &'static str {
+        self.error
+    }
 }
 
 impl OAuthError {
@@ -110,46 +152,58 @@ pub fn no_store() -> [(header::HeaderName, &'static str); 2] {
     ]
 }
 
+/// The id and secret a client presented, from HTTP Basic or the body.
+pub fn client_credentials(
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(String, String), OAuthError> {
+    match headers.get(header::AUTHORIZATION) {
+        Some(value) => {
+            let (id, secret) = parse_basic(value).ok_or_else(|| {
+                OAuthError::invalid_client("the Authorization header is not valid HTTP Basic")
+            })?;
+            // RFC 6749 §2.3: one authentication method per request.
+            if params.get("client_secret").is_some() {
+                return Err(OAuthError::invalid_request(
+                    "use either HTTP Basic or client_secret in the body, not both",
+                ));
+            }
+            if params.get("client_id").is_some_and(|body_id| body_id != id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id in the body differs from the one in the Authorization header",
+                ));
+            }
+            Ok((id, secret))
+        }
+        None => match (params.get("client_id"), params.get("client_secret")) {
+            (Some(id), Some(secret)) => Ok((id.to_owned(), secret.to_owned())),
+            _ => Err(OAuthError::invalid_client(
+                "client authentication is required (client_secret_basic or client_secret_post)",
+            )),
+        },
+    }
+}
+
+/// The registered client with this id and secret.
+pub fn check_client<'a>(state: &'a AppState, id: &str, secret: &str) -> Option<&'a Client> {
+    state
+        .client(id)
+        .filter(|client| constant_time_eq(client.secret.as_bytes(), secret.as_bytes()))
+}
+
 /// Checks client_secret_basic or client_secret_post, whichever the request used.
 pub fn authenticate_client<'a>(
     state: &'a AppState,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<&'a Client, OAuthError> {
-    let (id, secret) =
-        match headers.get(header::AUTHORIZATION) {
-            Some(value) => {
-                let (id, secret) = parse_basic(value).ok_or_else(|| {
-                    OAuthError::invalid_client("the Authorization header is not valid HTTP Basic")
-                })?;
-                // RFC 6749 §2.3: one authentication method per request.
-                if params.get("client_secret").is_some() {
-                    return Err(OAuthError::invalid_request(
-                        "use either HTTP Basic or client_secret in the body, not both",
-                    ));
-                }
-                if params.get("client_id").is_some_and(|body_id| body_id != id) {
-                    return Err(OAuthError::invalid_request(
-                        "client_id in the body differs from the one in the Authorization header",
-                    ));
-                }
-                (id, secret)
-            }
-            None => match (params.get("client_id"), params.get("client_secret")) {
-                (Some(id), Some(secret)) => (id.to_owned(), secret.to_owned()),
-                _ => return Err(OAuthError::invalid_client(
-                    "client authentication is required (client_secret_basic or client_secret_post)",
-                )),
-            },
-        };
-    state
-        .client(&id)
-        .filter(|client| constant_time_eq(client.secret.as_bytes(), secret.as_bytes()))
+    let (id, secret) = client_credentials(headers, params)?;
+    check_client(state, &id, &secret)
         .ok_or_else(|| OAuthError::invalid_client("unknown client or wrong client secret"))
 }
 
 /// RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined and base64-encoded.
-fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
+pub fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
     let value = value.to_str().ok()?;
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -195,6 +249,48 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// `n` bytes from the OS CSPRNG in lowercase hex (Doorkeeper's token format).
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A GitHub-style token: the prefix and 36 base62 characters from the OS CSPRNG.
+pub fn github_token(prefix: &str) -> String {
+    let body: String = (&mut OsRng)
+        .sample_iter(&Alphanumeric)
+        .take(36)
+        .map(char::from)
+        .collect();
+    format!("{prefix}{body}")
+}
+
+/// The token of an `Authorization: Bearer …` header (RFC 6750 §2.1). GitHub also accepts
+/// the older `token …` scheme, which `also_token` allows.
+pub fn bearer_token(headers: &HeaderMap, also_token: bool) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    let scheme_ok = scheme.eq_ignore_ascii_case("bearer")
+        || (also_token && scheme.eq_ignore_ascii_case("token"));
+    (scheme_ok && !token.is_empty()).then_some(token)
+}
+
+/// Whether the client asked for JSON (`Accept: application/json`), as GitHub's token endpoint
+/// checks.
+pub fn accepts_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| {
+            let media = v.split(';').next().unwrap_or("").trim();
+            media.eq_ignore_ascii_case("application/json")
+        })
+}
+
 /// RFC 7636 §4.6: BASE64URL-NOPAD(SHA256(ASCII(code_verifier))) == code_challenge.
 pub fn pkce_s256_matches(verifier: &str, challenge: &str) -> bool {
     let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
@@ -230,6 +326,37 @@ mod tests {
     fn a_broken_percent_escape_is_rejected() {
         assert_eq!(form_urldecode("abc%4"), None);
         assert_eq!(form_urldecode("abc%zz"), None);
+    }
+
+    #[test]
+    fn github_tokens_have_the_prefix_and_36_base62_characters() {
+        let token = github_token("gho_");
+        assert_eq!(token.len(), 40);
+        assert!(token.starts_with("gho_"));
+        assert!(token[4..].bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_ne!(token, github_token("gho_"));
+    }
+
+    #[test]
+    fn json_bodies_become_parameters_and_nested_values_are_refused() {
+        let params = Params::parse_json(br#"{"client_id":"a","code":"c","n":5}"#).unwrap();
+        assert_eq!(params.get("client_id"), Some("a"));
+        assert_eq!(params.get("n"), Some("5"));
+        assert_eq!(
+            Params::parse_json(br#"{"x":{"y":1}}"#).err().as_deref(),
+            Some("x")
+        );
+    }
+
+    #[test]
+    fn accept_application_json_is_recognised_among_others() {
+        let mut headers = HeaderMap::new();
+        assert!(!accepts_json(&headers));
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/html, application/json;q=0.9"),
+        );
+        assert!(accepts_json(&headers));
     }
 
     #[test]

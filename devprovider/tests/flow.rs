@@ -960,3 +960,26 @@ async fn a_shut_down_or_dropped_provider_stops_listening() {
     }
     assert!(refused, "the dropped provider still accepts connections");
 }
+
+#[tokio::test]
+async fn throttled_or_rate_limited_userinfo_calls_answer_429_with_retry_after() {
+    let app = spawn_provider_with(Config {
+        clients: vec![portero_client()],
+        rate_limit_per_sec: Some(1),
+        ..Config::default()
+    })
+    .await;
+    let tokens = app.tokens_for_ada().await;
+    let access_token = tokens["access_token"].as_str().unwrap();
+
+    app.provider.throttle_next(1, 5);
+    let throttled = app.userinfo(access_token).await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(throttled.headers()["retry-after"], "5");
+
+    assert_eq!(app.userinfo(access_token).await.status(), StatusCode::OK);
+    let limited = app.userinfo(access_token).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.headers()["retry-after"], "1");
+    assert_eq!(app.provider.stats().userinfo_requests, 3);
+}

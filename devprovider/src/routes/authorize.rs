@@ -7,9 +7,10 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::html;
+use crate::html::{self, escape};
 use crate::oauth::Params;
-use crate::state::{AppState, AuthorizationRequest, Scope};
+use crate::state::{AppState, AuthorizationRequest, Pkce, PkceMethod, Scope};
+use crate::{personas, DemoUser, Dialect};
 
 /// Asked for when the client sends no scope (RFC 6749 §3.3 lets the server pick a default).
 const DEFAULT_SCOPE: &str = "openid profile email";
@@ -73,12 +74,7 @@ pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQ
     ) else {
         return fail("invalid_request", "PKCE with S256 is required");
     };
-    // An S256 challenge is always a base64url SHA-256: 43 characters, no padding.
-    if code_challenge.len() != 43
-        || !code_challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if !is_s256_challenge(code_challenge) {
         return fail(
             "invalid_request",
             "code_challenge must be a base64url SHA-256 (43 characters)",
@@ -103,10 +99,21 @@ pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQ
         redirect_uri: redirect_uri.to_owned(),
         scope,
         state: client_state.map(str::to_owned),
-        code_challenge: code_challenge.to_owned(),
+        pkce: Some(Pkce {
+            challenge: code_challenge.to_owned(),
+            method: PkceMethod::S256,
+        }),
         nonce: params.get("nonce").map(str::to_owned),
     });
-    html::login_page(client_id, &request_id, state.users())
+    html::login_page(state.dialect, client_id, &request_id, state.users())
+}
+
+/// An S256 challenge is always a base64url SHA-256: 43 characters, no padding.
+pub fn is_s256_challenge(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `POST /authorize/login` (request, user): the user picked a demo account.
@@ -118,9 +125,12 @@ pub async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> Response 
         return html::error_page("The sign-in form needs both `request` and `user`.");
     };
     match state.select_user(request_id, login) {
-        Ok((pending, user)) => {
-            html::consent_page(&pending.client_id, request_id, &user, &pending.scope)
-        }
+        Ok((pending, user)) => html::consent_page(
+            state.dialect,
+            &pending.client_id,
+            request_id,
+            &consent_items(state.dialect, &user, &pending.scope),
+        ),
         Err(message) => html::error_page(message),
     }
 }
@@ -150,4 +160,55 @@ pub async fn consent(State(state): State<Arc<AppState>>, body: Bytes) -> Respons
             .into_response(),
         Err(message) => html::error_page(message),
     }
+}
+
+/// What the consent page lists, in the words of each dialect's scopes (HTML, escaped).
+fn consent_items(dialect: Dialect, user: &DemoUser, scope: &Scope) -> Vec<String> {
+    let mut items = vec![format!("sign you in as {}", escape(&user.name))];
+    match dialect {
+        Dialect::Standard => {
+            if scope.contains("profile") {
+                items.push(format!(
+                    "see your name, login (<code>{}</code>) and avatar",
+                    escape(&user.login)
+                ));
+            }
+            if scope.contains("email") {
+                items.push(format!("see your email address ({})", escape(&user.email)));
+            }
+            if scope.contains("offline_access") {
+                items.push("keep access while you are away (refresh tokens)".to_owned());
+            }
+        }
+        // docs.github.com, "Scopes for OAuth apps": no scope already reads public data.
+        Dialect::Github => {
+            items.push(format!(
+                "read your public profile (<code>{}</code>, name, avatar)",
+                escape(&user.login)
+            ));
+            if scope.contains("user") || scope.contains("user:email") {
+                items.push(format!(
+                    "read your email addresses, private ones included ({})",
+                    escape(&user.email)
+                ));
+            }
+            for other in scope
+                .iter()
+                .filter(|s| !matches!(*s, "user" | "read:user" | "user:email"))
+            {
+                items.push(format!("use the <code>{}</code> scope", escape(other)));
+            }
+        }
+        Dialect::Intra42 => {
+            items.push(format!(
+                "read your public 42 data (login <code>{}</code>, {}, campus, levels)",
+                escape(&user.login),
+                escape(&personas::intra42_email(user))
+            ));
+            for other in scope.iter().filter(|s| *s != "public") {
+                items.push(format!("use the <code>{}</code> scope", escape(other)));
+            }
+        }
+    }
+    items
 }

@@ -34,18 +34,20 @@ fn grant(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, OA
             let code = params
                 .get("code")
                 .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-            state.exchange_code(
+            let issued = state.exchange_code(
                 client,
                 code,
                 params.get("redirect_uri"),
                 params.get("code_verifier"),
-            )
+            )?;
+            Ok(state.token_response(issued))
         }
         Some("refresh_token") => {
             let refresh_token = params
                 .get("refresh_token")
                 .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-            state.refresh(client, refresh_token, params.get("scope"))
+            let issued = state.refresh(client, refresh_token, params.get("scope"))?;
+            Ok(state.token_response(issued))
         }
         Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,

@@ -8,13 +8,16 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::oauth::no_store;
+use crate::oauth::{bearer_token, no_store};
 use crate::state::AppState;
 
 /// `GET` or `POST /userinfo` with `Authorization: Bearer TOKEN`.
 pub async fn userinfo(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     state.count(|s| s.userinfo_requests += 1);
-    let Some(token) = bearer_token(&headers) else {
+    if let Some(retry_after) = state.take_throttle() {
+        return too_many_requests(retry_after);
+    }
+    let Some(token) = bearer_token(&headers, false) else {
         // RFC 6750 §3.1: a request without credentials gets the challenge but no error code.
         return unauthorized(
             "Bearer".to_owned(),
@@ -22,6 +25,13 @@ pub async fn userinfo(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
             "an Authorization: Bearer header is required",
         );
     };
+    if let Some(retry_after) = state
+        .access(token)
+        .ok()
+        .and_then(|info| state.rate_limit(&info.client_id))
+    {
+        return too_many_requests(retry_after);
+    }
     match state.userinfo(token) {
         Ok(claims) => (no_store(), Json(claims)).into_response(),
         Err(description) => unauthorized(
@@ -32,11 +42,17 @@ pub async fn userinfo(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
     }
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+/// RFC 6585 §4: 429 with how long to wait. 42 Intra answers exactly this body.
+pub fn too_many_requests(retry_after_secs: u64) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::RETRY_AFTER, retry_after_secs.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Json(json!({ "error": "Too Many Requests" })),
+    )
+        .into_response()
 }
 
 fn unauthorized(challenge: String, error: &str, description: &str) -> Response {

@@ -1,0 +1,442 @@
+//! The `github` dialect: github.com's OAuth App endpoints and the api.github.com calls a login
+//! needs, on one base URL. Each quirk follows docs.github.com: "Authorizing OAuth apps",
+//! "Troubleshooting OAuth app access token request errors", the REST pages "Users", "Emails"
+//! and "OAuth authorizations", and "Getting started with the REST API" (User-Agent rule).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::authorize::is_s256_challenge;
+use crate::html;
+use crate::oauth::{
+    accepts_json, bearer_token, check_client, client_credentials, no_store, parse_basic, Params,
+};
+use crate::personas;
+use crate::state::{
+    AccessInfo, AppState, AuthorizationRequest, GrantError, Pkce, PkceMethod, Scope,
+};
+
+const TOKEN_ERRORS_DOC: &str = "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/";
+const AUTHORIZE_ERRORS_DOC: &str =
+    "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-authorization-request-errors/";
+
+/// `GET /login/oauth/authorize`: validates the request, then shows the login page.
+pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
+    let (params, duplicate) = Params::parse_lenient(query.unwrap_or_default().as_bytes());
+    // Until client and redirect URI are known good, errors go to the user, never to a redirect
+    // target an attacker may have chosen (RFC 6749 §4.1.2.1).
+    if let Some(name) = duplicate
+        .as_deref()
+        .filter(|name| matches!(*name, "client_id" | "redirect_uri"))
+    {
+        return html::error_page(&format!("The parameter `{name}` was sent more than once."));
+    }
+    let Some(client_id) = params.get("client_id") else {
+        return html::error_page("The authorization request has no client_id.");
+    };
+    if state.client(client_id).is_none() {
+        // GitHub shows its 404 page for an unknown client_id.
+        return html::error_page_with(
+            StatusCode::NOT_FOUND,
+            &format!("There is no OAuth App with client_id `{client_id}`."),
+        );
+    }
+    // "Authorizing OAuth apps": without redirect_uri GitHub uses the app's callback URL.
+    let (redirect_uri, redirect_url) = match params.get("redirect_uri") {
+        None => match state.default_redirect(client_id) {
+            Some(default) => default,
+            None => return html::error_page("The OAuth App has no callback URL."),
+        },
+        Some(uri) => match state.registered_redirect(client_id, uri) {
+            Some(url) => (uri.to_owned(), url),
+            None => {
+                return html::error_page(&format!(
+                    "The redirect_uri MUST match the registered callback URL for this \
+                     application: `{uri}` is not registered for client `{client_id}`."
+                ))
+            }
+        },
+    };
+
+    let client_state = params.get("state");
+    let fail = |error: &str, description: &str| -> Response {
+        let url = state.authorization_response(
+            &redirect_url,
+            &[("error", error), ("error_description", description)],
+            client_state,
+        );
+        Redirect::to(url.as_str()).into_response()
+    };
+    if let Some(name) = duplicate {
+        return fail(
+            "invalid_request",
+            &format!("parameter `{name}` was sent more than once"),
+        );
+    }
+    // GitHub changelog 2025-07-14: PKCE is optional and only S256 is accepted.
+    let pkce = match (
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    ) {
+        (None, _) => None,
+        (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => Some(Pkce {
+            challenge: challenge.to_owned(),
+            method: PkceMethod::S256,
+        }),
+        (Some(_), Some("S256")) => {
+            return fail(
+                "invalid_request",
+                "code_challenge must be a base64url SHA-256 (43 characters)",
+            )
+        }
+        (Some(_), _) => {
+            return fail(
+                "invalid_request",
+                "code_challenge_method must be S256, the only method GitHub accepts",
+            )
+        }
+    };
+    // No scope means public data only ("Scopes for OAuth apps"); response_type is not used.
+    let scope = Scope::parse_github(params.get("scope").unwrap_or(""));
+    let request_id = state.begin_authorization(AuthorizationRequest {
+        client_id: client_id.to_owned(),
+        redirect_url,
+        redirect_uri,
+        scope,
+        state: client_state.map(str::to_owned),
+        pkce,
+        nonce: None,
+    });
+    html::login_page(state.dialect, client_id, &request_id, state.users())
+}
+
+/// The errors of GitHub's token endpoint. They come with HTTP 200.
+#[derive(Debug, Clone, Copy)]
+enum TokenError {
+    IncorrectClientCredentials,
+    BadVerificationCode,
+    RedirectUriMismatch,
+    BadRefreshToken,
+    UnsupportedGrantType,
+    UnreadableBody,
+}
+
+impl TokenError {
+    fn fields(self) -> [(&'static str, String); 3] {
+        let (error, description, uri) = match self {
+            TokenError::IncorrectClientCredentials => (
+                "incorrect_client_credentials",
+                "The client_id and/or client_secret passed are incorrect.",
+                format!("{TOKEN_ERRORS_DOC}#incorrect-client-credentials"),
+            ),
+            TokenError::BadVerificationCode => (
+                "bad_verification_code",
+                "The code passed is incorrect or expired.",
+                format!("{TOKEN_ERRORS_DOC}#bad-verification-code"),
+            ),
+            TokenError::RedirectUriMismatch => (
+                "redirect_uri_mismatch",
+                "The redirect_uri MUST match the registered callback URL for this application.",
+                format!("{AUTHORIZE_ERRORS_DOC}#redirect-uri-mismatch2"),
+            ),
+            // OAuth App tokens have no refresh token, so any refresh attempt fails this way
+            // ("Refreshing user access tokens", which only GitHub Apps can do).
+            TokenError::BadRefreshToken => (
+                "bad_refresh_token",
+                "The refresh token passed is incorrect or expired.",
+                "https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens".to_owned(),
+            ),
+            TokenError::UnsupportedGrantType => (
+                "unsupported_grant_type",
+                "The grant type is not supported; OAuth Apps exchange an authorization code.",
+                TOKEN_ERRORS_DOC.to_owned(),
+            ),
+            TokenError::UnreadableBody => (
+                "invalid_request",
+                "The request body is not a form or JSON object of strings, or repeats a parameter.",
+                TOKEN_ERRORS_DOC.to_owned(),
+            ),
+        };
+        [
+            ("error", error.to_owned()),
+            ("error_description", description.to_owned()),
+            ("error_uri", uri),
+        ]
+    }
+}
+
+/// `POST /login/oauth/access_token`: form or JSON body (or, as GitHub's older examples do,
+/// the query string); client_id and client_secret in the body or HTTP Basic.
+pub async fn access_token(
+    State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.count(|s| s.token_requests += 1);
+    let json = accepts_json(&headers);
+    match exchange(&state, query.as_deref(), &headers, &body) {
+        Ok(fields) => token_reply(json, &fields),
+        Err(error) => token_reply(json, &error.fields()),
+    }
+}
+
+fn exchange(
+    state: &AppState,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<[(&'static str, String); 3], TokenError> {
+    let mut params = Params::parse_body(headers, body).map_err(|_| TokenError::UnreadableBody)?;
+    if params.is_empty() {
+        params = Params::parse(query.unwrap_or_default().as_bytes())
+            .map_err(|_| TokenError::UnreadableBody)?;
+    }
+    let (id, secret) =
+        client_credentials(headers, &params).map_err(|_| TokenError::IncorrectClientCredentials)?;
+    let client = check_client(state, &id, &secret).ok_or(TokenError::IncorrectClientCredentials)?;
+    match params.get("grant_type") {
+        None | Some("authorization_code") => {}
+        Some("refresh_token") => return Err(TokenError::BadRefreshToken),
+        Some(_) => return Err(TokenError::UnsupportedGrantType),
+    }
+    let code = params.get("code").ok_or(TokenError::BadVerificationCode)?;
+    let issued = state
+        .exchange_code(
+            client,
+            code,
+            params.get("redirect_uri"),
+            params.get("code_verifier"),
+        )
+        .map_err(|error| match error {
+            GrantError::RedirectMismatch => TokenError::RedirectUriMismatch,
+            _ => TokenError::BadVerificationCode,
+        })?;
+    // The granted scopes, comma-separated, as GitHub reports them.
+    Ok([
+        ("access_token", issued.access_token),
+        ("scope", issued.scope.join(",")),
+        ("token_type", "bearer".to_owned()),
+    ])
+}
+
+/// "The format of these responses is determined by the accept header you pass": form-encoded
+/// unless the client accepts JSON. Always HTTP 200, errors included.
+fn token_reply(json: bool, fields: &[(&'static str, String)]) -> Response {
+    if json {
+        let object: serde_json::Map<String, Value> = fields
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), Value::String(value.clone())))
+            .collect();
+        return (StatusCode::OK, no_store(), Json(object)).into_response();
+    }
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields.iter().map(|(name, value)| (*name, value.as_str())))
+        .finish();
+    (
+        StatusCode::OK,
+        no_store(),
+        [(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /user`: the authenticated user's public profile.
+pub async fn user(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    state.count(|s| s.userinfo_requests += 1);
+    let info = match authenticate_api_call(&state, &headers) {
+        Ok(info) => info,
+        Err(response) => return *response,
+    };
+    let Some(user) = state.user(&info.login) else {
+        return bad_credentials();
+    };
+    let body = personas::github_user(user, &state.issuer);
+    with_scopes(&info, "", Json(body).into_response())
+}
+
+/// `GET /user/emails`: needs the `user:email` (or `user`) scope.
+pub async fn emails(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    state.count(|s| s.userinfo_requests += 1);
+    let info = match authenticate_api_call(&state, &headers) {
+        Ok(info) => info,
+        Err(response) => return *response,
+    };
+    let Some(user) = state.user(&info.login) else {
+        return bad_credentials();
+    };
+    let accepted = "user, user:email";
+    if !(info.scope.contains("user") || info.scope.contains("user:email")) {
+        // GitHub hides what a token may not see behind a 404.
+        let response = api_error(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            "https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user",
+        );
+        return with_scopes(&info, accepted, response);
+    }
+    let body = personas::github_emails(user);
+    with_scopes(&info, accepted, Json(body).into_response())
+}
+
+/// `DELETE /applications/{client_id}/token` with HTTP Basic (client id and secret) and a JSON
+/// body `{"access_token": …}`: "Delete an app token".
+pub async fn delete_token(
+    State(state): State<Arc<AppState>>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    const DOC: &str = "https://docs.github.com/rest/apps/oauth-applications#delete-an-app-token";
+    if let Some(response) = require_user_agent(&headers) {
+        return response;
+    }
+    let Some((id, secret)) = headers.get(header::AUTHORIZATION).and_then(parse_basic) else {
+        return api_error(StatusCode::UNAUTHORIZED, "Requires authentication", DOC);
+    };
+    // Wrong credentials, or another app's path: GitHub answers 404 rather than confirm the app.
+    let client = match check_client(&state, &id, &secret) {
+        Some(client) if client.id == client_id => client,
+        _ => return api_error(StatusCode::NOT_FOUND, "Not Found", DOC),
+    };
+    state.count(|s| s.revocations += 1);
+    let token = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("access_token")?.as_str().map(str::to_owned))
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid request.\n\n\"access_token\" wasn't supplied.",
+            DOC,
+        );
+    };
+    if state.revoke_access_token(client, &token) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        api_error(StatusCode::NOT_FOUND, "Not Found", DOC)
+    }
+}
+
+/// `GET /{login}`: where `html_url` points, like github.com/LOGIN.
+pub async fn profile(State(state): State<Arc<AppState>>, Path(login): Path<String>) -> Response {
+    match state.user(&login) {
+        Some(user) => {
+            let profile = personas::github_user(user, &state.issuer);
+            html::profile_page(user, profile["bio"].as_str())
+        }
+        None => html::error_page_with(StatusCode::NOT_FOUND, "There is no such user."),
+    }
+}
+
+/// The checks every API call passes, in GitHub's order: User-Agent, rate limits, token.
+fn authenticate_api_call(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<AccessInfo, Box<Response>> {
+    if let Some(response) = require_user_agent(headers) {
+        return Err(Box::new(response));
+    }
+    if let Some(retry_after) = state.take_throttle() {
+        return Err(Box::new(rate_limited(retry_after)));
+    }
+    let Some(token) = bearer_token(headers, true) else {
+        return Err(Box::new(api_error(
+            StatusCode::UNAUTHORIZED,
+            "Requires authentication",
+            "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+        )));
+    };
+    let info = state
+        .access(token)
+        .map_err(|_| Box::new(bad_credentials()))?;
+    if let Some(retry_after) = state.rate_limit(&info.client_id) {
+        return Err(Box::new(rate_limited(retry_after)));
+    }
+    Ok(info)
+}
+
+/// "Getting started with the REST API": requests without a User-Agent are rejected.
+fn require_user_agent(headers: &HeaderMap) -> Option<Response> {
+    let present = headers
+        .get(header::USER_AGENT)
+        .is_some_and(|v| !v.as_bytes().trim_ascii().is_empty());
+    (!present).then(|| {
+        (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "Request forbidden by administrative rules. Please make sure your request has a \
+             User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). \
+             Check https://developer.github.com for other possible causes.\n",
+        )
+            .into_response()
+    })
+}
+
+fn bad_credentials() -> Response {
+    api_error(
+        StatusCode::UNAUTHORIZED,
+        "Bad credentials",
+        "https://docs.github.com/rest",
+    )
+}
+
+/// GitHub's REST error body: message, documentation_url, and the status as a string.
+fn api_error(status: StatusCode, message: &str, documentation_url: &str) -> Response {
+    let body = json!({
+        "message": message,
+        "documentation_url": documentation_url,
+        "status": status.as_u16().to_string(),
+    });
+    (status, Json(body)).into_response()
+}
+
+/// "Rate limits for the REST API": 429 with `retry-after` and an exhausted
+/// `x-ratelimit-remaining`, as for a secondary rate limit.
+fn rate_limited(retry_after_secs: u64) -> Response {
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        + retry_after_secs;
+    let mut response = api_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+    );
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    headers.insert(
+        HeaderName::from_static("x-ratelimit-remaining"),
+        HeaderValue::from_static("0"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-ratelimit-reset"),
+        HeaderValue::from(reset),
+    );
+    response
+}
+
+/// "Scopes for OAuth apps": every API reply names the token's scopes and those the call
+/// accepts.
+fn with_scopes(info: &AccessInfo, accepted: &'static str, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&info.scope.join(", ")) {
+        headers.insert(HeaderName::from_static("x-oauth-scopes"), value);
+    }
+    headers.insert(
+        HeaderName::from_static("x-accepted-oauth-scopes"),
+        HeaderValue::from_static(accepted),
+    );
+    response
+}
