@@ -53,7 +53,10 @@ impl StackBuilder {
             "PORTERO_E2E_DIST is not set: run the browser tests with `cargo xtask test`, which builds dist/ first",
         )?);
         if !dist.join("index.html").exists() {
-            bail!("{} has no index.html: build it with `trunk build --release`", dist.display());
+            bail!(
+                "{} has no index.html: build it with `trunk build --release`",
+                dist.display()
+            );
         }
         let origin = self.origin;
         let secret = format!("e2e-secret-{}", std::process::id());
@@ -169,12 +172,25 @@ impl Browser {
 
     /// The element, once it is in the page (the SPA renders after its fetches).
     pub async fn wait_for(&self, css: &str) -> Result<Element> {
-        self.client
+        let found = self
+            .client
             .wait()
             .at_most(Duration::from_secs(15))
             .for_element(Locator::Css(css))
-            .await
-            .with_context(|| format!("{css} did not appear within 15 s"))
+            .await;
+        match found {
+            Ok(element) => Ok(element),
+            Err(e) => {
+                let url = self.client.current_url().await.map(|u| u.to_string());
+                let text = match self.client.find(Locator::Css("body")).await {
+                    Ok(body) => body.text().await.unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                Err(e).with_context(|| {
+                    format!("{css} did not appear within 15 s on {url:?}; the page says: {text:?}")
+                })
+            }
+        }
     }
 
     pub async fn click(&self, css: &str) -> Result<()> {

@@ -44,8 +44,13 @@ fn start_oidc_provider(origin: &str, secret: &str) -> Result<OidcProvider> {
             bail!("npm install oidc-provider@{VERSION} failed");
         }
     }
-    std::fs::copy(here.join("oidc-provider/server.mjs"), folder.join("server.mjs"))?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    std::fs::copy(
+        here.join("oidc-provider/server.mjs"),
+        folder.join("server.mjs"),
+    )?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let tokens_file = folder.join(format!("tokens-{port}.txt"));
     std::fs::write(&tokens_file, "")?;
     let child = Command::new("node")
@@ -84,14 +89,21 @@ async fn bearer_get(url: &str, token: Option<&str>) -> Result<u16> {
     let rest = url.strip_prefix("http://").context("http only")?;
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let mut stream = tokio::net::TcpStream::connect(host).await?;
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     let path = if path.is_empty() { "/" } else { path };
     stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n").as_bytes())
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n")
+                .as_bytes(),
+        )
         .await?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).await?;
-    std::str::from_utf8(&head[9..12])?.parse().context("no status")
+    std::str::from_utf8(&head[9..12])?
+        .parse()
+        .context("no status")
 }
 
 #[tokio::test]
@@ -119,21 +131,44 @@ async fn logs_in_through_oidc_provider_then_me_profile_and_logout_with_revocatio
     browser.goto(&stack.url("/")).await?;
     browser.click("button[data-provider='op']").await?;
     // oidc-provider's own development pages: a login form, then a consent form.
-    browser.wait_for("input[name='login']").await?.send_keys("marie").await?;
-    browser.wait_for("input[name='password']").await?.send_keys("any").await?;
-    browser.click("button[type='submit']").await?;
-    browser.click("button[type='submit']").await?;
+    browser
+        .wait_for("input[name='login']")
+        .await?
+        .send_keys("marie")
+        .await?;
+    browser
+        .wait_for("input[name='password']")
+        .await?
+        .send_keys("any")
+        .await?;
+    browser
+        .click("form:has(input[name='prompt'][value='login']) button[type='submit']")
+        .await?;
+    browser
+        .click("form:has(input[name='prompt'][value='consent']) button[type='submit']")
+        .await?;
 
     browser.wait_for_path("/profile").await?;
     assert_eq!(browser.text("#profile-name").await?, "Conformance marie");
-    assert_eq!(browser.text("#profile-email").await?, "marie@conformance.test");
+    assert_eq!(
+        browser.text("#profile-email").await?,
+        "marie@conformance.test"
+    );
     assert_eq!(browser.api_status("/api/me").await?, 200);
     assert_eq!(browser.api_status("/api/profile").await?, 200);
 
     let issued = std::fs::read_to_string(&op.tokens_file)?;
-    let access_token = issued.lines().last().context("oidc-provider issued no token")?.to_owned();
+    let access_token = issued
+        .lines()
+        .last()
+        .context("oidc-provider issued no token")?
+        .to_owned();
     let userinfo = format!("{}/me", op.issuer);
-    assert_eq!(bearer_get(&userinfo, Some(&access_token)).await?, 200, "live before logout");
+    assert_eq!(
+        bearer_get(&userinfo, Some(&access_token)).await?,
+        200,
+        "live before logout"
+    );
 
     browser.click("#logout").await?;
     browser.wait_for("button[data-provider='op']").await?;
