@@ -44,9 +44,27 @@ impl Stack {
         let origin = format!("http://{}", listener.local_addr()?);
         Ok(StackBuilder { listener, origin })
     }
+
+    /// For a backend behind a proxy: the browser's origin is `origin`, not the backend's port.
+    pub async fn bind_with_origin(origin: &str) -> Result<StackBuilder> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Ok(StackBuilder {
+            listener,
+            origin: origin.to_owned(),
+        })
+    }
 }
 
 impl StackBuilder {
+    /// Where the backend itself listens.
+    pub fn listen_url(&self) -> String {
+        let addr = self
+            .listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        format!("http://{addr}")
+    }
+
     /// Starts devprovider and the backend; `extra_providers` is TOML appended to the config.
     pub async fn start(self, extra_providers: &str) -> Result<Stack> {
         let dist = PathBuf::from(std::env::var("PORTERO_E2E_DIST").context(

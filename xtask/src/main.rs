@@ -247,6 +247,48 @@ fn build_spa(tools: &tools::Tools) -> Result<()> {
     if !root().join("dist/index.html").exists() {
         bail!("trunk build finished without dist/index.html");
     }
+    precompress(&root().join("dist"))
+}
+
+/// `.br` and `.gz` siblings of every text and wasm file in dist/, made once at build time so
+/// the backend (and nginx's `gzip_static`) serve them without compressing per request.
+fn precompress(dist: &Path) -> Result<()> {
+    use std::io::Write;
+    let mut raw = 0;
+    let mut gz = 0;
+    for entry in std::fs::read_dir(dist)? {
+        let path = entry?.path();
+        let compressible = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("html" | "js" | "css" | "wasm" | "svg" | "json")
+        );
+        if !compressible {
+            continue;
+        }
+        let bytes = std::fs::read(&path)?;
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gzip.write_all(&bytes)?;
+        let gzip = gzip.finish()?;
+        let mut br = Vec::new();
+        brotli::BrotliCompress(
+            &mut bytes.as_slice(),
+            &mut br,
+            &brotli::enc::BrotliEncoderParams {
+                quality: 11,
+                ..Default::default()
+            },
+        )?;
+        raw += bytes.len();
+        gz += gzip.len();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        std::fs::write(path.with_file_name(format!("{name}.gz")), gzip)?;
+        std::fs::write(path.with_file_name(format!("{name}.br")), br)?;
+    }
+    step(&format!(
+        "dist/: {} KB raw, {} KB gzip -9 (precompressed .gz and .br written)",
+        raw / 1024,
+        gz / 1024
+    ));
     Ok(())
 }
 
