@@ -21,10 +21,12 @@ pub enum CryptoError {
 }
 
 /// Seals and opens values with XChaCha20-Poly1305 (random 192-bit nonces, so no counter to
-/// keep across replicas).
+/// keep across replicas). Sealing always uses the current key; opening also tries the previous
+/// keys (`session.previous_keys`), so the key rotates without logging anyone out.
 #[derive(Clone)]
 pub struct TokenCipher {
     aead: XChaCha20Poly1305,
+    previous: Vec<XChaCha20Poly1305>,
 }
 
 impl std::fmt::Debug for TokenCipher {
@@ -35,18 +37,37 @@ impl std::fmt::Debug for TokenCipher {
 
 impl TokenCipher {
     pub fn new(key: &SecretString) -> Result<Self, CryptoError> {
+        Ok(TokenCipher {
+            aead: Self::aead(key)?,
+            previous: Vec::new(),
+        })
+    }
+
+    fn aead(key: &SecretString) -> Result<XChaCha20Poly1305, CryptoError> {
         let bytes = Self::decode_key(key.expose_secret())?;
         // Longer keys are accepted; the first 32 bytes are the key.
-        let aead = XChaCha20Poly1305::new_from_slice(&bytes[..KEY_LEN])
-            .map_err(|_| CryptoError::BadKey)?;
-        Ok(TokenCipher { aead })
+        XChaCha20Poly1305::new_from_slice(&bytes[..KEY_LEN]).map_err(|_| CryptoError::BadKey)
+    }
+
+    /// Also opens what `keys` sealed (tried in order after the current key).
+    pub fn with_previous(mut self, keys: &[SecretString]) -> Result<Self, CryptoError> {
+        for key in keys {
+            self.previous.push(Self::aead(key)?);
+        }
+        Ok(self)
     }
 
     /// A key for this process only: what was sealed with it cannot be read after a restart.
     pub fn ephemeral() -> Self {
         TokenCipher {
             aead: XChaCha20Poly1305::new(&XChaCha20Poly1305::generate_key(&mut OsRng)),
+            previous: Vec::new(),
         }
+    }
+
+    /// A fresh random key, base64 as `session.secret_key` takes it.
+    pub fn generate_key() -> SecretString {
+        SecretString::from(STANDARD.encode(XChaCha20Poly1305::generate_key(&mut OsRng)))
     }
 
     pub fn decode_key(encoded: &str) -> Result<Vec<u8>, CryptoError> {
@@ -97,15 +118,19 @@ impl TokenCipher {
         if nonce.len() != 24 {
             return Err(CryptoError::Unreadable);
         }
-        self.aead
-            .decrypt(
-                XNonce::from_slice(&nonce),
-                chacha20poly1305::aead::Payload {
-                    msg: &body,
-                    aad: associated,
-                },
-            )
-            .map_err(|_| CryptoError::Unreadable)
+        std::iter::once(&self.aead)
+            .chain(&self.previous)
+            .find_map(|aead| {
+                aead.decrypt(
+                    XNonce::from_slice(&nonce),
+                    chacha20poly1305::aead::Payload {
+                        msg: &body,
+                        aad: associated,
+                    },
+                )
+                .ok()
+            })
+            .ok_or(CryptoError::Unreadable)
     }
 }
 
@@ -126,6 +151,22 @@ mod tests {
         assert!(cipher.open(&sealed, b"mallory").is_err());
         let other = TokenCipher::new(&key(2)).unwrap();
         assert!(other.open(&sealed, b"alice").is_err());
+    }
+
+    #[test]
+    fn previous_keys_open_old_values_and_new_values_use_the_current_key() {
+        let old = TokenCipher::new(&key(1)).unwrap();
+        let sealed_before = old.seal(b"token", b"alice");
+        let rotated = TokenCipher::new(&key(2))
+            .unwrap()
+            .with_previous(&[key(1)])
+            .unwrap();
+        assert_eq!(rotated.open(&sealed_before, b"alice").unwrap(), b"token");
+        let sealed_after = rotated.seal(b"token", b"alice");
+        assert!(old.open(&sealed_after, b"alice").is_err(), "sealed with the new key");
+        let new_only = TokenCipher::new(&key(2)).unwrap();
+        assert!(new_only.open(&sealed_before, b"alice").is_err());
+        assert_eq!(new_only.open(&sealed_after, b"alice").unwrap(), b"token");
     }
 
     #[test]

@@ -57,6 +57,11 @@ impl AppError {
         }
     }
 
+    /// The machine code of DESIGN.md's error shape.
+    pub fn code(&self) -> &'static str {
+        self.status_and_code().1
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, codes::BAD_REQUEST),

@@ -1,16 +1,24 @@
 use std::{path::PathBuf, process::ExitCode};
 
-use portero::{config::Config, startup::Application, telemetry};
+use portero::{
+    config::Config,
+    startup::Application,
+    telemetry::{self, LogFormat},
+};
 
 const USAGE: &str = "usage: portero --config FILE [--check-config]
        (or PORTERO_CONFIG=FILE portero)
 
   --config FILE    the TOML configuration (see DESIGN.md, \"Configuration\")
-  --check-config   validate the configuration, print the providers, and exit";
+  --check-config   validate the configuration, print the providers, and exit
+  --log-json       write logs as one JSON object per line (or PORTERO_LOG_FORMAT=json)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
+    let mut log_format = match std::env::var("PORTERO_LOG_FORMAT").as_deref() {
+        Ok("json") => LogFormat::Json,
+        _ => LogFormat::Human,
+    };
     let mut config_path = std::env::var_os("PORTERO_CONFIG").map(PathBuf::from);
     let mut check_only = false;
     let mut args = std::env::args().skip(1);
@@ -18,6 +26,7 @@ async fn main() -> ExitCode {
         match arg.as_str() {
             "--config" => config_path = args.next().map(PathBuf::from),
             "--check-config" => check_only = true,
+            "--log-json" => log_format = LogFormat::Json,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -28,6 +37,7 @@ async fn main() -> ExitCode {
             }
         }
     }
+    telemetry::init(log_format);
     let Some(path) = config_path else {
         eprintln!("portero: no configuration given\n{USAGE}");
         return ExitCode::from(2);

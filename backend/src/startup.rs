@@ -16,6 +16,7 @@ pub struct AppState {
     pub cipher: TokenCipher,
     /// `server.public_origin` as browsers send it in `Origin`.
     pub origin: Arc<str>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub struct Application {
@@ -53,6 +54,7 @@ impl Application {
             providers: Providers::from_config(&config)?,
             cipher,
             config: Arc::new(config),
+            metrics: Arc::default(),
         };
         let router = routes::router(state, MemoryStore::default());
         Ok(Application { listener, router })
@@ -65,9 +67,14 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        // With the TCP peer's address: the client address the login rate limit counts.
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
     }
 
     /// Serves until `stop` resolves: tests use this to stop a backend mid-test.
@@ -75,9 +82,13 @@ impl Application {
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(stop)
-            .await
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await
     }
 }
 

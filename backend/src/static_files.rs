@@ -66,7 +66,14 @@ mod tests {
         ] {
             assert!(is_hashed_asset(hashed), "{hashed}");
         }
-        for plain in ["/", "/index.html", "/boot.js", "/profile", "/callback/github", "/a-b.js"] {
+        for plain in [
+            "/",
+            "/index.html",
+            "/boot.js",
+            "/profile",
+            "/callback/github",
+            "/a-b.js",
+        ] {
             assert!(!is_hashed_asset(plain), "{plain}");
         }
     }

@@ -1,13 +1,87 @@
-//! Logging, set up once. Log lines name providers, subjects and routes; never a token, a code,
-//! a secret or a query string (a callback URL carries a code).
+//! Logging, set up once, and the per-request span. Log lines name providers, subjects, routes
+//! and request ids; never a token, a code, a secret or a query string (a callback URL carries a
+//! code, so only the path is logged).
 
+use std::time::Duration;
+
+use axum::{
+    extract::Request,
+    http::{HeaderName, HeaderValue},
+    Router,
+};
+use tower_http::{
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use tracing::Span;
 use tracing_subscriber::EnvFilter;
 
-pub fn init() {
+/// Human-readable lines by default; one JSON object per line for log collectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_env("PORTERO_LOG")
         .unwrap_or_else(|_| EnvFilter::new("portero=info,tower_http=warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+    };
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A random id per request (or the one a trusted proxy set), echoed in `x-request-id` and
+/// carried by every log line of the request.
+#[derive(Clone, Copy)]
+struct RandomId;
+
+impl MakeRequestId for RandomId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = format!("{:032x}", rand::random::<u128>());
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
+}
+
+pub fn layer<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let id = request
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    // The path only: a query string may hold a code or a state.
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %id,
+                    )
+                })
+                .on_request(())
+                .on_response(
+                    |response: &axum::response::Response, took: Duration, _: &Span| {
+                        tracing::info!(
+                            status = response.status().as_u16(),
+                            ms = took.as_millis() as u64,
+                            "answered"
+                        );
+                    },
+                ),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, RandomId))
 }

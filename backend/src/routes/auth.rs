@@ -52,8 +52,10 @@ pub async fn login(
             return_to: ReturnTo::parse(request.return_to.as_deref()).into_string(),
             created_at: session::now(),
         },
+        state.config.session.login_timeout,
     )
     .await?;
+    state.metrics.login_started(provider.id());
     Ok(Json(LoginResponse {
         authorize_endpoint: authorize.authorize_endpoint,
         params: authorize.params,
@@ -66,6 +68,22 @@ pub async fn create_session(
     session: Session,
     ApiJson(request): ApiJson<SessionRequest>,
 ) -> Result<Json<SessionResponse>, AppError> {
+    // Only configured ids become metric labels: a request cannot mint new time series.
+    let label = match state.providers.get(&request.provider) {
+        Ok(provider) => provider.id().to_owned(),
+        Err(_) => "unknown".to_owned(),
+    };
+    let result = finish_login(&state, &session, request).await;
+    let outcome = result.as_ref().map_or_else(AppError::code, |_| "ok");
+    state.metrics.login_finished(&label, outcome);
+    result.map(Json)
+}
+
+async fn finish_login(
+    state: &AppState,
+    session: &Session,
+    request: SessionRequest,
+) -> Result<SessionResponse, AppError> {
     for (field, value) in [("code", &request.code), ("state", &request.state)] {
         if value.is_empty() || value.len() > MAX_CALLBACK_VALUE {
             return Err(AppError::BadRequest(format!(
@@ -74,7 +92,7 @@ pub async fn create_session(
         }
     }
     // Taken out of the session before any check: a state is never usable twice (rule 1).
-    let attempt = session::take_attempt(&session, &request.state)
+    let attempt = session::take_attempt(session, &request.state)
         .await?
         .ok_or(AppError::InvalidState(
             "this login was not started in this browser, or its answer was already used; please start again",
@@ -84,23 +102,28 @@ pub async fn create_session(
             "this answer belongs to a login started with another provider",
         ));
     }
-    if attempt.is_expired(session::now()) {
+    if attempt.is_expired(session::now(), state.config.session.login_timeout) {
         return Err(AppError::StateExpired);
     }
     let provider = state.providers.get(&request.provider)?;
     provider
         .check_callback_issuer(request.iss.as_deref())
         .await?;
+    let started = std::time::Instant::now();
     let login = provider
         .finish(request.code, attempt.pkce_verifier, attempt.nonce)
-        .await?;
+        .await;
+    state
+        .metrics
+        .token_exchange_took(provider.id(), started.elapsed());
+    let login = login?;
     let record = AuthRecord::new(login.user.clone(), &login.tokens, &state.cipher);
-    session::log_in(&session, record).await?;
+    session::log_in(session, record).await?;
     tracing::info!(provider = %provider.id(), subject = %login.user.subject, "login succeeded");
-    Ok(Json(SessionResponse {
+    Ok(SessionResponse {
         user: login.user,
         return_to: attempt.return_to,
-    }))
+    })
 }
 
 /// Step 8: `POST /api/logout` revokes at the provider where it can, then ends the session.

@@ -4,36 +4,40 @@
 mod auth;
 mod health;
 mod me;
+mod profile;
 
 use axum::{
     extract::{DefaultBodyLimit, Request, State},
-    http::{header, HeaderValue, Uri},
+    http::{header, Uri},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
     Router,
 };
-use tower_http::{
-    services::{ServeDir, ServeFile},
-    set_header::SetResponseHeaderLayer,
-};
 use tower_sessions::{MemoryStore, SessionManagerLayer};
 
-use crate::{error::AppError, startup::AppState};
+use crate::{error::AppError, rate_limit::RateLimit, security_headers, startup::AppState};
 
 /// JSON bodies of this API are a few hundred bytes; refuse anything far larger early.
 const MAX_API_BODY: usize = 16 * 1024;
 
 pub fn router(state: AppState, store: MemoryStore) -> Router {
+    let rate_limit = RateLimit::from_config(&state.config.server);
     let api = Router::new()
         .route("/providers", get(auth::providers))
-        .route("/login/{provider}", post(auth::login))
-        .route("/session", post(auth::create_session))
+        .route("/login/{provider}", rate_limit.limit(post(auth::login)))
+        .route("/session", rate_limit.limit(post(auth::create_session)))
         .route("/me", get(me::me))
+        .route("/profile", get(profile::profile))
         .route("/logout", post(auth::logout))
         .fallback(|uri: Uri| async move { AppError::NotFound(format!("/api{}", uri.path())) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(session_layer(&state, store))
+        // Outside the session layer, to see the cookie that ends a session (session_cookie.rs).
+        .layer(middleware::map_response_with_state(
+            session_cookie_name(state.config.server.is_https()),
+            crate::session_cookie::complete_attributes,
+        ))
         // Outermost, so a request without the header touches no session at all.
         .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
         .layer(DefaultBodyLimit::max(MAX_API_BODY));
@@ -41,23 +45,14 @@ pub fn router(state: AppState, store: MemoryStore) -> Router {
     let mut app = Router::new()
         .nest("/api", api)
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::metrics::metrics));
     if let Some(dir) = &state.config.server.static_dir {
-        // One-origin deployment: the backend also serves the built SPA, with index.html for
-        // every client-side route (/callback/…, /profile).
-        let index = dir.join("index.html");
-        app = app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)));
+        app = app.merge(crate::static_files::router(dir));
     }
-    app.layer(SetResponseHeaderLayer::if_not_present(
-        // Rule 10: the callback page's URL (with its code) never leaks through Referer.
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    ))
-    .layer(SetResponseHeaderLayer::if_not_present(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    ))
-    .with_state(state)
+    // CSP, Referrer-Policy (rule 10), nosniff, X-Frame-Options: on every answer.
+    let app = security_headers::apply(app, &state.config.server);
+    crate::telemetry::layer(app).with_state(state)
 }
 
 /// Rule 7: `HttpOnly; Secure; SameSite=Lax; Path=/`, no `Domain`, `__Host-` over HTTPS.

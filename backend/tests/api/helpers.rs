@@ -36,6 +36,9 @@ pub fn config_toml(issuer: &str) -> String {
         bind = "127.0.0.1:0"
         public_origin = "{ORIGIN}"
         provider_timeout_secs = 2
+        # Every test logs in from 127.0.0.1: a budget none reaches (attacks_rate_limit.rs
+        # tests the limit itself).
+        rate_limit_burst = 1000
 
         [session]
         store = "memory"

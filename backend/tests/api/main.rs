@@ -5,8 +5,17 @@ mod fake_oidc;
 mod helpers;
 mod logs;
 
+mod attacks_callback;
+mod attacks_headers;
+mod attacks_provider;
+mod attacks_rate_limit;
+mod attacks_return_to;
+mod attacks_session;
 mod csrf_and_errors;
 mod id_token;
 mod leakage;
 mod login_flow;
+mod metrics;
+mod providers;
 mod security_rules;
+mod static_files;

@@ -1,0 +1,147 @@
+//! `GET /metrics` in the Prometheus/OpenMetrics text format (prometheus-client): logins
+//! started, succeeded and failed (by provider and reason), refreshes, and the latency of token
+//! exchanges and provider calls. Labels carry provider ids and error codes only.
+
+use std::time::Duration;
+
+use axum::{extract::State, http::header, response::IntoResponse};
+use prometheus_client::{
+    encoding::{text::encode, EncodeLabelSet},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        histogram::{exponential_buckets, Histogram},
+    },
+    registry::Registry,
+};
+
+use crate::startup::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderLabel {
+    pub provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub provider: String,
+    /// `ok`, or the API's error code (`invalid_state`, `provider_error`, …).
+    pub outcome: String,
+}
+
+type Latency = Family<ProviderLabel, Histogram, fn() -> Histogram>;
+
+fn latency_buckets() -> Histogram {
+    // 5 ms … ~10 s: a loopback emulator to a slow provider at its timeout.
+    Histogram::new(exponential_buckets(0.005, 2.0, 12))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    logins_started: Family<ProviderLabel, Counter>,
+    logins_finished: Family<OutcomeLabels, Counter>,
+    refreshes: Family<OutcomeLabels, Counter>,
+    token_exchange: Latency,
+    provider_calls: Latency,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("portero");
+        let logins_started = Family::default();
+        let logins_finished = Family::default();
+        let refreshes = Family::default();
+        let token_exchange: Latency = Family::new_with_constructor(latency_buckets);
+        let provider_calls: Latency = Family::new_with_constructor(latency_buckets);
+        registry.register(
+            "logins_started",
+            "Logins started (POST /api/login/{provider})",
+            logins_started.clone(),
+        );
+        registry.register(
+            "logins_finished",
+            "Logins finished (POST /api/session), by outcome: ok or the error code",
+            logins_finished.clone(),
+        );
+        registry.register(
+            "token_refreshes",
+            "Access token refreshes, by outcome",
+            refreshes.clone(),
+        );
+        registry.register(
+            "token_exchange_seconds",
+            "Time to exchange a code and fetch the identity at the provider",
+            token_exchange.clone(),
+        );
+        registry.register(
+            "provider_call_seconds",
+            "Time of live profile calls to the provider",
+            provider_calls.clone(),
+        );
+        Metrics {
+            registry,
+            logins_started,
+            logins_finished,
+            refreshes,
+            token_exchange,
+            provider_calls,
+        }
+    }
+}
+
+fn provider(id: &str) -> ProviderLabel {
+    ProviderLabel {
+        provider: id.to_owned(),
+    }
+}
+
+fn outcome(id: &str, outcome: &str) -> OutcomeLabels {
+    OutcomeLabels {
+        provider: id.to_owned(),
+        outcome: outcome.to_owned(),
+    }
+}
+
+impl Metrics {
+    pub fn login_started(&self, id: &str) {
+        self.logins_started.get_or_create(&provider(id)).inc();
+    }
+
+    pub fn login_finished(&self, id: &str, result: &str) {
+        self.logins_finished
+            .get_or_create(&outcome(id, result))
+            .inc();
+    }
+
+    pub fn refreshed(&self, id: &str, result: &str) {
+        self.refreshes.get_or_create(&outcome(id, result)).inc();
+    }
+
+    pub fn token_exchange_took(&self, id: &str, took: Duration) {
+        self.token_exchange
+            .get_or_create(&provider(id))
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn provider_call_took(&self, id: &str, took: Duration) {
+        self.provider_calls
+            .get_or_create(&provider(id))
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        text
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}

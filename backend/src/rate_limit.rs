@@ -1,0 +1,169 @@
+//! Rate limiting of the routes that start or finish a login (`POST /api/login/*`,
+//! `POST /api/session`) per client address, with `tower_governor` (issue 4; RFC 9700 §4.x leaves
+//! brute force to the deployment, and each login costs a provider round trip).
+//!
+//! The client address is the TCP peer (`startup.rs` serves with `ConnectInfo<SocketAddr>`).
+//! `X-Forwarded-For` and `Forwarded` are not trusted: anyone can write them. Behind a reverse
+//! proxy every visitor shares the proxy's budget; a setting to trust a proxy comes later.
+
+use std::{
+    net::{IpAddr, Ipv6Addr, SocketAddr},
+    sync::{Arc, Weak},
+    time::Duration,
+};
+
+use axum::{
+    extract::ConnectInfo,
+    http::{header, Request, StatusCode},
+    response::{IntoResponse, Response},
+    routing::MethodRouter,
+    Json,
+};
+use tower_governor::{
+    governor::{GovernorConfig, GovernorConfigBuilder},
+    key_extractor::KeyExtractor,
+    GovernorError, GovernorLayer,
+};
+
+use crate::config::ServerConfig;
+
+/// How often addresses that have been quiet long enough are forgotten, so the table of
+/// addresses cannot grow without bound.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
+
+/// The key of a client: its IPv4 address, or the /64 network of its IPv6 address (one host
+/// usually holds a whole /64, and could otherwise take a fresh address for every request).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress;
+
+impl ClientAddress {
+    pub fn key_of(addr: IpAddr) -> IpAddr {
+        match addr {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let network = u128::from(v6) & !((1u128 << 64) - 1);
+                    IpAddr::V6(Ipv6Addr::from(network))
+                }
+            },
+            v4 => v4,
+        }
+    }
+}
+
+impl KeyExtractor for ClientAddress {
+    type Key = IpAddr;
+
+    fn extract<T>(&self, request: &Request<T>) -> Result<IpAddr, GovernorError> {
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| Self::key_of(peer.ip()))
+            .ok_or(GovernorError::UnableToExtractKey)
+    }
+}
+
+type Config = GovernorConfig<ClientAddress, governor::middleware::NoOpMiddleware>;
+type Layer = GovernorLayer<ClientAddress, governor::middleware::NoOpMiddleware, axum::body::Body>;
+
+/// The limiter shared by the rate-limited routes: one budget per address across all of them.
+#[derive(Clone)]
+pub struct RateLimit {
+    layer: Option<Layer>,
+}
+
+impl RateLimit {
+    /// `server.rate_limit_per_minute` requests a minute, with bursts of `server.rate_limit_burst`;
+    /// 0 in either turns the limit off.
+    pub fn from_config(server: &ServerConfig) -> Self {
+        let (per_minute, burst) = (server.rate_limit_per_minute, server.rate_limit_burst);
+        if per_minute == 0 || burst == 0 {
+            return RateLimit { layer: None };
+        }
+        let config: Arc<Config> = Arc::new(
+            GovernorConfigBuilder::default()
+                .key_extractor(ClientAddress)
+                // One request back every 60/per_minute seconds.
+                .period(Duration::from_secs(60) / per_minute)
+                .burst_size(burst)
+                .finish()
+                .expect("period and burst are not zero"),
+        );
+        forget_quiet_addresses(Arc::downgrade(&config));
+        let layer = GovernorLayer::new(config).error_handler(too_many_requests);
+        RateLimit { layer: Some(layer) }
+    }
+
+    /// `route`, counted against the caller's budget when rate limiting is on.
+    pub fn limit<S: Clone + Send + Sync + 'static>(
+        &self,
+        route: MethodRouter<S>,
+    ) -> MethodRouter<S> {
+        match &self.layer {
+            Some(layer) => route.route_layer(layer.clone()),
+            None => route,
+        }
+    }
+}
+
+/// Drops the state of addresses whose budget is full again, for as long as the limiter lives.
+fn forget_quiet_addresses(config: Weak<Config>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        let mut every = tokio::time::interval(FORGET_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let Some(config) = config.upgrade() else {
+                return;
+            };
+            config.limiter().retain_recent();
+            config.limiter().shrink_to_fit();
+        }
+    });
+}
+
+/// DESIGN.md's error shape, 429, and `Retry-After` in whole seconds (rounded up).
+fn too_many_requests(error: GovernorError) -> Response {
+    match error {
+        GovernorError::TooManyRequests { wait_time, .. } => {
+            let seconds = wait_time + 1;
+            tracing::info!(retry_after = seconds, "login rate limit reached");
+            let body = shared::ApiError {
+                error: shared::codes::RATE_LIMITED.to_owned(),
+                message: format!(
+                    "too many login requests from your address; try again in {seconds} s"
+                ),
+            };
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, seconds.to_string())],
+                Json(body),
+            )
+                .into_response()
+        }
+        other => crate::error::AppError::Internal(anyhow::anyhow!("rate limiter: {other}"))
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_host_counts_as_its_slash_64_and_a_mapped_ipv4_as_itself() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(ClientAddress::key_of(a), ClientAddress::key_of(b));
+        assert_ne!(ClientAddress::key_of(a), ClientAddress::key_of(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(
+            ClientAddress::key_of(mapped),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
+    }
+}

@@ -1,0 +1,185 @@
+//! Rule 9: a provider that hangs, floods, redirects or talks nonsense costs a 502 with a clear
+//! message within `server.provider_timeout_secs` (2 s in `config_toml`) — never a panic, a hang
+//! or a request somewhere the configuration did not name. id_token forgeries are id_token.rs.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use wiremock::{
+    matchers::{method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::{fake_oidc::FakeOidc, helpers::*};
+
+/// A login attempt against `provider`, and the `/api/session` call that makes the backend
+/// call the token endpoint: its reply and how long it took.
+async fn finish_login(provider: &FakeOidc) -> (TestApp, Reply, Duration) {
+    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let browser = app.browser();
+    let login = browser.start_login(PROVIDER, None).await;
+    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
+    let started = Instant::now();
+    let reply = browser.post("/api/session", Some(body)).await;
+    let took = started.elapsed();
+    (app, reply, took)
+}
+
+async fn token_endpoint(provider: &FakeOidc, answer: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(answer)
+        .mount(&provider.server)
+        .await;
+}
+
+/// The backend still answers after the provider misbehaved (no panic took it down).
+async fn still_serving(app: &TestApp) {
+    let health = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+fn message(reply: &Reply) -> String {
+    reply.json::<shared::ApiError>().message
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_hangs_is_a_502_once_the_timeout_has_passed() {
+    let provider = FakeOidc::start().await;
+    token_endpoint(
+        &provider,
+        ResponseTemplate::new(200)
+            .set_body_json(json!({ "access_token": "a", "token_type": "Bearer" }))
+            .set_delay(Duration::from_secs(30)),
+    )
+    .await;
+    let (app, reply, took) = finish_login(&provider).await;
+    reply.assert_error(502, "provider_error");
+    assert!(
+        message(&reply).contains("within 2s"),
+        "names the timeout: {}",
+        reply.body
+    );
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(5),
+        "answered after {took:?}, not within about the 2 s timeout"
+    );
+    still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn an_oversized_token_reply_is_a_502_and_is_not_read_to_the_end() {
+    let provider = FakeOidc::start().await;
+    // MAX_REPLY_BYTES (1 MiB) and one byte more.
+    let huge = format!(
+        "{{\"access_token\":\"{}\",\"token_type\":\"Bearer\"}}",
+        "a".repeat(portero::http_client::MAX_REPLY_BYTES)
+    );
+    token_endpoint(
+        &provider,
+        ResponseTemplate::new(200).set_body_raw(huge, "application/json"),
+    )
+    .await;
+    let (app, reply, _) = finish_login(&provider).await;
+    reply.assert_error(502, "provider_error");
+    assert!(
+        message(&reply).contains("larger than"),
+        "says the reply was too large: {}",
+        reply.body
+    );
+    still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_redirects_is_a_502_and_the_target_is_never_requested() {
+    let provider = FakeOidc::start().await;
+    // Where a hostile or compromised provider would bounce the backend (SSRF): an internal
+    // service, played by a second mock server that records every request.
+    let internal = MockServer::start().await;
+    let target = format!("{}/admin/secrets", internal.uri());
+    token_endpoint(
+        &provider,
+        ResponseTemplate::new(302).insert_header("location", target.as_str()),
+    )
+    .await;
+    let (app, reply, _) = finish_login(&provider).await;
+    let reached = internal.received_requests().await.unwrap();
+    assert!(reached.is_empty(), "the redirect was followed: {reached:?}");
+    reply.assert_error(502, "provider_error");
+    assert!(
+        message(&reply).contains("redirect"),
+        "says it was a redirect: {}",
+        reply.body
+    );
+    still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn a_token_reply_that_is_not_json_is_a_502() {
+    for (body, content_type) in [
+        (
+            "{\"access_token\": \"a\", \"token_type\":",
+            "application/json",
+        ),
+        ("<html><body>Service unavailable</body></html>", "text/html"),
+        ("", "application/json"),
+        ("\u{0}\u{1}\u{2}\u{ff}", "application/json"),
+    ] {
+        let provider = FakeOidc::start().await;
+        token_endpoint(
+            &provider,
+            ResponseTemplate::new(200).set_body_raw(body, content_type),
+        )
+        .await;
+        let (app, reply, _) = finish_login(&provider).await;
+        reply.assert_error(502, "provider_error");
+        let text = message(&reply);
+        assert!(
+            ["JSON", "json", "empty"].iter().any(|w| text.contains(w)),
+            "{body:?} → says the reply was not JSON: {}",
+            reply.body
+        );
+        still_serving(&app).await;
+    }
+}
+
+#[tokio::test]
+async fn a_userinfo_endpoint_that_hangs_is_a_502_too() {
+    // The second call of a login: the same limits hold for every call to a provider.
+    let provider = FakeOidc::start().await;
+    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let browser = app.browser();
+    let login = browser.start_login(PROVIDER, None).await;
+    let id_token = crate::fake_oidc::sign(
+        crate::fake_oidc::key(),
+        &provider.claims(&login.params["nonce"]),
+    );
+    provider
+        .token_endpoint_answers(
+            200,
+            json!({ "access_token": "a", "token_type": "Bearer", "id_token": id_token }),
+        )
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/userinfo"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "sub": "user-1" }))
+                .set_delay(Duration::from_secs(30)),
+        )
+        .mount(&provider.server)
+        .await;
+    let started = Instant::now();
+    let reply = browser
+        .post(
+            "/api/session",
+            Some(json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] })),
+        )
+        .await;
+    reply.assert_error(502, "provider_error");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    browser
+        .get("/api/me")
+        .await
+        .assert_error(401, "not_logged_in");
+}

@@ -1,0 +1,50 @@
+//! `/metrics` counts what operators watch: logins by provider and outcome, and latencies.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_login_and_a_refused_callback_are_counted_by_provider_and_outcome() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let login = browser.start_login(PROVIDER, None).await;
+    let body = callback_body(PROVIDER, &consent(&login, "ada", "allow").await);
+    assert_eq!(
+        browser
+            .post("/api/session", Some(body.clone()))
+            .await
+            .status,
+        200
+    );
+    browser
+        .post("/api/session", Some(body))
+        .await
+        .assert_error(400, "invalid_state");
+    let forged = json!({ "provider": "no-such-provider", "code": "c", "state": "s" });
+    assert_eq!(browser.post("/api/session", Some(forged)).await.status, 400);
+
+    let reply = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert_eq!(reply.status(), 200);
+    assert!(reply.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let text = reply.text().await.unwrap();
+    for line in [
+        r#"portero_logins_started_total{provider="dev"} 1"#,
+        r#"portero_logins_finished_total{provider="dev",outcome="ok"} 1"#,
+        r#"portero_logins_finished_total{provider="dev",outcome="invalid_state"} 1"#,
+        r#"portero_logins_finished_total{provider="unknown",outcome="invalid_state"} 1"#,
+        r#"portero_token_exchange_seconds_count{provider="dev"} 1"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line} in:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("no-such-provider"),
+        "request input never becomes a label"
+    );
+}

@@ -1,0 +1,178 @@
+//! The `portero` binary itself, as an operator runs it: `--check-config`, request ids, JSON logs,
+//! and a SIGTERM during a slow request that lets the request finish.
+
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use serde_json::json;
+use wiremock::{
+    matchers::{method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn write_config(issuer: &str, port: u16) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("portero-process-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("portero.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+            [server]
+            bind = "127.0.0.1:{port}"
+            public_origin = "http://127.0.0.1:8080"
+            provider_timeout_secs = 5
+            [session]
+            store = "memory"
+            secret_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+            [providers.slow]
+            kind = "oidc"
+            issuer = "{issuer}"
+            client_id = "c"
+            client_secret = "s"
+            "#
+        ),
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn check_config_validates_and_names_the_key_that_is_wrong() {
+    let port = free_port();
+    let good = write_config("http://127.0.0.1:1", port);
+    let out = Command::new(env!("CARGO_BIN_EXE_portero"))
+        .args(["--check-config", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("providers: slow"));
+
+    let bad = good.with_file_name("bad.toml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&good)
+            .unwrap()
+            .replace("client_id = \"c\"", ""),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portero"))
+        .args(["--check-config", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("client_id"), "{err}");
+}
+
+#[tokio::test]
+async fn sigterm_during_a_slow_request_lets_it_finish_and_logs_are_json_with_request_ids() {
+    // Discovery takes 1.5 s, so POST /api/login is in flight when SIGTERM arrives.
+    let provider = MockServer::start().await;
+    let issuer = provider.uri();
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({
+                    "issuer": issuer,
+                    "authorization_endpoint": format!("{issuer}/authorize"),
+                    "token_endpoint": format!("{issuer}/token"),
+                    "jwks_uri": format!("{issuer}/jwks"),
+                    "response_types_supported": ["code"],
+                    "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                }))
+                .set_delay(Duration::from_millis(1500)),
+        )
+        .mount(&provider)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "keys": [] })))
+        .mount(&provider)
+        .await;
+
+    let port = free_port();
+    let config = write_config(&issuer, port);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_portero"))
+        .args(["--log-json", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let slow = tokio::spawn({
+        let client = client.clone();
+        let url = format!("{base}/api/login/slow");
+        async move {
+            client
+                .post(url)
+                .header("x-csrf", "1")
+                .send()
+                .await
+                .expect("the request in flight is answered")
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let pid = child.id().unwrap() as i32;
+    // A plain signal to a child process this test owns.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+
+    let reply = slow.await.unwrap();
+    assert_eq!(
+        reply.status(),
+        200,
+        "the in-flight login finished after SIGTERM"
+    );
+    assert!(reply.headers()["x-request-id"].to_str().unwrap().len() == 32);
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("portero exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status}");
+
+    let mut logs = String::new();
+    use tokio::io::AsyncReadExt;
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .await
+        .unwrap();
+    let answered: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l: &serde_json::Value| l["message"] == "answered")
+        .collect();
+    assert!(!answered.is_empty(), "JSON lines: {logs}");
+    assert!(
+        answered.iter().any(|l| l["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 32)),
+        "{logs}"
+    );
+    assert!(logs.contains("shutting down"), "{logs}");
+}
