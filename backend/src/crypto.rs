@@ -163,7 +163,10 @@ mod tests {
             .unwrap();
         assert_eq!(rotated.open(&sealed_before, b"alice").unwrap(), b"token");
         let sealed_after = rotated.seal(b"token", b"alice");
-        assert!(old.open(&sealed_after, b"alice").is_err(), "sealed with the new key");
+        assert!(
+            old.open(&sealed_after, b"alice").is_err(),
+            "sealed with the new key"
+        );
         let new_only = TokenCipher::new(&key(2)).unwrap();
         assert!(new_only.open(&sealed_before, b"alice").is_err());
         assert_eq!(new_only.open(&sealed_after, b"alice").unwrap(), b"token");

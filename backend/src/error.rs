@@ -15,7 +15,7 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     InvalidState(&'static str),
-    #[error("the login took too long (more than 10 minutes); please start again")]
+    #[error("the login took too long; please start again")]
     StateExpired,
     #[error("{0}")]
     IssuerMismatch(String),

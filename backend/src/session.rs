@@ -53,6 +53,9 @@ pub async fn remember_attempt(
         attempts.drain(..attempts.len() - MAX_ATTEMPTS);
     }
     session.insert(ATTEMPTS_KEY, attempts).await?;
+    // Saved here, not only by tower-sessions after the handler: a store that fails answers
+    // 503 `store_unavailable` instead of a login the browser could never finish.
+    session.save().await?;
     Ok(())
 }
 
@@ -169,5 +172,7 @@ pub async fn log_in(session: &Session, record: AuthRecord) -> Result<(), AppErro
     session.remove_value(ATTEMPTS_KEY).await?;
     session.cycle_id().await?;
     session.insert(AUTH_KEY, record).await?;
+    // Saved before the handler answers "logged in" (a failing store is a 503, not a 500).
+    session.save().await?;
     Ok(())
 }

@@ -3,11 +3,12 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use tower_sessions::MemoryStore;
 
-use crate::{config::Config, crypto::TokenCipher, providers::Providers, routes};
+use crate::{
+    config::Config, crypto::TokenCipher, keys, providers::Providers, routes,
+    session_life::SessionLocks, store::Store,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +18,10 @@ pub struct AppState {
     /// `server.public_origin` as browsers send it in `Origin`.
     pub origin: Arc<str>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The session store of `session.store` (store.rs), for readiness and re-reads.
+    pub store: Store,
+    /// Per-session locks: one token refresh at a time per session (session_life.rs).
+    pub session_locks: SessionLocks,
 }
 
 pub struct Application {
@@ -29,34 +34,24 @@ impl Application {
         let listener = TcpListener::bind(config.server.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.server.bind))?;
-        Self::with_listener(config, listener)
+        Self::with_listener(config, listener).await
     }
 
     /// For tests and tools that bind first (to learn the port) and configure after.
-    pub fn with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
-        let cipher = match &config.session.secret_key {
-            Some(key) => TokenCipher::new(key)?,
-            None => {
-                tracing::warn!(
-                    "session.secret_key is not set: using a key for this process only \
-                     (fine for development; set one for production)"
-                );
-                TokenCipher::ephemeral()
-            }
-        };
-        debug_assert!(config
-            .session
-            .secret_key
-            .as_ref()
-            .is_none_or(|k| !k.expose_secret().is_empty()));
+    pub async fn with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        // Opened first: the development key lives next to the SQLite file (keys.rs).
+        let store = Store::open(&config.session.store).await?;
+        let cipher: TokenCipher = keys::token_cipher(&config.session)?;
         let state = AppState {
             origin: config.server.origin().into(),
             providers: Providers::from_config(&config)?,
             cipher,
             config: Arc::new(config),
             metrics: Arc::default(),
+            store: store.clone(),
+            session_locks: SessionLocks::default(),
         };
-        let router = routes::router(state, MemoryStore::default());
+        let router = routes::router(state, store);
         Ok(Application { listener, router })
     }
 

@@ -185,13 +185,11 @@ impl Store {
         let check = async {
             match &self.backend {
                 Backend::Memory(_) => Ok(()),
-                Backend::Sqlite { pool, .. } => {
-                    tower_sessions_sqlx_store::sqlx::query("select 1")
-                        .execute(pool)
-                        .await
-                        .map(drop)
-                        .map_err(|e| Unavailable(format!("SQLite: {e}")))
-                }
+                Backend::Sqlite { pool, .. } => tower_sessions_sqlx_store::sqlx::query("select 1")
+                    .execute(pool)
+                    .await
+                    .map(drop)
+                    .map_err(|e| Unavailable(format!("SQLite: {e}"))),
                 Backend::Redis { client, .. } => client
                     .ping::<String>(None)
                     .await
@@ -230,6 +228,25 @@ impl SessionStore for Store {
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         self.inner().delete(session_id).await
     }
+}
+
+/// The session layer's own save (after the handler, when the session changed) answers a bare
+/// `500` with an empty body when the store fails; every other 500 of this API is JSON. Turned
+/// into DESIGN.md's 503 `store_unavailable`. Handlers that change a session save it themselves
+/// first (their failure is already a 503), so this is only the store failing in between.
+pub async fn failed_save_as_503(response: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let bare = response.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        && !response
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE);
+    if bare {
+        return crate::error::AppError::StoreUnavailable(
+            "saving the session after the request failed".into(),
+        )
+        .into_response();
+    }
+    response
 }
 
 /// `data/sessions.db` → `data`; `sessions.db` → `.`.
@@ -288,7 +305,9 @@ mod tests {
     #[tokio::test]
     async fn sqlite_creates_its_folder_and_file_and_keeps_records_across_opens() {
         let path = temp_db("reopen");
-        let store = Store::open(&StoreConfig::Sqlite(path.clone())).await.unwrap();
+        let store = Store::open(&StoreConfig::Sqlite(path.clone()))
+            .await
+            .unwrap();
         assert!(path.exists());
         store.ping().await.unwrap();
         let mut kept = record(60);
@@ -302,7 +321,11 @@ mod tests {
     async fn sqlite_deletes_expired_rows_and_never_loads_them() {
         let path = temp_db("expiry");
         let store = Store::open(&StoreConfig::Sqlite(path)).await.unwrap();
-        let Backend::Sqlite { store: sqlite, pool } = &store.backend else {
+        let Backend::Sqlite {
+            store: sqlite,
+            pool,
+        } = &store.backend
+        else {
             unreachable!()
         };
         let mut expired = record(-5);
@@ -311,13 +334,32 @@ mod tests {
         store.create(&mut live).await.unwrap();
         assert_eq!(store.load(&expired.id).await.unwrap(), None);
         sqlite.delete_expired().await.unwrap();
-        let rows: Vec<(String,)> = tower_sessions_sqlx_store::sqlx::query_as(
-            "select id from tower_sessions",
-        )
-        .fetch_all(pool)
-        .await
-        .unwrap();
+        let rows: Vec<(String,)> =
+            tower_sessions_sqlx_store::sqlx::query_as("select id from tower_sessions")
+                .fetch_all(pool)
+                .await
+                .unwrap();
         assert_eq!(rows, [(live.id.to_string(),)]);
+    }
+
+    #[tokio::test]
+    async fn only_the_session_layers_bare_500_becomes_a_json_503() {
+        use axum::{http::StatusCode, response::IntoResponse};
+        let mut bare = axum::response::Response::default();
+        *bare.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        let answered = failed_save_as_503(bare).await;
+        assert_eq!(answered.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(answered.into_body(), 4096)
+            .await
+            .unwrap();
+        let error: shared::ApiError = serde_json::from_slice(&body).unwrap();
+        assert_eq!(error.error, "store_unavailable");
+
+        let json_500 = crate::error::AppError::Internal(anyhow::anyhow!("x")).into_response();
+        let kept = failed_save_as_503(json_500).await;
+        assert_eq!(kept.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let fine = failed_save_as_503(axum::response::Response::default()).await;
+        assert_eq!(fine.status(), StatusCode::OK);
     }
 
     #[tokio::test]

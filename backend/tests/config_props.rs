@@ -31,6 +31,7 @@ const KEYS: &[(&str, &str)] = &[
     ("session", "store"),
     ("session", "secret_key"),
     ("session", "idle_timeout_secs"),
+    ("session", "absolute_timeout_secs"),
     ("session", "login_timeout_secs"),
     ("providers.dev", "kind"),
     ("providers.dev", "name"),
@@ -49,6 +50,7 @@ const NUMBER_KEYS: &[(&str, &str)] = &[
     ("server", "rate_limit_per_minute"),
     ("server", "rate_limit_burst"),
     ("session", "idle_timeout_secs"),
+    ("session", "absolute_timeout_secs"),
     ("session", "login_timeout_secs"),
 ];
 
@@ -179,4 +181,14 @@ fn the_rate_limit_and_login_timeout_defaults_are_30_a_minute_bursts_of_10_and_10
         &["session.login_timeout_secs"],
         "a zero login timeout",
     );
+}
+
+#[test]
+fn a_list_from_the_environment_sets_a_list_key_the_file_leaves_out() {
+    let env = vec![(
+        "PORTERO_PROVIDERS__DEV__SCOPES".to_owned(),
+        "openid, email".to_owned(),
+    )];
+    let config = load(BASE, env).unwrap();
+    assert_eq!(config.providers[0].scopes, ["openid", "email"]);
 }

@@ -109,7 +109,7 @@ impl StackBuilder {
             std::iter::empty(),
             None,
         )?;
-        let app = Application::with_listener(config, self.listener)?;
+        let app = Application::with_listener(config, self.listener).await?;
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = stopped.await;

@@ -2,16 +2,19 @@
 //! `shared` types, so a field renamed on either side fails the build instead of a login.
 //!
 //! Requests go through the browser's `fetch` directly: an HTTP client crate would add weight to
-//! the WebAssembly bundle for nothing the four calls below need.
+//! the WebAssembly bundle for nothing the few calls below need.
 
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use shared::{
-    ApiError, LoginRequest, LoginResponse, LogoutResponse, MeResponse, ProviderInfo,
-    SessionRequest, SessionResponse, CSRF_HEADER, CSRF_VALUE,
+    ApiError, LoginRequest, LoginResponse, LogoutResponse, MeResponse, ProfileDetails,
+    ProviderInfo, SessionRequest, SessionResponse, User, CSRF_HEADER, CSRF_VALUE,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestCache, RequestInit, Response};
+
+/// The code [`ApiFailure::code`] gives when there was no answer at all.
+pub const NETWORK_ERROR: &str = "network_error";
 
 /// Why a call did not produce the expected body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +35,7 @@ impl ApiFailure {
     /// The machine code: the backend's `error`, or `network_error` when there was no answer.
     pub fn code(&self) -> &str {
         match self {
-            ApiFailure::Network(_) => "network_error",
+            ApiFailure::Network(_) => NETWORK_ERROR,
             ApiFailure::Status { error, .. } => &error.error,
         }
     }
@@ -70,6 +73,20 @@ pub async fn session(request: &SessionRequest) -> Result<SessionResponse, ApiFai
 /// `GET /api/me`: the signed-in person, or a 401 failure.
 pub async fn me() -> Result<MeResponse, ApiFailure> {
     send("GET", "/api/me", None::<&()>).await
+}
+
+/// `GET /api/profile`: the live profile, fetched from the provider just now.
+pub async fn profile() -> Result<Profile, ApiFailure> {
+    send("GET", "/api/profile", None::<&()>).await
+}
+
+/// The part of [`shared::ProfileResponse`] the SPA shows: the same JSON read without its `raw` field
+/// (serde skips unknown fields). Parsing arbitrary JSON into a `serde_json::Value` would add
+/// about 15 KB of WebAssembly for data no page displays.
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+pub struct Profile {
+    pub user: User,
+    pub details: ProfileDetails,
 }
 
 /// `POST /api/logout`

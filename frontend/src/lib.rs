@@ -4,11 +4,13 @@
 //!
 //! `api` is the only module that talks to the server; `auth` holds the pure URL helpers the
 //! browser tests exercise; `pages` has one component per route and `components` the pieces they
-//! share.
+//! share; `i18n` holds every text, in English and Spanish.
 
 pub mod api;
 pub mod auth;
 mod components;
+pub mod i18n;
+mod loader;
 mod pages;
 
 use leptos::prelude::*;
@@ -17,17 +19,31 @@ use leptos_router::{
     path,
 };
 
-use crate::pages::{Callback, Home, NotFound, Profile};
+use crate::{
+    components::LangSwitch,
+    i18n::{tr, I18n},
+    pages::{Callback, Home, NotFound, Profile},
+};
 
-/// The whole app: a header and the routed page.
+/// The whole app: a header (with the language switch) and the routed page.
 #[component]
 pub fn App() -> impl IntoView {
+    let i18n = I18n::detect();
+    provide_context(i18n);
     view! {
         <Router>
             <header class="site-header">
-                <a href="/" class="brand">"Portero"</a>
+                <a href="/" class="brand">
+                    <svg class="logo" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+                        <path fill="currentColor" d="M5 21V5a2 2 0 0 1 2-2h10a2 2 0 0 1 2 2v16h-2V5H7v16zm8-9h2v2h-2z" />
+                    </svg>
+                    "Portero"
+                </a>
+                <nav aria-label=tr(|t| t.language)>
+                    <LangSwitch />
+                </nav>
             </header>
-            <main>
+            <main id="content">
                 <Routes fallback=|| view! { <NotFound /> }>
                     <Route path=path!("/") view=Home />
                     <Route path=path!("/callback/:provider") view=Callback />

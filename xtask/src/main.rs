@@ -1,6 +1,8 @@
-//! `cargo xtask dev | test | dist`. Each first installs what is missing (idempotently, one line
+//! `cargo xtask dev | test | dist | bench`. Each first installs what is missing (idempotently, one line
 //! per step), from the registries only: trunk and wasm-bindgen never download from GitHub.
 
+mod bench;
+mod fuzz;
 mod processes;
 mod tools;
 
@@ -18,7 +20,10 @@ const USAGE: &str = "usage: cargo xtask <task>
   dev    start the local provider emulator, the backend and trunk serve; open the printed URL
   test   fmt check, clippy, unit and integration tests, wasm tests in headless Chromium, and
          the browser tests against the built SPA
-  dist   build the release SPA (dist/) and the release backend (target/release/portero)";
+  dist   build the release SPA (dist/) and the release backend (target/release/portero)
+  fuzz [target] [seconds]
+         run the cargo-fuzz targets of fuzz/ (return_to, config), 60 s each by default
+";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -26,12 +31,14 @@ fn main() -> ExitCode {
         Some("dev") => dev(),
         Some("test") => test(),
         Some("dist") => dist(),
+        Some("fuzz") => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
+        Some("bench") => bench::bench(&std::env::args().skip(2).collect::<Vec<_>>()),
         Some("-h" | "--help") | None => {
-            println!("{USAGE}");
+            println!("{USAGE}{}", bench::USAGE);
             return ExitCode::SUCCESS;
         }
         Some(other) => {
-            eprintln!("xtask: unknown task {other:?}\n{USAGE}");
+            eprintln!("xtask: unknown task {other:?}\n{USAGE}{}", bench::USAGE);
             return ExitCode::from(2);
         }
     };
@@ -160,7 +167,9 @@ fn dev() -> Result<()> {
         )?;
     }
 
-    step(&format!("starting the backend on http://127.0.0.1:{BACKEND_PORT}"));
+    step(&format!(
+        "starting the backend on http://127.0.0.1:{BACKEND_PORT}"
+    ));
     supervisor.spawn("portero", &mut backend)?;
     supervisor.wait_until(
         "portero",
@@ -171,7 +180,9 @@ fn dev() -> Result<()> {
     step("starting trunk serve (the first build of the SPA takes a minute or two)");
     supervisor.spawn(
         "trunk",
-        tools.command("trunk").args(["serve", "--skip-version-check"]),
+        tools
+            .command("trunk")
+            .args(["serve", "--skip-version-check"]),
     )?;
     supervisor.wait_until("trunk", SPA_ORIGIN, Duration::from_secs(15 * 60))?;
     println!(
@@ -280,7 +291,10 @@ fn precompress(dist: &Path) -> Result<()> {
         )?;
         raw += bytes.len();
         gz += gzip.len();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         std::fs::write(path.with_file_name(format!("{name}.gz")), gzip)?;
         std::fs::write(path.with_file_name(format!("{name}.br")), br)?;
     }

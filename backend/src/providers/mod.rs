@@ -147,6 +147,15 @@ impl Provider {
         }
     }
 
+    /// OpenID Connect providers with an `end_session_endpoint`: the RP-initiated logout URL
+    /// that brings the browser back to `post_logout_redirect_uri`.
+    pub async fn end_session_url(&self, post_logout_redirect_uri: &str) -> Option<String> {
+        match &self.protocol {
+            Protocol::Oidc(p) => p.end_session_url(post_logout_redirect_uri).await,
+            Protocol::OAuth2(_) => None,
+        }
+    }
+
     /// RFC 7009 revocation (or the provider's own kind) where the provider offers it. Failures
     /// are logged, not returned: a logout must end the local session whatever the provider says.
     pub async fn revoke(&self, tokens: &ProviderTokens) {

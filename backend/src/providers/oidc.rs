@@ -391,6 +391,22 @@ impl Oidc {
         })
     }
 
+    /// OpenID Connect RP-Initiated Logout 1.0 §2: where the browser may go to end its session
+    /// at the provider too, when discovery names an `end_session_endpoint`. Identified by
+    /// `client_id`, not `id_token_hint`: the id_token would reach the browser, which rule 8
+    /// forbids (the provider may then ask the person to confirm, as §2 allows).
+    pub async fn end_session_url(&self, post_logout_redirect_uri: &str) -> Option<String> {
+        let d = self.discovered().await.ok()?;
+        let endpoint = d.extra.end_session_endpoint.as_deref()?;
+        let mut url = super::secure_url(endpoint)
+            .map_err(|e| tracing::warn!(provider = %self.id, error = %e, "end_session_endpoint unusable"))
+            .ok()?;
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.client_id)
+            .append_pair("post_logout_redirect_uri", post_logout_redirect_uri);
+        Some(url.into())
+    }
+
     pub async fn revoke(&self, tokens: &ProviderTokens) {
         let Ok(d) = self.discovered().await else {
             tracing::warn!(provider = %self.id, "cannot revoke: discovery failed");

@@ -131,6 +131,7 @@ pub async fn logout(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Json<LogoutResponse>, AppError> {
+    let mut end_session_url = None;
     if let Some(record) = session::auth(&session).await? {
         match (
             state.providers.get(&record.user.provider),
@@ -140,7 +141,12 @@ pub async fn logout(
             // A provider removed from the config, or a key changed: nothing to revoke with.
             _ => tracing::warn!(provider = %record.user.provider, "logout without revocation"),
         }
+        if let Ok(provider) = state.providers.get(&record.user.provider) {
+            end_session_url = provider
+                .end_session_url(&format!("{}/", state.origin))
+                .await;
+        }
     }
     session.flush().await?;
-    Ok(Json(LogoutResponse::default()))
+    Ok(Json(LogoutResponse { end_session_url }))
 }

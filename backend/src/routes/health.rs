@@ -1,12 +1,20 @@
-use axum::Json;
+use axum::{extract::State, Json};
 use serde_json::{json, Value};
+
+use crate::{error::AppError, startup::AppState};
 
 /// Liveness: the process answers.
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the session store answers. The memory store always does.
-pub async fn readyz() -> Json<Value> {
-    Json(json!({ "status": "ready" }))
+/// Readiness: the session store answers (the memory store always does); otherwise 503
+/// `store_unavailable`, so a load balancer sends no one here meanwhile.
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
+    state
+        .store
+        .ping()
+        .await
+        .map_err(|e| AppError::StoreUnavailable(e.to_string()))?;
+    Ok(Json(json!({ "status": "ready" })))
 }

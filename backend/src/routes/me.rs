@@ -1,27 +1,23 @@
-use axum::{extract::State, Json};
+use axum::{extract::State, http::Extensions, Json};
 use shared::MeResponse;
-use tower_sessions::{Expiry, Session};
+use tower_sessions::Session;
 
-use crate::{error::AppError, session, startup::AppState};
+use crate::{error::AppError, session_life, startup::AppState};
 
 /// `GET /api/me`: the session's user, from the session alone (no provider call).
 pub async fn me(
     State(state): State<AppState>,
     session: Session,
-) -> Result<Json<MeResponse>, AppError> {
-    let record = session::auth(&session)
-        .await?
-        .ok_or(AppError::NotLoggedIn)?;
-    // Sliding expiry without a store write on every request: extend once a twentieth of the
-    // idle window has passed.
-    let idle =
-        time::Duration::try_from(state.config.session.idle_timeout).unwrap_or(time::Duration::DAY);
-    let remaining = session.expiry_date() - time::OffsetDateTime::now_utc();
-    if remaining < idle - idle / 20 {
-        session.set_expiry(Some(Expiry::OnInactivity(idle)));
-    }
-    Ok(Json(MeResponse {
-        user: record.user,
-        expires_at: session.expiry_date().unix_timestamp(),
-    }))
+) -> Result<(Option<Extensions>, Json<MeResponse>), AppError> {
+    // 401 `session_expired` past `session.absolute_timeout_secs` since the login.
+    let record = session_life::logged_in(&state, &session).await?;
+    // Sliding idle expiry, written at most once per twentieth of the idle window.
+    let extended = session_life::extend_idle(&state, &session, &record).await?;
+    Ok((
+        extended.held,
+        Json(MeResponse {
+            user: record.user,
+            expires_at: extended.expires_at,
+        }),
+    ))
 }

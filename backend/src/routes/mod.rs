@@ -14,14 +14,16 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use tower_sessions::{MemoryStore, SessionManagerLayer};
+use tower_sessions::SessionManagerLayer;
 
-use crate::{error::AppError, rate_limit::RateLimit, security_headers, startup::AppState};
+use crate::{
+    error::AppError, rate_limit::RateLimit, security_headers, startup::AppState, store::Store,
+};
 
 /// JSON bodies of this API are a few hundred bytes; refuse anything far larger early.
 const MAX_API_BODY: usize = 16 * 1024;
 
-pub fn router(state: AppState, store: MemoryStore) -> Router {
+pub fn router(state: AppState, store: Store) -> Router {
     let rate_limit = RateLimit::from_config(&state.config.server);
     let api = Router::new()
         .route("/providers", get(auth::providers))
@@ -33,6 +35,9 @@ pub fn router(state: AppState, store: MemoryStore) -> Router {
         .fallback(|uri: Uri| async move { AppError::NotFound(format!("/api{}", uri.path())) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(session_layer(&state, store))
+        // tower-sessions answers a bare 500 when its own save after the handler fails: the
+        // store is down, so say so (store.rs).
+        .layer(middleware::map_response(crate::store::failed_save_as_503))
         // Outside the session layer, to see the cookie that ends a session (session_cookie.rs).
         .layer(middleware::map_response_with_state(
             session_cookie_name(state.config.server.is_https()),
@@ -56,7 +61,7 @@ pub fn router(state: AppState, store: MemoryStore) -> Router {
 }
 
 /// Rule 7: `HttpOnly; Secure; SameSite=Lax; Path=/`, no `Domain`, `__Host-` over HTTPS.
-fn session_layer(state: &AppState, store: MemoryStore) -> SessionManagerLayer<MemoryStore> {
+fn session_layer(state: &AppState, store: Store) -> SessionManagerLayer<Store> {
     let server = &state.config.server;
     SessionManagerLayer::new(store)
         .with_name(session_cookie_name(server.is_https()))

@@ -7,8 +7,8 @@ use tower_sessions::Session;
 
 use crate::{
     error::AppError,
-    providers::{CallError, Provider, REFRESH_MARGIN_SECS},
-    session::{self, AuthRecord, ProviderTokens},
+    providers::CallError,
+    session_life::{self, end, refreshed_tokens},
     startup::AppState,
 };
 
@@ -16,22 +16,18 @@ pub async fn profile(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Json<ProfileResponse>, AppError> {
-    let record = session::auth(&session)
-        .await?
-        .ok_or(AppError::NotLoggedIn)?;
+    let record = session_life::logged_in(&state, &session).await?;
     let provider = state.providers.get(&record.user.provider)?;
-    let mut tokens = record.tokens(&state.cipher)?;
-    if tokens
-        .expires_at
-        .is_some_and(|at| at <= session::now() + REFRESH_MARGIN_SECS)
-    {
-        tokens = refresh(&state, &session, provider, &record, &tokens).await?;
+    let mut tokens = session_life::open_tokens(&state, &session, &record).await?;
+    // Single flight (session_life.rs): one refresh per session, however many requests wait.
+    if session_life::needs_refresh(&tokens) {
+        tokens = refreshed_tokens(&state, &session, provider, &tokens).await?;
     }
     let profile = match provider.profile(&tokens).await {
         Ok(profile) => profile,
         // Revoked or expired early at the provider: one refresh, then one more try.
         Err(CallError::Unauthorized) => {
-            tokens = refresh(&state, &session, provider, &record, &tokens).await?;
+            tokens = refreshed_tokens(&state, &session, provider, &tokens).await?;
             match provider.profile(&tokens).await {
                 Ok(profile) => profile,
                 Err(CallError::Unauthorized) => return Err(end(&session, provider).await),
@@ -52,30 +48,4 @@ pub async fn profile(
         details: profile.details,
         raw: profile.raw,
     }))
-}
-
-async fn refresh(
-    state: &AppState,
-    session: &Session,
-    provider: &Provider,
-    record: &AuthRecord,
-    tokens: &ProviderTokens,
-) -> Result<ProviderTokens, AppError> {
-    match provider.refresh(tokens).await {
-        Ok(fresh) => {
-            session::replace_tokens(session, record, &fresh, &state.cipher).await?;
-            tracing::info!(provider = %provider.id(), "tokens refreshed");
-            Ok(fresh)
-        }
-        Err(AppError::SessionExpired(_)) => Err(end(session, provider).await),
-        Err(e) => Err(e),
-    }
-}
-
-/// Rule 11: the session ends when its tokens can no longer be refreshed.
-async fn end(session: &Session, provider: &Provider) -> AppError {
-    if let Err(e) = session.flush().await {
-        return e.into();
-    }
-    AppError::SessionExpired(provider.id().to_owned())
 }

@@ -27,6 +27,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub provider: Option<DevProvider>,
     _stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 pub fn config_toml(issuer: &str) -> String {
@@ -81,17 +82,29 @@ pub async fn spawn_app_with(config_toml: &str) -> TestApp {
     let app = Application::build(config).await.expect("backend builds");
     let addr = app.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
+    let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
     TestApp {
         addr,
         provider: None,
         _stop: stop,
+        server,
     }
 }
 
 impl TestApp {
+    /// Stops the backend and waits until it has finished (its store closed with it).
+    pub async fn stop(self) {
+        let TestApp { _stop, server, .. } = self;
+        drop(_stop);
+        tokio::time::timeout(std::time::Duration::from_secs(10), server)
+            .await
+            .expect("the backend stops within 10 s")
+            .expect("the server task ends without panicking")
+            .expect("the server ends without an I/O error");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

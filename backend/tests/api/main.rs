@@ -4,6 +4,8 @@
 mod fake_oidc;
 mod helpers;
 mod logs;
+mod redis_server;
+mod sessions_support;
 
 mod attacks_callback;
 mod attacks_headers;
@@ -18,4 +20,7 @@ mod login_flow;
 mod metrics;
 mod providers;
 mod security_rules;
+mod sessions_lifetime;
+mod sessions_redis;
+mod sessions_sqlite;
 mod static_files;

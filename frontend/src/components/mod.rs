@@ -1,9 +1,15 @@
 //! Pieces more than one page shows.
 
+mod brand_mark;
 mod error_notice;
+mod lang_switch;
 mod logout_button;
 mod provider_buttons;
+mod skeleton;
 
-pub use error_notice::ErrorNotice;
+pub use brand_mark::BrandMark;
+pub use error_notice::{failure_sentence, ErrorNotice};
+pub use lang_switch::LangSwitch;
 pub use logout_button::LogoutButton;
-pub use provider_buttons::ProviderButtons;
+pub use provider_buttons::{start_login, ProviderButtons, DEFAULT_RETURN_TO};
+pub use skeleton::Skeleton;

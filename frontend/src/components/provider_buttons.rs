@@ -1,57 +1,74 @@
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::hooks::use_query_map;
-use shared::ProviderInfo;
+use shared::{ApiError, ProviderInfo};
 
 use crate::{
     api::{self, ApiFailure},
     auth,
-    components::ErrorNotice,
+    components::{BrandMark, ErrorNotice},
+    i18n::{fill, use_i18n},
 };
 
-/// Where a login started from `/` lands when nothing asked for another page.
-const DEFAULT_RETURN_TO: &str = "/profile";
+/// Where a login lands when nothing asked for another page.
+pub const DEFAULT_RETURN_TO: &str = "/profile";
 
-/// One "Log in with …" button per configured provider (flow steps 2 and 3).
+/// Flow steps 2 and 3: asks the backend for a login attempt, then leaves for the provider.
+/// Returns only when that failed (on success the browser is already unloading the page).
+pub async fn start_login(provider: &str, return_to: String) -> ApiFailure {
+    let login = match api::login(provider, Some(return_to)).await {
+        Ok(login) => login,
+        Err(failure) => return failure,
+    };
+    let local = |code: &str, message: String| ApiFailure::Status {
+        status: 0,
+        error: ApiError {
+            error: code.to_owned(),
+            message,
+        },
+    };
+    match auth::authorize_url(&login.authorize_endpoint, &login.params) {
+        Ok(url) => match web_sys::window().map(|window| window.location().set_href(&url)) {
+            Some(Ok(())) => std::future::pending().await,
+            _ => local(
+                "navigation_refused",
+                "The browser refused to open the provider's page.".into(),
+            ),
+        },
+        Err(message) => local("bad_authorize_endpoint", message),
+    }
+}
+
+/// One "Log in with …" button per configured provider, each with its brand mark.
 #[component]
 pub fn ProviderButtons(providers: Vec<ProviderInfo>) -> impl IntoView {
+    let i18n = use_i18n();
     let query = use_query_map();
-    // The provider id whose login is starting: the buttons stay disabled until the browser
-    // has left for the provider, so a second click cannot start a competing attempt.
+    // The provider whose login is starting: the buttons stay disabled until the browser has
+    // left for the provider, so a second click cannot start a competing attempt.
     let pending = RwSignal::new(None::<String>);
-    let failure = RwSignal::new(None::<ApiFailure>);
+    // What went wrong, and with which provider (for "GitHub is not answering …").
+    let failure = RwSignal::new(None::<(ApiFailure, String)>);
 
-    let start_login = move |provider: String| {
+    let start = move |id: String, name: String| {
         // The backend re-validates it (DESIGN.md, rule 5): this only says where to go.
         let return_to = query
             .read_untracked()
             .get("return_to")
             .unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned());
-        pending.set(Some(provider.clone()));
+        pending.set(Some(id.clone()));
         failure.set(None);
         spawn_local(async move {
-            let target = match api::login(&provider, Some(return_to)).await {
-                Ok(login) => auth::authorize_url(&login.authorize_endpoint, &login.params)
-                    .map_err(ApiFailure::Network),
-                Err(err) => Err(err),
-            };
-            let navigated = target.and_then(|url| {
-                web_sys::window()
-                    .and_then(|window| window.location().set_href(&url).ok())
-                    .ok_or_else(|| ApiFailure::Network("The browser refused to navigate.".into()))
-            });
-            if let Err(err) = navigated {
-                failure.set(Some(err));
-                pending.set(None);
-            }
+            let err = start_login(&id, return_to).await;
+            failure.set(Some((err, name)));
+            pending.set(None);
         });
     };
 
     let buttons = providers
         .into_iter()
-        .map(|provider| {
-            let ProviderInfo { id, name, .. } = provider;
+        .map(|ProviderInfo { id, name, kind }| {
             let busy_id = id.clone();
-            let click_id = id.clone();
+            let click = (id.clone(), name.clone());
             view! {
                 <li>
                     <button
@@ -62,9 +79,10 @@ pub fn ProviderButtons(providers: Vec<ProviderInfo>) -> impl IntoView {
                         aria-busy=move || {
                             pending.with(|p| p.as_deref() == Some(busy_id.as_str())).to_string()
                         }
-                        on:click=move |_| start_login(click_id.clone())
+                        on:click=move |_| start(click.0.clone(), click.1.clone())
                     >
-                        {format!("Log in with {name}")}
+                        <BrandMark kind />
+                        <span>{move || fill(i18n.t().log_in_with, &name)}</span>
                     </button>
                 </li>
             }
@@ -73,6 +91,10 @@ pub fn ProviderButtons(providers: Vec<ProviderInfo>) -> impl IntoView {
 
     view! {
         <ul class="providers">{buttons}</ul>
-        {move || failure.get().map(|failure| view! { <ErrorNotice failure /> })}
+        {move || {
+            failure
+                .get()
+                .map(|(failure, provider)| view! { <ErrorNotice failure provider /> })
+        }}
     }
 }

@@ -6,30 +6,50 @@ use leptos_router::{
 use shared::{ReturnTo, SessionRequest};
 
 use crate::{
-    api,
+    api::{self, ApiFailure},
     auth::{parse_callback_query, CallbackQuery},
+    components::{start_login, ErrorNotice, DEFAULT_RETURN_TO},
+    i18n::{failure_text, fill, tr, use_i18n},
+    loader::Loaded,
 };
 
 /// What the callback page shows.
 #[derive(Clone)]
 enum Status {
-    /// The code is being exchanged for a session.
+    /// `POST /api/session` is on its way: the backend checks the state and trades the code
+    /// with the provider.
+    Checking,
+    /// The session exists: on the way to `return_to`.
     SigningIn,
-    /// The provider or the backend said no: a machine code and, when given, a sentence.
+    /// The provider or the backend said no: a machine code and, when given, the details.
     Failed {
         code: String,
         description: Option<String>,
+        /// Set when the backend could not be reached: the same code may be sent once more.
+        resend: Option<SessionRequest>,
     },
 }
 
 /// `/callback/:provider`: where the provider sends the person back (flow steps 4 and 5).
 #[component]
 pub fn Callback() -> impl IntoView {
+    let i18n = use_i18n();
     let provider = use_params_map()
         .read_untracked()
         .get("provider")
         .unwrap_or_default();
-    let navigate = use_navigate();
+    // Only for the provider's display name; the exchange below does not wait for it.
+    let providers = Loaded::new(api::providers);
+    let provider_name = {
+        let provider = provider.clone();
+        Memo::new(move |_| {
+            providers
+                .get()
+                .and_then(Result::ok)
+                .and_then(|list| list.into_iter().find(|p| p.id == provider))
+                .map_or_else(|| provider.clone(), |p| p.name)
+        })
+    };
 
     // Read the query straight from the address bar, then take it out of there at once: the
     // code must not linger in the history, be bookmarked or be shared (DESIGN.md, rule 10).
@@ -37,62 +57,154 @@ pub fn Callback() -> impl IntoView {
     // spend the single-use code twice — and a remount finds the address bar already clean.
     let query = take_query();
 
-    let status = RwSignal::new(Status::SigningIn);
+    let status = RwSignal::new(Status::Checking);
+    let navigate = use_navigate();
+    // Sends the code to the backend; kept so "Retry" can send it again after a network error.
+    let exchange = StoredValue::new_local(move |request: SessionRequest| {
+        let navigate = navigate.clone();
+        status.set(Status::Checking);
+        spawn_local(async move {
+            match api::session(&request).await {
+                Ok(session) => {
+                    status.set(Status::SigningIn);
+                    // The backend already checked it; checking again costs nothing and keeps
+                    // this page from ever being an open redirect on its own.
+                    let target = ReturnTo::parse(Some(&session.return_to));
+                    navigate(
+                        target.as_str(),
+                        NavigateOptions {
+                            replace: true,
+                            ..Default::default()
+                        },
+                    );
+                }
+                Err(failure) => status.set(Status::Failed {
+                    code: failure.code().to_owned(),
+                    description: match &failure {
+                        ApiFailure::Status { error, .. } => Some(error.message.clone()),
+                        ApiFailure::Network(_) => None,
+                    },
+                    resend: matches!(failure, ApiFailure::Network(_)).then_some(request),
+                }),
+            }
+        });
+    });
     match query {
         CallbackQuery::Error { error, description } => status.set(Status::Failed {
             code: error,
             description,
+            resend: None,
         }),
         CallbackQuery::Incomplete => status.set(Status::Failed {
             code: shared::codes::BAD_REQUEST.to_owned(),
-            description: Some("The provider did not send back an authorization code.".into()),
+            description: None,
+            resend: None,
         }),
-        CallbackQuery::Code { code, state, iss } => {
-            let request = SessionRequest {
-                provider,
+        CallbackQuery::Code { code, state, iss } => exchange.with_value(|send| {
+            send(SessionRequest {
+                provider: provider.clone(),
                 code,
                 state,
                 iss,
-            };
-            spawn_local(async move {
-                match api::session(&request).await {
-                    Ok(session) => {
-                        // The backend already checked it; checking again costs nothing and keeps
-                        // this page from ever being an open redirect on its own.
-                        let target = ReturnTo::parse(Some(&session.return_to));
-                        navigate(
-                            target.as_str(),
-                            NavigateOptions {
-                                replace: true,
-                                ..Default::default()
-                            },
-                        );
-                    }
-                    Err(failure) => status.set(Status::Failed {
-                        code: failure.code().to_owned(),
-                        description: Some(failure.message().to_owned()),
-                    }),
-                }
-            });
-        }
+            })
+        }),
     }
 
+    // "Try again": a new login with the same provider.
+    let restarting = RwSignal::new(false);
+    let restart_failure = RwSignal::new(None::<ApiFailure>);
+    let try_again = move |_| {
+        let provider = provider.clone();
+        restarting.set(true);
+        restart_failure.set(None);
+        spawn_local(async move {
+            let failure = start_login(&provider, DEFAULT_RETURN_TO.to_owned()).await;
+            restart_failure.set(Some(failure));
+            restarting.set(false);
+        });
+    };
+
     move || match status.get() {
-        Status::SigningIn => view! {
-            <p class="status" id="callback-status" aria-live="polite">
-                "Signing you in…"
-            </p>
+        step @ (Status::Checking | Status::SigningIn) => {
+            let signing_in = matches!(step, Status::SigningIn);
+            let (first, second) = if signing_in {
+                ("done", "active")
+            } else {
+                ("active", "pending")
+            };
+            view! {
+                <section class="card" id="callback-status" aria-busy="true">
+                    <ol class="steps" aria-live="polite">
+                        <li class=first aria-current=(!signing_in).then_some("step")>
+                            {move || fill(i18n.t().step_checking, &provider_name.get())}
+                        </li>
+                        <li class=second aria-current=signing_in.then_some("step")>
+                            {tr(|t| t.step_signing_in)}
+                        </li>
+                    </ol>
+                </section>
+            }
+            .into_any()
         }
-        .into_any(),
-        Status::Failed { code, description } => view! {
-            <section class="card" id="callback-error" role="alert">
-                <h1>"Login failed"</h1>
-                <p>"Error: " <code id="error-code">{code}</code></p>
-                {description.map(|text| view! { <p id="error-description">{text}</p> })}
-                <a href="/" id="back-home" class="button">"Back to the start page"</a>
-            </section>
+        Status::Failed {
+            code,
+            description,
+            resend,
+        } => {
+            let sentence = {
+                let code = code.clone();
+                move || {
+                    let t = i18n.t();
+                    let text = failure_text(t, &code).unwrap_or(t.err_unknown);
+                    fill(text, &provider_name.get())
+                }
+            };
+            let retry = resend.map(|request| {
+                view! {
+                    <button
+                        type="button"
+                        id="retry"
+                        class="secondary"
+                        on:click=move |_| exchange.with_value(|send| send(request.clone()))
+                    >
+                        {tr(|t| t.retry)}
+                    </button>
+                }
+            });
+            view! {
+                <section class="card" id="callback-error" role="alert" aria-labelledby="error-title">
+                    <h1 id="error-title">{tr(|t| t.login_failed)}</h1>
+                    <p id="error-summary" class="lead">{sentence}</p>
+                    <dl class="error-facts">
+                        <dt>{tr(|t| t.error_code)}</dt>
+                        <dd><code id="error-code">{code}</code></dd>
+                        {description.map(|text| view! {
+                            <dt>{tr(|t| t.error_details)}</dt>
+                            <dd id="error-description">{text}</dd>
+                        })}
+                    </dl>
+                    <div class="actions">
+                        {retry}
+                        <button
+                            type="button"
+                            id="try-again"
+                            on:click=try_again.clone()
+                            disabled=restarting
+                            aria-busy=move || restarting.get().to_string()
+                        >
+                            {tr(|t| t.try_again)}
+                        </button>
+                        <a href="/" id="back-home" class="button secondary">
+                            {tr(|t| t.back_home)}
+                        </a>
+                    </div>
+                    {move || restart_failure.get().map(|failure| {
+                        view! { <ErrorNotice failure provider=provider_name.get() /> }
+                    })}
+                </section>
+            }
+            .into_any()
         }
-        .into_any(),
     }
 }
 

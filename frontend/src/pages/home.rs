@@ -3,7 +3,9 @@ use shared::{MeResponse, ProviderInfo};
 
 use crate::{
     api::{self, ApiFailure},
-    components::{ErrorNotice, LogoutButton, ProviderButtons},
+    components::{ErrorNotice, LogoutButton, ProviderButtons, Skeleton},
+    i18n::tr,
+    loader::Loaded,
 };
 
 /// What `/` shows: the signed-in person, or the ways to sign in.
@@ -25,36 +27,44 @@ async fn load() -> Result<HomeState, ApiFailure> {
 /// `/`
 #[component]
 pub fn Home() -> impl IntoView {
-    let state = LocalResource::new(load);
-    move || {
-        match state.get() {
-        None => view! { <p class="status" id="loading">"Loading…"</p> }.into_any(),
-        Some(Err(failure)) => view! { <ErrorNotice failure /> }.into_any(),
+    let state = Loaded::new(load);
+    move || match state.get() {
+        None => view! {
+            <section class="card">
+                <Skeleton id="loading" lines=3 />
+            </section>
+        }
+        .into_any(),
+        Some(Err(failure)) => {
+            let on_retry = Callback::new(move |()| state.reload());
+            view! { <ErrorNotice failure on_retry /> }.into_any()
+        }
         Some(Ok(HomeState::SignedIn(me))) => view! {
             <section class="card">
                 <p class="greeting">
-                    "Signed in as " <strong id="user-name">{me.user.display_name().to_owned()}</strong>
+                    {tr(|t| t.signed_in_as)} " "
+                    <strong id="user-name">{me.user.display_name().to_owned()}</strong>
                 </p>
                 <div class="actions">
-                    <a href="/profile" id="profile-link" class="button">"Your profile"</a>
-                    <LogoutButton />
+                    <a href="/profile" id="profile-link" class="button">
+                        {tr(|t| t.your_profile)}
+                    </a>
+                    <LogoutButton provider=me.user.provider.clone() />
                 </div>
             </section>
         }
         .into_any(),
         Some(Ok(HomeState::SignedOut(providers))) if providers.is_empty() => view! {
-            <p class="notice" id="no-providers">
-                "No login provider is configured on this server."
-            </p>
+            <p class="notice" id="no-providers">{tr(|t| t.no_providers)}</p>
         }
         .into_any(),
         Some(Ok(HomeState::SignedOut(providers))) => view! {
-            <section class="card">
-                <h1>"Log in"</h1>
+            <section class="card login" aria-labelledby="login-title">
+                <h1 id="login-title">{tr(|t| t.log_in_title)}</h1>
+                <p class="intro">{tr(|t| t.log_in_intro)}</p>
                 <ProviderButtons providers />
             </section>
         }
         .into_any(),
-    }
     }
 }

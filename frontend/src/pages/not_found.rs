@@ -1,13 +1,15 @@
 use leptos::prelude::*;
 
+use crate::i18n::tr;
+
 /// Any path no route matches.
 #[component]
 pub fn NotFound() -> impl IntoView {
     view! {
         <section class="card" id="not-found">
-            <h1>"Page not found"</h1>
-            <p>"There is nothing at this address."</p>
-            <a href="/" id="back-home">"Back to the start page"</a>
+            <h1>{tr(|t| t.not_found_title)}</h1>
+            <p>{tr(|t| t.not_found_text)}</p>
+            <a href="/" id="back-home" class="button">{tr(|t| t.back_home)}</a>
         </section>
     }
 }

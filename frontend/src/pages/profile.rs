@@ -1,21 +1,24 @@
 use leptos::prelude::*;
 use leptos_router::{hooks::use_navigate, NavigateOptions};
-use shared::MeResponse;
+use shared::{MeResponse, ProfileDetails};
 use wasm_bindgen::JsValue;
 
 use crate::{
     api,
-    components::{ErrorNotice, LogoutButton},
+    components::{failure_sentence, ErrorNotice, LogoutButton, Skeleton},
+    i18n::{fill, tr, use_i18n, I18n, Lang},
+    loader::Loaded,
 };
 
 /// Where a visitor without a session goes: the start page, which brings them back here after
 /// the login.
 const LOGIN_PATH: &str = "/?return_to=%2Fprofile";
 
-/// `/profile`: protected, the signed-in person as the backend knows them.
+/// `/profile`: protected. The person as the session knows them (`/api/me`) at once, then the
+/// provider-specific details fetched live (`/api/profile`).
 #[component]
 pub fn Profile() -> impl IntoView {
-    let me = LocalResource::new(api::me);
+    let me = Loaded::new(api::me);
     let navigate = use_navigate();
     Effect::new(move |_| {
         if me
@@ -32,68 +35,207 @@ pub fn Profile() -> impl IntoView {
         }
     });
 
+    let loading = || {
+        view! {
+            <section class="card">
+                <Skeleton id="loading" lines=4 avatar=true />
+            </section>
+        }
+    };
     move || match me.get() {
         // A 401 is on its way to the start page: keep showing progress rather than an error.
-        None => view! { <p class="status" id="loading">"Loading…"</p> }.into_any(),
-        Some(Err(failure)) if failure.is_unauthorized() => {
-            view! { <p class="status" id="loading">"Loading…"</p> }.into_any()
+        None => loading().into_any(),
+        Some(Err(failure)) if failure.is_unauthorized() => loading().into_any(),
+        Some(Err(failure)) => {
+            let on_retry = Callback::new(move |()| me.reload());
+            view! { <ErrorNotice failure on_retry /> }.into_any()
         }
-        Some(Err(failure)) => view! { <ErrorNotice failure /> }.into_any(),
         Some(Ok(me)) => view! { <ProfileCard me /> }.into_any(),
     }
 }
 
 #[component]
 fn ProfileCard(me: MeResponse) -> impl IntoView {
+    let i18n = use_i18n();
+    // Only once `/api/me` said there is a session: no provider call for a visitor without one.
+    let live = Loaded::new(api::profile);
     let user = me.user;
+    let provider_id = user.provider.clone();
     let name = user.display_name().to_owned();
     let avatar = user.avatar_url.clone().map(|src| {
-        let alt = format!("Avatar of {name}");
+        let name = name.clone();
         view! {
             <img
                 id="profile-avatar"
                 class="avatar"
                 src=src
-                alt=alt
+                alt=move || fill(i18n.t().avatar_of, &name)
                 width="96"
                 height="96"
                 referrerpolicy="no-referrer"
             />
         }
     });
-    view! {
-        <section class="card profile" id="profile">
+    // The provider no longer honours the session's tokens (DESIGN.md, rule 11): the backend
+    // ended the session, so the card would describe a login that is gone.
+    let ended = move || {
+        live.get()
+            .is_some_and(|answer| answer.is_err_and(|failure| failure.is_unauthorized()))
+    };
+    let card = view! {
+        <section class="card profile" id="profile" aria-labelledby="profile-name" hidden=ended>
             <div class="profile-head">
                 {avatar}
-                <h1 id="profile-name">{name}</h1>
+                <div>
+                    <h1 id="profile-name">{name}</h1>
+                    <p class="provider-tag">{user.provider.clone()}</p>
+                </div>
             </div>
-            <dl>
-                <dt>"Login"</dt>
+            <dl class="facts">
+                <dt>{tr(|t| t.profile_login)}</dt>
                 <dd id="profile-login">{or_not_shared(user.login)}</dd>
-                <dt>"Email"</dt>
+                <dt>{tr(|t| t.profile_email)}</dt>
                 <dd id="profile-email">{or_not_shared(user.email)}</dd>
-                <dt>"Provider"</dt>
+                <dt>{tr(|t| t.profile_provider)}</dt>
                 <dd id="profile-provider">{user.provider}</dd>
-                <dt>"Session ends"</dt>
-                <dd id="profile-expires">{local_time(me.expires_at)}</dd>
+                <dt>{tr(|t| t.profile_session_ends)}</dt>
+                <dd id="profile-expires">{move || local_time(i18n.lang(), me.expires_at)}</dd>
             </dl>
+            <section class="details" aria-labelledby="details-title">
+                <h2 id="details-title">{tr(|t| t.details_title)}</h2>
+                {move || match live.get() {
+                    None => view! { <Skeleton id="profile-details-loading" lines=2 /> }.into_any(),
+                    Some(Ok(profile)) => details(i18n, profile.details).into_any(),
+                    Some(Err(failure)) => {
+                    let code = failure.code().to_owned();
+                    view! {
+                        <div
+                            class="notice error"
+                            role="alert"
+                            id="profile-error"
+                            data-error=code
+                        >
+                            <p>
+                                {tr(|t| t.details_failed)} " "
+                                {move || failure_sentence(i18n.t(), &failure, None)}
+                            </p>
+                            <button type="button" id="profile-retry" class="secondary" on:click=move |_| live.reload()>
+                                {tr(|t| t.retry)}
+                            </button>
+                        </div>
+                    }
+                    .into_any()
+                    }
+                }}
+            </section>
             <div class="actions">
-                <LogoutButton />
+                <LogoutButton provider=provider_id />
             </div>
         </section>
+    };
+    view! {
+        {card}
+        {move || {
+            ended()
+                .then(|| {
+                    view! {
+                        <section class="card notice-card" id="session-expired" role="alert">
+                            <h1>{tr(|t| t.err_session_expired)}</h1>
+                            <a href="/" id="log-in-again" class="button">
+                                {tr(|t| t.log_in_again)}
+                            </a>
+                        </section>
+                    }
+                })
+        }}
     }
+}
+
+/// The provider-specific facts: 42's campus, cursus and level; GitHub's repositories,
+/// followers and page. Each shows only when the provider gave it.
+fn details(i18n: I18n, details: ProfileDetails) -> impl IntoView {
+    let ProfileDetails {
+        profile_url,
+        campus,
+        cursus,
+        level,
+        public_repos,
+        followers,
+    } = details;
+    let empty = [&profile_url, &campus, &cursus].iter().all(|v| v.is_none())
+        && level.is_none()
+        && public_repos.is_none()
+        && followers.is_none();
+    if empty {
+        return view! { <p class="missing" id="profile-details-none">{tr(|t| t.details_none)}</p> }
+            .into_any();
+    }
+    let row = move |id: &'static str,
+                    label: fn(&crate::i18n::Texts) -> &'static str,
+                    value: Option<String>| {
+        value.map(|value| {
+            view! {
+                <dt>{move || label(i18n.t())}</dt>
+                <dd id=id>{value}</dd>
+            }
+        })
+    };
+    // Only web addresses become links: the value comes from the provider.
+    let link = profile_url.map(|url| {
+        let shown = url
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let value = if url.starts_with("https://") || url.starts_with("http://") {
+            view! {
+                <a id="profile-url" href=url rel="noopener noreferrer" target="_blank">{shown}</a>
+            }
+            .into_any()
+        } else {
+            view! { <span id="profile-url">{shown}</span> }.into_any()
+        };
+        view! {
+            <dt>{tr(|t| t.profile_page)}</dt>
+            <dd>{value}</dd>
+        }
+    });
+    view! {
+        <dl class="facts" id="profile-details">
+            {row("profile-campus", |t| t.campus, campus)}
+            {row("profile-cursus", |t| t.cursus, cursus)}
+            {move || row("profile-level", |t| t.level, level.map(|l| format_level(i18n.lang(), l)))}
+            {row("profile-repos", |t| t.public_repos, public_repos.map(|n| n.to_string()))}
+            {row("profile-followers", |t| t.followers, followers.map(|n| n.to_string()))}
+            {link}
+        </dl>
+    }
+    .into_any()
+}
+
+/// 42 levels have two decimals (`7.42`); Spanish writes the comma. Done with integers: the
+/// standard library's float formatting would add about 10 KB to the WebAssembly.
+fn format_level(lang: Lang, level: f64) -> String {
+    let hundredths = (level.abs() * 100.0).round() as u64;
+    let sign = if level < 0.0 { "-" } else { "" };
+    let point = match lang {
+        Lang::Es => ',',
+        Lang::En => '.',
+    };
+    format!("{sign}{}{point}{:02}", hundredths / 100, hundredths % 100)
 }
 
 /// Providers may withhold a field (a private GitHub email): say so instead of leaving a gap.
 fn or_not_shared(value: Option<String>) -> impl IntoView {
     match value {
         Some(value) => view! { {value} }.into_any(),
-        None => view! { <span class="missing">"not shared by the provider"</span> }.into_any(),
+        None => view! { <span class="missing">{tr(|t| t.not_shared)}</span> }.into_any(),
     }
 }
 
-/// Seconds since the Unix epoch, in the reader's locale and time zone.
-fn local_time(seconds: i64) -> String {
+/// Seconds since the Unix epoch, in the reader's language and time zone.
+fn local_time(lang: Lang, seconds: i64) -> String {
     let date = js_sys::Date::new(&JsValue::from_f64(seconds as f64 * 1000.0));
-    date.to_locale_string("default", &JsValue::UNDEFINED).into()
+    date.to_locale_string(lang.tag(), &JsValue::UNDEFINED)
+        .into()
 }

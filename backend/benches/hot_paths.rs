@@ -1,0 +1,260 @@
+//! Criterion micro-benchmarks of the pieces every login and every request goes through
+//! (issue 8, point 6). `cargo xtask bench` runs them briefly and copies the medians into
+//! docs/BENCHMARKS.md; `cargo bench -p portero --bench hot_paths` runs them at length.
+//!
+//! - `session/load_*`: a logged-in session read from the store (what `/api/me` does);
+//!   `session/load_open_save_*`: read, its provider tokens opened (XChaCha20-Poly1305), sealed
+//!   again and saved — with the memory store and a SQLite file.
+//! - `auth_record/*`: sealing and opening the provider tokens alone.
+//! - `state/*`: a login attempt created (state, PKCE verifier, saved in the session) and
+//!   checked (constant-time lookup, single use), through the real `Provider::authorize`.
+//! - `id_token/verify_rs256`: an RS256 id_token checked as OpenID Connect logins do
+//!   (signature against a JWKS, `iss`, `aud`, `exp`, `nonce`).
+
+use std::{sync::Arc, time::Duration};
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use criterion::{criterion_group, criterion_main, Criterion};
+use openidconnect::{
+    core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet},
+    ClientId, IssuerUrl, Nonce,
+};
+use portero::{
+    config::{Config, SessionStore as StoreConfig},
+    crypto::TokenCipher,
+    providers::Providers,
+    session::{self, AuthRecord, LoginAttempt, ProviderTokens},
+    store::Store,
+};
+use rsa::{
+    pkcs1v15::SigningKey,
+    signature::{SignatureEncoding, Signer},
+    traits::PublicKeyParts,
+    RsaPrivateKey,
+};
+use secrecy::SecretString;
+use serde_json::json;
+use sha2::Sha256;
+use shared::User;
+use tokio::runtime::Runtime;
+use tower_sessions::{MemoryStore, Session, SessionStore};
+
+const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+const ISSUER: &str = "https://login.example.com";
+const CLIENT_ID: &str = "portero-bench";
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn cipher() -> TokenCipher {
+    TokenCipher::new(&SecretString::from(KEY)).expect("a valid key")
+}
+
+fn user() -> User {
+    User {
+        provider: "dev".into(),
+        subject: "user-ada".into(),
+        login: Some("ada".into()),
+        name: Some("Ada Lovelace".into()),
+        email: Some("ada@example.com".into()),
+        avatar_url: Some("https://avatars.example.com/ada.png".into()),
+    }
+}
+
+/// Tokens the size real providers hand out: an opaque access token, a refresh token and an
+/// RS256 id_token of about 900 bytes.
+fn tokens() -> ProviderTokens {
+    ProviderTokens {
+        access_token: SecretString::from("at_".to_owned() + &"a".repeat(40)),
+        refresh_token: Some(SecretString::from("rt_".to_owned() + &"r".repeat(40))),
+        id_token: Some(SecretString::from("e".repeat(900))),
+        expires_at: Some(session::now() + 3600),
+    }
+}
+
+/// A session saved in `store` holding a logged-in record; returns its id.
+async fn logged_in_session<S: SessionStore + Clone>(
+    store: &S,
+    cipher: &TokenCipher,
+) -> tower_sessions::session::Id {
+    let session = Session::new(None, Arc::new(store.clone()), None);
+    session::log_in(&session, AuthRecord::new(user(), &tokens(), cipher))
+        .await
+        .expect("log_in");
+    session.id().expect("a saved session has an id")
+}
+
+/// What a request that uses the provider tokens does with its session: load the record, open
+/// the tokens, seal them again (as a refresh does) and save.
+async fn load_open_save<S: SessionStore + Clone>(
+    store: &S,
+    id: tower_sessions::session::Id,
+    cipher: &TokenCipher,
+) {
+    let session = Session::new(Some(id), Arc::new(store.clone()), None);
+    let record = session::auth(&session)
+        .await
+        .expect("load")
+        .expect("logged in");
+    let tokens = record.tokens(cipher).expect("tokens open");
+    session::replace_tokens(&session, &record, &tokens, cipher)
+        .await
+        .expect("insert");
+    session.save().await.expect("save");
+}
+
+fn sessions(c: &mut Criterion) {
+    let rt = runtime();
+    let cipher = cipher();
+
+    let memory = MemoryStore::default();
+    let id = rt.block_on(logged_in_session(&memory, &cipher));
+    c.bench_function("session/load_open_save_memory", |b| {
+        b.iter(|| rt.block_on(load_open_save(&memory, id, &cipher)))
+    });
+    c.bench_function("session/load_memory", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let session = Session::new(Some(id), Arc::new(memory.clone()), None);
+                session::auth(&session)
+                    .await
+                    .expect("load")
+                    .expect("record")
+            })
+        })
+    });
+
+    let dir = std::env::temp_dir().join(format!("portero-bench-{}", std::process::id()));
+    let sqlite = rt
+        .block_on(Store::open(&StoreConfig::Sqlite(dir.join("sessions.db"))))
+        .expect("SQLite store opens");
+    let id = rt.block_on(logged_in_session(&sqlite, &cipher));
+    c.bench_function("session/load_sqlite", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let session = Session::new(Some(id), Arc::new(sqlite.clone()), None);
+                session::auth(&session)
+                    .await
+                    .expect("load")
+                    .expect("record")
+            })
+        })
+    });
+    c.bench_function("session/load_open_save_sqlite", |b| {
+        b.iter(|| rt.block_on(load_open_save(&sqlite, id, &cipher)))
+    });
+    drop(sqlite);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let record = AuthRecord::new(user(), &tokens(), &cipher);
+    c.bench_function("auth_record/seal", |b| {
+        let tokens = tokens();
+        b.iter(|| AuthRecord::new(user(), &tokens, &cipher))
+    });
+    c.bench_function("auth_record/open", |b| {
+        b.iter(|| record.tokens(&cipher).expect("opens"))
+    });
+}
+
+fn states(c: &mut Criterion) {
+    let rt = runtime();
+    // An `oauth2` provider: `authorize()` needs no discovery, so no network.
+    let config = Config::from_toml(
+        r#"
+        [server]
+        public_origin = "http://127.0.0.1:8080"
+        [session]
+        store = "memory"
+        secret_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+        [providers.bench]
+        kind = "oauth2"
+        client_id = "portero-bench"
+        client_secret = "bench-secret"
+        authorize_url = "https://login.example.com/authorize"
+        token_url = "https://login.example.com/token"
+        userinfo_url = "https://login.example.com/userinfo"
+        "#,
+        std::iter::empty(),
+        None,
+    )
+    .expect("valid config");
+    let providers = Providers::from_config(&config).expect("providers");
+    let provider = providers.get("bench").expect("configured");
+    let ttl = Duration::from_secs(600);
+    let store = Arc::new(MemoryStore::default());
+
+    c.bench_function("state/create_and_check", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let session = Session::new(None, store.clone(), None);
+                let authorize = provider.authorize().await.expect("authorize");
+                let state = authorize.state.clone();
+                session::remember_attempt(
+                    &session,
+                    LoginAttempt {
+                        provider: "bench".into(),
+                        state: authorize.state,
+                        pkce_verifier: authorize.pkce_verifier,
+                        nonce: authorize.nonce,
+                        return_to: "/".into(),
+                        created_at: session::now(),
+                    },
+                    ttl,
+                )
+                .await
+                .expect("remember");
+                let taken = session::take_attempt(&session, &state).await.expect("take");
+                assert!(taken.is_some());
+            })
+        })
+    });
+}
+
+fn id_tokens(c: &mut Criterion) {
+    let key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("an RSA key");
+    let public = key.to_public_key();
+    let jwks: CoreJsonWebKeySet = serde_json::from_value(json!({ "keys": [{
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": "bench",
+        "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+        "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+    }]}))
+    .expect("a JWKS");
+    let now = session::now();
+    let claims = json!({
+        "iss": ISSUER, "sub": "user-ada", "aud": CLIENT_ID, "iat": now, "exp": now + 3600,
+        "nonce": "n-0S6_WzA2Mj", "name": "Ada Lovelace", "email": "ada@example.com",
+        "preferred_username": "ada",
+    });
+    let header = json!({ "alg": "RS256", "typ": "JWT", "kid": "bench" });
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = SigningKey::<Sha256>::new(key).sign(input.as_bytes());
+    let jwt = format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(CLIENT_ID.into()),
+        IssuerUrl::new(ISSUER.into()).expect("issuer"),
+        jwks,
+    );
+    let nonce = Nonce::new("n-0S6_WzA2Mj".into());
+
+    c.bench_function("id_token/verify_rs256", |b| {
+        b.iter(|| {
+            let token: CoreIdToken = jwt.parse().expect("a JWT");
+            token
+                .claims(&verifier, &nonce)
+                .expect("verifies")
+                .subject()
+                .to_string()
+        })
+    });
+}
+
+criterion_group!(benches, sessions, states, id_tokens);
+criterion_main!(benches);

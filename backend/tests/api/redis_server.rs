@@ -1,0 +1,130 @@
+//! A real `redis-server` (Debian package `redis-server`; `.ci/run` installs it) on a random
+//! loopback port, its data in a folder under target/, killed when dropped.
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+pub struct RedisServer {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// A fresh server. Every write goes to an append-only file at once, so `kill` followed by
+    /// `start_again` finds the data as it was (an outage, not a data loss).
+    pub async fn start(name: &str) -> RedisServer {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("redis-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = RedisServer {
+            port,
+            dir,
+            child: None,
+        };
+        server.start_again().await;
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The server dies at once (SIGKILL), as in a crash or a network cut.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// On the same port, with the same data.
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server runs (apt-get install redis-server; .ci/run does it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if self
+                .command(&["PING"])
+                .await
+                .is_some_and(|r| r.contains("PONG"))
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("redis-server did not answer on port {}", self.port);
+    }
+
+    /// One command in RESP over a raw connection, then `QUIT` (so the server closes it after
+    /// answering); the replies as text, or `None` when the server cannot be reached.
+    pub async fn command(&self, args: &[&str]) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.ok()?;
+        let mut request = Vec::new();
+        for command in [args, &["QUIT"]] {
+            request.extend_from_slice(format!("*{}\r\n", command.len()).as_bytes());
+            for arg in command {
+                request.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
+            }
+        }
+        stream.write_all(&request).await.ok()?;
+        let mut reply = Vec::new();
+        tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut reply))
+            .await
+            .ok()?
+            .ok()?;
+        Some(String::from_utf8_lossy(&reply).into_owned())
+    }
+
+    /// Every value stored, as raw bytes (lossily as text).
+    pub async fn dump_values(&self) -> Vec<String> {
+        let keys = self.command(&["KEYS", "*"]).await.expect("redis answers");
+        let mut values = Vec::new();
+        // `*N`, then `$len` / key pairs.
+        let lines: Vec<&str> = keys.split("\r\n").collect();
+        for pair in lines.iter().skip(1).collect::<Vec<_>>().chunks(2) {
+            if let [len, key] = pair {
+                if len.starts_with('$') && !key.is_empty() {
+                    values.push(self.command(&["GET", key]).await.expect("redis answers"));
+                }
+            }
+        }
+        values
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,177 @@
+//! Issue 5 with the default store, SQLite: sessions survive a restart, the file holds no
+//! provider token in clear text, and the key rotates without logging anyone out.
+
+use std::path::Path;
+
+use serde_json::json;
+use shared::{MeResponse, ProfileResponse};
+use tower_sessions_sqlx_store::sqlx::{self, sqlite::SqliteConnectOptions, Connection};
+
+use crate::{
+    fake_oidc::{key, sign, FakeOidc},
+    helpers::*,
+    sessions_support::*,
+};
+
+const OLD_KEY: &str = SECRET_KEY;
+const NEW_KEY: &str = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+
+fn sqlite_store(db: &Path) -> String {
+    format!("sqlite://{}", db.display())
+}
+
+#[tokio::test]
+async fn a_session_outlives_a_restart_of_the_backend_on_the_same_sqlite_file() {
+    let provider = start_devprovider().await;
+    let db = temp_dir("restart").join("data").join("sessions.db");
+    let config = config_on(
+        &provider.issuer(),
+        &sqlite_store(&db),
+        &format!("secret_key = \"{SECRET_KEY}\""),
+    );
+    let first = spawn_app_with(&config).await;
+    assert!(
+        db.exists(),
+        "the file and its folder are made on first start"
+    );
+    let browser = first.browser();
+    let user = log_in(&browser, "ada").await;
+    let id = browser.session_cookie().expect("a session cookie");
+    first.stop().await;
+
+    let second = spawn_app_with(&config).await;
+    let me = call_with_cookie(&second, reqwest::Method::GET, "/api/me", &id).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json::<MeResponse>().user, user);
+    // The tokens open too: the profile comes live from the provider.
+    let profile = call_with_cookie(&second, reqwest::Method::GET, "/api/profile", &id).await;
+    assert_eq!(profile.status, 200, "{}", profile.body);
+    assert_eq!(profile.json::<ProfileResponse>().user.subject, user.subject);
+}
+
+#[tokio::test]
+async fn without_a_key_development_keeps_a_generated_one_next_to_the_file_and_reuses_it() {
+    let provider = start_devprovider().await;
+    let data = temp_dir("devkey").join("data");
+    let config = config_on(&provider.issuer(), &sqlite_store(&data.join("s.db")), "");
+    let first = spawn_app_with(&config).await;
+    let key_file = data.join("secret.key");
+    let key = std::fs::read_to_string(&key_file).expect("a key was generated");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only the backend's user reads the key");
+    }
+    let browser = first.browser();
+    log_in(&browser, "ada").await;
+    let id = browser.session_cookie().unwrap();
+    first.stop().await;
+
+    let second = spawn_app_with(&config).await;
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), key, "kept");
+    let profile = call_with_cookie(&second, reqwest::Method::GET, "/api/profile", &id).await;
+    assert_eq!(
+        profile.status, 200,
+        "the tokens open after the restart: {}",
+        profile.body
+    );
+}
+
+#[tokio::test]
+async fn the_sqlite_file_holds_no_provider_token_in_clear_text() {
+    let provider = FakeOidc::start().await;
+    let db = temp_dir("raw").join("sessions.db");
+    let app = spawn_app_with(&config_on(
+        &provider.issuer(),
+        &sqlite_store(&db),
+        &format!("secret_key = \"{SECRET_KEY}\""),
+    ))
+    .await;
+    let browser = app.browser();
+    let login = browser.start_login(PROVIDER, None).await;
+    let id_token = sign(key(), &provider.claims(&login.params["nonce"]));
+    let access = "raw-store-access-5b8e2c71";
+    let refresh = "raw-store-refresh-c09d4a16";
+    provider
+        .token_endpoint_answers(
+            200,
+            json!({ "access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+                    "expires_in": 3600, "id_token": id_token }),
+        )
+        .await;
+    provider
+        .userinfo_answers(json!({ "sub": "user-1", "name": "Test Person" }))
+        .await;
+    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
+    let reply = browser.post("/api/session", Some(body)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    let mut db = sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&db))
+        .await
+        .unwrap();
+    let rows: Vec<(Vec<u8>,)> = sqlx::query_as("select data from tower_sessions")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    let raw: Vec<String> = rows
+        .iter()
+        .map(|(data,)| String::from_utf8_lossy(data).into_owned())
+        .collect();
+    assert!(
+        raw.iter().any(|row| row.contains("user-1")),
+        "the logged-in session is among the rows: {raw:?}"
+    );
+    for secret in [access, refresh, id_token.as_str(), CLIENT_SECRET] {
+        assert!(
+            raw.iter().all(|row| !row.contains(secret)),
+            "{secret} in clear text"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sessions_sealed_under_the_old_key_open_once_it_moves_to_previous_keys() {
+    let provider = start_devprovider().await;
+    let db = temp_dir("rotation").join("sessions.db");
+    let store = sqlite_store(&db);
+    let issuer = provider.issuer();
+    let old = spawn_app_with(&config_on(
+        &issuer,
+        &store,
+        &format!("secret_key = \"{OLD_KEY}\""),
+    ))
+    .await;
+    let browser = old.browser();
+    log_in(&browser, "ada").await;
+    let id = browser.session_cookie().unwrap();
+    old.stop().await;
+
+    // The new key seals; the old one still opens what it sealed.
+    let rotated = spawn_app_with(&config_on(
+        &issuer,
+        &store,
+        &format!("secret_key = \"{NEW_KEY}\"\n        previous_keys = [\"{OLD_KEY}\"]"),
+    ))
+    .await;
+    for _ in 0..2 {
+        let profile = call_with_cookie(&rotated, reqwest::Method::GET, "/api/profile", &id).await;
+        assert_eq!(profile.status, 200, "{}", profile.body);
+    }
+    rotated.stop().await;
+
+    // The proof that previous_keys did it: without the old key those tokens are lost, and the
+    // session ends cleanly (401 session_expired, not a 500).
+    let new_only = spawn_app_with(&config_on(
+        &issuer,
+        &store,
+        &format!("secret_key = \"{NEW_KEY}\""),
+    ))
+    .await;
+    call_with_cookie(&new_only, reqwest::Method::GET, "/api/profile", &id)
+        .await
+        .assert_error(401, "session_expired");
+    call_with_cookie(&new_only, reqwest::Method::GET, "/api/me", &id)
+        .await
+        .assert_error(401, "not_logged_in");
+}

@@ -1,0 +1,53 @@
+//! What the `sessions_*` tests share: a backend on a chosen store and key, a login through
+//! devprovider, a request carrying a given session cookie, a folder under target/.
+
+use std::path::PathBuf;
+
+use reqwest::Method;
+use shared::{SessionResponse, User};
+
+use crate::helpers::*;
+
+/// `config_toml(issuer)` with `store` instead of memory and `key_lines` instead of the test key
+/// (`""` for no key at all).
+pub fn config_on(issuer: &str, store: &str, key_lines: &str) -> String {
+    let config = config_toml(issuer)
+        .replace("store = \"memory\"", &format!("store = \"{store}\""))
+        .replace(&format!("secret_key = \"{SECRET_KEY}\""), key_lines);
+    assert!(config.contains(&format!("store = \"{store}\"")));
+    config
+}
+
+/// A fresh, empty folder under target/ for this test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sessions-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The whole login of `user` at devprovider, as the SPA and a person do it.
+pub async fn log_in(browser: &Browser, user: &str) -> User {
+    let login = browser.start_login(PROVIDER, None).await;
+    let callback = consent(&login, user, "allow").await;
+    let reply = browser
+        .post("/api/session", Some(callback_body(PROVIDER, &callback)))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json::<SessionResponse>().user
+}
+
+/// A request to `app` carrying the session cookie `id`, as the same browser would send it to
+/// another replica behind a load balancer.
+pub async fn call_with_cookie(app: &TestApp, method: Method, path: &str, id: &str) -> Reply {
+    let cookie = format!("portero_session={id}");
+    app.browser()
+        .request(
+            method,
+            path,
+            None,
+            &[("x-csrf", "1"), ("origin", ORIGIN), ("cookie", &cookie)],
+        )
+        .await
+}

@@ -1,0 +1,53 @@
+//! The answer of an API call as a page shows it: `None` while it loads — again after
+//! [`Loaded::reload`], so a "Retry" button shows the skeleton instead of the old error.
+
+use std::future::Future;
+
+use leptos::{prelude::*, task::spawn_local};
+
+use crate::api::ApiFailure;
+
+pub struct Loaded<T: Send + Sync + 'static> {
+    state: RwSignal<Option<Result<T, ApiFailure>>>,
+    run: StoredValue<Box<dyn Fn()>, LocalStorage>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Loaded<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Loaded<T> {}
+
+impl<T: Clone + Send + Sync + 'static> Loaded<T> {
+    /// Starts the first call at once.
+    pub fn new<F, Fut>(fetch: F) -> Self
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = Result<T, ApiFailure>> + 'static,
+    {
+        let state = RwSignal::new(None);
+        let run = move || {
+            state.set(None);
+            let answer = fetch();
+            // When the page has gone meanwhile, the signal is disposed and `set` does nothing.
+            spawn_local(async move { state.set(Some(answer.await)) });
+        };
+        run();
+        Loaded {
+            state,
+            run: StoredValue::new_local(Box::new(run)),
+        }
+    }
+
+    /// The answer, or `None` while it loads (reactive).
+    pub fn get(&self) -> Option<Result<T, ApiFailure>> {
+        self.state.get()
+    }
+
+    /// Calls again.
+    pub fn reload(&self) {
+        self.run.with_value(|run| run());
+    }
+}
