@@ -171,7 +171,16 @@ async fn logs_in_through_oidc_provider_then_me_profile_and_logout_with_revocatio
     );
 
     browser.click("#logout").await?;
-    browser.wait_for("button[data-provider='op']").await?;
+    // oidc-provider offers RP-initiated logout: the SPA offers its end_session URL.
+    let end_session = browser.wait_for("#end-session").await?;
+    let href = end_session.attr("href").await?.unwrap_or_default();
+    assert!(
+        href.starts_with(&format!("{}/session/end", op.issuer)),
+        "{href}"
+    );
+    // client_id, not id_token_hint: the id_token never leaves the backend (rule 8).
+    assert!(href.contains("client_id=portero-conformance"), "{href}");
+    assert!(!href.contains("id_token_hint"), "{href}");
     assert_eq!(browser.api_status("/api/me").await?, 401);
     assert_eq!(
         bearer_get(&userinfo, Some(&access_token)).await?,

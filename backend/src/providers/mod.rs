@@ -65,8 +65,9 @@ impl From<AppError> for CallError {
 }
 
 enum Protocol {
-    Oidc(oidc::Oidc),
-    OAuth2(oauth2::OAuth2),
+    // Boxed: both are large and built once at start-up.
+    Oidc(Box<oidc::Oidc>),
+    OAuth2(Box<oauth2::OAuth2>),
 }
 
 pub struct Provider {
@@ -84,10 +85,10 @@ impl Provider {
         );
         let protocol = match config.kind {
             ProviderKind::Oidc | ProviderKind::Google | ProviderKind::Gitlab => {
-                Protocol::Oidc(oidc::Oidc::new(config, redirect_uri, http))
+                Protocol::Oidc(Box::new(oidc::Oidc::new(config, redirect_uri, http)))
             }
             ProviderKind::Github | ProviderKind::Intra42 | ProviderKind::Oauth2 => {
-                Protocol::OAuth2(oauth2::OAuth2::new(config, redirect_uri, http))
+                Protocol::OAuth2(Box::new(oauth2::OAuth2::new(config, redirect_uri, http)))
             }
         };
         Provider {
