@@ -23,7 +23,12 @@ pub async fn profile(
     if session_life::needs_refresh(&tokens) {
         tokens = refreshed_tokens(&state, &session, provider, &tokens).await?;
     }
-    let profile = match provider.profile(&tokens).await {
+    let started = std::time::Instant::now();
+    let first = provider.profile(&tokens).await;
+    state
+        .metrics
+        .provider_call_took(provider.id(), started.elapsed());
+    let profile = match first {
         Ok(profile) => profile,
         // Revoked or expired early at the provider: one refresh, then one more try.
         Err(CallError::Unauthorized) => {

@@ -17,6 +17,7 @@ async fn a_login_and_a_refused_callback_are_counted_by_provider_and_outcome() {
             .status,
         200
     );
+    assert_eq!(browser.get("/api/profile").await.status, 200);
     browser
         .post("/api/session", Some(body))
         .await
@@ -37,6 +38,7 @@ async fn a_login_and_a_refused_callback_are_counted_by_provider_and_outcome() {
         r#"portero_logins_finished_total{provider="dev",outcome="invalid_state"} 1"#,
         r#"portero_logins_finished_total{provider="unknown",outcome="invalid_state"} 1"#,
         r#"portero_token_exchange_seconds_count{provider="dev"} 1"#,
+        r#"portero_provider_call_seconds_count{provider="dev"} 1"#,
     ] {
         assert!(
             text.lines().any(|l| l == line),
