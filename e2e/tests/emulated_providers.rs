@@ -62,7 +62,9 @@ async fn github_and_42_intra_emulations_each_log_a_person_in() -> Result<()> {
         .text("#profile-email")
         .await?
         .contains("grace@example.com"));
-    assert_eq!(browser.api_status("/api/profile").await?, 200);
+    // The live profile from /api/profile: GitHub's own figures.
+    browser.wait_for("#profile-repos").await?;
+    browser.wait_for("#profile-followers").await?;
     browser.click("#logout").await?;
     assert!(
         github.stats().revocations >= 1,
@@ -75,6 +77,8 @@ async fn github_and_42_intra_emulations_each_log_a_person_in() -> Result<()> {
     browser.click("#allow").await?;
     browser.wait_for_path("/profile").await?;
     assert_eq!(browser.text("#profile-name").await?, "Alan Turing");
-    assert_eq!(browser.api_status("/api/profile").await?, 200);
+    // 42's campus and cursus level, from /v2/me through /api/profile.
+    assert!(browser.text("#profile-campus").await?.contains("Málaga"));
+    assert!(browser.text("#profile-level").await?.contains("3.17"));
     browser.close().await
 }
