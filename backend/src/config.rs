@@ -3,11 +3,12 @@
 //! Secrets are `SecretString`, so printing a config can never print a secret.
 
 use std::{
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
     time::Duration,
 };
 
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use shared::ProviderKind;
@@ -44,6 +45,9 @@ pub struct ServerConfig {
     /// steady rate and the burst allowed on top of it. 0 in either turns the limit off.
     pub rate_limit_per_minute: u32,
     pub rate_limit_burst: u32,
+    /// `trusted_proxies`: peers whose `X-Forwarded-For` names the client (`rate_limit.rs`).
+    /// Empty by default: the header is then ignored, since any client can write it.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl ServerConfig {
@@ -202,6 +206,8 @@ struct RawServer {
     rate_limit_per_minute: u32,
     #[serde(default = "default_rate_limit_burst")]
     rate_limit_burst: u32,
+    /// A list, or one comma-separated string (what an environment variable gives).
+    trusted_proxies: Option<toml::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -394,6 +400,7 @@ impl RawConfig {
             provider_timeout: Duration::from_secs(self.server.provider_timeout_secs),
             rate_limit_per_minute: self.server.rate_limit_per_minute,
             rate_limit_burst: self.server.rate_limit_burst,
+            trusted_proxies: parse_trusted_proxies(self.server.trusted_proxies)?,
         };
 
         let store = SessionStore::parse(
@@ -457,6 +464,41 @@ impl RawConfig {
             providers,
         })
     }
+}
+
+/// `server.trusted_proxies`: addresses (`10.0.0.7`, `::1`) or networks (`10.0.0.0/8`).
+fn parse_trusted_proxies(value: Option<toml::Value>) -> Result<Vec<IpNet>, ConfigError> {
+    let bad = |why: &str| ConfigError::new(format!("server.trusted_proxies: {why}"));
+    let texts: Vec<String> = match value {
+        None => Vec::new(),
+        Some(toml::Value::String(list)) => list.split(',').map(str::to_owned).collect(),
+        Some(toml::Value::Array(items)) => items
+            .into_iter()
+            .map(|item| match item {
+                toml::Value::String(text) => Ok(text),
+                _ => Err(bad("every entry must be a string like \"10.0.0.0/8\"")),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(bad(
+                "expected a list of addresses or networks, or one comma-separated string",
+            ))
+        }
+    };
+    texts
+        .iter()
+        .map(|text| text.trim())
+        .filter(|text| !text.is_empty())
+        .map(|text| {
+            text.parse::<IpNet>()
+                .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    bad(&format!(
+                        "{text:?} is not an IP address or network (like 10.0.0.0/8)"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// `session.previous_keys`: each must be a valid key (base64, 32+ bytes).
@@ -852,6 +894,33 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("session.absolute_timeout_secs"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_a_comma_separated_variable() {
+        let origin = "public_origin = \"http://127.0.0.1:8080\"";
+        let with =
+            |value: &str| BASE.replace(origin, &format!("{origin}\ntrusted_proxies = {value}"));
+        assert!(load(BASE, &[]).unwrap().server.trusted_proxies.is_empty());
+        let listed = load(&with("[\"10.0.0.0/8\", \"::1\"]"), &[]).unwrap();
+        let from_env = load(
+            BASE,
+            &[("PORTERO_SERVER__TRUSTED_PROXIES", "10.0.0.0/8, ::1")],
+        )
+        .unwrap();
+        for config in [listed, from_env] {
+            let nets: Vec<String> = config
+                .server
+                .trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert_eq!(nets, ["10.0.0.0/8", "::1/128"]);
+        }
+        for bad in ["[\"10.0.0.0/33\"]", "[\"proxy.local\"]", "[1]", "5"] {
+            let err = load(&with(bad), &[]).unwrap_err().to_string();
+            assert!(err.contains("server.trusted_proxies"), "{bad}: {err}");
+        }
     }
 
     #[test]

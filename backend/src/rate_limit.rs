@@ -2,9 +2,11 @@
 //! `POST /api/session`) per client address, with `tower_governor` (issue 4; RFC 9700 §4.x leaves
 //! brute force to the deployment, and each login costs a provider round trip).
 //!
-//! The client address is the TCP peer (`startup.rs` serves with `ConnectInfo<SocketAddr>`).
-//! `X-Forwarded-For` and `Forwarded` are not trusted: anyone can write them. Behind a reverse
-//! proxy every visitor shares the proxy's budget; a setting to trust a proxy comes later.
+//! The client address is the TCP peer (`startup.rs` serves with `ConnectInfo<SocketAddr>`),
+//! unless that peer is one of `[server] trusted_proxies`: then it is read from
+//! `X-Forwarded-For`, right to left, skipping the trusted proxies, so a client can only prepend
+//! addresses no one reads. Off by default (anyone can write the header); `Forwarded` and
+//! `X-Real-IP` are never read.
 
 use std::{
     net::{IpAddr, Ipv6Addr, SocketAddr},
@@ -19,6 +21,7 @@ use axum::{
     routing::MethodRouter,
     Json,
 };
+use ipnet::IpNet;
 use tower_governor::{
     governor::{GovernorConfig, GovernorConfigBuilder},
     key_extractor::KeyExtractor,
@@ -27,16 +30,58 @@ use tower_governor::{
 
 use crate::config::ServerConfig;
 
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
+
 /// How often addresses that have been quiet long enough are forgotten, so the table of
 /// addresses cannot grow without bound.
 const FORGET_EVERY: Duration = Duration::from_secs(60);
 
 /// The key of a client: its IPv4 address, or the /64 network of its IPv6 address (one host
 /// usually holds a whole /64, and could otherwise take a fresh address for every request).
-#[derive(Clone, Copy, Debug)]
-pub struct ClientAddress;
+#[derive(Clone, Debug, Default)]
+pub struct ClientAddress {
+    trusted_proxies: Arc<[IpNet]>,
+}
 
 impl ClientAddress {
+    pub fn new(trusted_proxies: &[IpNet]) -> Self {
+        ClientAddress {
+            trusted_proxies: trusted_proxies.into(),
+        }
+    }
+
+    fn is_trusted(&self, addr: IpAddr) -> bool {
+        let addr = addr.to_canonical();
+        self.trusted_proxies.iter().any(|net| net.contains(&addr))
+    }
+
+    /// The client behind `peer`: `peer` itself, or when `peer` is a trusted proxy, the
+    /// right-most address of `forwarded_for` (every `X-Forwarded-For` value, in order) that is
+    /// not a trusted proxy. An entry that is not an address ends the walk at the last hop read,
+    /// since what lies left of it cannot be told from what a client wrote.
+    pub fn client_of<'a>(
+        &self,
+        peer: IpAddr,
+        forwarded_for: impl DoubleEndedIterator<Item = &'a str>,
+    ) -> IpAddr {
+        let mut client = peer;
+        if !self.is_trusted(peer) {
+            return client;
+        }
+        for entry in forwarded_for.rev().flat_map(|value| value.rsplit(',')) {
+            match entry.trim().parse::<IpAddr>() {
+                Ok(hop) => {
+                    client = hop;
+                    if !self.is_trusted(hop) {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        client
+    }
+
     pub fn key_of(addr: IpAddr) -> IpAddr {
         match addr {
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -55,11 +100,16 @@ impl KeyExtractor for ClientAddress {
     type Key = IpAddr;
 
     fn extract<T>(&self, request: &Request<T>) -> Result<IpAddr, GovernorError> {
-        request
+        let ConnectInfo(peer) = request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| Self::key_of(peer.ip()))
-            .ok_or(GovernorError::UnableToExtractKey)
+            .ok_or(GovernorError::UnableToExtractKey)?;
+        let forwarded_for = request
+            .headers()
+            .get_all(X_FORWARDED_FOR)
+            .iter()
+            .map(|value| value.to_str().unwrap_or("not an address"));
+        Ok(Self::key_of(self.client_of(peer.ip(), forwarded_for)))
     }
 }
 
@@ -82,7 +132,7 @@ impl RateLimit {
         }
         let config: Arc<Config> = Arc::new(
             GovernorConfigBuilder::default()
-                .key_extractor(ClientAddress)
+                .key_extractor(ClientAddress::new(&server.trusted_proxies))
                 // One request back every 60/per_minute seconds.
                 .period(Duration::from_secs(60) / per_minute)
                 .burst_size(burst)
@@ -165,5 +215,51 @@ mod tests {
             ClientAddress::key_of(mapped),
             "192.0.2.7".parse::<IpAddr>().unwrap()
         );
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_read_only_from_trusted_proxies_and_right_to_left() {
+        let trusting =
+            ClientAddress::new(&["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]);
+        let proxy = ip("10.1.2.3");
+        // Not configured, or not from a trusted peer: the header is ignored.
+        assert_eq!(
+            ClientAddress::default().client_of(proxy, ["198.51.100.4"].into_iter()),
+            proxy
+        );
+        assert_eq!(
+            trusting.client_of(ip("192.0.2.1"), ["198.51.100.4"].into_iter()),
+            ip("192.0.2.1")
+        );
+        // The client a trusted proxy saw; what the client wrote before it is never read.
+        assert_eq!(
+            trusting.client_of(proxy, ["203.0.113.66, 198.51.100.4"].into_iter()),
+            ip("198.51.100.4")
+        );
+        // Several trusted hops, and several header lines, are walked through.
+        assert_eq!(
+            trusting.client_of(proxy, ["1.2.3.4, 198.51.100.4", "10.9.9.9"].into_iter()),
+            ip("198.51.100.4")
+        );
+        // An IPv4-mapped peer is the same proxy.
+        assert_eq!(
+            trusting.client_of(ip("::ffff:10.1.2.3"), ["198.51.100.4"].into_iter()),
+            ip("198.51.100.4")
+        );
+        // A garbled entry stops the walk at the last trusted hop.
+        assert_eq!(
+            trusting.client_of(proxy, ["198.51.100.4, junk"].into_iter()),
+            proxy
+        );
+        assert_eq!(
+            trusting.client_of(proxy, [" 10.2.2.2 , x"].into_iter()),
+            proxy
+        );
+        // No header: the proxy itself.
+        assert_eq!(trusting.client_of(proxy, std::iter::empty()), proxy);
     }
 }

@@ -12,10 +12,14 @@ const BURST: usize = 3;
 
 /// Bursts of 3, then one request back every 10 s: the test never waits that long.
 async fn limited_app() -> TestApp {
+    limited_app_with("").await
+}
+
+async fn limited_app_with(server_extra: &str) -> TestApp {
     let provider = start_devprovider().await;
     let config = config_toml(&provider.issuer()).replace(
         "rate_limit_burst = 1000",
-        &format!("rate_limit_burst = {BURST}\n        rate_limit_per_minute = 6"),
+        &format!("rate_limit_burst = {BURST}\n        rate_limit_per_minute = 6\n{server_extra}"),
     );
     let mut app = spawn_app_with(&config).await;
     app.provider = Some(provider);
@@ -121,4 +125,41 @@ async fn a_limit_of_zero_turns_rate_limiting_off() {
         let reply = browser.post("/api/login/dev", Some(json!({}))).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
+    // 127.0.0.1 plays the proxy; 127.0.0.2 is a client connecting directly.
+    let app = limited_app_with("trusted_proxies = [\"127.0.0.1\"]").await;
+    let via_proxy = |client: &'static str| [("x-forwarded-for", client)];
+    for _ in 0..BURST {
+        let reply = login_from(&app, "127.0.0.1", &via_proxy("198.51.100.1")).await;
+        assert_eq!(reply.status(), 200);
+    }
+    let reply = login_from(&app, "127.0.0.1", &via_proxy("198.51.100.1")).await;
+    assert_eq!(reply.status(), 429, "198.51.100.1 spent its budget");
+    // Another visitor behind the same proxy is not refused with the first.
+    let reply = login_from(&app, "127.0.0.1", &via_proxy("198.51.100.2")).await;
+    assert_eq!(reply.status(), 200);
+    // A visitor cannot escape its budget by prepending addresses: the proxy's own append wins.
+    let reply = login_from(
+        &app,
+        "127.0.0.1",
+        &[("x-forwarded-for", "203.0.113.7, 198.51.100.1")],
+    )
+    .await;
+    assert_eq!(reply.status(), 429, "the left part of the header was read");
+
+    // A peer that is not a trusted proxy is counted by its own address, whatever it claims.
+    for n in 0..BURST {
+        let claimed = ["203.0.113.10", "203.0.113.11", "203.0.113.12"][n];
+        let reply = login_from(&app, "127.0.0.2", &[("x-forwarded-for", claimed)]).await;
+        assert_eq!(reply.status(), 200);
+    }
+    let reply = login_from(&app, "127.0.0.2", &[("x-forwarded-for", "203.0.113.13")]).await;
+    assert_eq!(
+        reply.status(),
+        429,
+        "an untrusted peer chose its own budget"
+    );
 }
