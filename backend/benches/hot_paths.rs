@@ -37,7 +37,7 @@ use serde_json::json;
 use sha2::Sha256;
 use shared::User;
 use tokio::runtime::Runtime;
-use tower_sessions::{MemoryStore, Session, SessionStore};
+use tower_sessions::{Session, SessionStore};
 
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 const ISSUER: &str = "https://login.example.com";
@@ -111,7 +111,7 @@ fn sessions(c: &mut Criterion) {
     let rt = runtime();
     let cipher = cipher();
 
-    let memory = MemoryStore::default();
+    let memory = Store::memory();
     let id = rt.block_on(logged_in_session(&memory, &cipher));
     c.bench_function("session/load_open_save_memory", |b| {
         b.iter(|| rt.block_on(load_open_save(&memory, id, &cipher)))
@@ -185,7 +185,7 @@ fn states(c: &mut Criterion) {
     let providers = Providers::from_config(&config).expect("providers");
     let provider = providers.get("bench").expect("configured");
     let ttl = Duration::from_secs(600);
-    let store = Arc::new(MemoryStore::default());
+    let store = Arc::new(Store::memory());
 
     c.bench_function("state/create_and_check", |b| {
         b.iter(|| {

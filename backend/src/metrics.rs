@@ -1,6 +1,7 @@
 //! `GET /metrics` in the Prometheus/OpenMetrics text format (prometheus-client): logins
 //! started, succeeded and failed (by provider and reason), refreshes, and the latency of token
-//! exchanges and provider calls. Labels carry provider ids and error codes only.
+//! exchanges and provider calls; the sessions in the store, counted at each scrape. Labels carry
+//! provider ids and error codes only.
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use prometheus_client::{
     metrics::{
         counter::Counter,
         family::Family,
+        gauge::Gauge,
         histogram::{exponential_buckets, Histogram},
     },
     registry::Registry,
@@ -43,6 +45,8 @@ pub struct Metrics {
     refreshes: Family<OutcomeLabels, Counter>,
     token_exchange: Latency,
     provider_calls: Latency,
+    sessions_active: Gauge,
+    store_up: Gauge,
 }
 
 impl Default for Metrics {
@@ -78,8 +82,23 @@ impl Default for Metrics {
             "Time of live profile calls to the provider",
             provider_calls.clone(),
         );
+        let sessions_active = Gauge::default();
+        let store_up = Gauge::default();
+        registry.register(
+            "sessions_active",
+            "Unexpired sessions in the session store (logged in, or a login under way), \
+             counted at this scrape; the last count while the store is down",
+            sessions_active.clone(),
+        );
+        registry.register(
+            "session_store_up",
+            "1 when the session store answered this scrape's count, 0 when it did not",
+            store_up.clone(),
+        );
         Metrics {
             registry,
+            sessions_active,
+            store_up,
             logins_started,
             logins_finished,
             refreshes,
@@ -137,6 +156,19 @@ impl Metrics {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.count_active().await {
+        Ok(count) => {
+            state
+                .metrics
+                .sessions_active
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+            state.metrics.store_up.set(1);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "/metrics: cannot count the sessions");
+            state.metrics.store_up.set(0);
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -4,11 +4,14 @@
 //!
 //! Expired sessions: tower-sessions never hands one out (each store checks the expiry date on
 //! load). Removal: SQLite deletes them in the background every `SWEEP_INTERVAL`; Redis expires
-//! the keys itself (`EXAT` on every write); the memory store (tower-sessions-memory-store 0.14)
-//! only filters them on load and keeps them until the process ends — it is for tests and
-//! development.
+//! the keys itself (`EXAT` on every write); the memory store (`MemoryRecords` below) drops them
+//! on the same sweep.
+//!
+//! `/metrics` counts the unexpired sessions (`count_active`): a row count for SQLite, the keys of
+//! the database for Redis (`DBSIZE`: give Portero a database of its own, `redis://host/N`).
 
 use std::{
+    collections::HashMap,
     path::{Path, PathBuf},
     sync::Arc,
     time::Duration,
@@ -19,12 +22,14 @@ use async_trait::async_trait;
 use tower_sessions::{
     session::{Id, Record},
     session_store::{self, ExpiredDeletion},
-    MemoryStore, SessionStore,
+    SessionStore,
 };
 use tower_sessions_redis_store::{
     fred::{
         clients::{Client, WithOptions},
-        prelude::{Builder, ClientLike, Config as RedisConfig, Options, ReconnectPolicy},
+        prelude::{
+            Builder, ClientLike, Config as RedisConfig, Options, ReconnectPolicy, ServerInterface,
+        },
     },
     RedisStore,
 };
@@ -59,7 +64,7 @@ pub struct Store {
 
 #[derive(Clone, Debug)]
 enum Backend {
-    Memory(MemoryStore),
+    Memory(MemoryRecords),
     Sqlite {
         store: SqliteStore,
         pool: SqlitePool,
@@ -88,9 +93,15 @@ pub struct Unavailable(String);
 
 impl Store {
     pub fn memory() -> Self {
+        let records = MemoryRecords::default();
+        let sweeper = tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|runtime| runtime.spawn(sweep_memory(Arc::downgrade(&records.0))));
         Store {
-            backend: Backend::Memory(MemoryStore::default()),
-            _tasks: Arc::default(),
+            backend: Backend::Memory(records),
+            _tasks: Arc::new(BackgroundTasks(
+                sweeper.iter().map(|task| task.abort_handle()).collect(),
+            )),
         }
     }
 
@@ -202,6 +213,33 @@ impl Store {
             .unwrap_or_else(|_| Err(Unavailable("the store did not answer in time".into())))
     }
 
+    /// The sessions that have not expired (`/metrics`): logged in, or a login under way.
+    pub async fn count_active(&self) -> Result<u64, Unavailable> {
+        let count = async {
+            match &self.backend {
+                Backend::Memory(records) => Ok(records.count_active()),
+                Backend::Sqlite { pool, .. } => {
+                    tower_sessions_sqlx_store::sqlx::query_scalar::<_, i64>(
+                        "select count(*) from tower_sessions where expiry_date > ?",
+                    )
+                    .bind(time::OffsetDateTime::now_utc())
+                    .fetch_one(pool)
+                    .await
+                    .map(|n| u64::try_from(n).unwrap_or(0))
+                    .map_err(|e| Unavailable(format!("SQLite: {e}")))
+                }
+                // Keys expire with their sessions (`EXAT`), so every key is a live session.
+                Backend::Redis { client, .. } => client
+                    .dbsize::<u64>()
+                    .await
+                    .map_err(|e| Unavailable(format!("Redis: {e}"))),
+            }
+        };
+        tokio::time::timeout(STORE_TIMEOUT, count)
+            .await
+            .unwrap_or_else(|_| Err(Unavailable("the store did not answer in time".into())))
+    }
+
     fn inner(&self) -> &dyn SessionStore {
         match &self.backend {
             Backend::Memory(store) => store,
@@ -227,6 +265,77 @@ impl SessionStore for Store {
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         self.inner().delete(session_id).await
+    }
+}
+
+/// The `memory` store: tower-sessions-memory-store's map, which this crate can also count and
+/// sweep (that crate keeps expired records until the process ends and cannot count them).
+#[derive(Clone, Debug, Default)]
+struct MemoryRecords(Arc<std::sync::Mutex<HashMap<Id, Record>>>);
+
+impl MemoryRecords {
+    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<Id, Record>> {
+        // A panic while holding the lock cannot leave a half-written map: every change is
+        // one insert or remove.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn count_active(&self) -> u64 {
+        let now = time::OffsetDateTime::now_utc();
+        let live = self
+            .records()
+            .values()
+            .filter(|r| r.expiry_date > now)
+            .count();
+        u64::try_from(live).unwrap_or(u64::MAX)
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryRecords {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let mut records = self.records();
+        while records.contains_key(&record.id) {
+            record.id = Id::default();
+        }
+        records.insert(record.id, record.clone());
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.records().insert(record.id, record.clone());
+        Ok(())
+    }
+
+    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        let now = time::OffsetDateTime::now_utc();
+        Ok(self
+            .records()
+            .get(session_id)
+            .filter(|r| r.expiry_date > now)
+            .cloned())
+    }
+
+    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        self.records().remove(session_id);
+        Ok(())
+    }
+}
+
+/// Drops the memory store's expired records every `SWEEP_INTERVAL`, for as long as it lives.
+async fn sweep_memory(records: std::sync::Weak<std::sync::Mutex<HashMap<Id, Record>>>) {
+    let mut every = tokio::time::interval(SWEEP_INTERVAL);
+    loop {
+        every.tick().await;
+        let Some(records) = records.upgrade() else {
+            return;
+        };
+        let now = time::OffsetDateTime::now_utc();
+        MemoryRecords(records)
+            .records()
+            .retain(|_, r| r.expiry_date > now);
     }
 }
 
@@ -340,6 +449,22 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!(rows, [(live.id.to_string(),)]);
+    }
+
+    #[tokio::test]
+    async fn memory_and_sqlite_count_only_unexpired_sessions() {
+        let sqlite = Store::open(&StoreConfig::Sqlite(temp_db("count")))
+            .await
+            .unwrap();
+        for store in [Store::memory(), sqlite] {
+            assert_eq!(store.count_active().await.unwrap(), 0);
+            let (mut expired, mut live) = (record(-5), record(60));
+            store.create(&mut expired).await.unwrap();
+            store.create(&mut live).await.unwrap();
+            assert_eq!(store.count_active().await.unwrap(), 1, "{store:?}");
+            store.delete(&live.id).await.unwrap();
+            assert_eq!(store.count_active().await.unwrap(), 0);
+        }
     }
 
     #[tokio::test]

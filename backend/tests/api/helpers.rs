@@ -109,6 +109,24 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `/metrics`' count of unexpired sessions, or None when the store did not answer it.
+    pub async fn active_sessions(&self) -> Option<u64> {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .expect("the backend answers /metrics")
+            .text()
+            .await
+            .unwrap();
+        let gauge = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+                .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+                .parse::<u64>()
+                .unwrap()
+        };
+        (gauge("portero_session_store_up") == 1).then(|| gauge("portero_sessions_active"))
+    }
+
     /// A browser with its own cookie jar, as the SPA would run in it.
     pub fn browser(&self) -> Browser {
         Browser {

@@ -39,6 +39,8 @@ async fn a_login_and_a_refused_callback_are_counted_by_provider_and_outcome() {
         r#"portero_logins_finished_total{provider="unknown",outcome="invalid_state"} 1"#,
         r#"portero_token_exchange_seconds_count{provider="dev"} 1"#,
         r#"portero_provider_call_seconds_count{provider="dev"} 1"#,
+        "portero_sessions_active 1",
+        "portero_session_store_up 1",
     ] {
         assert!(
             text.lines().any(|l| l == line),
@@ -49,4 +51,25 @@ async fn a_login_and_a_refused_callback_are_counted_by_provider_and_outcome() {
         !text.contains("no-such-provider"),
         "request input never becomes a label"
     );
+}
+
+/// The active-sessions gauge follows logins, logouts and abandoned login attempts.
+#[tokio::test]
+async fn active_sessions_are_counted_at_each_scrape() {
+    let app = spawn_app().await;
+    assert_eq!(app.active_sessions().await, Some(0));
+    let mut people = Vec::new();
+    for user in ["ada", "grace"] {
+        let browser = app.browser();
+        let login = browser.start_login(PROVIDER, None).await;
+        let body = callback_body(PROVIDER, &consent(&login, user, "allow").await);
+        assert_eq!(browser.post("/api/session", Some(body)).await.status, 200);
+        people.push(browser);
+    }
+    // A login started and never finished holds a session too, until it expires.
+    app.browser().start_login(PROVIDER, None).await;
+    assert_eq!(app.active_sessions().await, Some(3));
+    let logout = people[0].post("/api/logout", None).await;
+    assert!(logout.status.is_success(), "{}", logout.body);
+    assert_eq!(app.active_sessions().await, Some(2));
 }

@@ -45,8 +45,13 @@ async fn two_replicas_on_one_redis_share_sessions_and_a_logout_on_one_ends_it_on
         profile.body
     );
 
+    // Both replicas count the one session they share.
+    assert_eq!(a.active_sessions().await, Some(1));
+    assert_eq!(b.active_sessions().await, Some(1));
+
     let out = call_with_cookie(&b, Method::POST, "/api/logout", &id).await;
     assert_eq!(out.status, 200, "{}", out.body);
+    assert_eq!(a.active_sessions().await, Some(0));
     browser
         .get("/api/me")
         .await
@@ -81,6 +86,11 @@ async fn while_redis_is_down_session_routes_and_readyz_answer_503_and_recover_by
         .get("/readyz")
         .await
         .assert_error(503, "store_unavailable");
+    assert_eq!(
+        app.active_sessions().await,
+        None,
+        "metrics say the store is down"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "503s come quickly, not after a hang: {:?}",

@@ -40,6 +40,11 @@ async fn a_session_outlives_a_restart_of_the_backend_on_the_same_sqlite_file() {
     first.stop().await;
 
     let second = spawn_app_with(&config).await;
+    assert_eq!(
+        second.active_sessions().await,
+        Some(1),
+        "counted from the file"
+    );
     let me = call_with_cookie(&second, reqwest::Method::GET, "/api/me", &id).await;
     assert_eq!(me.status, 200, "{}", me.body);
     assert_eq!(me.json::<MeResponse>().user, user);
