@@ -52,10 +52,10 @@ pub async fn remember_attempt(
     if attempts.len() > MAX_ATTEMPTS {
         attempts.drain(..attempts.len() - MAX_ATTEMPTS);
     }
+    // Saved once, by tower-sessions after the handler; a store that fails then answers 503
+    // `store_unavailable` (`store::failed_save_as_503`), never a login the browser could not
+    // finish.
     session.insert(ATTEMPTS_KEY, attempts).await?;
-    // Saved here, not only by tower-sessions after the handler: a store that fails answers
-    // 503 `store_unavailable` instead of a login the browser could never finish.
-    session.save().await?;
     Ok(())
 }
 
@@ -171,8 +171,8 @@ pub async fn auth(session: &Session) -> Result<Option<AuthRecord>, AppError> {
 pub async fn log_in(session: &Session, record: AuthRecord) -> Result<(), AppError> {
     session.remove_value(ATTEMPTS_KEY).await?;
     session.cycle_id().await?;
+    // Created in the store by tower-sessions after the handler, before the answer leaves: a
+    // store that fails turns the "logged in" answer into a 503 (`store::failed_save_as_503`).
     session.insert(AUTH_KEY, record).await?;
-    // Saved before the handler answers "logged in" (a failing store is a 503, not a 500).
-    session.save().await?;
     Ok(())
 }

@@ -35,7 +35,7 @@ use tower_sessions_redis_store::{
 };
 use tower_sessions_sqlx_store::{
     sqlx::{
-        sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
+        sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
         SqlitePool,
     },
     SqliteStore,
@@ -132,6 +132,9 @@ impl Store {
             .create_if_missing(true)
             // Readers never wait for a writer; a writer waits a little for another.
             .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL cannot corrupt the file; a power cut may lose the last commits
+            // (sessions of the last moments, who log in again). FULL fsyncs every commit.
+            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(STORE_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .acquire_timeout(STORE_TIMEOUT)
