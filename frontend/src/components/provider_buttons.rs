@@ -38,6 +38,25 @@ pub async fn start_login(provider: &str, return_to: String) -> ApiFailure {
     }
 }
 
+fn name_key(id: &str) -> String {
+    format!("portero.name.{id}")
+}
+
+/// Kept for this tab in `sessionStorage`, so the callback page can name the provider at once
+/// instead of showing its id until `/api/providers` answers.
+fn remember_name(id: &str, name: &str) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+        let _ = storage.set_item(&name_key(id), name);
+    }
+}
+
+/// The name of the provider whose button this tab pressed last, if any.
+pub fn remembered_name(id: &str) -> Option<String> {
+    web_sys::window()
+        .and_then(|w| w.session_storage().ok().flatten())
+        .and_then(|storage| storage.get_item(&name_key(id)).ok().flatten())
+}
+
 /// One "Log in with …" button per configured provider, each with its brand mark.
 #[component]
 pub fn ProviderButtons(providers: Vec<ProviderInfo>) -> impl IntoView {
@@ -55,6 +74,7 @@ pub fn ProviderButtons(providers: Vec<ProviderInfo>) -> impl IntoView {
             .read_untracked()
             .get("return_to")
             .unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned());
+        remember_name(&id, &name);
         pending.set(Some(id.clone()));
         failure.set(None);
         spawn_local(async move {

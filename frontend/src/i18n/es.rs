@@ -23,7 +23,9 @@ pub const ES: Texts = Texts {
     error_code: "Código",
     error_details: "Detalles",
     err_access_denied: "Decidiste no compartir tu cuenta.",
-    err_state: "El inicio de sesión tardó demasiado o empezó en otro sitio — inténtalo de nuevo.",
+    err_state:
+        "Este inicio de sesión no empezó en este navegador o ya terminó — inténtalo de nuevo.",
+    err_state_expired: "El inicio de sesión tardó demasiado — inténtalo de nuevo.",
     err_provider: "{provider} no está respondiendo bien en este momento.",
     err_provider_refused:
         "{provider} rechazó esta solicitud — puede que la aplicación esté mal configurada.",

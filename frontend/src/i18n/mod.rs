@@ -55,6 +55,7 @@ texts! {
     /// Failures in plain words, by machine code (see [`failure_text`]).
     err_access_denied,
     err_state,
+    err_state_expired,
     err_provider,
     err_provider_refused,
     err_interaction,
@@ -143,7 +144,8 @@ pub fn failure_text(t: &Texts, code: &str) -> Option<&'static str> {
     use shared::codes;
     Some(match code {
         "access_denied" => t.err_access_denied,
-        codes::INVALID_STATE | codes::STATE_EXPIRED => t.err_state,
+        codes::INVALID_STATE => t.err_state,
+        codes::STATE_EXPIRED => t.err_state_expired,
         codes::PROVIDER_ERROR | "server_error" | "temporarily_unavailable" => t.err_provider,
         "invalid_request"
         | "unauthorized_client"

@@ -8,7 +8,7 @@ use shared::{ReturnTo, SessionRequest};
 use crate::{
     api::{self, ApiFailure},
     auth::{parse_callback_query, CallbackQuery},
-    components::{start_login, ErrorNotice, DEFAULT_RETURN_TO},
+    components::{remembered_name, start_login, ErrorNotice, DEFAULT_RETURN_TO},
     i18n::{failure_text, fill, tr, use_i18n},
     loader::Loaded,
 };
@@ -42,12 +42,14 @@ pub fn Callback() -> impl IntoView {
     let providers = Loaded::new(api::providers);
     let provider_name = {
         let provider = provider.clone();
+        // Meanwhile the name the login button showed, else the id.
+        let known = remembered_name(&provider).unwrap_or_else(|| provider.clone());
         Memo::new(move |_| {
             providers
                 .get()
                 .and_then(Result::ok)
                 .and_then(|list| list.into_iter().find(|p| p.id == provider))
-                .map_or_else(|| provider.clone(), |p| p.name)
+                .map_or_else(|| known.clone(), |p| p.name)
         })
     };
 
