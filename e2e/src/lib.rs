@@ -5,7 +5,7 @@
 //! `cargo xtask test` builds `dist/` and sets `PORTERO_E2E_DIST`, `CHROMEDRIVER` and `TMPDIR`.
 
 use std::{
-    net::TcpListener as StdListener,
+    net::{SocketAddr, TcpListener as StdListener},
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::Duration,
@@ -19,10 +19,76 @@ use tokio::sync::oneshot;
 
 pub const PROVIDER: &str = "dev";
 const CLIENT_ID: &str = "portero-e2e";
+const EMULATED_SECRET: &str = "e2e-emulated-secret";
+
+/// The stack of `cargo xtask dev`: Portero Dev, plus GitHub and 42 Intra emulated by
+/// devprovider's dialects (kept running as long as the returned emulators live).
+pub struct DevLikeStack {
+    pub stack: Stack,
+    pub github: DevProvider,
+    pub intra42: DevProvider,
+}
+
+impl DevLikeStack {
+    pub async fn start() -> Result<DevLikeStack> {
+        let builder = Stack::bind().await?;
+        let github = emulator(devprovider::Dialect::Github, &builder.origin, "github").await?;
+        let intra42 = emulator(devprovider::Dialect::Intra42, &builder.origin, "intra42").await?;
+        let (gh, ft) = (github.base_url(), intra42.base_url());
+        let stack = builder
+            .start(&format!(
+                r#"
+                [providers.github]
+                kind = "github"
+                name = "GitHub (emulated)"
+                client_id = "portero-github"
+                client_secret = "{EMULATED_SECRET}"
+                authorize_url = "{gh}/login/oauth/authorize"
+                token_url = "{gh}/login/oauth/access_token"
+                userinfo_url = "{gh}/user"
+                issuer = "{gh}/login/oauth"
+
+                [providers.intra42]
+                kind = "intra42"
+                name = "42 Intra (emulated)"
+                client_id = "portero-intra42"
+                client_secret = "{EMULATED_SECRET}"
+                authorize_url = "{ft}/oauth/authorize"
+                token_url = "{ft}/oauth/token"
+                userinfo_url = "{ft}/v2/me"
+                "#
+            ))
+            .await?;
+        Ok(DevLikeStack {
+            stack,
+            github,
+            intra42,
+        })
+    }
+}
+
+async fn emulator(
+    dialect: devprovider::Dialect,
+    origin: &str,
+    provider: &str,
+) -> Result<DevProvider> {
+    DevProvider::start(devprovider::Config {
+        clients: vec![devprovider::Client {
+            id: format!("portero-{provider}"),
+            secret: EMULATED_SECRET.into(),
+            redirect_uris: vec![format!("{origin}/callback/{provider}")],
+        }],
+        ..devprovider::Config::for_dialect(dialect)
+    })
+    .await
+}
 
 pub struct Stack {
     pub origin: String,
-    pub provider: DevProvider,
+    /// `None` once [`Stack::stop_provider`] has run.
+    provider: Option<DevProvider>,
+    provider_config: devprovider::Config,
+    provider_addr: SocketAddr,
     _stop: oneshot::Sender<()>,
 }
 
@@ -31,6 +97,7 @@ pub struct Stack {
 pub struct StackBuilder {
     listener: tokio::net::TcpListener,
     pub origin: String,
+    session: String,
 }
 
 impl Stack {
@@ -42,7 +109,11 @@ impl Stack {
     pub async fn bind() -> Result<StackBuilder> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let origin = format!("http://{}", listener.local_addr()?);
-        Ok(StackBuilder { listener, origin })
+        Ok(StackBuilder {
+            listener,
+            origin,
+            session: String::new(),
+        })
     }
 
     /// For a backend behind a proxy: the browser's origin is `origin`, not the backend's port.
@@ -51,6 +122,7 @@ impl Stack {
         Ok(StackBuilder {
             listener,
             origin: origin.to_owned(),
+            session: String::new(),
         })
     }
 }
@@ -63,6 +135,12 @@ impl StackBuilder {
             .local_addr()
             .expect("a bound listener has an address");
         format!("http://{addr}")
+    }
+
+    /// TOML keys added to the backend's `[session]` table, e.g. `login_timeout_secs = 1`.
+    pub fn session(mut self, toml: &str) -> StackBuilder {
+        self.session = toml.to_owned();
+        self
     }
 
     /// Starts devprovider and the backend; `extra_providers` is TOML appended to the config.
@@ -78,15 +156,15 @@ impl StackBuilder {
         }
         let origin = self.origin;
         let secret = format!("e2e-secret-{}", std::process::id());
-        let provider = DevProvider::start(devprovider::Config {
+        let provider_config = devprovider::Config {
             clients: vec![devprovider::Client {
                 id: CLIENT_ID.into(),
                 secret: secret.clone(),
                 redirect_uris: vec![format!("{origin}/callback/{PROVIDER}")],
             }],
             ..Default::default()
-        })
-        .await?;
+        };
+        let provider = DevProvider::start(provider_config.clone()).await?;
         let config = Config::from_toml(
             &format!(
                 r#"
@@ -95,6 +173,7 @@ impl StackBuilder {
                 static_dir = "{dist}"
                 [session]
                 store = "memory"
+                {session}
                 [providers.{PROVIDER}]
                 kind = "oidc"
                 name = "Portero Dev"
@@ -104,6 +183,7 @@ impl StackBuilder {
                 {extra_providers}
                 "#,
                 dist = dist.display(),
+                session = self.session,
                 issuer = provider.issuer(),
             ),
             std::iter::empty(),
@@ -116,7 +196,9 @@ impl StackBuilder {
         }));
         Ok(Stack {
             origin,
-            provider,
+            provider_addr: provider.addr(),
+            provider: Some(provider),
+            provider_config,
             _stop: stop,
         })
     }
@@ -125,6 +207,42 @@ impl StackBuilder {
 impl Stack {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
+    }
+
+    /// The running devprovider.
+    pub fn provider(&self) -> &DevProvider {
+        self.provider
+            .as_ref()
+            .expect("devprovider was stopped by Stack::stop_provider")
+    }
+
+    /// Stops devprovider: the backend's calls to it are then refused, as when a provider is
+    /// down.
+    pub async fn stop_provider(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            provider.shutdown().await;
+        }
+    }
+
+    /// Replaces devprovider with a new one on the same address (same issuer, same clients)
+    /// that knows none of the codes and tokens the old one issued: to the backend, every grant
+    /// of its sessions has been revoked at the provider.
+    pub async fn restart_provider(&mut self) -> Result<()> {
+        self.stop_provider().await;
+        // The old socket can take a moment to let go of the port.
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(self.provider_addr).await {
+                Ok(listener) => break listener,
+                Err(e) if tries >= 50 => {
+                    return Err(e).context(format!("rebinding {}", self.provider_addr))
+                }
+                Err(_) => tries += 1,
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        self.provider = Some(DevProvider::serve(self.provider_config.clone(), listener).await?);
+        Ok(())
     }
 }
 
@@ -255,6 +373,35 @@ impl Browser {
             .context("fetch gave no status")
     }
 
+    /// Sends a Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`):
+    /// network conditions, emulated media and device metrics, which WebDriver itself lacks.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<serde_json::Value> {
+        self.client
+            .issue_cmd(CdpCommand {
+                cmd: cmd.to_owned(),
+                params,
+            })
+            .await
+            .with_context(|| format!("CDP {cmd}"))
+    }
+
+    /// Emulates the network: every request (loopback too) waits `latency_ms` more, or fails
+    /// as with no connection at all when `offline`.
+    pub async fn network(&self, offline: bool, latency_ms: u64) -> Result<()> {
+        self.cdp("Network.enable", serde_json::json!({})).await?;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            serde_json::json!({
+                "offline": offline,
+                "latency": latency_ms,
+                "downloadThroughput": -1,
+                "uploadThroughput": -1,
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn close(mut self) -> Result<()> {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
@@ -266,6 +413,31 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
+    }
+}
+
+/// chromedriver's extension command `POST /session/{id}/goog/cdp/execute`.
+#[derive(Debug)]
+struct CdpCommand {
+    cmd: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for CdpCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
     }
 }
 

@@ -2,53 +2,15 @@
 //! the last two emulated by devprovider's dialects — each log a person in through the SPA.
 
 use anyhow::Result;
-use devprovider::{Client, Config, DevProvider, Dialect};
-use e2e::{Browser, Stack};
-
-const SECRET: &str = "e2e-emulated-secret";
-
-async fn emulator(dialect: Dialect, origin: &str, provider: &str) -> Result<DevProvider> {
-    DevProvider::start(Config {
-        clients: vec![Client {
-            id: format!("portero-{provider}"),
-            secret: SECRET.into(),
-            redirect_uris: vec![format!("{origin}/callback/{provider}")],
-        }],
-        ..Config::for_dialect(dialect)
-    })
-    .await
-}
+use e2e::{Browser, DevLikeStack};
 
 #[tokio::test]
 async fn github_and_42_intra_emulations_each_log_a_person_in() -> Result<()> {
-    let builder = Stack::bind().await?;
-    let github = emulator(Dialect::Github, &builder.origin, "github").await?;
-    let intra = emulator(Dialect::Intra42, &builder.origin, "intra42").await?;
-    let (gh, ft) = (github.base_url(), intra.base_url());
-    let stack = builder
-        .start(&format!(
-            r#"
-            [providers.github]
-            kind = "github"
-            name = "GitHub (emulated)"
-            client_id = "portero-github"
-            client_secret = "{SECRET}"
-            authorize_url = "{gh}/login/oauth/authorize"
-            token_url = "{gh}/login/oauth/access_token"
-            userinfo_url = "{gh}/user"
-            issuer = "{gh}/login/oauth"
-
-            [providers.intra42]
-            kind = "intra42"
-            name = "42 Intra (emulated)"
-            client_id = "portero-intra42"
-            client_secret = "{SECRET}"
-            authorize_url = "{ft}/oauth/authorize"
-            token_url = "{ft}/oauth/token"
-            userinfo_url = "{ft}/v2/me"
-            "#
-        ))
-        .await?;
+    let DevLikeStack {
+        stack,
+        github,
+        intra42: _intra42,
+    } = DevLikeStack::start().await?;
 
     let browser = Browser::start().await?;
     browser.goto(&stack.url("/")).await?;

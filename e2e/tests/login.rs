@@ -48,7 +48,7 @@ async fn a_person_logs_in_with_a_demo_user_stays_logged_in_and_logs_out() -> Res
     browser.wait_for(DEV_BUTTON).await?;
     assert_eq!(browser.api_status("/api/me").await?, 401);
     assert!(
-        stack.provider.stats().revocations >= 1,
+        stack.provider().stats().revocations >= 1,
         "logout revoked at the provider"
     );
     browser.close().await
@@ -74,7 +74,7 @@ async fn deny_on_consent_shows_the_providers_error_and_no_code_stays_in_the_addr
         format!("/callback/{PROVIDER}"),
         "the query is gone: {path}"
     );
-    assert_eq!(stack.provider.stats().token_requests, 0);
+    assert_eq!(stack.provider().stats().token_requests, 0);
     assert_eq!(browser.api_status("/api/me").await?, 401);
     browser.close().await
 }
@@ -114,6 +114,6 @@ async fn the_callback_page_and_every_backend_answer_refuse_to_leak_the_referrer(
         )
         .await?;
     assert_eq!(policy, "no-referrer");
-    assert_eq!(stack.provider.stats().token_requests, 0);
+    assert_eq!(stack.provider().stats().token_requests, 0);
     browser.close().await
 }
