@@ -31,10 +31,6 @@ async fn a_person_logs_in_with_a_demo_user_stays_logged_in_and_logs_out() -> Res
         .await?
         .unwrap_or_default()
         .contains("/avatars/ada"));
-    let screenshot = browser.client.screenshot().await?;
-    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
-    std::fs::create_dir_all(&docs)?;
-    std::fs::write(docs.join("screenshot.png"), screenshot)?;
 
     browser.client.refresh().await?;
     assert_eq!(

@@ -1,0 +1,157 @@
+//! How the three pages people see look and read (issue 6, points 5 and 6): the start page,
+//! a failed callback and the profile, each in light and dark, on a desktop and a 390 px phone.
+//! Each of those twelve views must pass axe-core with no "serious" or "critical" violation, and
+//! is saved to docs/screenshots/, which README.md shows: the pictures come from this code.
+
+use std::{path::PathBuf, process::Command};
+
+use anyhow::{bail, Context, Result};
+use e2e::{Browser, DevLikeStack};
+use serde_json::json;
+
+/// axe-core from npm, installed test-locally into target/axe-core (once).
+const AXE_VERSION: &str = "4.11.0";
+
+const THEMES: [&str; 2] = ["light", "dark"];
+/// (name, width, height)
+const DEVICES: [(&str, u32, u32); 2] = [("desktop", 1280, 800), ("phone", 390, 844)];
+
+fn axe_source() -> Result<String> {
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/axe-core");
+    let script = folder.join("node_modules/axe-core/axe.min.js");
+    let installed = std::fs::read_to_string(folder.join("node_modules/axe-core/package.json"))
+        .is_ok_and(|package| package.contains(&format!("\"version\": \"{AXE_VERSION}\"")));
+    if !installed {
+        std::fs::create_dir_all(&folder)?;
+        let status = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund"])
+            .arg(format!("axe-core@{AXE_VERSION}"))
+            .current_dir(&folder)
+            .status()
+            .context("npm is needed to install axe-core")?;
+        if !status.success() {
+            bail!("npm install axe-core@{AXE_VERSION} failed");
+        }
+    }
+    std::fs::read_to_string(&script).with_context(|| format!("reading {}", script.display()))
+}
+
+/// Emulated `prefers-color-scheme` and screen size, as a phone or desktop browser reports them.
+async fn view_as(
+    browser: &Browser,
+    theme: &str,
+    (_, width, height): (&str, u32, u32),
+) -> Result<()> {
+    browser
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": theme }] }),
+        )
+        .await?;
+    browser
+        .cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({
+                "width": width,
+                "height": height,
+                "deviceScaleFactor": 1,
+                "mobile": width < 600,
+            }),
+        )
+        .await?;
+    // Let the new layout and colours reach the screen before the picture and the audit.
+    browser
+        .client
+        .execute_async(
+            "const done = arguments[0];
+             requestAnimationFrame(() => requestAnimationFrame(() => done(null)));",
+            vec![],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Runs axe-core in the page: one line per serious or critical violation.
+async fn serious_violations(browser: &Browser, axe: &str) -> Result<Vec<String>> {
+    browser.client.execute(axe, vec![]).await?;
+    let found = browser
+        .client
+        .execute_async(
+            "const done = arguments[0];
+             axe.run(document, { resultTypes: ['violations'] }).then(
+               r => done({
+                 passed: r.passes.length,
+                 serious: r.violations
+                   .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                   .map(v => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map(n => n.target.join(' ')).join(', ')}`),
+               }),
+               e => done({ passed: 0, serious: ['axe failed: ' + e] }));",
+            vec![],
+        )
+        .await?;
+    // Guards against an audit that silently checked nothing (a page not rendered yet).
+    if found["passed"].as_u64().unwrap_or(0) == 0 {
+        bail!("axe-core checked no rule: {found}");
+    }
+    serde_json::from_value(found["serious"].clone()).context("axe's answer")
+}
+
+/// Audits and photographs the page now shown, in every theme and on every device.
+async fn check_and_photograph(
+    browser: &Browser,
+    axe: &str,
+    page: &str,
+    problems: &mut Vec<String>,
+) -> Result<()> {
+    let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&docs)?;
+    for theme in THEMES {
+        for device in DEVICES {
+            view_as(browser, theme, device).await?;
+            let name = format!("{page}-{theme}-{}", device.0);
+            for violation in serious_violations(browser, axe).await? {
+                problems.push(format!("{name}: {violation}"));
+            }
+            let png = browser.client.screenshot().await?;
+            std::fs::write(docs.join(format!("{name}.png")), png)?;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn login_callback_error_and_profile_pass_axe_in_both_themes_and_are_photographed(
+) -> Result<()> {
+    let axe = axe_source()?;
+    // The three buttons of `cargo xtask dev`, as a newcomer first sees them.
+    let dev = DevLikeStack::start().await?;
+    let browser = Browser::start().await?;
+    let mut problems = Vec::new();
+
+    browser.goto(&dev.stack.url("/")).await?;
+    browser.wait_for("button[data-provider='intra42']").await?;
+    check_and_photograph(&browser, &axe, "login", &mut problems).await?;
+
+    // A real refusal at the provider, so the page is the one a person would see.
+    browser.click("button[data-provider='github']").await?;
+    browser.click("button[data-user='grace']").await?;
+    browser.click("#deny").await?;
+    browser.wait_for("#callback-error").await?;
+    check_and_photograph(&browser, &axe, "callback-error", &mut problems).await?;
+
+    // A 42 student: campus, cursus and level live from the provider.
+    browser.click("#back-home").await?;
+    browser.click("button[data-provider='intra42']").await?;
+    browser.click("button[data-user='alan']").await?;
+    browser.click("#allow").await?;
+    browser.wait_for("#profile-level").await?;
+    check_and_photograph(&browser, &axe, "profile", &mut problems).await?;
+
+    browser.close().await?;
+    assert!(
+        problems.is_empty(),
+        "axe-core found serious or critical problems:\n{}",
+        problems.join("\n")
+    );
+    Ok(())
+}
