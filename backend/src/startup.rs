@@ -10,8 +10,20 @@ use crate::{
     session_life::SessionLocks, store::Store,
 };
 
+/// What every handler reads, behind one `Arc`: axum clones the state for each extractor and
+/// layer that takes it, so a clone must be a reference count, not a dozen fields.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub config: Arc<Config>,
     pub providers: Providers,
     pub cipher: TokenCipher,
@@ -42,7 +54,7 @@ impl Application {
         // Opened first: the development key lives next to the SQLite file (keys.rs).
         let store = Store::open(&config.session.store).await?;
         let cipher: TokenCipher = keys::token_cipher(&config.session)?;
-        let state = AppState {
+        let state = AppState(Arc::new(Shared {
             origin: config.server.origin().into(),
             providers: Providers::from_config(&config)?,
             cipher,
@@ -50,7 +62,7 @@ impl Application {
             metrics: Arc::default(),
             store: store.clone(),
             session_locks: SessionLocks::default(),
-        };
+        }));
         let router = routes::router(state, store);
         Ok(Application { listener, router })
     }

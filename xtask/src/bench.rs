@@ -1863,14 +1863,14 @@ async fn stores(env: &Env, options: &Options, report: &mut Report) -> Result<()>
 
 const ME_REMEDY: &str = "the session work proper is small (`session/load_memory` ≈ 2 µs in the \
      micro-benchmarks; tower-sessions and serde_json under 2 % of the backend's CPU in a `perf` \
-     profile of this run). What `/api/me` adds to `/healthz` is mostly the per-request cost of \
-     the `/api` stack: `AppState` (a dozen fields, the session store enum among them) is cloned \
-     and dropped by the CSRF layer and by the handler (clone + drop ≈ 8 % of the backend's CPU \
-     in that profile), the session layer clones the store into a new `Arc` per request, and \
-     each layer boxes its future (malloc + free ≈ 12 %). Meeting the budget steadily: the state \
-     behind one `Arc` (`Arc<AppState>`, or `AppState(Arc<Inner>)`) so a clone is a refcount, \
-     and fewer per-request layers on `/api` (the cookie-attribute fix-up can go once \
-     tower-sessions ships its PR #268).";
+     profile of this run). What `/api/me` adds to `/healthz` is mostly \
+     the per-request cost of the `/api` stack: the session layer clones the store into a new \
+     `Arc` per request, and each layer (CSRF guard, session, cookie-attribute fix-up, the \
+     store-failure mapping) boxes its future (malloc + free ≈ 12 % of the backend's CPU in a \
+     `perf` profile). `AppState` is already one `Arc` (its clone had been ≈ 8 %). Meeting the \
+     budget steadily: fewer per-request layers on `/api` (the cookie-attribute fix-up can go \
+     once tower-sessions ships its PR #268; the CSRF guard and the failure mapping could be one \
+     layer) and an idle machine: the load generator shares the backend's two cores.";
 
 const SQLITE_ME_REMEDY: &str = "each `/api/me` reads its record with a `SELECT` through sqlx, \
      which runs every SQLite connection on a thread of its own and hands each statement over \
@@ -1885,20 +1885,20 @@ const LOGIN_REMEDY: &str = "a login is two backend requests plus two provider ca
      micro-benchmarks), sealing the tokens, three log lines and the session writes. Under 1 ms \
      on a busy 2-core machine would take: skipping the userinfo call when the id_token already \
      carries the claims (one provider round trip less), one session write per request instead \
-     of an explicit save followed by the layer's (six store writes per login today), and \
-     measuring on an idle machine.";
+     of the attempt's save and the new record's (four store writes per login today, see the SQLite \
+     row), and measuring on an idle machine.";
 
 const SQLITE_LOGIN_REMEDY: &str = "the difference to the memory store is SQLite's. A login \
-     makes six writes to the store and one read: at `/api/login` the new record (a transaction) \
-     and the session layer's second save of it; at `/api/session` the attempt taken, the old id \
-     deleted by `cycle_id`, the new record (a transaction) and again the layer's save \
-     (tower-sessions saves a modified session after the handler even when the handler saved \
-     it). Each is a statement through sqlx, which runs every connection on a thread of its \
-     own and hands each statement over a channel, with `synchronous = FULL` (sqlx's default: \
-     an fsync per commit). Meeting the budget would take `PRAGMA synchronous = NORMAL` (safe \
-     with WAL: no corruption, at worst the last commits lost on power failure) and halving the \
-     writes: no explicit save where the layer saves anyway (or clear the modified flag), and \
-     one save at the end of `/api/session`.";
+     makes four writes to the store and one read: at `/api/login` the new record (a \
+     transaction, by the session layer); at `/api/session` the attempt taken (saved before the \
+     token exchange, so that a state can never be used twice, even by two requests at once), \
+     the old id deleted by `cycle_id` and the new record inserted (a transaction). Each is a \
+     statement through sqlx, which runs every connection on a thread of its own and hands each \
+     statement over a channel and back; `synchronous = NORMAL` under WAL (no fsync per commit) \
+     and a pool of 4 connections are already set. Meeting the budget would take a SQLite \
+     access without a thread hand-over per statement (rusqlite called in place, which blocks \
+     the async worker for the statement's duration), or the delete and the insert of the new \
+     id in one transaction (tower-sessions' `cycle_id` makes them two).";
 
 // ---- 5. footprint -----------------------------------------------------------------------------
 
