@@ -308,25 +308,24 @@ impl Browser {
 
     /// The element, once it is in the page (the SPA renders after its fetches).
     pub async fn wait_for(&self, css: &str) -> Result<Element> {
-        let found = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(15))
-            .for_element(Locator::Css(css))
-            .await;
-        match found {
-            Ok(element) => Ok(element),
-            Err(e) => {
-                let url = self.client.current_url().await.map(|u| u.to_string());
-                let text = match self.client.find(Locator::Css("body")).await {
-                    Ok(body) => body.text().await.unwrap_or_default(),
-                    Err(_) => String::new(),
-                };
-                Err(e).with_context(|| {
-                    format!("{css} did not appear within 15 s on {url:?}; the page says: {text:?}")
-                })
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let last = loop {
+            // Besides "no such element", a page that is navigating away can answer a search
+            // with a stale reference or a detached frame: look again until the deadline.
+            match self.client.find(Locator::Css(css)).await {
+                Ok(element) => return Ok(element),
+                Err(e) if std::time::Instant::now() >= deadline => break e,
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
-        }
+        };
+        let url = self.client.current_url().await.map(|u| u.to_string());
+        let text = match self.client.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        Err(last).with_context(|| {
+            format!("{css} did not appear within 15 s on {url:?}; the page says: {text:?}")
+        })
     }
 
     pub async fn click(&self, css: &str) -> Result<()> {
