@@ -7,6 +7,7 @@ use std::{path::PathBuf, process::Command};
 
 use anyhow::{bail, Context, Result};
 use e2e::{Browser, DevLikeStack};
+use fantoccini::key::Key;
 use serde_json::json;
 
 /// axe-core from npm, installed test-locally into target/axe-core (once).
@@ -119,6 +120,30 @@ async fn check_and_photograph(
     Ok(())
 }
 
+/// Presses Tab once; returns the newly focused control (its tag and text or `data-` name) and
+/// whether it shows a focus ring: an outline at least 2 px wide, from `:focus-visible`.
+async fn tab(browser: &Browser) -> Result<(String, bool)> {
+    let tab = char::from(Key::Tab).to_string();
+    browser
+        .client
+        .active_element()
+        .await?
+        .send_keys(&tab)
+        .await?;
+    let focused = browser
+        .client
+        .execute(
+            "const e = document.activeElement, s = getComputedStyle(e);
+             const name = e.dataset.provider || e.dataset.lang || e.textContent.trim();
+             return [e.tagName.toLowerCase() + ' ' + name,
+                     e.matches(':focus-visible') && s.outlineStyle !== 'none'
+                       && parseFloat(s.outlineWidth) >= 2];",
+            vec![],
+        )
+        .await?;
+    serde_json::from_value(focused).context("the focused element")
+}
+
 #[tokio::test]
 async fn login_callback_error_and_profile_pass_axe_in_both_themes_and_are_photographed(
 ) -> Result<()> {
@@ -132,8 +157,35 @@ async fn login_callback_error_and_profile_pass_axe_in_both_themes_and_are_photog
     browser.wait_for("button[data-provider='intra42']").await?;
     check_and_photograph(&browser, &axe, "login", &mut problems).await?;
 
+    // By keyboard alone: every control in reading order, each with a visible focus ring;
+    // Enter on a provider button starts its login.
+    let mut order = Vec::new();
+    for _ in 0..5 {
+        let (control, ring) = tab(&browser).await?;
+        if !ring {
+            problems.push(format!("login: {control} has no visible focus ring"));
+        }
+        order.push(control);
+    }
+    assert_eq!(
+        order,
+        [
+            "a Portero",
+            "button en",
+            "button es",
+            "button dev",
+            "button github"
+        ],
+        "the Tab order"
+    );
+    let enter = char::from(Key::Enter).to_string();
+    browser
+        .client
+        .active_element()
+        .await?
+        .send_keys(&enter)
+        .await?;
     // A real refusal at the provider, so the page is the one a person would see.
-    browser.click("button[data-provider='github']").await?;
     browser.click("button[data-user='grace']").await?;
     browser.click("#deny").await?;
     browser.wait_for("#callback-error").await?;
