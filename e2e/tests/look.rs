@@ -1,7 +1,8 @@
 //! How the three pages people see look and read (issue 6, points 5 and 6): the start page,
 //! a failed callback and the profile, each in light and dark, on a desktop and a 390 px phone.
 //! Each of those twelve views must pass axe-core with no "serious" or "critical" violation, and
-//! is saved to docs/screenshots/, which README.md shows: the pictures come from this code.
+//! is saved to docs/screenshots/, which README.md shows: the pictures come from this code. The
+//! start page must also work by keyboard alone, and the profile in Spanish.
 
 use std::{path::PathBuf, process::Command};
 
@@ -198,6 +199,23 @@ async fn login_callback_error_and_profile_pass_axe_in_both_themes_and_are_photog
     browser.click("#allow").await?;
     browser.wait_for("#profile-level").await?;
     check_and_photograph(&browser, &axe, "profile", &mut problems).await?;
+
+    // Spanish from the switch in the header, remembered across a reload, for screen readers too.
+    browser.click("button[data-lang='es']").await?;
+    assert_eq!(
+        browser.text("#details-title").await?,
+        "En directo del proveedor"
+    );
+    browser.client.refresh().await?;
+    assert_eq!(browser.text("#profile-level").await?, "3,17");
+    let lang = browser
+        .client
+        .execute("return document.documentElement.lang;", vec![])
+        .await?;
+    assert_eq!(lang, "es");
+    for violation in serious_violations(&browser, &axe).await? {
+        problems.push(format!("profile in Spanish: {violation}"));
+    }
 
     browser.close().await?;
     assert!(
