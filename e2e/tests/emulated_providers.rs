@@ -42,5 +42,21 @@ async fn github_and_42_intra_emulations_each_log_a_person_in() -> Result<()> {
     // 42's campus and cursus level, from /v2/me through /api/profile.
     assert!(browser.text("#profile-campus").await?.contains("Málaga"));
     assert!(browser.text("#profile-level").await?.contains("3.17"));
+    // The provider by its name, as remembered from the button this tab pressed…
+    assert_eq!(
+        browser.text("#profile-provider").await?,
+        "42 Intra (emulated)"
+    );
+    // …and, in a tab that never pressed it, from the public provider list.
+    browser
+        .client
+        .execute("sessionStorage.clear()", vec![])
+        .await?;
+    browser.client.refresh().await?;
+    browser.wait_for("#profile-campus").await?;
+    assert_eq!(
+        browser.text("#profile-provider").await?,
+        "42 Intra (emulated)"
+    );
     browser.close().await
 }

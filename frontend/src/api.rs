@@ -99,7 +99,18 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: Option<&B>,
 ) -> Result<T, ApiFailure> {
-    let response = fetch(method, path, body).await.map_err(|err| {
+    let early = if body.is_none() && method == "GET" {
+        take_early(path)
+    } else {
+        None
+    };
+    let response = match early {
+        Some(answer) => JsFuture::from(answer)
+            .await
+            .and_then(|r| r.dyn_into::<Response>()),
+        None => fetch(method, path, body).await,
+    };
+    let response = response.map_err(|err| {
         web_sys::console::warn_2(&JsValue::from_str("Portero API call failed:"), &err);
         ApiFailure::Network(
             "Could not reach the Portero server. Check your connection and try again.".into(),
@@ -148,6 +159,16 @@ async fn fetch<B: Serialize>(
     JsFuture::from(window.fetch_with_request(&request))
         .await?
         .dyn_into::<Response>()
+}
+
+/// The answer boot.js already asked for (`window.__porteroEarly[path]`), at most once.
+fn take_early(path: &str) -> Option<js_sys::Promise> {
+    let window: JsValue = web_sys::window()?.into();
+    let early = js_sys::Reflect::get(&window, &"__porteroEarly".into()).ok()?;
+    let early = early.dyn_into::<js_sys::Object>().ok()?;
+    let answer = js_sys::Reflect::get(&early, &path.into()).ok()?;
+    js_sys::Reflect::delete_property(&early, &path.into()).ok()?;
+    answer.dyn_into::<js_sys::Promise>().ok()
 }
 
 async fn read_text(response: &Response) -> Result<String, JsValue> {

@@ -61,6 +61,7 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
     let live = Loaded::new(api::profile);
     let user = me.user;
     let provider_id = user.provider.clone();
+    let provider_name = provider_name(&provider_id);
     let name = user.display_name().to_owned();
     let avatar = user.avatar_url.clone().map(|src| {
         let name = name.clone();
@@ -88,7 +89,7 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
                 {avatar}
                 <div>
                     <h1 id="profile-name">{name}</h1>
-                    <p class="provider-tag">{user.provider.clone()}</p>
+                    <p class="provider-tag">{provider_name}</p>
                 </div>
             </div>
             <dl class="facts">
@@ -97,7 +98,7 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
                 <dt>{tr(|t| t.profile_email)}</dt>
                 <dd id="profile-email">{or_not_shared(user.email)}</dd>
                 <dt>{tr(|t| t.profile_provider)}</dt>
-                <dd id="profile-provider">{user.provider}</dd>
+                <dd id="profile-provider">{provider_name}</dd>
                 <dt>{tr(|t| t.profile_session_ends)}</dt>
                 <dd id="profile-expires">{move || local_time(i18n.lang(), me.expires_at)}</dd>
             </dl>
@@ -149,6 +150,26 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
                 })
         }}
     }
+}
+
+/// The provider's name ("42 Intra", not "intra42"): the one this tab's button remembered, else
+/// from the public provider list; the id until that answers.
+fn provider_name(id: &str) -> RwSignal<String> {
+    let remembered = crate::components::remembered_name(id);
+    let name = RwSignal::new(remembered.clone().unwrap_or_else(|| id.to_owned()));
+    if remembered.is_none() {
+        let id = id.to_owned();
+        leptos::task::spawn_local(async move {
+            if let Some(found) = api::providers()
+                .await
+                .ok()
+                .and_then(|list| list.into_iter().find(|p| p.id == id))
+            {
+                name.set(found.name);
+            }
+        });
+    }
+    name
 }
 
 /// The provider-specific facts: 42's campus, cursus and level; GitHub's repositories,
