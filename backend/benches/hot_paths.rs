@@ -85,6 +85,8 @@ async fn logged_in_session<S: SessionStore + Clone>(
     session::log_in(&session, AuthRecord::new(user(), &tokens(), cipher))
         .await
         .expect("log_in");
+    // What the session layer does after the handler.
+    session.save().await.expect("save");
     session.id().expect("a saved session has an id")
 }
 
@@ -207,6 +209,8 @@ fn states(c: &mut Criterion) {
                 )
                 .await
                 .expect("remember");
+                // The session layer's save at the end of `POST /api/login`.
+                session.save().await.expect("save");
                 let taken = session::take_attempt(&session, &state).await.expect("take");
                 assert!(taken.is_some());
             })
