@@ -466,9 +466,14 @@ impl RawConfig {
     }
 }
 
-/// `server.trusted_proxies`: addresses (`10.0.0.7`, `::1`) or networks (`10.0.0.0/8`).
-fn parse_trusted_proxies(value: Option<toml::Value>) -> Result<Vec<IpNet>, ConfigError> {
-    let bad = |why: &str| ConfigError::new(format!("server.trusted_proxies: {why}"));
+/// A list of strings, or one comma-separated string (what an environment variable gives):
+/// the entries trimmed, empty ones dropped. `entry` says what one entry is, for the errors.
+fn string_list(
+    value: Option<toml::Value>,
+    key: &str,
+    entry: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let bad = |why: String| ConfigError::new(format!("{key}: {why}"));
     let texts: Vec<String> = match value {
         None => Vec::new(),
         Some(toml::Value::String(list)) => list.split(',').map(str::to_owned).collect(),
@@ -476,25 +481,33 @@ fn parse_trusted_proxies(value: Option<toml::Value>) -> Result<Vec<IpNet>, Confi
             .into_iter()
             .map(|item| match item {
                 toml::Value::String(text) => Ok(text),
-                _ => Err(bad("every entry must be a string like \"10.0.0.0/8\"")),
+                _ => Err(bad(format!("every entry must be a string ({entry})"))),
             })
             .collect::<Result<_, _>>()?,
         Some(_) => {
-            return Err(bad(
-                "expected a list of addresses or networks, or one comma-separated string",
-            ))
+            return Err(bad(format!(
+                "expected a list of strings ({entry}), or one comma-separated string"
+            )))
         }
     };
-    texts
-        .iter()
-        .map(|text| text.trim())
+    Ok(texts
+        .into_iter()
+        .map(|text| text.trim().to_owned())
         .filter(|text| !text.is_empty())
+        .collect())
+}
+
+/// `server.trusted_proxies`: addresses (`10.0.0.7`, `::1`) or networks (`10.0.0.0/8`).
+fn parse_trusted_proxies(value: Option<toml::Value>) -> Result<Vec<IpNet>, ConfigError> {
+    const KEY: &str = "server.trusted_proxies";
+    string_list(value, KEY, "an address or network like \"10.0.0.0/8\"")?
+        .into_iter()
         .map(|text| {
             text.parse::<IpNet>()
                 .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
                 .map_err(|_| {
-                    bad(&format!(
-                        "{text:?} is not an IP address or network (like 10.0.0.0/8)"
+                    ConfigError::new(format!(
+                        "{KEY}: {text:?} is not an IP address or network (like 10.0.0.0/8)"
                     ))
                 })
         })
@@ -503,31 +516,13 @@ fn parse_trusted_proxies(value: Option<toml::Value>) -> Result<Vec<IpNet>, Confi
 
 /// `session.previous_keys`: each must be a valid key (base64, 32+ bytes).
 fn parse_previous_keys(value: Option<toml::Value>) -> Result<Vec<SecretString>, ConfigError> {
-    let bad = |why: &str| ConfigError::new(format!("session.previous_keys: {why}"));
-    let texts: Vec<String> = match value {
-        None => Vec::new(),
-        Some(toml::Value::String(list)) => list.split(',').map(str::to_owned).collect(),
-        Some(toml::Value::Array(items)) => items
-            .into_iter()
-            .map(|item| match item {
-                toml::Value::String(key) => Ok(key),
-                _ => Err(bad("every entry must be a string (a base64 key)")),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(bad(
-                "expected a list of base64 keys, or one comma-separated string",
-            ))
-        }
-    };
-    texts
+    const KEY: &str = "session.previous_keys";
+    string_list(value, KEY, "a base64 key")?
         .into_iter()
-        .map(|text| text.trim().to_owned())
-        .filter(|text| !text.is_empty())
         .enumerate()
         .map(|(index, text)| {
             crate::crypto::TokenCipher::decode_key(&text)
-                .map_err(|e| bad(&format!("entry {}: {e}", index + 1)))?;
+                .map_err(|e| ConfigError::new(format!("{KEY}: entry {}: {e}", index + 1)))?;
             Ok(SecretString::from(text))
         })
         .collect()
