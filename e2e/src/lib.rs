@@ -18,6 +18,31 @@ use portero::{config::Config, startup::Application};
 use tokio::sync::oneshot;
 
 pub const PROVIDER: &str = "dev";
+
+/// `npm install PACKAGE@VERSION` into `target/FOLDER` unless that version is there already;
+/// the package's folder. Tests install their npm tools themselves, so a fresh machine needs
+/// only npm.
+pub fn npm_package(folder: &str, package: &str, version: &str) -> Result<PathBuf> {
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target")
+        .join(folder);
+    let installed = folder.join("node_modules").join(package);
+    let present = std::fs::read_to_string(installed.join("package.json"))
+        .is_ok_and(|json| json.contains(&format!("\"version\": \"{version}\"")));
+    if !present {
+        std::fs::create_dir_all(&folder)?;
+        let status = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund"])
+            .arg(format!("{package}@{version}"))
+            .current_dir(&folder)
+            .status()
+            .with_context(|| format!("npm is needed to install {package}"))?;
+        if !status.success() {
+            bail!("npm install {package}@{version} failed");
+        }
+    }
+    Ok(installed)
+}
 const CLIENT_ID: &str = "portero-e2e";
 const EMULATED_SECRET: &str = "e2e-emulated-secret";
 

@@ -4,7 +4,7 @@
 //! is saved to docs/screenshots/, which README.md shows: the pictures come from this code. The
 //! start page must also work by keyboard alone, and the profile in Spanish.
 
-use std::{path::PathBuf, process::Command};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use e2e::{Browser, DevLikeStack};
@@ -19,22 +19,7 @@ const THEMES: [&str; 2] = ["light", "dark"];
 const DEVICES: [(&str, u32, u32); 2] = [("desktop", 1280, 800), ("phone", 390, 844)];
 
 fn axe_source() -> Result<String> {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/axe-core");
-    let script = folder.join("node_modules/axe-core/axe.min.js");
-    let installed = std::fs::read_to_string(folder.join("node_modules/axe-core/package.json"))
-        .is_ok_and(|package| package.contains(&format!("\"version\": \"{AXE_VERSION}\"")));
-    if !installed {
-        std::fs::create_dir_all(&folder)?;
-        let status = Command::new("npm")
-            .args(["install", "--silent", "--no-audit", "--no-fund"])
-            .arg(format!("axe-core@{AXE_VERSION}"))
-            .current_dir(&folder)
-            .status()
-            .context("npm is needed to install axe-core")?;
-        if !status.success() {
-            bail!("npm install axe-core@{AXE_VERSION} failed");
-        }
-    }
+    let script = e2e::npm_package("axe-core", "axe-core", AXE_VERSION)?.join("axe.min.js");
     std::fs::read_to_string(&script).with_context(|| format!("reading {}", script.display()))
 }
 

@@ -31,19 +31,8 @@ impl Drop for OidcProvider {
 /// `npm install oidc-provider` into target/oidc-provider (once), then `node server.mjs`.
 fn start_oidc_provider(origin: &str, secret: &str) -> Result<OidcProvider> {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let folder = here.join("../target/oidc-provider");
-    std::fs::create_dir_all(&folder)?;
-    if !folder.join("node_modules/oidc-provider").exists() {
-        let status = Command::new("npm")
-            .args(["install", "--silent", "--no-audit", "--no-fund"])
-            .arg(format!("oidc-provider@{VERSION}"))
-            .current_dir(&folder)
-            .status()
-            .context("npm is needed to install oidc-provider")?;
-        if !status.success() {
-            bail!("npm install oidc-provider@{VERSION} failed");
-        }
-    }
+    let installed = e2e::npm_package("oidc-provider", "oidc-provider", VERSION)?;
+    let folder = installed.join("../..");
     std::fs::copy(
         here.join("oidc-provider/server.mjs"),
         folder.join("server.mjs"),
