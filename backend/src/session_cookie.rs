@@ -5,7 +5,6 @@
 //! can go once the workspace moves to a release with it.)
 
 use axum::{
-    extract::State,
     http::{header, HeaderValue},
     response::Response,
 };
@@ -19,10 +18,7 @@ const REQUIRED: [(&str, &str); 3] = [
 
 /// Adds whatever of `Secure; HttpOnly; SameSite=Lax` a `Set-Cookie` of the session cookie
 /// `name` lacks. Other cookies and complete session cookies pass unchanged.
-pub async fn complete_attributes(
-    State(name): State<&'static str>,
-    mut response: Response,
-) -> Response {
+pub fn complete_attributes(name: &str, mut response: Response) -> Response {
     let headers = response.headers_mut();
     let cookies: Vec<HeaderValue> = headers
         .get_all(header::SET_COOKIE)

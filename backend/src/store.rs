@@ -349,7 +349,7 @@ async fn sweep_memory(records: std::sync::Weak<std::sync::Mutex<HashMap<Id, Reco
 /// `500` with an empty body when the store fails; every other 500 of this API is JSON. Turned
 /// into DESIGN.md's 503 `store_unavailable`. Handlers that change a session save it themselves
 /// first (their failure is already a 503), so this is only the store failing in between.
-pub async fn failed_save_as_503(response: axum::response::Response) -> axum::response::Response {
+pub fn failed_save_as_503(response: axum::response::Response) -> axum::response::Response {
     use axum::response::IntoResponse;
     let bare = response.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR
         && !response
@@ -478,7 +478,7 @@ mod tests {
         use axum::{http::StatusCode, response::IntoResponse};
         let mut bare = axum::response::Response::default();
         *bare.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        let answered = failed_save_as_503(bare).await;
+        let answered = failed_save_as_503(bare);
         assert_eq!(answered.status(), StatusCode::SERVICE_UNAVAILABLE);
         let body = axum::body::to_bytes(answered.into_body(), 4096)
             .await
@@ -487,9 +487,9 @@ mod tests {
         assert_eq!(error.error, "store_unavailable");
 
         let json_500 = crate::error::AppError::Internal(anyhow::anyhow!("x")).into_response();
-        let kept = failed_save_as_503(json_500).await;
+        let kept = failed_save_as_503(json_500);
         assert_eq!(kept.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let fine = failed_save_as_503(axum::response::Response::default()).await;
+        let fine = failed_save_as_503(axum::response::Response::default());
         assert_eq!(fine.status(), StatusCode::OK);
     }
 

@@ -35,16 +35,10 @@ pub fn router(state: AppState, store: Store) -> Router {
         .fallback(|uri: Uri| async move { AppError::NotFound(format!("/api{}", uri.path())) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(session_layer(&state, store))
-        // tower-sessions answers a bare 500 when its own save after the handler fails: the
-        // store is down, so say so (store.rs).
-        .layer(middleware::map_response(crate::store::failed_save_as_503))
-        // Outside the session layer, to see the cookie that ends a session (session_cookie.rs).
-        .layer(middleware::map_response_with_state(
-            session_cookie_name(state.config.server.is_https()),
-            crate::session_cookie::complete_attributes,
-        ))
-        // Outermost, so a request without the header touches no session at all.
-        .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
+        // Outside the session layer: a request without the CSRF header touches no session at
+        // all, and the answer is seen with the session layer's cookie and failures. One layer
+        // for the three, since each layer costs every /api request a boxed future.
+        .layer(middleware::from_fn_with_state(state.clone(), api_edges))
         .layer(DefaultBodyLimit::max(MAX_API_BODY));
 
     let mut app = Router::new()
@@ -85,13 +79,27 @@ pub fn session_cookie_name(https: bool) -> &'static str {
     }
 }
 
+/// The edges of every `/api` request, around the session layer: the CSRF check before it; after
+/// it, the session layer's bare 500 (its own save failed) as a JSON 503 (store.rs), and rule 7's
+/// attributes on the cookie that ends a session (session_cookie.rs).
+async fn api_edges(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let Err(refused) = csrf_check(&state, &request) {
+        return refused.into_response();
+    }
+    let response = crate::store::failed_save_as_503(next.run(request).await);
+    crate::session_cookie::complete_attributes(
+        session_cookie_name(state.config.server.is_https()),
+        response,
+    )
+}
+
 /// RFC 10017 §6.1.3.3: only the SPA can send the custom header (a cross-site form or image
 /// cannot); a cross-site `Origin` is refused as well, for browsers that send one.
-async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+fn csrf_check(state: &AppState, request: &Request) -> Result<(), AppError> {
     let headers = request.headers();
     if headers.get(shared::CSRF_HEADER).map(|v| v.as_bytes()) != Some(shared::CSRF_VALUE.as_bytes())
     {
-        return AppError::CsrfRequired.into_response();
+        return Err(AppError::CsrfRequired);
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         if origin.as_bytes() != state.origin.as_bytes() {
@@ -99,8 +107,8 @@ async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next)
                 .chars()
                 .take(100)
                 .collect();
-            return AppError::ForbiddenOrigin(shown).into_response();
+            return Err(AppError::ForbiddenOrigin(shown));
         }
     }
-    next.run(request).await
+    Ok(())
 }
