@@ -43,8 +43,6 @@ use tower_sessions_sqlx_store::{
 
 use crate::config::SessionStore as StoreConfig;
 
-/// SQLite connections (each a thread of sqlx's): writers queue for the one write lock anyway.
-const SQLITE_CONNECTIONS: u32 = 4;
 /// How often SQLite deletes the sessions that expired.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Any one store operation, and the readiness check: a store that takes longer is unavailable
@@ -139,7 +137,6 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(STORE_TIMEOUT);
         let pool = SqlitePoolOptions::new()
-            .max_connections(SQLITE_CONNECTIONS)
             .acquire_timeout(STORE_TIMEOUT)
             .connect_with(options)
             .await

@@ -1865,20 +1865,21 @@ const ME_REMEDY: &str = "the session work proper is small (`session/load_memory`
      micro-benchmarks; tower-sessions and serde_json under 2 % of the backend's CPU in a `perf` \
      profile of this run). What `/api/me` adds to `/healthz` is mostly \
      the per-request cost of the `/api` stack: the session layer clones the store into a new \
-     `Arc` per request, and each layer (CSRF guard, session, cookie-attribute fix-up, the \
-     store-failure mapping) boxes its future (malloc + free ≈ 12 % of the backend's CPU in a \
-     `perf` profile). `AppState` is already one `Arc` (its clone had been ≈ 8 %). Meeting the \
-     budget steadily: fewer per-request layers on `/api` (the cookie-attribute fix-up can go \
-     once tower-sessions ships its PR #268; the CSRF guard and the failure mapping could be one \
-     layer) and an idle machine: the load generator shares the backend's two cores.";
+     `Arc` per request, and each layer boxes its future (malloc + free ≈ 12 % of the backend's \
+     CPU in a `perf` profile). `AppState` is one `Arc` and the CSRF check, the store-failure \
+     mapping and the cookie fix-up are one middleware (they were three), which moved the ratio \
+     from 58 % to 63 % in back-to-back runs. Meeting the budget steadily: an idle machine (the \
+     load generator shares the backend's two cores), and dropping the cookie fix-up once \
+     tower-sessions ships its PR #268.";
 
 const SQLITE_ME_REMEDY: &str = "each `/api/me` reads its record with a `SELECT` through sqlx, \
      which runs every SQLite connection on a thread of its own and hands each statement over \
      a channel and back (two thread wake-ups per request; `session/load_sqlite` in the \
      micro-benchmarks against `session/load_memory`). Meeting the budget would take an \
      in-process cache of decoded records for a second or so (written through on save, so a \
-     replica's own writes are seen at once; several replicas use Redis anyway), on top of what \
-     the memory store's figure needs (one `Arc` for the state).";
+     replica's own writes are seen at once; several replicas use Redis anyway). The pool's size \
+     makes no difference beyond the noise: with 4 or 10 connections the ratio moved between 19 % \
+     and 33 % from run to run.";
 
 const LOGIN_REMEDY: &str = "a login is two backend requests plus two provider calls made by the \
      backend (token, userinfo) with their JSON, the RS256 id_token check (≈ 0.13 ms, see the \
@@ -1895,7 +1896,8 @@ const SQLITE_LOGIN_REMEDY: &str = "the difference to the memory store is SQLite'
      the old id deleted by `cycle_id` and the new record inserted (a transaction). Each is a \
      statement through sqlx, which runs every connection on a thread of its own and hands each \
      statement over a channel and back; `synchronous = NORMAL` under WAL (no fsync per commit) \
-     and a pool of 4 connections are already set. Meeting the budget would take a SQLite \
+     is already set (a pool of 4 connections instead of sqlx's 10 made no difference beyond the \
+     noise). Meeting the budget would take a SQLite \
      access without a thread hand-over per statement (rusqlite called in place, which blocks \
      the async worker for the statement's duration), or the delete and the insert of the new \
      id in one transaction (tower-sessions' `cycle_id` makes them two).";
