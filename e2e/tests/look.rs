@@ -106,16 +106,21 @@ async fn check_and_photograph(
     Ok(())
 }
 
-/// Presses Tab once; returns the newly focused control (its tag and text or `data-` name) and
-/// whether it shows a focus ring: an outline at least 2 px wide, from `:focus-visible`.
-async fn tab(browser: &Browser) -> Result<(String, bool)> {
-    let tab = char::from(Key::Tab).to_string();
+/// Sends `key` to the focused element, as a keyboard would.
+async fn press(browser: &Browser, key: Key) -> Result<()> {
     browser
         .client
         .active_element()
         .await?
-        .send_keys(&tab)
+        .send_keys(&char::from(key).to_string())
         .await?;
+    Ok(())
+}
+
+/// Presses Tab once; returns the newly focused control (its tag and text or `data-` name) and
+/// whether it shows a focus ring: an outline at least 2 px wide, from `:focus-visible`.
+async fn tab(browser: &Browser) -> Result<(String, bool)> {
+    press(browser, Key::Tab).await?;
     let focused = browser
         .client
         .execute(
@@ -164,13 +169,7 @@ async fn login_callback_error_and_profile_pass_axe_in_both_themes_and_are_photog
         ],
         "the Tab order"
     );
-    let enter = char::from(Key::Enter).to_string();
-    browser
-        .client
-        .active_element()
-        .await?
-        .send_keys(&enter)
-        .await?;
+    press(&browser, Key::Enter).await?;
     // A real refusal at the provider, so the page is the one a person would see.
     browser.click("button[data-user='grace']").await?;
     browser.click("#deny").await?;
