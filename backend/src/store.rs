@@ -285,6 +285,11 @@ impl MemoryRecords {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn drop_expired(&self) {
+        let now = time::OffsetDateTime::now_utc();
+        self.records().retain(|_, r| r.expiry_date > now);
+    }
+
     fn count_active(&self) -> u64 {
         let now = time::OffsetDateTime::now_utc();
         let live = self
@@ -335,10 +340,7 @@ async fn sweep_memory(records: std::sync::Weak<std::sync::Mutex<HashMap<Id, Reco
         let Some(records) = records.upgrade() else {
             return;
         };
-        let now = time::OffsetDateTime::now_utc();
-        MemoryRecords(records)
-            .records()
-            .retain(|_, r| r.expiry_date > now);
+        MemoryRecords(records).drop_expired();
     }
 }
 
@@ -468,6 +470,17 @@ mod tests {
             store.delete(&live.id).await.unwrap();
             assert_eq!(store.count_active().await.unwrap(), 0);
         }
+    }
+
+    #[tokio::test]
+    async fn the_memory_sweep_drops_expired_records_and_keeps_live_ones() {
+        let records = MemoryRecords::default();
+        let (mut expired, mut live) = (record(-5), record(60));
+        records.create(&mut expired).await.unwrap();
+        records.create(&mut live).await.unwrap();
+        assert_eq!(records.records().len(), 2, "kept until the sweep");
+        records.drop_expired();
+        assert_eq!(records.records().keys().collect::<Vec<_>>(), [&live.id]);
     }
 
     #[tokio::test]
