@@ -28,6 +28,8 @@
 //! ```
 
 pub mod config_file;
+#[cfg(feature = "form-login")]
+pub mod form_login;
 mod html;
 mod keys;
 mod oauth;

@@ -274,40 +274,14 @@ pub fn authorize_url(login: &LoginResponse) -> Url {
 
 /// Walks devprovider's login and consent pages as a person would; returns the callback URL.
 pub async fn consent(login: &LoginResponse, user: &str, decision: &str) -> Url {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let url = authorize_url(login);
-    let origin = url.origin().ascii_serialization();
-    let page = http.get(url).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let request = hidden_value(&page.text().await.unwrap(), "request");
-    let page = http
-        .post(format!("{origin}/authorize/login"))
-        .form(&[("request", request.as_str()), ("user", user)])
-        .send()
+    let decision = match decision {
+        "allow" => devprovider::form_login::Decision::Allow,
+        _ => devprovider::form_login::Decision::Deny,
+    };
+    let http = devprovider::form_login::client();
+    devprovider::form_login::log_in(&http, &authorize_url(login), user, decision)
         .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    let request = hidden_value(&page.text().await.unwrap(), "request");
-    let answer = http
-        .post(format!("{origin}/authorize/consent"))
-        .form(&[("request", request.as_str()), ("decision", decision)])
-        .send()
-        .await
-        .unwrap();
-    assert!(answer.status().is_redirection(), "{}", answer.status());
-    Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap()
-}
-
-fn hidden_value(html: &str, name: &str) -> String {
-    let at = html
-        .find(&format!("name=\"{name}\""))
-        .unwrap_or_else(|| panic!("no field {name} in {html}"));
-    let rest = &html[at..];
-    let start = rest.find("value=\"").unwrap() + "value=\"".len();
-    rest[start..start + rest[start..].find('"').unwrap()].to_owned()
+        .expect("devprovider's pages lead back to the callback")
 }
 
 pub fn query(url: &Url) -> BTreeMap<String, String> {
