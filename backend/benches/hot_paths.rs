@@ -17,14 +17,13 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use criterion::{criterion_group, criterion_main, Criterion};
 use openidconnect::{
     core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet},
-    ClientId, IssuerUrl, Nonce,
+    AccessToken, ClientId, IssuerUrl, Nonce, RefreshToken,
 };
 use portero::{
     config::{Config, SessionStore as StoreConfig},
     crypto::TokenCipher,
     providers::Providers,
-    session::{self, AuthRecord, LoginAttempt, ProviderTokens},
-    store::Store,
+    session::{self, AuthRecord, IdToken, LoginAttempt, ProviderTokens, Store},
 };
 use rsa::{
     pkcs1v15::SigningKey,
@@ -69,9 +68,9 @@ fn user() -> User {
 /// RS256 id_token of about 900 bytes.
 fn tokens() -> ProviderTokens {
     ProviderTokens {
-        access_token: SecretString::from("at_".to_owned() + &"a".repeat(40)),
-        refresh_token: Some(SecretString::from("rt_".to_owned() + &"r".repeat(40))),
-        id_token: Some(SecretString::from("e".repeat(900))),
+        access_token: AccessToken::new("at_".to_owned() + &"a".repeat(40)),
+        refresh_token: Some(RefreshToken::new("rt_".to_owned() + &"r".repeat(40))),
+        id_token: Some(IdToken::new("e".repeat(900))),
         expires_at: Some(session::now() + 3600),
     }
 }
@@ -103,7 +102,8 @@ async fn load_open_save<S: SessionStore + Clone>(
         .expect("load")
         .expect("logged in");
     let tokens = record.tokens(cipher).expect("tokens open");
-    session::replace_tokens(&session, &record, &tokens, cipher)
+    session
+        .insert("auth", record.with_tokens(&tokens, cipher))
         .await
         .expect("insert");
     session.save().await.expect("save");
@@ -194,7 +194,7 @@ fn states(c: &mut Criterion) {
             rt.block_on(async {
                 let session = Session::new(None, store.clone(), None);
                 let authorize = provider.authorize().await.expect("authorize");
-                let state = authorize.state.clone();
+                let state = authorize.state.secret().clone();
                 session::remember_attempt(
                     &session,
                     LoginAttempt {

@@ -9,6 +9,8 @@ use axum::{
 };
 use shared::codes;
 
+use crate::providers::ProviderError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
@@ -50,13 +52,6 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn provider(provider: &str, message: impl Into<String>) -> Self {
-        AppError::Provider {
-            provider: provider.to_owned(),
-            message: message.into(),
-        }
-    }
-
     /// The machine code of DESIGN.md's error shape.
     pub fn code(&self) -> &'static str {
         self.status_and_code().1
@@ -127,6 +122,31 @@ impl From<JsonRejection> for AppError {
 impl From<tower_sessions::session::Error> for AppError {
     fn from(e: tower_sessions::session::Error) -> Self {
         AppError::StoreUnavailable(e.to_string())
+    }
+}
+
+/// What a provider's failure means for the browser: an OAuth refusal or a failure is a 502
+/// naming the provider (rule 9), a long rate limit our own 429, a foreign `iss` a 400.
+impl From<ProviderError> for AppError {
+    fn from(e: ProviderError) -> Self {
+        match e {
+            ProviderError::RateLimited {
+                provider,
+                retry_after_secs,
+            } => AppError::ProviderRateLimited {
+                provider,
+                retry_after_secs,
+            },
+            ProviderError::IssuerMismatch { message, .. } => AppError::IssuerMismatch(message),
+            ProviderError::Unauthorized { provider } => AppError::Provider {
+                provider,
+                message: "refused the access token".into(),
+            },
+            ProviderError::Refused { provider, message }
+            | ProviderError::Failed { provider, message } => {
+                AppError::Provider { provider, message }
+            }
+        }
     }
 }
 

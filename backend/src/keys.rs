@@ -8,7 +8,7 @@ use std::{io::Write, path::Path};
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::{config::SessionConfig, crypto::TokenCipher, store::Store};
+use crate::{config::SessionConfig, crypto::TokenCipher, session::Store};
 
 pub fn token_cipher(config: &SessionConfig) -> anyhow::Result<TokenCipher> {
     let current = match &config.secret_key {

@@ -1,6 +1,6 @@
 //! Portero's backend: a backend-for-frontend (RFC 10017 §6.1) that keeps the client secret and
 //! the provider tokens and hands the browser an HttpOnly session cookie. Start at `startup.rs`,
-//! then `routes/`.
+//! then `routes/`; `session/` keeps the sessions, `providers/` talks to the providers.
 
 pub mod config;
 pub mod crypto;
@@ -13,9 +13,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod security_headers;
 pub mod session;
-pub mod session_cookie;
-pub mod session_life;
 pub mod startup;
+pub mod state;
 pub mod static_files;
-pub mod store;
 pub mod telemetry;

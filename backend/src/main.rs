@@ -44,8 +44,13 @@ async fn main() -> ExitCode {
     };
     let config = match Config::load(&path) {
         Ok(config) => config,
-        Err(e) => {
+        // An environment variable at fault is named by the message; the file is not to blame.
+        Err(e) if e.blames_file() => {
             eprintln!("portero: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("portero: {e}");
             return ExitCode::from(2);
         }
     };

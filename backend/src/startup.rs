@@ -1,40 +1,14 @@
 //! Building and running the application: `Application::build(config)` binds (port 0 in tests)
 //! and `run_until_stopped` serves until SIGINT/SIGTERM.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 
 use crate::{
-    config::Config, crypto::TokenCipher, keys, providers::Providers, routes,
-    session_life::SessionLocks, store::Store,
+    config::Config, crypto::TokenCipher, keys, providers::Providers, routes, session::Store,
+    state::AppState,
 };
-
-/// What every handler reads, behind one `Arc`: axum clones the state for each extractor and
-/// layer that takes it, so a clone must be a reference count, not a dozen fields.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-pub struct Shared {
-    pub config: Arc<Config>,
-    pub providers: Providers,
-    pub cipher: TokenCipher,
-    /// `server.public_origin` as browsers send it in `Origin`.
-    pub origin: Arc<str>,
-    pub metrics: Arc<crate::metrics::Metrics>,
-    /// The session store of `session.store` (store.rs), for readiness and re-reads.
-    pub store: Store,
-    /// Per-session locks: one token refresh at a time per session (session_life.rs).
-    pub session_locks: SessionLocks,
-}
 
 pub struct Application {
     listener: TcpListener,
@@ -54,16 +28,8 @@ impl Application {
         // Opened first: the development key lives next to the SQLite file (keys.rs).
         let store = Store::open(&config.session.store).await?;
         let cipher: TokenCipher = keys::token_cipher(&config.session)?;
-        let state = AppState(Arc::new(Shared {
-            origin: config.server.origin().into(),
-            providers: Providers::from_config(&config)?,
-            cipher,
-            config: Arc::new(config),
-            metrics: Arc::default(),
-            store: store.clone(),
-            session_locks: SessionLocks::default(),
-        }));
-        let router = routes::router(state, store);
+        let providers = Providers::from_config(&config)?;
+        let router = routes::router(AppState::new(config, providers, cipher, store));
         Ok(Application { listener, router })
     }
 

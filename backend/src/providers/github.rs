@@ -1,83 +1,120 @@
-//! GitHub's differences from plain OAuth 2.0 (docs.github.com, "Authorizing OAuth apps" and
-//! the REST API's "Users" and "OAuth authorizations" pages).
+//! GitHub OAuth Apps (docs.github.com, "Authorizing OAuth apps", and the REST API's "Users" and
+//! "OAuth authorizations" pages): plain OAuth 2.0 with GitHub's endpoints, its token endpoint's
+//! errors answered with HTTP 200, the person from `/user` and `/user/emails`, and its own
+//! revocation.
 
-use std::{future::Future, pin::Pin};
-
-use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse};
-use secrecy::{ExposeSecret, SecretString};
+use async_trait::async_trait;
+use oauth2::AccessToken;
+use openidconnect::HttpResponse;
 use serde_json::Value;
 use shared::{ProfileDetails, User};
 
-use super::{basic_auth, field, get_json, oauth2::OAuth2, secure_url, CallError, Profile};
-use crate::http_client::{ProviderHttp, ProviderHttpError};
+use super::{
+    standard::{self, field, get_json},
+    Api, Kind, KindDefaults, Profile, Protocol, ProviderError,
+};
+use crate::{config::TokenAuth, session::ProviderTokens};
 
 /// GitHub's REST API media type ("Getting started with the REST API").
 const API_JSON: &str = "application/vnd.github+json";
 
-/// The token endpoint answers its errors (`bad_verification_code`, `incorrect_client_credentials`,
-/// `redirect_uri_mismatch`) with HTTP 200 ("Troubleshooting OAuth app access token request
-/// errors"). RFC 6749 §5.2 says 400, which is what the oauth2 crate reads as an error reply, so
-/// such a 200 is handed on as the 400 it means. (The crate already sends `Accept:
-/// application/json`, without which GitHub answers form-encoded.)
-pub struct TokenEndpoint<'a>(pub &'a ProviderHttp);
+pub struct Github;
 
-impl<'c> AsyncHttpClient<'c> for TokenEndpoint<'_> {
-    type Error = ProviderHttpError;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + 'c>>;
+#[async_trait]
+impl Kind for Github {
+    fn protocol(&self) -> Protocol {
+        Protocol::OAuth2
+    }
 
-    fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let mut reply = self.0.send(request).await?;
-            let is_error = reply.status() == http::StatusCode::OK
-                && serde_json::from_slice::<Value>(reply.body())
-                    .is_ok_and(|body| body.get("error").is_some_and(Value::is_string));
-            if is_error {
-                *reply.status_mut() = http::StatusCode::BAD_REQUEST;
-            }
-            Ok(reply)
-        })
+    /// "Authorizing OAuth apps": the endpoints, and the `iss` GitHub puts on its callback since
+    /// 2026; credentials go in the body as its examples show.
+    fn defaults(&self) -> KindDefaults {
+        KindDefaults {
+            name: Some("GitHub"),
+            issuer: Some("https://github.com/login/oauth"),
+            authorize_url: Some("https://github.com/login/oauth/authorize"),
+            token_url: Some("https://github.com/login/oauth/access_token"),
+            userinfo_url: Some("https://api.github.com/user"),
+            scopes: &["read:user", "user:email"],
+            token_auth: TokenAuth::ClientSecretPost,
+        }
+    }
+
+    /// The token endpoint answers its errors (`bad_verification_code`,
+    /// `incorrect_client_credentials`, `redirect_uri_mismatch`) with HTTP 200 ("Troubleshooting
+    /// OAuth app access token request errors"). RFC 6749 §5.2 says 400, which is what the oauth2
+    /// crate reads as an error reply, so such a 200 is handed on as the 400 it means. (The
+    /// crate already sends `Accept: application/json`, without which GitHub answers
+    /// form-encoded.)
+    fn token_reply(&self, reply: &mut HttpResponse) {
+        let is_error = reply.status() == http::StatusCode::OK
+            && serde_json::from_slice::<Value>(reply.body())
+                .is_ok_and(|body| body.get("error").is_some_and(Value::is_string));
+        if is_error {
+            *reply.status_mut() = http::StatusCode::BAD_REQUEST;
+        }
+    }
+
+    /// `GET /user`, and when its `email` is null (the person keeps it private), the primary
+    /// *verified* address from `GET /user/emails` (scope `user:email`).
+    async fn profile(&self, api: &Api<'_>, token: &AccessToken) -> Result<Profile, ProviderError> {
+        let raw = get_json(api, api.userinfo_url()?, token, API_JSON).await?;
+        let subject = field(&raw, "id").ok_or_else(|| api.fail("/user has no id"))?;
+        let email = match field(&raw, "email") {
+            Some(email) => Some(email),
+            None => primary_verified_email(api, token).await?,
+        };
+        let user = User {
+            provider: api.id.to_owned(),
+            subject,
+            login: field(&raw, "login"),
+            name: field(&raw, "name"),
+            email,
+            avatar_url: field(&raw, "avatar_url"),
+        };
+        let details = ProfileDetails {
+            profile_url: field(&raw, "html_url"),
+            public_repos: raw.get("public_repos").and_then(Value::as_u64),
+            followers: raw.get("followers").and_then(Value::as_u64),
+            ..ProfileDetails::default()
+        };
+        Ok(Profile { user, details, raw })
+    }
+
+    /// OAuth App tokens are revoked with `DELETE /applications/{client_id}/token`, basic auth
+    /// with the app's credentials and the token in a JSON body; GitHub has no RFC 7009 endpoint.
+    async fn revoke(&self, api: &Api<'_>, tokens: &ProviderTokens) -> Result<(), ProviderError> {
+        let base = api_base(api)?;
+        let url = standard::secure_url(&format!("{base}/applications/{}/token", api.client_id))
+            .map_err(|e| api.fail(e))?;
+        let body = serde_json::json!({ "access_token": tokens.access_token.secret() }).to_string();
+        let request = http::Request::delete(url.as_str())
+            .header(
+                http::header::AUTHORIZATION,
+                standard::basic_auth(api.client_id, api.client_secret),
+            )
+            .header(http::header::ACCEPT, API_JSON)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body.into_bytes())
+            .map_err(|e| api.fail(format!("cannot build the revocation request ({e})")))?;
+        standard::expect_success(api, request, "the revocation endpoint").await
     }
 }
 
-/// `GET /user`, and when its `email` is null (the person keeps it private), the primary
-/// *verified* address from `GET /user/emails` (scope `user:email`).
-pub async fn profile(provider: &OAuth2, access_token: &SecretString) -> Result<Profile, CallError> {
-    let raw = get_json(
-        &provider.http,
-        &provider.id,
-        &provider.userinfo_url,
-        access_token,
-        API_JSON,
-    )
-    .await?;
-    let subject = field(&raw, "id").ok_or_else(|| provider.fail("/user has no id"))?;
-    let email = match field(&raw, "email") {
-        Some(email) => Some(email),
-        None => primary_verified_email(provider, access_token).await?,
-    };
-    let user = User {
-        provider: provider.id.clone(),
-        subject,
-        login: field(&raw, "login"),
-        name: field(&raw, "name"),
-        email,
-        avatar_url: field(&raw, "avatar_url"),
-    };
-    let details = ProfileDetails {
-        profile_url: field(&raw, "html_url"),
-        public_repos: raw.get("public_repos").and_then(Value::as_u64),
-        followers: raw.get("followers").and_then(Value::as_u64),
-        ..ProfileDetails::default()
-    };
-    Ok(Profile { user, details, raw })
+/// The REST API's base, from `userinfo_url` (`https://api.github.com/user`).
+fn api_base<'a>(api: &'a Api<'_>) -> Result<&'a str, ProviderError> {
+    Ok(api
+        .userinfo_url()?
+        .trim_end_matches('/')
+        .trim_end_matches("/user"))
 }
 
 async fn primary_verified_email(
-    provider: &OAuth2,
-    access_token: &SecretString,
-) -> Result<Option<String>, CallError> {
-    let url = format!("{}/emails", provider.userinfo_url.trim_end_matches('/'));
-    match get_json(&provider.http, &provider.id, &url, access_token, API_JSON).await {
+    api: &Api<'_>,
+    token: &AccessToken,
+) -> Result<Option<String>, ProviderError> {
+    let url = format!("{}/user/emails", api_base(api)?);
+    match get_json(api, &url, token, API_JSON).await {
         Ok(Value::Array(emails)) => Ok(emails
             .iter()
             .find(|e| {
@@ -86,40 +123,11 @@ async fn primary_verified_email(
             })
             .and_then(|e| field(e, "email"))),
         Ok(_) => Ok(None),
-        Err(CallError::Unauthorized) => Err(CallError::Unauthorized),
+        Err(e @ ProviderError::Unauthorized { .. }) => Err(e),
         // Without the user:email scope GitHub answers 404: the person simply has no email here.
-        Err(CallError::Failed(e)) => {
-            tracing::info!(provider = %provider.id, error = %e, "no email from /user/emails");
+        Err(e) => {
+            tracing::info!(provider = %api.id, error = %e, "no email from /user/emails");
             Ok(None)
         }
-    }
-}
-
-/// OAuth App tokens are revoked with `DELETE /applications/{client_id}/token`, basic auth
-/// with the app's credentials and the token in a JSON body; GitHub has no RFC 7009 endpoint.
-pub async fn revoke(provider: &OAuth2, access_token: &SecretString) -> Result<(), String> {
-    let api = provider
-        .userinfo_url
-        .trim_end_matches('/')
-        .trim_end_matches("/user");
-    let url = secure_url(&format!("{api}/applications/{}/token", provider.client_id))?;
-    let body = serde_json::json!({ "access_token": access_token.expose_secret() }).to_string();
-    let request = http::Request::delete(url.as_str())
-        .header(
-            http::header::AUTHORIZATION,
-            basic_auth(&provider.client_id, &provider.client_secret),
-        )
-        .header(http::header::ACCEPT, API_JSON)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(body.into_bytes())
-        .map_err(|e| format!("cannot build the revocation request ({e})"))?;
-    let reply = provider
-        .http
-        .send(request)
-        .await
-        .map_err(|e| format!("the revocation endpoint {e}"))?;
-    match reply.status() {
-        s if s.is_success() => Ok(()),
-        s => Err(format!("the revocation endpoint answered {s}")),
     }
 }

@@ -1,40 +1,62 @@
-//! 42 Intra's differences from plain OAuth 2.0 (api.intra.42.fr/apidoc): the identity comes
-//! from `GET /v2/me`, whose numeric `id` is the subject, and the campus and cursus are there.
-//! Its tokens last 7200 s with a refresh token (handled by the standard refresh), and its rate
-//! limit answers 429 with `Retry-After` (handled by `get_json` for every provider).
+//! 42 Intra (api.intra.42.fr/apidoc, "Web Application Flow"): plain OAuth 2.0 at 42's
+//! endpoints; the identity comes from `GET /v2/me`, whose numeric `id` is the subject, and the
+//! campus and cursus are there. Its tokens last 7200 s with a refresh token (the standard
+//! refresh), and its rate limit answers 429 with `Retry-After` (handled by `get_json` for every
+//! provider).
 
-use secrecy::SecretString;
+use async_trait::async_trait;
+use oauth2::AccessToken;
 use serde_json::Value;
 use shared::{ProfileDetails, User};
 
-use super::{field, get_json, oauth2::OAuth2, CallError, Profile};
+use super::{
+    standard::{field, get_json},
+    Api, Kind, KindDefaults, Profile, Protocol, ProviderError,
+};
+use crate::config::TokenAuth;
 
-pub async fn profile(provider: &OAuth2, access_token: &SecretString) -> Result<Profile, CallError> {
-    let raw = get_json(
-        &provider.http,
-        &provider.id,
-        &provider.userinfo_url,
-        access_token,
-        "application/json",
-    )
-    .await?;
-    let subject = field(&raw, "id").ok_or_else(|| provider.fail("/v2/me has no id"))?;
-    let user = User {
-        provider: provider.id.clone(),
-        subject,
-        login: field(&raw, "login"),
-        name: field(&raw, "displayname").or_else(|| field(&raw, "usual_full_name")),
-        email: field(&raw, "email"),
-        avatar_url: field(&raw, "image.link"),
-    };
-    let (cursus, level) = main_cursus(&raw);
-    let details = ProfileDetails {
-        campus: primary_campus(&raw),
-        cursus,
-        level,
-        ..ProfileDetails::default()
-    };
-    Ok(Profile { user, details, raw })
+pub struct Intra42;
+
+#[async_trait]
+impl Kind for Intra42 {
+    fn protocol(&self) -> Protocol {
+        Protocol::OAuth2
+    }
+
+    /// "Web Application Flow": the endpoints and the `public` scope; the secret goes in the
+    /// body, as its examples show. 42 puts no `iss` on its callback.
+    fn defaults(&self) -> KindDefaults {
+        KindDefaults {
+            name: Some("42 Intra"),
+            issuer: None,
+            authorize_url: Some("https://api.intra.42.fr/oauth/authorize"),
+            token_url: Some("https://api.intra.42.fr/oauth/token"),
+            userinfo_url: Some("https://api.intra.42.fr/v2/me"),
+            scopes: &["public"],
+            token_auth: TokenAuth::ClientSecretPost,
+        }
+    }
+
+    async fn profile(&self, api: &Api<'_>, token: &AccessToken) -> Result<Profile, ProviderError> {
+        let raw = get_json(api, api.userinfo_url()?, token, "application/json").await?;
+        let subject = field(&raw, "id").ok_or_else(|| api.fail("/v2/me has no id"))?;
+        let user = User {
+            provider: api.id.to_owned(),
+            subject,
+            login: field(&raw, "login"),
+            name: field(&raw, "displayname").or_else(|| field(&raw, "usual_full_name")),
+            email: field(&raw, "email"),
+            avatar_url: field(&raw, "image.link"),
+        };
+        let (cursus, level) = main_cursus(&raw);
+        let details = ProfileDetails {
+            campus: primary_campus(&raw),
+            cursus,
+            level,
+            ..ProfileDetails::default()
+        };
+        Ok(Profile { user, details, raw })
+    }
 }
 
 /// `campus_users[].is_primary` names the campus id; `campus[]` has its name.

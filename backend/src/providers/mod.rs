@@ -1,41 +1,159 @@
-//! The configured providers. The protocol is written once — OpenID Connect in `oidc.rs`, plain
-//! OAuth 2.0 in `oauth2.rs`, both on the `oauth2`/`openidconnect` crates — and a provider with
-//! quirks (`github.rs`, `intra42.rs`) holds only those, each named with the documentation that
-//! explains it.
+//! The configured providers, shaped like oauth2-proxy's `providers/`: the protocol is written
+//! once — OpenID Connect in `oidc.rs`, plain OAuth 2.0 in `oauth2.rs`, both on the
+//! `oauth2`/`openidconnect` crates — the standard behaviour once (`standard.rs`), and each kind
+//! in a file of its own holding its defaults and only what its service does differently, each
+//! difference named with the documentation that explains it.
+//!
+//! A new kind (say Discord) is a `ProviderKind` variant, a file here with a type implementing
+//! [`Kind`], and one line in [`kind`].
 
+mod error;
 mod github;
+mod gitlab;
+mod google;
 mod intra42;
 mod oauth2;
 mod oidc;
+mod standard;
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{collections::BTreeMap, sync::Arc};
 
-use secrecy::{ExposeSecret, SecretString};
+use ::oauth2::{AccessToken, AuthorizationCode, CsrfToken, PkceCodeVerifier};
+use async_trait::async_trait;
+use openidconnect::{HttpResponse, Nonce};
+use secrecy::SecretString;
 use serde_json::Value;
 use shared::{ProfileDetails, ProviderInfo, ProviderKind, User};
-use url::Url;
+
+pub use error::ProviderError;
 
 use crate::{
-    config::{Config, ProviderConfig},
-    error::AppError,
+    config::{Config, FieldMap, ProviderConfig, TokenAuth},
     http_client::ProviderHttp,
-    session::ProviderTokens,
+    session::{IdToken, ProviderTokens},
 };
 
-/// A provider that asks us to wait this long or less is waited for; longer, and the SPA gets a
-/// 429 with the provider's `Retry-After` instead of a request that hangs.
-const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(2);
 /// Tokens that expire within this margin are refreshed before use.
 pub const REFRESH_MARGIN_SECS: i64 = 30;
+/// 256 bits for `state` (rule 1 asks for at least 128).
+const STATE_BYTES: u32 = 32;
+
+/// Which protocol a kind speaks. Each kind says it in its own `Kind::protocol`, and both the
+/// configuration (what is required) and the constructor (which flow to build) ask it there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// Discovery from the issuer, a verified id_token (`oidc.rs`).
+    OpenIdConnect,
+    /// Endpoints from configuration, the person from an API call (`oauth2.rs`).
+    OAuth2,
+}
+
+/// What a kind fills in when the configuration does not say.
+#[derive(Clone, Copy, Debug)]
+pub struct KindDefaults {
+    pub name: Option<&'static str>,
+    pub issuer: Option<&'static str>,
+    pub authorize_url: Option<&'static str>,
+    pub token_url: Option<&'static str>,
+    pub userinfo_url: Option<&'static str>,
+    pub scopes: &'static [&'static str],
+    pub token_auth: TokenAuth,
+}
+
+impl KindDefaults {
+    /// A server that says nothing about itself: the OpenID Connect scopes and basic auth.
+    pub const NONE: KindDefaults = KindDefaults {
+        name: None,
+        issuer: None,
+        authorize_url: None,
+        token_url: None,
+        userinfo_url: None,
+        scopes: &["openid", "profile", "email"],
+        token_auth: TokenAuth::ClientSecretBasic,
+    };
+}
+
+/// One kind of provider: its defaults and the steps where its service differs from the
+/// standard. Every step has the standard behaviour as its default.
+#[async_trait]
+pub trait Kind: Send + Sync + 'static {
+    fn protocol(&self) -> Protocol;
+
+    fn defaults(&self) -> KindDefaults;
+
+    /// Where the person's facts are in the userinfo JSON, when the configuration does not say.
+    fn fields(&self) -> FieldMap {
+        FieldMap::default()
+    }
+
+    /// The person and their provider-specific profile, from the provider's API.
+    async fn profile(&self, api: &Api<'_>, token: &AccessToken) -> Result<Profile, ProviderError> {
+        standard::profile(api, token).await
+    }
+
+    /// Ends the tokens at the provider (a logout).
+    async fn revoke(&self, api: &Api<'_>, tokens: &ProviderTokens) -> Result<(), ProviderError> {
+        standard::revoke(api, tokens).await
+    }
+
+    /// A token endpoint reply, before the oauth2 crate reads it: where a provider bends
+    /// RFC 6749 §5, its kind bends the reply back.
+    fn token_reply(&self, _reply: &mut HttpResponse) {}
+}
+
+/// The kind behind each `kind = "…"` of the configuration: the one place the kind is matched.
+pub fn kind(kind: ProviderKind) -> &'static dyn Kind {
+    match kind {
+        ProviderKind::Github => &github::Github,
+        ProviderKind::Intra42 => &intra42::Intra42,
+        ProviderKind::Google => &google::GOOGLE,
+        ProviderKind::Gitlab => &gitlab::GITLAB,
+        ProviderKind::Oidc => &oidc::OIDC,
+        ProviderKind::Oauth2 => &oauth2::PlainOAuth2,
+    }
+}
+
+/// What a kind's calls need: the provider's id and HTTP client, the client's credentials, and
+/// the endpoints in use (configured, or discovered).
+pub struct Api<'a> {
+    pub id: &'a str,
+    pub http: &'a ProviderHttp,
+    pub client_id: &'a str,
+    pub client_secret: &'a SecretString,
+    pub userinfo_url: Option<&'a str>,
+    pub revocation_url: Option<&'a str>,
+    pub fields: &'a FieldMap,
+}
+
+impl Api<'_> {
+    pub fn fail(&self, message: impl Into<String>) -> ProviderError {
+        ProviderError::failed(self.id, message)
+    }
+
+    pub fn userinfo_url(&self) -> Result<&str, ProviderError> {
+        self.userinfo_url
+            .ok_or_else(|| self.fail("the provider has no userinfo endpoint"))
+    }
+}
+
+/// The endpoints a provider's API calls use, once known (OpenID Connect learns them from
+/// discovery).
+#[derive(Debug, Default)]
+pub struct ApiEndpoints {
+    pub userinfo: Option<String>,
+    pub revocation: Option<String>,
+    /// OpenID Connect RP-Initiated Logout 1.0.
+    pub end_session: Option<String>,
+}
 
 /// What `POST /api/login/{provider}` needs: the public part goes to the SPA, the secrets
 /// (verifier, nonce) stay in the login attempt.
 pub struct AuthorizeRequest {
     pub authorize_endpoint: String,
     pub params: BTreeMap<String, String>,
-    pub state: String,
-    pub pkce_verifier: String,
-    pub nonce: Option<String>,
+    pub state: CsrfToken,
+    pub pkce_verifier: PkceCodeVerifier,
+    pub nonce: Option<Nonce>,
 }
 
 /// A finished login: who logged in, and the tokens to keep (sealed) in the session.
@@ -51,45 +169,65 @@ pub struct Profile {
     pub raw: Value,
 }
 
-/// Why a call with the stored access token failed: the token (refresh, or end the session), or
-/// anything else.
-pub enum CallError {
-    Unauthorized,
-    Failed(AppError),
+/// A code exchanged at the token endpoint; OpenID Connect also has the person from the
+/// verified id_token.
+pub struct Exchanged {
+    pub tokens: ProviderTokens,
+    pub id_token_user: Option<User>,
 }
 
-impl From<AppError> for CallError {
-    fn from(e: AppError) -> Self {
-        CallError::Failed(e)
-    }
+/// The protocol half of a provider (`oauth2.rs`, `oidc.rs`).
+#[async_trait]
+trait Flow: Send + Sync {
+    async fn authorize(&self) -> Result<AuthorizeRequest, ProviderError>;
+
+    /// Mix-up defense (RFC 9207, rule 3): `iss` on the callback must be this provider's.
+    async fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), ProviderError>;
+
+    async fn exchange(
+        &self,
+        code: AuthorizationCode,
+        verifier: PkceCodeVerifier,
+        nonce: Option<Nonce>,
+    ) -> Result<Exchanged, ProviderError>;
+
+    /// New tokens from the refresh token; `Refused` when there is none or the provider says no.
+    async fn refresh(&self, tokens: &ProviderTokens) -> Result<ProviderTokens, ProviderError>;
+
+    async fn endpoints(&self) -> Result<Arc<ApiEndpoints>, ProviderError>;
 }
 
-enum Protocol {
-    // Boxed: both are large and built once at start-up.
-    Oidc(Box<oidc::Oidc>),
-    OAuth2(Box<oauth2::OAuth2>),
+/// What every flow is built from.
+struct FlowConfig<'a> {
+    config: &'a ProviderConfig,
+    redirect_uri: String,
+    http: ProviderHttp,
+    kind: &'static dyn Kind,
 }
 
 pub struct Provider {
     pub info: ProviderInfo,
-    protocol: Protocol,
+    kind: &'static dyn Kind,
+    flow: Box<dyn Flow>,
+    http: ProviderHttp,
+    client_id: String,
+    client_secret: SecretString,
+    fields: FieldMap,
 }
 
 impl Provider {
-    fn new(config: &ProviderConfig, public_origin: &Url, http: ProviderHttp) -> Self {
+    fn new(config: &ProviderConfig, origin: &str, http: ProviderHttp) -> Self {
+        let kind = kind(config.kind);
         // Rule 4: the redirect URI comes from configuration only, never from a request.
-        let redirect_uri = format!(
-            "{}/callback/{}",
-            public_origin.origin().ascii_serialization(),
-            config.id
-        );
-        let protocol = match config.kind {
-            ProviderKind::Oidc | ProviderKind::Google | ProviderKind::Gitlab => {
-                Protocol::Oidc(Box::new(oidc::Oidc::new(config, redirect_uri, http)))
-            }
-            ProviderKind::Github | ProviderKind::Intra42 | ProviderKind::Oauth2 => {
-                Protocol::OAuth2(Box::new(oauth2::OAuth2::new(config, redirect_uri, http)))
-            }
+        let flow_config = FlowConfig {
+            config,
+            redirect_uri: format!("{origin}/callback/{}", config.id),
+            http: http.clone(),
+            kind,
+        };
+        let flow: Box<dyn Flow> = match kind.protocol() {
+            Protocol::OpenIdConnect => Box::new(oidc::OidcFlow::new(flow_config)),
+            Protocol::OAuth2 => Box::new(oauth2::OAuth2Flow::new(flow_config)),
         };
         Provider {
             info: ProviderInfo {
@@ -97,7 +235,12 @@ impl Provider {
                 name: config.name.clone(),
                 kind: config.kind,
             },
-            protocol,
+            kind,
+            flow,
+            http,
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            fields: config.fields.clone(),
         }
     }
 
@@ -105,64 +248,110 @@ impl Provider {
         &self.info.id
     }
 
-    pub async fn authorize(&self) -> Result<AuthorizeRequest, AppError> {
-        match &self.protocol {
-            Protocol::Oidc(p) => p.authorize().await,
-            Protocol::OAuth2(p) => p.authorize(),
+    fn api<'a>(&'a self, endpoints: &'a ApiEndpoints) -> Api<'a> {
+        Api {
+            id: self.id(),
+            http: &self.http,
+            client_id: &self.client_id,
+            client_secret: &self.client_secret,
+            userinfo_url: endpoints.userinfo.as_deref(),
+            revocation_url: endpoints.revocation.as_deref(),
+            fields: &self.fields,
         }
     }
 
-    /// Mix-up defense (RFC 9207, rule 3): `iss` on the callback must be this provider's issuer.
-    pub async fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), AppError> {
-        match &self.protocol {
-            Protocol::Oidc(p) => p.check_callback_issuer(iss).await,
-            Protocol::OAuth2(p) => p.check_callback_issuer(iss),
-        }
+    pub async fn authorize(&self) -> Result<AuthorizeRequest, ProviderError> {
+        self.flow.authorize().await
     }
 
+    pub async fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), ProviderError> {
+        self.flow.check_callback_issuer(iss).await
+    }
+
+    /// Exchanges the code and learns who logged in: from the id_token and userinfo (OpenID
+    /// Connect), or from the kind's API call (OAuth 2.0).
     pub async fn finish(
         &self,
-        code: String,
-        pkce_verifier: String,
-        nonce: Option<String>,
-    ) -> Result<LoginResult, AppError> {
-        match &self.protocol {
-            Protocol::Oidc(p) => p.finish(code, pkce_verifier, nonce).await,
-            Protocol::OAuth2(p) => p.finish(code, pkce_verifier).await,
-        }
+        code: AuthorizationCode,
+        verifier: PkceCodeVerifier,
+        nonce: Option<Nonce>,
+    ) -> Result<LoginResult, ProviderError> {
+        let Exchanged {
+            tokens,
+            id_token_user,
+        } = self.flow.exchange(code, verifier, nonce).await?;
+        let endpoints = self.flow.endpoints().await?;
+        let user = match id_token_user {
+            Some(claims) if endpoints.userinfo.is_none() => claims,
+            claims => {
+                let api = self.api(&endpoints);
+                let from_api = self
+                    .kind
+                    .profile(&api, &tokens.access_token)
+                    .await
+                    .map_err(|e| match e {
+                        ProviderError::Unauthorized { .. } => {
+                            api.fail("refused the access token it had just issued")
+                        }
+                        other => other,
+                    })?
+                    .user;
+                match claims {
+                    None => from_api,
+                    // OIDC Core §5.3.2: userinfo's `sub` must be the id_token's.
+                    Some(claims) if claims.subject != from_api.subject => {
+                        return Err(api.fail(
+                            "the userinfo endpoint answered about another person than the id_token",
+                        ))
+                    }
+                    Some(claims) => User {
+                        login: from_api.login.or(claims.login),
+                        name: from_api.name.or(claims.name),
+                        email: from_api.email.or(claims.email),
+                        avatar_url: from_api.avatar_url.or(claims.avatar_url),
+                        ..claims
+                    },
+                }
+            }
+        };
+        Ok(LoginResult { user, tokens })
     }
 
-    /// The live profile with the stored access token.
-    pub async fn profile(&self, tokens: &ProviderTokens) -> Result<Profile, CallError> {
-        match &self.protocol {
-            Protocol::Oidc(p) => p.profile(tokens).await,
-            Protocol::OAuth2(p) => p.profile(tokens).await,
-        }
+    /// The live profile with an access token.
+    pub async fn profile(&self, token: &AccessToken) -> Result<Profile, ProviderError> {
+        let endpoints = self.flow.endpoints().await?;
+        self.kind.profile(&self.api(&endpoints), token).await
     }
 
-    /// New tokens from the refresh token; `None` when there is no refresh token to use.
-    pub async fn refresh(&self, tokens: &ProviderTokens) -> Result<ProviderTokens, AppError> {
-        match &self.protocol {
-            Protocol::Oidc(p) => p.refresh(tokens).await,
-            Protocol::OAuth2(p) => p.refresh(tokens).await,
-        }
+    pub async fn refresh(&self, tokens: &ProviderTokens) -> Result<ProviderTokens, ProviderError> {
+        self.flow.refresh(tokens).await
     }
 
     /// OpenID Connect providers with an `end_session_endpoint`: the RP-initiated logout URL
-    /// that brings the browser back to `post_logout_redirect_uri`.
+    /// (RP-Initiated Logout 1.0 §2) that brings the browser back to `post_logout_redirect_uri`.
+    /// Identified by `client_id`, not `id_token_hint`: the id_token would reach the browser,
+    /// which rule 8 forbids (the provider may then ask the person to confirm, as §2 allows).
     pub async fn end_session_url(&self, post_logout_redirect_uri: &str) -> Option<String> {
-        match &self.protocol {
-            Protocol::Oidc(p) => p.end_session_url(post_logout_redirect_uri).await,
-            Protocol::OAuth2(_) => None,
-        }
+        let endpoints = self.flow.endpoints().await.ok()?;
+        let endpoint = endpoints.end_session.as_deref()?;
+        let mut url = standard::secure_url(endpoint)
+            .map_err(|e| tracing::warn!(provider = %self.id(), error = %e, "end_session_endpoint unusable"))
+            .ok()?;
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.client_id)
+            .append_pair("post_logout_redirect_uri", post_logout_redirect_uri);
+        Some(url.into())
     }
 
-    /// RFC 7009 revocation (or the provider's own kind) where the provider offers it. Failures
-    /// are logged, not returned: a logout must end the local session whatever the provider says.
+    /// Revocation where the provider offers it. Failures are logged, not returned: a logout
+    /// must end the local session whatever the provider says.
     pub async fn revoke(&self, tokens: &ProviderTokens) {
-        match &self.protocol {
-            Protocol::Oidc(p) => p.revoke(tokens).await,
-            Protocol::OAuth2(p) => p.revoke(tokens).await,
+        let result = match self.flow.endpoints().await {
+            Ok(endpoints) => self.kind.revoke(&self.api(&endpoints), tokens).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(provider = %self.id(), error = %e, "token revocation failed");
         }
     }
 }
@@ -175,21 +364,20 @@ pub struct Providers {
 impl Providers {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         let http = ProviderHttp::new(config.server.provider_timeout)?;
+        let origin = config.server.origin();
         let list = config
             .providers
             .iter()
-            .map(|p| Provider::new(p, &config.server.public_origin, http.clone()))
+            .map(|p| Provider::new(p, &origin, http.clone()))
             .collect();
         Ok(Providers {
             list: Arc::new(list),
         })
     }
 
-    pub fn get(&self, id: &str) -> Result<&Provider, AppError> {
-        self.list
-            .iter()
-            .find(|p| p.id() == id)
-            .ok_or_else(|| AppError::UnknownProvider(id.chars().take(64).collect()))
+    /// The provider with this id; `None` for ids no configuration names.
+    pub fn get(&self, id: &str) -> Option<&Provider> {
+        self.list.iter().find(|p| p.id() == id)
     }
 
     pub fn infos(&self) -> Vec<ProviderInfo> {
@@ -197,13 +385,10 @@ impl Providers {
     }
 }
 
-/// 256 bits for `state` (rule 1 asks for at least 128).
-pub(crate) const STATE_BYTES: u32 = 32;
-
 /// The SPA builds the authorize URL itself (DESIGN.md step 3), so it gets the endpoint and the
 /// parameters apart; parameters already in the endpoint's own query stay in the endpoint.
-pub(crate) fn split_authorize_url(url: &Url, endpoint: &str) -> BTreeMap<String, String> {
-    let endpoint_params: Vec<(String, String)> = Url::parse(endpoint)
+fn split_authorize_url(url: &url::Url, endpoint: &str) -> BTreeMap<String, String> {
+    let endpoint_params: Vec<(String, String)> = url::Url::parse(endpoint)
         .map(|u| u.query_pairs().into_owned().collect())
         .unwrap_or_default();
     url.query_pairs()
@@ -212,247 +397,44 @@ pub(crate) fn split_authorize_url(url: &Url, endpoint: &str) -> BTreeMap<String,
         .collect()
 }
 
-pub(crate) fn secret(value: impl Into<String>) -> SecretString {
-    SecretString::from(value.into())
-}
-
-pub(crate) fn expires_at(expires_in: Option<Duration>) -> Option<i64> {
-    expires_in.map(|d| crate::session::now() + i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2))
-}
-
-/// `GET url` with the access token, for userinfo and provider APIs: JSON back, or a
-/// `CallError` that tells an expired/revoked token (401) from everything else. A 429 with a
-/// short `Retry-After` is waited out once; a longer one becomes our own 429.
-pub(crate) async fn get_json(
-    http: &ProviderHttp,
-    provider: &str,
-    url: &str,
-    access_token: &SecretString,
-    accept: &str,
-) -> Result<Value, CallError> {
-    let mut waited = false;
-    loop {
-        let request = http::Request::get(url)
-            .header(
-                http::header::AUTHORIZATION,
-                format!("Bearer {}", access_token.expose_secret()),
-            )
-            .header(http::header::ACCEPT, accept)
-            .body(Vec::new())
-            .map_err(|e| AppError::provider(provider, format!("bad URL {url:?} ({e})")))?;
-        let reply = http
-            .send(request)
-            .await
-            .map_err(|e| AppError::provider(provider, format!("{url} {e}")))?;
-        let status = reply.status();
-        if status == http::StatusCode::UNAUTHORIZED {
-            return Err(CallError::Unauthorized);
-        }
-        if status == http::StatusCode::TOO_MANY_REQUESTS {
-            let retry_after = retry_after(reply.headers());
-            if !waited && retry_after <= MAX_RATE_LIMIT_WAIT {
-                waited = true;
-                tracing::info!(%provider, ?retry_after, "provider rate limit: waiting");
-                tokio::time::sleep(retry_after).await;
-                continue;
-            }
-            return Err(AppError::ProviderRateLimited {
-                provider: provider.to_owned(),
-                retry_after_secs: retry_after.as_secs().max(1),
-            }
-            .into());
-        }
-        if !status.is_success() {
-            return Err(AppError::provider(provider, format!("{url} answered {status}")).into());
-        }
-        return serde_json::from_slice(reply.body()).map_err(|e| {
-            AppError::provider(
-                provider,
-                format!("{url} sent a reply that is not JSON ({e})"),
-            )
-            .into()
-        });
+/// The tokens of a token endpoint reply. After a refresh, what the reply leaves out is kept
+/// from `previous`: RFC 6749 §6, a new refresh token replaces the old one, and without one the
+/// old one stays (and so does the id_token, OIDC Core §12.2).
+fn tokens_from(
+    reply: &impl ::oauth2::TokenResponse,
+    id_token: Option<IdToken>,
+    previous: Option<&ProviderTokens>,
+) -> ProviderTokens {
+    ProviderTokens {
+        access_token: reply.access_token().clone(),
+        refresh_token: reply
+            .refresh_token()
+            .cloned()
+            .or_else(|| previous.and_then(|p| p.refresh_token.clone())),
+        id_token: id_token.or_else(|| previous.and_then(|p| p.id_token.clone())),
+        expires_at: reply
+            .expires_in()
+            .map(|d| crate::session::now() + i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)),
     }
 }
 
-/// An error and its causes in one line. Used for transport and parse errors, whose texts name
-/// URLs and serde positions but never a reply body.
-pub(crate) fn describe(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
+/// The token endpoint as the oauth2 crate sees it: replies pass through the kind's fix-ups.
+struct TokenHttp<'a> {
+    http: &'a ProviderHttp,
+    kind: &'static dyn Kind,
 }
 
-/// Token endpoint failures. The `Parse` variant carries the reply body, which may hold a
-/// token, so only its serde error is shown.
-pub(crate) fn describe_token_error<RE, T>(e: &::oauth2::RequestTokenError<RE, T>) -> String
-where
-    RE: std::error::Error + 'static,
-    T: ::oauth2::ErrorResponse + 'static,
-{
-    match e {
-        ::oauth2::RequestTokenError::ServerResponse(err) => format!("refused the request: {err}"),
-        ::oauth2::RequestTokenError::Request(err) => describe(err),
-        ::oauth2::RequestTokenError::Parse(err, _body) => {
-            format!("sent a reply that is not valid OAuth 2.0 JSON ({err})")
-        }
-        ::oauth2::RequestTokenError::Other(msg) => format!("failed: {msg}"),
-    }
-}
+impl<'c> ::oauth2::AsyncHttpClient<'c> for TokenHttp<'_> {
+    type Error = crate::http_client::ProviderHttpError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<HttpResponse, Self::Error>> + Send + 'c>,
+    >;
 
-/// A refresh the provider refused (RFC 6749 §5.2: the grant is revoked or expired) ends the
-/// session; a provider that cannot be reached does not.
-pub(crate) fn refresh_error<RE, T>(
-    provider: &str,
-    e: &::oauth2::RequestTokenError<RE, T>,
-) -> AppError
-where
-    RE: std::error::Error + 'static,
-    T: ::oauth2::ErrorResponse + 'static,
-{
-    match e {
-        ::oauth2::RequestTokenError::ServerResponse(_) => {
-            tracing::info!(%provider, error = %describe_token_error(e), "refresh refused");
-            AppError::SessionExpired(provider.to_owned())
-        }
-        _ => AppError::provider(
-            provider,
-            format!("the token endpoint {}", describe_token_error(e)),
-        ),
-    }
-}
-
-/// RFC 9110 §10.2.3: seconds (the HTTP-date form is rare from APIs; it counts as a minute).
-fn retry_after(headers: &http::HeaderMap) -> Duration {
-    headers
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.trim()
-                .parse()
-                .map_or(Duration::from_secs(60), Duration::from_secs)
+    fn call(&'c self, request: ::oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let mut reply = self.http.send(request).await?;
+            self.kind.token_reply(&mut reply);
+            Ok(reply)
         })
-        .unwrap_or(Duration::from_secs(1))
-}
-
-/// A value at a dotted path (`image.link`) of a JSON document, as text.
-pub(crate) fn field(json: &Value, path: &str) -> Option<String> {
-    let value = path.split('.').try_fold(json, |node, key| node.get(key))?;
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// RFC 7009 token revocation with client_secret_basic.
-///
-/// Written here rather than taken from `oauth2`, whose `revoke_token` refuses any `http://`
-/// endpoint: that rule stays (RFC 7009 §2 asks for TLS), except for loopback addresses, where
-/// development and the conformance tests run their providers.
-pub(crate) async fn revoke_rfc7009(
-    http: &ProviderHttp,
-    endpoint: &str,
-    client_id: &str,
-    client_secret: &SecretString,
-    token: &SecretString,
-    hint: &str,
-) -> Result<(), String> {
-    let url = secure_url(endpoint)?;
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("token", token.expose_secret())
-        .append_pair("token_type_hint", hint)
-        .finish();
-    let request = http::Request::post(url.as_str())
-        .header(
-            http::header::AUTHORIZATION,
-            basic_auth(client_id, client_secret),
-        )
-        .header(
-            http::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .header(http::header::ACCEPT, "application/json")
-        .body(body.into_bytes())
-        .map_err(|e| format!("cannot build the revocation request ({e})"))?;
-    let reply = http
-        .send(request)
-        .await
-        .map_err(|e| format!("the revocation endpoint {e}"))?;
-    if reply.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the revocation endpoint answered {}",
-            reply.status()
-        ))
-    }
-}
-
-/// RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined.
-pub(crate) fn basic_auth(client_id: &str, client_secret: &SecretString) -> String {
-    use base64::Engine;
-    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        encode(client_id),
-        encode(client_secret.expose_secret())
-    ));
-    format!("Basic {credentials}")
-}
-
-/// https, or plain http on a loopback address (development and tests only).
-pub(crate) fn secure_url(endpoint: &str) -> Result<Url, String> {
-    let url = Url::parse(endpoint).map_err(|e| format!("{endpoint:?} is not a URL ({e})"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    if url.scheme() != "https" && !loopback {
-        return Err(format!("{endpoint} must use https"));
-    }
-    Ok(url)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn fields_are_found_by_dotted_path_and_numbers_become_text() {
-        let doc = json!({ "id": 42, "image": { "link": "https://cdn/x.jpg" }, "name": "" });
-        assert_eq!(field(&doc, "id").as_deref(), Some("42"));
-        assert_eq!(
-            field(&doc, "image.link").as_deref(),
-            Some("https://cdn/x.jpg")
-        );
-        assert_eq!(field(&doc, "name"), None, "empty strings count as absent");
-        assert_eq!(field(&doc, "image.missing"), None);
-    }
-
-    #[test]
-    fn basic_credentials_are_form_encoded_first() {
-        let header = basic_auth("id:1", &secret("s p&"));
-        use base64::Engine;
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(header.strip_prefix("Basic ").unwrap())
-            .unwrap();
-        assert_eq!(String::from_utf8(decoded).unwrap(), "id%3A1:s+p%26");
-    }
-
-    #[test]
-    fn only_https_or_loopback_endpoints_are_called_with_secrets() {
-        assert!(secure_url("https://api.example/revoke").is_ok());
-        assert!(secure_url("http://127.0.0.1:3900/revoke").is_ok());
-        assert!(secure_url("http://localhost/revoke").is_ok());
-        assert!(secure_url("http://api.example/revoke").is_err());
     }
 }

@@ -1,62 +1,89 @@
-//! OpenID Connect providers (`kind = "oidc"`, and the `google` and `gitlab` presets): discovery
+//! OpenID Connect (`kind = "oidc"`, and the presets of `google.rs` and `gitlab.rs`): discovery
 //! from the issuer, PKCE S256, the id_token verified (signature from JWKS, `iss`, `aud`, `exp`,
-//! `nonce`), the profile from userinfo. The protocol work is the `openidconnect` crate's.
+//! `nonce`, `at_hash`), the profile from userinfo. The protocol work is the `openidconnect`
+//! crate's.
 
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
+use async_trait::async_trait;
 use openidconnect::{
     core::{
         CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
-        CoreClientAuthMethod, CoreGenderClaim, CoreGrantType, CoreJsonWebKey,
-        CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
-        CoreResponseType, CoreSubjectIdentifierType,
+        CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+        CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType,
+        CoreSubjectIdentifierType,
     },
     AccessTokenHash, AdditionalProviderMetadata, AuthUrl, AuthorizationCode, ClientId,
-    ClientSecret, CsrfToken, EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
-    RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl, UserInfoUrl,
+    ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope,
+    TokenResponse, TokenUrl, UserInfoUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use shared::{ProfileDetails, User};
+use shared::User;
 use tokio::sync::RwLock;
 
 use super::{
-    describe, describe_token_error, expires_at, get_json, secret, split_authorize_url,
-    AuthorizeRequest, CallError, LoginResult, Profile, STATE_BYTES,
+    split_authorize_url, standard, tokens_from, ApiEndpoints, AuthorizeRequest, Exchanged, Flow,
+    FlowConfig, Kind, KindDefaults, Protocol, ProviderError, TokenHttp, STATE_BYTES,
 };
 use crate::{
-    config::{Endpoints, ProviderConfig},
-    error::AppError,
+    config::{Endpoints, FieldMap},
     http_client::ProviderHttp,
-    session::ProviderTokens,
+    session::{IdToken, ProviderTokens},
 };
 
 /// Discovery and keys are fetched again after this long, so a provider's key rotation is
 /// picked up without a restart.
 const DISCOVERY_TTL: Duration = Duration::from_secs(60 * 60);
 
-/// The person from id_token or userinfo claims, which share their getters but no trait.
-macro_rules! user_from {
-    ($provider:expr, $claims:expr) => {
-        User {
-            provider: $provider.to_owned(),
-            subject: $claims.subject().to_string(),
-            login: $claims.preferred_username().map(|u| u.to_string()),
-            name: $claims
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.to_string()),
-            email: $claims.email().map(|e| e.to_string()),
-            avatar_url: $claims
-                .picture()
-                .and_then(|p| p.get(None))
-                .map(|p| p.to_string()),
+/// An OpenID Connect provider kind: standard everything, with the defaults of its preset.
+pub struct Oidc {
+    pub defaults: KindDefaults,
+}
+
+/// `kind = "oidc"`: any OpenID Connect provider, from its `issuer`.
+pub static OIDC: Oidc = Oidc {
+    defaults: KindDefaults::NONE,
+};
+
+impl Kind for Oidc {
+    fn protocol(&self) -> Protocol {
+        Protocol::OpenIdConnect
+    }
+
+    fn defaults(&self) -> KindDefaults {
+        self.defaults
+    }
+
+    /// OIDC Core §5.1's standard claims, `profile` (the person's page) included.
+    fn fields(&self) -> FieldMap {
+        FieldMap {
+            profile: Some("profile".into()),
+            ..FieldMap::default()
         }
-    };
+    }
+}
+
+/// The person from verified id_token claims.
+fn user_from_claims(provider: &str, claims: &openidconnect::core::CoreIdTokenClaims) -> User {
+    User {
+        provider: provider.to_owned(),
+        subject: claims.subject().to_string(),
+        login: claims.preferred_username().map(|u| u.to_string()),
+        name: claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.to_string()),
+        email: claims.email().map(|e| e.to_string()),
+        avatar_url: claims
+            .picture()
+            .and_then(|p| p.get(None))
+            .map(|p| p.to_string()),
+    }
 }
 
 /// Discovery fields beyond OpenID Connect Discovery 1.0 that Portero uses.
@@ -100,11 +127,12 @@ struct Discovered {
     client: Client,
     authorize_endpoint: String,
     issuer: String,
-    extra: ExtraMetadata,
+    iss_parameter_required: bool,
+    endpoints: Arc<ApiEndpoints>,
     fetched_at: Instant,
 }
 
-pub struct Oidc {
+pub struct OidcFlow {
     id: String,
     issuer: String,
     client_id: String,
@@ -113,12 +141,14 @@ pub struct Oidc {
     scopes: Vec<String>,
     endpoints: Endpoints,
     http: ProviderHttp,
+    kind: &'static dyn Kind,
     discovered: RwLock<Option<Arc<Discovered>>>,
 }
 
-impl Oidc {
-    pub fn new(config: &ProviderConfig, redirect_uri: String, http: ProviderHttp) -> Self {
-        Oidc {
+impl OidcFlow {
+    pub(super) fn new(flow: FlowConfig<'_>) -> Self {
+        let config = flow.config;
+        OidcFlow {
             id: config.id.clone(),
             issuer: config
                 .issuer
@@ -126,21 +156,29 @@ impl Oidc {
                 .expect("config validation requires an issuer for OpenID Connect kinds"),
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
-            redirect_uri,
+            redirect_uri: flow.redirect_uri,
             scopes: config.scopes.clone(),
             endpoints: config.endpoints.clone(),
-            http,
+            http: flow.http,
+            kind: flow.kind,
             discovered: RwLock::new(None),
         }
     }
 
-    fn fail(&self, message: impl Into<String>) -> AppError {
-        AppError::provider(&self.id, message)
+    fn fail(&self, message: impl Into<String>) -> ProviderError {
+        ProviderError::failed(&self.id, message)
+    }
+
+    fn token_http(&self) -> TokenHttp<'_> {
+        TokenHttp {
+            http: &self.http,
+            kind: self.kind,
+        }
     }
 
     /// Discovery happens on first use rather than at start-up, so the backend starts (and
     /// serves the other providers) while one provider is down; its routes answer 502 meanwhile.
-    async fn discovered(&self) -> Result<Arc<Discovered>, AppError> {
+    async fn discovered(&self) -> Result<Arc<Discovered>, ProviderError> {
         if let Some(d) = self.discovered.read().await.as_ref() {
             if d.fetched_at.elapsed() < DISCOVERY_TTL {
                 return Ok(d.clone());
@@ -152,6 +190,12 @@ impl Oidc {
                 return Ok(d.clone());
             }
         }
+        let discovered = Arc::new(self.discover().await?);
+        *slot = Some(discovered.clone());
+        Ok(discovered)
+    }
+
+    async fn discover(&self) -> Result<Discovered, ProviderError> {
         let issuer = IssuerUrl::new(self.issuer.clone())
             .map_err(|e| self.fail(format!("the issuer is not a valid URL ({e})")))?;
         let mut metadata = Metadata::discover_async(issuer, &self.http)
@@ -160,7 +204,7 @@ impl Oidc {
                 self.fail(format!(
                     "OpenID Connect discovery at {}/.well-known/openid-configuration failed: {}",
                     self.issuer,
-                    describe(&e)
+                    standard::describe(&e)
                 ))
             })?;
         // Configured endpoints win over discovered ones (DESIGN.md: any kind may override).
@@ -181,16 +225,23 @@ impl Oidc {
                 UserInfoUrl::new(url.clone()).map_err(|e| bad("userinfo_url", &e))?,
             ));
         }
-        let mut extra = metadata.additional_metadata().clone();
-        if self.endpoints.revocation_url.is_some() {
-            extra.revocation_endpoint = self.endpoints.revocation_url.clone();
-        }
+        let extra = metadata.additional_metadata().clone();
+        let endpoints = ApiEndpoints {
+            userinfo: metadata.userinfo_endpoint().map(|u| u.to_string()),
+            revocation: self
+                .endpoints
+                .revocation_url
+                .clone()
+                .or(extra.revocation_endpoint),
+            end_session: extra.end_session_endpoint,
+        };
         let redirect = RedirectUrl::new(self.redirect_uri.clone())
             .map_err(|e| self.fail(format!("the redirect URI is not valid ({e})")))?;
-        let discovered = Arc::new(Discovered {
+        Ok(Discovered {
             authorize_endpoint: metadata.authorization_endpoint().to_string(),
             issuer: metadata.issuer().to_string(),
-            extra,
+            iss_parameter_required: extra.authorization_response_iss_parameter_supported,
+            endpoints: Arc::new(endpoints),
             client: CoreClient::from_provider_metadata(
                 metadata,
                 ClientId::new(self.client_id.clone()),
@@ -200,12 +251,20 @@ impl Oidc {
             )
             .set_redirect_uri(redirect),
             fetched_at: Instant::now(),
-        });
-        *slot = Some(discovered.clone());
-        Ok(discovered)
+        })
     }
 
-    pub async fn authorize(&self) -> Result<AuthorizeRequest, AppError> {
+    fn mismatch(&self, message: String) -> ProviderError {
+        ProviderError::IssuerMismatch {
+            provider: self.id.clone(),
+            message,
+        }
+    }
+}
+
+#[async_trait]
+impl Flow for OidcFlow {
+    async fn authorize(&self) -> Result<AuthorizeRequest, ProviderError> {
         let d = self.discovered().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let scopes = self
@@ -224,55 +283,52 @@ impl Oidc {
             .add_scopes(scopes)
             .set_pkce_challenge(challenge)
             .url();
-        let params = split_authorize_url(&url, &d.authorize_endpoint);
         Ok(AuthorizeRequest {
+            params: split_authorize_url(&url, &d.authorize_endpoint),
             authorize_endpoint: d.authorize_endpoint.clone(),
-            params,
-            state: state.secret().clone(),
-            pkce_verifier: verifier.secret().clone(),
-            nonce: Some(nonce.secret().clone()),
+            state,
+            pkce_verifier: verifier,
+            nonce: Some(nonce),
         })
     }
 
-    pub async fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), AppError> {
+    async fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), ProviderError> {
         let d = self.discovered().await?;
         match iss {
             Some(iss) if iss == d.issuer => Ok(()),
-            Some(_) => Err(AppError::IssuerMismatch(format!(
+            Some(_) => Err(self.mismatch(format!(
                 "the answer claims to come from another issuer than {} (possible mix-up attack)",
                 self.id
             ))),
-            None if d.extra.authorization_response_iss_parameter_supported => {
-                Err(AppError::IssuerMismatch(format!(
-                    "{} always sends `iss` with its answer, and this answer has none",
-                    self.id
-                )))
-            }
+            None if d.iss_parameter_required => Err(self.mismatch(format!(
+                "{} always sends `iss` with its answer, and this answer has none",
+                self.id
+            ))),
             None => Ok(()),
         }
     }
 
-    pub async fn finish(
+    async fn exchange(
         &self,
-        code: String,
-        pkce_verifier: String,
-        nonce: Option<String>,
-    ) -> Result<LoginResult, AppError> {
+        code: AuthorizationCode,
+        verifier: PkceCodeVerifier,
+        nonce: Option<Nonce>,
+    ) -> Result<Exchanged, ProviderError> {
         let d = self.discovered().await?;
         let token = d
             .client
-            .exchange_code(AuthorizationCode::new(code))
+            .exchange_code(code)
             .map_err(|e| self.fail(format!("cannot exchange the code: {e}")))?
-            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier))
-            .request_async(&self.http)
+            .set_pkce_verifier(verifier)
+            .request_async(&self.token_http())
             .await
-            .map_err(|e| self.fail(format!("the token endpoint {}", describe_token_error(&e))))?;
+            .map_err(|e| standard::token_error(&self.id, &e))?;
 
         let id_token = token
             .id_token()
             .ok_or_else(|| self.fail("the token endpoint sent no id_token"))?;
         let verifier = d.client.id_token_verifier();
-        let nonce = Nonce::new(nonce.unwrap_or_default());
+        let nonce = nonce.unwrap_or_else(|| Nonce::new(String::new()));
         let claims = id_token
             .claims(&verifier, &nonce)
             .map_err(|e| self.fail(format!("the id_token failed verification: {e}")))?;
@@ -289,86 +345,29 @@ impl Oidc {
                 return Err(self.fail("the id_token does not belong to the access token (at_hash)"));
             }
         }
-
-        let mut user = user_from!(self.id, claims);
-        if d.client.user_info_url().is_some() {
-            let info = d
-                .client
-                .user_info(token.access_token().clone(), Some(claims.subject().clone()))
-                .map_err(|e| self.fail(format!("cannot call userinfo: {e}")))?
-                .request_async::<EmptyAdditionalClaims, _, CoreGenderClaim>(&self.http)
-                .await
-                .map_err(|e| {
-                    self.fail(format!("the userinfo endpoint failed: {}", describe(&e)))
-                })?;
-            let from_info = user_from!(self.id, info);
-            user = User {
-                login: from_info.login.or(user.login),
-                name: from_info.name.or(user.name),
-                email: from_info.email.or(user.email),
-                avatar_url: from_info.avatar_url.or(user.avatar_url),
-                ..user
-            };
-        }
-
-        Ok(LoginResult {
-            user,
-            tokens: ProviderTokens {
-                access_token: secret(token.access_token().secret().clone()),
-                refresh_token: token.refresh_token().map(|t| secret(t.secret().clone())),
-                id_token: Some(secret(id_token.to_string())),
-                expires_at: expires_at(token.expires_in()),
-            },
+        Ok(Exchanged {
+            id_token_user: Some(user_from_claims(&self.id, claims)),
+            tokens: tokens_from(&token, Some(IdToken::new(id_token.to_string())), None),
         })
-    }
-
-    /// The live profile from userinfo (OIDC Core §5.3), as JSON so the raw reply reaches the
-    /// SPA too.
-    pub async fn profile(&self, tokens: &ProviderTokens) -> Result<Profile, CallError> {
-        let d = self.discovered().await?;
-        let url = d
-            .client
-            .user_info_url()
-            .ok_or_else(|| self.fail("the provider has no userinfo endpoint"))?
-            .to_string();
-        let raw = get_json(
-            &self.http,
-            &self.id,
-            &url,
-            &tokens.access_token,
-            "application/json",
-        )
-        .await?;
-        let text = |name: &str| super::field(&raw, name);
-        let user = User {
-            provider: self.id.clone(),
-            subject: text("sub").ok_or_else(|| self.fail("the userinfo reply has no sub"))?,
-            login: text("preferred_username"),
-            name: text("name"),
-            email: text("email"),
-            avatar_url: text("picture"),
-        };
-        let details = ProfileDetails {
-            profile_url: text("profile"),
-            ..ProfileDetails::default()
-        };
-        Ok(Profile { user, details, raw })
     }
 
     /// RFC 6749 §6 with OIDC Core §12.2: a new id_token, when sent, is verified like the first
     /// (no nonce this time).
-    pub async fn refresh(&self, tokens: &ProviderTokens) -> Result<ProviderTokens, AppError> {
+    async fn refresh(&self, tokens: &ProviderTokens) -> Result<ProviderTokens, ProviderError> {
         let Some(refresh) = &tokens.refresh_token else {
-            return Err(AppError::SessionExpired(self.id.clone()));
+            return Err(ProviderError::refused(
+                &self.id,
+                "there is no refresh token",
+            ));
         };
         let d = self.discovered().await?;
         let token = d
             .client
-            .exchange_refresh_token(&RefreshToken::new(refresh.expose_secret().to_owned()))
+            .exchange_refresh_token(refresh)
             .map_err(|e| self.fail(format!("cannot refresh: {e}")))?
-            .request_async(&self.http)
+            .request_async(&self.token_http())
             .await
-            .map_err(|e| super::refresh_error(&self.id, &e))?;
+            .map_err(|e| standard::token_error(&self.id, &e))?;
         let id_token = match token.id_token() {
             Some(id_token) => {
                 id_token
@@ -376,64 +375,14 @@ impl Oidc {
                     .map_err(|e| {
                         self.fail(format!("the refreshed id_token failed verification: {e}"))
                     })?;
-                Some(secret(id_token.to_string()))
+                Some(IdToken::new(id_token.to_string()))
             }
-            None => tokens.id_token.clone(),
+            None => None,
         };
-        Ok(ProviderTokens {
-            access_token: secret(token.access_token().secret().clone()),
-            refresh_token: token
-                .refresh_token()
-                .map(|t| secret(t.secret().clone()))
-                .or_else(|| tokens.refresh_token.clone()),
-            id_token,
-            expires_at: expires_at(token.expires_in()),
-        })
+        Ok(tokens_from(&token, id_token, Some(tokens)))
     }
 
-    /// OpenID Connect RP-Initiated Logout 1.0 §2: where the browser may go to end its session
-    /// at the provider too, when discovery names an `end_session_endpoint`. Identified by
-    /// `client_id`, not `id_token_hint`: the id_token would reach the browser, which rule 8
-    /// forbids (the provider may then ask the person to confirm, as §2 allows).
-    pub async fn end_session_url(&self, post_logout_redirect_uri: &str) -> Option<String> {
-        let d = self.discovered().await.ok()?;
-        let endpoint = d.extra.end_session_endpoint.as_deref()?;
-        let mut url = super::secure_url(endpoint)
-            .map_err(|e| tracing::warn!(provider = %self.id, error = %e, "end_session_endpoint unusable"))
-            .ok()?;
-        url.query_pairs_mut()
-            .append_pair("client_id", &self.client_id)
-            .append_pair("post_logout_redirect_uri", post_logout_redirect_uri);
-        Some(url.into())
-    }
-
-    pub async fn revoke(&self, tokens: &ProviderTokens) {
-        let Ok(d) = self.discovered().await else {
-            tracing::warn!(provider = %self.id, "cannot revoke: discovery failed");
-            return;
-        };
-        let Some(endpoint) = d.extra.revocation_endpoint.as_deref() else {
-            return;
-        };
-        // The refresh token first: revoking it also ends its access tokens at most providers.
-        let mut revocable = Vec::new();
-        if let Some(refresh) = &tokens.refresh_token {
-            revocable.push((refresh, "refresh_token"));
-        }
-        revocable.push((&tokens.access_token, "access_token"));
-        for (token, hint) in revocable {
-            let result = super::revoke_rfc7009(
-                &self.http,
-                endpoint,
-                &self.client_id,
-                &self.client_secret,
-                token,
-                hint,
-            )
-            .await;
-            if let Err(e) = result {
-                tracing::warn!(provider = %self.id, error = %e, "token revocation failed");
-            }
-        }
+    async fn endpoints(&self) -> Result<Arc<ApiEndpoints>, ProviderError> {
+        Ok(self.discovered().await?.endpoints.clone())
     }
 }

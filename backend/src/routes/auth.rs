@@ -5,6 +5,7 @@ use axum::{
     extract::{Path, State},
     Json,
 };
+use oauth2::AuthorizationCode;
 use shared::{
     LoginRequest, LoginResponse, LogoutResponse, ProviderInfo, ReturnTo, SessionRequest,
     SessionResponse,
@@ -13,16 +14,23 @@ use tower_sessions::Session;
 
 use crate::{
     error::{ApiJson, AppError},
+    providers::{Provider, Providers},
     session::{self, AuthRecord, LoginAttempt},
-    startup::AppState,
+    state::AppState,
 };
 
 /// Codes and states are short; anything longer is not from a provider.
 const MAX_CALLBACK_VALUE: usize = 4096;
 
 /// Step 1: `GET /api/providers`.
-pub async fn providers(State(state): State<AppState>) -> Json<Vec<ProviderInfo>> {
-    Json(state.providers.infos())
+pub async fn providers(State(providers): State<Providers>) -> Json<Vec<ProviderInfo>> {
+    Json(providers.infos())
+}
+
+fn configured<'a>(providers: &'a Providers, id: &str) -> Result<&'a Provider, AppError> {
+    providers
+        .get(id)
+        .ok_or_else(|| AppError::UnknownProvider(id.chars().take(64).collect()))
 }
 
 /// Step 2: `POST /api/login/{provider}` starts an attempt bound to this browser's session.
@@ -40,7 +48,7 @@ pub async fn login(
             AppError::BadRequest(format!("the body is not a valid login request: {e}"))
         })?
     };
-    let provider = state.providers.get(&provider)?;
+    let provider = configured(&state.providers, &provider)?;
     let authorize = provider.authorize().await?;
     session::remember_attempt(
         &session,
@@ -70,8 +78,8 @@ pub async fn create_session(
 ) -> Result<Json<SessionResponse>, AppError> {
     // Only configured ids become metric labels: a request cannot mint new time series.
     let label = match state.providers.get(&request.provider) {
-        Ok(provider) => provider.id().to_owned(),
-        Err(_) => "unknown".to_owned(),
+        Some(provider) => provider.id().to_owned(),
+        None => "unknown".to_owned(),
     };
     let result = finish_login(&state, &session, request).await;
     let outcome = result.as_ref().map_or_else(AppError::code, |_| "ok");
@@ -105,13 +113,17 @@ async fn finish_login(
     if attempt.is_expired(session::now(), state.config.session.login_timeout) {
         return Err(AppError::StateExpired);
     }
-    let provider = state.providers.get(&request.provider)?;
+    let provider = configured(&state.providers, &request.provider)?;
     provider
         .check_callback_issuer(request.iss.as_deref())
         .await?;
     let started = std::time::Instant::now();
     let login = provider
-        .finish(request.code, attempt.pkce_verifier, attempt.nonce)
+        .finish(
+            AuthorizationCode::new(request.code),
+            attempt.pkce_verifier,
+            attempt.nonce,
+        )
         .await;
     state
         .metrics
@@ -137,11 +149,11 @@ pub async fn logout(
             state.providers.get(&record.user.provider),
             record.tokens(&state.cipher),
         ) {
-            (Ok(provider), Ok(tokens)) => provider.revoke(&tokens).await,
+            (Some(provider), Ok(tokens)) => provider.revoke(&tokens).await,
             // A provider removed from the config, or a key changed: nothing to revoke with.
             _ => tracing::warn!(provider = %record.user.provider, "logout without revocation"),
         }
-        if let Ok(provider) = state.providers.get(&record.user.provider) {
+        if let Some(provider) = state.providers.get(&record.user.provider) {
             end_session_url = provider
                 .end_session_url(&format!("{}/", state.origin))
                 .await;

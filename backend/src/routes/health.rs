@@ -1,7 +1,7 @@
 use axum::{extract::State, Json};
 use serde_json::{json, Value};
 
-use crate::{error::AppError, startup::AppState};
+use crate::{error::AppError, state::AppState};
 
 /// Liveness: the process answers.
 pub async fn healthz() -> Json<Value> {

@@ -1,23 +1,14 @@
-use axum::{extract::State, http::Extensions, Json};
+use axum::Json;
 use shared::MeResponse;
-use tower_sessions::Session;
 
-use crate::{error::AppError, session_life, startup::AppState};
+use crate::session::CurrentUser;
 
-/// `GET /api/me`: the session's user, from the session alone (no provider call).
-pub async fn me(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<(Option<Extensions>, Json<MeResponse>), AppError> {
-    // 401 `session_expired` past `session.absolute_timeout_secs` since the login.
-    let record = session_life::logged_in(&state, &session).await?;
-    // Sliding idle expiry, written at most once per twentieth of the idle window.
-    let extended = session_life::extend_idle(&state, &session, &record).await?;
-    Ok((
-        extended.held,
-        Json(MeResponse {
-            user: record.user,
-            expires_at: extended.expires_at,
-        }),
-    ))
+/// `GET /api/me`: the session's user, from the session alone (no provider call). 401
+/// `session_expired` past `session.absolute_timeout_secs` since the login; each call slides the
+/// idle expiry (written at most once per twentieth of the idle window).
+pub async fn me(user: CurrentUser) -> Json<MeResponse> {
+    Json(MeResponse {
+        expires_at: user.expires_at(),
+        user: user.user().clone(),
+    })
 }

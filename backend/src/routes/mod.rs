@@ -6,6 +6,13 @@ mod health;
 mod me;
 mod profile;
 
+use crate::{
+    error::AppError,
+    rate_limit::RateLimit,
+    security_headers,
+    session::{self, LockSlot},
+    state::AppState,
+};
 use axum::{
     extract::{DefaultBodyLimit, Request, State},
     http::{header, Uri},
@@ -14,16 +21,11 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use tower_sessions::SessionManagerLayer;
-
-use crate::{
-    error::AppError, rate_limit::RateLimit, security_headers, startup::AppState, store::Store,
-};
 
 /// JSON bodies of this API are a few hundred bytes; refuse anything far larger early.
 const MAX_API_BODY: usize = 16 * 1024;
 
-pub fn router(state: AppState, store: Store) -> Router {
+pub fn router(state: AppState) -> Router {
     let rate_limit = RateLimit::from_config(&state.config.server);
     let api = Router::new()
         .route("/providers", get(auth::providers))
@@ -34,7 +36,7 @@ pub fn router(state: AppState, store: Store) -> Router {
         .route("/logout", post(auth::logout))
         .fallback(|uri: Uri| async move { AppError::NotFound(format!("/api{}", uri.path())) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .layer(session_layer(&state, store))
+        .layer(session::session_layer(&state.config, state.store.clone()))
         // Outside the session layer: a request without the CSRF header touches no session at
         // all, and the answer is seen with the session layer's cookie and failures. One layer
         // for the three, since each layer costs every /api request a boxed future.
@@ -54,41 +56,20 @@ pub fn router(state: AppState, store: Store) -> Router {
     crate::telemetry::layer(app).with_state(state)
 }
 
-/// Rule 7: `HttpOnly; Secure; SameSite=Lax; Path=/`, no `Domain`, `__Host-` over HTTPS.
-fn session_layer(state: &AppState, store: Store) -> SessionManagerLayer<Store> {
-    let server = &state.config.server;
-    SessionManagerLayer::new(store)
-        .with_name(session_cookie_name(server.is_https()))
-        .with_http_only(true)
-        // Chromium and Firefox keep Secure cookies on http://localhost and 127.0.0.1 too, so
-        // development runs with the production attributes.
-        .with_secure(true)
-        .with_same_site(tower_sessions::cookie::SameSite::Lax)
-        .with_path("/")
-        .with_expiry(tower_sessions::Expiry::OnInactivity(
-            time::Duration::try_from(state.config.session.idle_timeout)
-                .unwrap_or(time::Duration::DAY),
-        ))
-}
-
-pub fn session_cookie_name(https: bool) -> &'static str {
-    if https {
-        "__Host-portero_session"
-    } else {
-        "portero_session"
-    }
-}
-
-/// The edges of every `/api` request, around the session layer: the CSRF check before it; after
-/// it, the session layer's bare 500 (its own save failed) as a JSON 503 (store.rs), and rule 7's
-/// attributes on the cookie that ends a session (session_cookie.rs).
-async fn api_edges(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The edges of every `/api` request, around the session layer: the CSRF check before it, and
+/// the slot that keeps a session's lock until the layer has saved; after it, the session layer's
+/// bare 500 (its own save failed) as a JSON 503, and rule 7's attributes on the cookie that ends
+/// a session (session/layer.rs).
+async fn api_edges(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if let Err(refused) = csrf_check(&state, &request) {
         return refused.into_response();
     }
-    let response = crate::store::failed_save_as_503(next.run(request).await);
-    crate::session_cookie::complete_attributes(
-        session_cookie_name(state.config.server.is_https()),
+    let slot = LockSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let response = session::failed_save_as_503(next.run(request).await);
+    drop(slot);
+    session::complete_cookie_attributes(
+        session::session_cookie_name(state.config.server.is_https()),
         response,
     )
 }

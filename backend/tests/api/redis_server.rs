@@ -2,6 +2,7 @@
 //! loopback port, its data in a folder under target/, killed when dropped.
 
 use std::{
+    os::unix::process::CommandExt,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::Duration,
@@ -44,10 +45,15 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// The server dies at once (SIGKILL), as in a crash or a network cut.
+    /// The server dies at once (SIGKILL), as in a crash or a network cut: its whole process
+    /// group, so a child it forked (an append-only file rewrite) does not outlive it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
+            if let Ok(pid) = i32::try_from(child.id()) {
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
+            }
             let _ = child.wait();
         }
     }
@@ -69,6 +75,7 @@ impl RedisServer {
             .arg(&self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("redis-server runs (apt-get install redis-server; .ci/run does it)");
         self.child = Some(child);

@@ -1,0 +1,137 @@
+//! Typed configuration (DESIGN.md, "Configuration"): one TOML file, each key overridable by an
+//! environment variable `PORTERO_SECTION__KEY` (`env.rs`), one file per section (`server.rs`,
+//! `session.rs`, `providers.rs`). Secrets are `SecretString`, so printing a config can never
+//! print a secret. Every refusal names the key and what is wrong with it.
+
+mod env;
+mod providers;
+mod server;
+mod session;
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub use providers::{Endpoints, FieldMap, ProviderConfig, TokenAuth};
+pub use server::ServerConfig;
+pub use session::{SessionConfig, SessionStore, DEFAULT_SESSION_STORE};
+
+/// Why a configuration was refused: always names the key (and the environment variable, when
+/// one set it) and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {message}")]
+pub struct ConfigError {
+    message: String,
+    from_env: bool,
+}
+
+impl ConfigError {
+    fn new(message: impl Into<String>) -> Self {
+        ConfigError {
+            message: message.into(),
+            from_env: false,
+        }
+    }
+
+    fn from_env(message: impl Into<String>) -> Self {
+        ConfigError {
+            message: message.into(),
+            from_env: true,
+        }
+    }
+
+    /// False when an environment variable, not the file, holds what is wrong.
+    pub fn blames_file(&self) -> bool {
+        !self.from_env
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub session: SessionConfig,
+    /// In the order of the file: `/api/providers` lists them that way.
+    pub providers: Vec<ProviderConfig>,
+}
+
+/// The file's top level. Each section is read by its own file; `providers` stays a table so
+/// each provider is read (and its errors named) on its own.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    server: server::RawServer,
+    #[serde(default)]
+    session: session::RawSession,
+    #[serde(default)]
+    providers: toml::Table,
+}
+
+impl Config {
+    /// Reads `path`, applies `PORTERO_*` overrides from the process environment, and validates.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(format!("cannot read {}: {e}", path.display())))?;
+        Config::from_toml(&text, std::env::vars(), path.parent())
+    }
+
+    /// `base_dir` resolves relative `client_secret_file` paths (the config file's folder).
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        base_dir: Option<&Path>,
+    ) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::new(syntax_error(&e, text)))?;
+        let overrides = env::apply(&mut table, env)?;
+        let raw: RawConfig = env::read(toml::Value::Table(table), "", &overrides)?;
+        let base_dir = base_dir.unwrap_or(Path::new("."));
+        let server = raw.server.validate()?;
+        let session = raw.session.validate(&server)?;
+        let mut providers = Vec::new();
+        for (id, value) in raw.providers {
+            let raw = env::read(value, &format!("providers.{id}"), &overrides)?;
+            providers.push(providers::validate(&id, raw, base_dir)?);
+        }
+        if providers.is_empty() {
+            return Err(ConfigError::new(
+                "providers: none configured; add a [providers.ID] table (see docs)",
+            ));
+        }
+        Ok(Config {
+            server,
+            session,
+            providers,
+        })
+    }
+}
+
+/// A TOML syntax error with the line it is on.
+fn syntax_error(e: &toml::de::Error, text: &str) -> String {
+    match e.span() {
+        Some(span) => {
+            let line = text
+                .get(..span.start)
+                .map_or(0, |t| t.matches('\n').count())
+                + 1;
+            format!("line {line}: {}", e.message())
+        }
+        None => e.message().to_owned(),
+    }
+}
+
+/// `Some(n)` must be at least 1 (`key` names it in the error); `None` is `default`.
+fn at_least_one(
+    value: Option<u64>,
+    key: &str,
+    default: std::time::Duration,
+) -> Result<std::time::Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(ConfigError::new(format!("{key}: must be at least 1"))),
+        Some(secs) => Ok(std::time::Duration::from_secs(secs)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

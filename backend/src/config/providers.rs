@@ -1,0 +1,233 @@
+//! `[providers.{id}]`: one table per provider. What a kind fills in when the file does not say
+//! (endpoints, scopes, token auth, which protocol it speaks) comes from the kind's own file in
+//! `providers/`, never from here.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use shared::ProviderKind;
+use url::Url;
+
+use super::ConfigError;
+use crate::providers::{self, Protocol};
+
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub id: String,
+    pub kind: ProviderKind,
+    pub name: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub scopes: Vec<String>,
+    /// Kept exactly as written: OpenID Connect compares issuers as strings, so a trailing slash
+    /// matters. For OAuth 2.0 kinds, the `iss` the provider puts on its callback (RFC 9207).
+    pub issuer: Option<String>,
+    /// Explicit endpoints: required for `oauth2`, defaults for `github` and `intra42`, and
+    /// overrides of discovery for OpenID Connect kinds.
+    pub endpoints: Endpoints,
+    pub token_auth: TokenAuth,
+    /// Where each fact about the person is in the userinfo JSON (dotted paths).
+    pub fields: FieldMap,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints {
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    pub revocation_url: Option<String>,
+}
+
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenAuth {
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldMap {
+    pub subject: String,
+    pub login: String,
+    pub name: String,
+    pub email: String,
+    pub avatar: String,
+    /// The person's page at the provider, for kinds that have one in userinfo.
+    pub profile: Option<String>,
+}
+
+impl Default for FieldMap {
+    /// OpenID Connect's standard claim names (OIDC Core §5.1).
+    fn default() -> Self {
+        FieldMap {
+            subject: "sub".into(),
+            login: "preferred_username".into(),
+            name: "name".into(),
+            email: "email".into(),
+            avatar: "picture".into(),
+            profile: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProvider {
+    kind: ProviderKind,
+    name: Option<String>,
+    client_id: String,
+    client_secret: Option<SecretString>,
+    client_secret_file: Option<PathBuf>,
+    scopes: Option<Vec<String>>,
+    issuer: Option<String>,
+    authorize_url: Option<String>,
+    token_url: Option<String>,
+    userinfo_url: Option<String>,
+    revocation_url: Option<String>,
+    token_endpoint_auth: Option<TokenAuth>,
+    subject_field: Option<String>,
+    login_field: Option<String>,
+    name_field: Option<String>,
+    email_field: Option<String>,
+    avatar_field: Option<String>,
+}
+
+pub(super) fn validate(
+    id: &str,
+    raw: RawProvider,
+    base_dir: &Path,
+) -> Result<ProviderConfig, ConfigError> {
+    let key = |field: &str| format!("providers.{id}.{field}");
+    // Provider ids appear in URLs (`/callback/{id}`): keep them to a URL-safe alphabet.
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        return Err(ConfigError::new(format!(
+            "providers.{id}: the id must use only a-z, 0-9, '-' and '_'"
+        )));
+    }
+    if raw.client_id.trim().is_empty() {
+        return Err(ConfigError::new(format!(
+            "{}: must not be empty",
+            key("client_id")
+        )));
+    }
+    let client_secret = client_secret(id, raw.client_secret, raw.client_secret_file, base_dir)?;
+
+    let kind = providers::kind(raw.kind);
+    let defaults = kind.defaults();
+    let endpoint = |field: &str, given: Option<String>, default: Option<&str>| {
+        let value = given.or(default.map(str::to_owned));
+        if let Some(url) = &value {
+            Url::parse(url).map_err(|e| {
+                ConfigError::new(format!("{}: {url:?} is not a URL ({e})", key(field)))
+            })?;
+        }
+        Ok::<_, ConfigError>(value)
+    };
+    let endpoints = Endpoints {
+        authorize_url: endpoint("authorize_url", raw.authorize_url, defaults.authorize_url)?,
+        token_url: endpoint("token_url", raw.token_url, defaults.token_url)?,
+        userinfo_url: endpoint("userinfo_url", raw.userinfo_url, defaults.userinfo_url)?,
+        revocation_url: endpoint("revocation_url", raw.revocation_url, None)?,
+    };
+    let issuer = endpoint("issuer", raw.issuer, defaults.issuer)?;
+    match kind.protocol() {
+        Protocol::OpenIdConnect if issuer.is_none() => {
+            return Err(ConfigError::new(format!(
+                "{}: required for kind \"oidc\" (discovery reads {{issuer}}/.well-known/openid-configuration)",
+                key("issuer")
+            )));
+        }
+        Protocol::OpenIdConnect => {}
+        Protocol::OAuth2 => {
+            for (field, value) in [
+                ("authorize_url", &endpoints.authorize_url),
+                ("token_url", &endpoints.token_url),
+                ("userinfo_url", &endpoints.userinfo_url),
+            ] {
+                if value.is_none() {
+                    return Err(ConfigError::new(format!(
+                        "{}: required for kind \"oauth2\" (it has no discovery)",
+                        key(field)
+                    )));
+                }
+            }
+        }
+    }
+    let scopes = raw
+        .scopes
+        .unwrap_or_else(|| defaults.scopes.iter().map(|s| s.to_string()).collect());
+    let name = raw
+        .name
+        .or(defaults.name.map(str::to_owned))
+        .unwrap_or_else(|| id.to_owned());
+    let default_fields = kind.fields();
+    Ok(ProviderConfig {
+        id: id.to_owned(),
+        kind: raw.kind,
+        name,
+        client_id: raw.client_id,
+        client_secret,
+        scopes,
+        issuer,
+        endpoints,
+        token_auth: raw.token_endpoint_auth.unwrap_or(defaults.token_auth),
+        fields: FieldMap {
+            subject: raw.subject_field.unwrap_or(default_fields.subject),
+            login: raw.login_field.unwrap_or(default_fields.login),
+            name: raw.name_field.unwrap_or(default_fields.name),
+            email: raw.email_field.unwrap_or(default_fields.email),
+            avatar: raw.avatar_field.unwrap_or(default_fields.avatar),
+            profile: default_fields.profile,
+        },
+    })
+}
+
+/// `client_secret`, or the contents of `client_secret_file` (relative to the config's folder).
+fn client_secret(
+    id: &str,
+    given: Option<SecretString>,
+    file: Option<PathBuf>,
+    base_dir: &Path,
+) -> Result<SecretString, ConfigError> {
+    let key = |field: &str| format!("providers.{id}.{field}");
+    let secret = match (given, file) {
+        (Some(secret), None) => secret,
+        (None, Some(file)) => {
+            let path = base_dir.join(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::new(format!(
+                    "{}: cannot read {}: {e}",
+                    key("client_secret_file"),
+                    path.display()
+                ))
+            })?;
+            SecretString::from(text.trim().to_owned())
+        }
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(format!(
+                "{}: give client_secret or client_secret_file, not both",
+                key("client_secret")
+            )))
+        }
+        (None, None) => {
+            return Err(ConfigError::new(format!(
+            "{}: missing (set it, or client_secret_file, or PORTERO_PROVIDERS__{}__CLIENT_SECRET)",
+            key("client_secret"),
+            id.to_ascii_uppercase()
+        )))
+        }
+    };
+    if secret.expose_secret().is_empty() {
+        return Err(ConfigError::new(format!(
+            "{}: must not be empty",
+            key("client_secret")
+        )));
+    }
+    Ok(secret)
+}

@@ -1,0 +1,142 @@
+//! `[session]`: the store, the key that seals provider tokens, and how long sessions and login
+//! attempts live.
+
+use std::{path::PathBuf, time::Duration};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+use super::{at_least_one, ConfigError, ServerConfig};
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub store: SessionStore,
+    /// The key that encrypts provider tokens at rest; `None` only in development.
+    pub secret_key: Option<SecretString>,
+    /// Earlier keys, accepted for reading only (key rotation without logging anyone out):
+    /// `previous_keys = ["…"]`, or `PORTERO_SESSION__PREVIOUS_KEYS=k1,k2`.
+    pub previous_keys: Vec<SecretString>,
+    /// A session unused for this long ends.
+    pub idle_timeout: Duration,
+    /// A session this long after its login ends, however active (`absolute_timeout_secs`).
+    pub absolute_timeout: Duration,
+    /// How long a login attempt (state, PKCE verifier, nonce) stays usable (rule 1).
+    pub login_timeout: Duration,
+}
+
+/// `[session] store` (DESIGN.md "Sessions"): where the sessions are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionStore {
+    /// `memory`: this process only; every session ends with it.
+    Memory,
+    /// `sqlite://PATH` (the default, `sqlite://data/sessions.db`): a file, created with its
+    /// folder on first start; a relative path is relative to the working directory.
+    Sqlite(PathBuf),
+    /// `redis://HOST:PORT` (fred's URL syntax: `redis://:password@host:port/db` too): shared by
+    /// several replicas.
+    Redis(String),
+}
+
+/// The store when the file names none.
+pub const DEFAULT_SESSION_STORE: &str = "sqlite://data/sessions.db";
+
+impl SessionStore {
+    pub fn parse(raw: &str) -> Result<SessionStore, String> {
+        let raw = raw.trim();
+        if raw == "memory" {
+            return Ok(SessionStore::Memory);
+        }
+        if let Some(path) = raw.strip_prefix("sqlite://") {
+            // `sqlite:///abs/path.db` is absolute, `sqlite://data/x.db` relative.
+            if path.is_empty() || path.ends_with('/') {
+                return Err(format!(
+                    "{raw:?} names no file (like \"sqlite://data/sessions.db\")"
+                ));
+            }
+            return Ok(SessionStore::Sqlite(PathBuf::from(path)));
+        }
+        if raw.starts_with("redis://") {
+            let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL ({e})"))?;
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err(format!(
+                    "{raw:?} names no host (like \"redis://127.0.0.1:6379\")"
+                ));
+            }
+            return Ok(SessionStore::Redis(raw.to_owned()));
+        }
+        Err(format!(
+            "{raw:?} is not a store this build knows; use \"sqlite://PATH\", \"memory\" or \
+             \"redis://HOST:PORT\""
+        ))
+    }
+}
+
+/// DESIGN.md rule 1: a login attempt expires after 10 minutes.
+const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSession {
+    store: Option<String>,
+    secret_key: Option<SecretString>,
+    /// A list, or one comma-separated string (what an environment variable gives).
+    #[serde(default)]
+    previous_keys: Vec<String>,
+    idle_timeout_secs: Option<u64>,
+    absolute_timeout_secs: Option<u64>,
+    login_timeout_secs: Option<u64>,
+}
+
+impl RawSession {
+    pub(super) fn validate(self, server: &ServerConfig) -> Result<SessionConfig, ConfigError> {
+        let store = SessionStore::parse(self.store.as_deref().unwrap_or(DEFAULT_SESSION_STORE))
+            .map_err(|e| ConfigError::new(format!("session.store: {e}")))?;
+        if let Some(key) = &self.secret_key {
+            crate::crypto::TokenCipher::decode_key(key.expose_secret())
+                .map_err(|e| ConfigError::new(format!("session.secret_key: {e}")))?;
+        } else if server.is_https() {
+            return Err(ConfigError::new(
+                "session.secret_key: required when server.public_origin is HTTPS (32 random bytes, \
+                 base64; generate one with `head -c 32 /dev/urandom | base64`)",
+            ));
+        }
+        Ok(SessionConfig {
+            store,
+            secret_key: self.secret_key,
+            previous_keys: parse_previous_keys(self.previous_keys)?,
+            idle_timeout: self
+                .idle_timeout_secs
+                .map(Duration::from_secs)
+                .unwrap_or(DEFAULT_IDLE_TIMEOUT),
+            absolute_timeout: at_least_one(
+                self.absolute_timeout_secs,
+                "session.absolute_timeout_secs",
+                DEFAULT_ABSOLUTE_TIMEOUT,
+            )?,
+            login_timeout: at_least_one(
+                self.login_timeout_secs,
+                "session.login_timeout_secs",
+                DEFAULT_LOGIN_TIMEOUT,
+            )?,
+        })
+    }
+}
+
+/// `session.previous_keys`: each must be a valid key (base64, 32+ bytes).
+fn parse_previous_keys(entries: Vec<String>) -> Result<Vec<SecretString>, ConfigError> {
+    const KEY: &str = "session.previous_keys";
+    entries
+        .into_iter()
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+        .enumerate()
+        .map(|(index, text)| {
+            crate::crypto::TokenCipher::decode_key(&text)
+                .map_err(|e| ConfigError::new(format!("{KEY}: entry {}: {e}", index + 1)))?;
+            Ok(SecretString::from(text))
+        })
+        .collect()
+}

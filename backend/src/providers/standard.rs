@@ -1,0 +1,291 @@
+//! The standard behaviour every kind gets unless its own file says otherwise — the person from
+//! the userinfo endpoint (OIDC Core §5.3, or any OAuth 2.0 API that answers JSON) and RFC 7009
+//! revocation — and the HTTP helpers the kinds' own calls share.
+
+use std::time::Duration;
+
+use oauth2::AccessToken;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use shared::{ProfileDetails, User};
+use url::Url;
+
+use super::{Api, Profile, ProviderError};
+use crate::session::ProviderTokens;
+
+/// A provider that asks us to wait this long or less is waited for; longer, and the SPA gets a
+/// 429 with the provider's `Retry-After` instead of a request that hangs.
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(2);
+
+/// `GET {userinfo}` with the access token, each field found where the field map says.
+pub async fn profile(api: &Api<'_>, token: &AccessToken) -> Result<Profile, ProviderError> {
+    let raw = get_json(api, api.userinfo_url()?, token, "application/json").await?;
+    let fields = api.fields;
+    let subject = field(&raw, &fields.subject).ok_or_else(|| {
+        api.fail(format!(
+            "the userinfo reply has no {:?} (set subject_field)",
+            fields.subject
+        ))
+    })?;
+    let user = User {
+        provider: api.id.to_owned(),
+        subject,
+        login: field(&raw, &fields.login),
+        name: field(&raw, &fields.name),
+        email: field(&raw, &fields.email),
+        avatar_url: field(&raw, &fields.avatar),
+    };
+    let details = ProfileDetails {
+        profile_url: fields.profile.as_deref().and_then(|f| field(&raw, f)),
+        ..ProfileDetails::default()
+    };
+    Ok(Profile { user, details, raw })
+}
+
+/// RFC 7009 at the revocation endpoint, when the provider has one: the refresh token first
+/// (revoking it also ends its access tokens at most providers), then the access token.
+pub async fn revoke(api: &Api<'_>, tokens: &ProviderTokens) -> Result<(), ProviderError> {
+    let Some(endpoint) = api.revocation_url else {
+        return Ok(());
+    };
+    let mut first_error = None;
+    let refresh = tokens
+        .refresh_token
+        .as_ref()
+        .map(|t| (t.secret(), "refresh_token"));
+    let access = Some((tokens.access_token.secret(), "access_token"));
+    for (token, hint) in refresh.into_iter().chain(access) {
+        if let Err(e) = revoke_rfc7009(api, endpoint, token, hint).await {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// RFC 7009 token revocation with client_secret_basic.
+///
+/// Written here rather than taken from `oauth2`, whose `revoke_token` refuses any `http://`
+/// endpoint: that rule stays (RFC 7009 §2 asks for TLS), except for loopback addresses, where
+/// development and the conformance tests run their providers.
+async fn revoke_rfc7009(
+    api: &Api<'_>,
+    endpoint: &str,
+    token: &str,
+    hint: &str,
+) -> Result<(), ProviderError> {
+    let url = secure_url(endpoint).map_err(|e| api.fail(e))?;
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", token)
+        .append_pair("token_type_hint", hint)
+        .finish();
+    let request = http::Request::post(url.as_str())
+        .header(
+            http::header::AUTHORIZATION,
+            basic_auth(api.client_id, api.client_secret),
+        )
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(http::header::ACCEPT, "application/json")
+        .body(body.into_bytes())
+        .map_err(|e| api.fail(format!("cannot build the revocation request ({e})")))?;
+    expect_success(api, request, "the revocation endpoint").await
+}
+
+/// Sends `request` and wants a 2xx back (revocations: the body does not matter).
+pub async fn expect_success(
+    api: &Api<'_>,
+    request: http::Request<Vec<u8>>,
+    what: &str,
+) -> Result<(), ProviderError> {
+    let reply = api
+        .http
+        .send(request)
+        .await
+        .map_err(|e| api.fail(format!("{what} {e}")))?;
+    if reply.status().is_success() {
+        Ok(())
+    } else {
+        Err(api.fail(format!("{what} answered {}", reply.status())))
+    }
+}
+
+/// `GET url` with the access token, for userinfo and provider APIs: JSON back, or an error that
+/// tells an expired/revoked token (401) from everything else. A 429 with a short `Retry-After`
+/// is waited out once; a longer one becomes our own 429.
+pub async fn get_json(
+    api: &Api<'_>,
+    url: &str,
+    token: &AccessToken,
+    accept: &str,
+) -> Result<Value, ProviderError> {
+    let mut waited = false;
+    loop {
+        let request = http::Request::get(url)
+            .header(
+                http::header::AUTHORIZATION,
+                format!("Bearer {}", token.secret()),
+            )
+            .header(http::header::ACCEPT, accept)
+            .body(Vec::new())
+            .map_err(|e| api.fail(format!("bad URL {url:?} ({e})")))?;
+        let reply = api
+            .http
+            .send(request)
+            .await
+            .map_err(|e| api.fail(format!("{url} {e}")))?;
+        let status = reply.status();
+        if status == http::StatusCode::UNAUTHORIZED {
+            return Err(ProviderError::Unauthorized {
+                provider: api.id.to_owned(),
+            });
+        }
+        if status == http::StatusCode::TOO_MANY_REQUESTS {
+            let retry_after = retry_after(reply.headers());
+            if !waited && retry_after <= MAX_RATE_LIMIT_WAIT {
+                waited = true;
+                tracing::info!(provider = %api.id, ?retry_after, "provider rate limit: waiting");
+                tokio::time::sleep(retry_after).await;
+                continue;
+            }
+            return Err(ProviderError::RateLimited {
+                provider: api.id.to_owned(),
+                retry_after_secs: retry_after.as_secs().max(1),
+            });
+        }
+        if !status.is_success() {
+            return Err(api.fail(format!("{url} answered {status}")));
+        }
+        return serde_json::from_slice(reply.body())
+            .map_err(|e| api.fail(format!("{url} sent a reply that is not JSON ({e})")));
+    }
+}
+
+/// RFC 9110 §10.2.3: seconds (the HTTP-date form is rare from APIs; it counts as a minute).
+fn retry_after(headers: &http::HeaderMap) -> Duration {
+    headers
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim()
+                .parse()
+                .map_or(Duration::from_secs(60), Duration::from_secs)
+        })
+        .unwrap_or(Duration::from_secs(1))
+}
+
+/// A value at a dotted path (`image.link`) of a JSON document, as text.
+pub fn field(json: &Value, path: &str) -> Option<String> {
+    let value = path.split('.').try_fold(json, |node, key| node.get(key))?;
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined.
+pub fn basic_auth(client_id: &str, client_secret: &SecretString) -> String {
+    use base64::Engine;
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        encode(client_id),
+        encode(client_secret.expose_secret())
+    ));
+    format!("Basic {credentials}")
+}
+
+/// https, or plain http on a loopback address (development and tests only).
+pub fn secure_url(endpoint: &str) -> Result<Url, String> {
+    let url = Url::parse(endpoint).map_err(|e| format!("{endpoint:?} is not a URL ({e})"))?;
+    if url.scheme() != "https" && !is_loopback(&url) {
+        return Err(format!("{endpoint} must use https"));
+    }
+    Ok(url)
+}
+
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// An error and its causes in one line. Used for transport and parse errors, whose texts name
+/// URLs and serde positions but never a reply body.
+pub fn describe(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// Token endpoint failures: an OAuth error reply is the provider refusing; anything else failed.
+/// The `Parse` variant carries the reply body, which may hold a token, so only its serde error
+/// is shown.
+pub fn token_error<RE, T>(provider: &str, e: &oauth2::RequestTokenError<RE, T>) -> ProviderError
+where
+    RE: std::error::Error + 'static,
+    T: oauth2::ErrorResponse + 'static,
+{
+    match e {
+        oauth2::RequestTokenError::ServerResponse(err) => ProviderError::refused(
+            provider,
+            format!("the token endpoint refused the request: {err}"),
+        ),
+        oauth2::RequestTokenError::Request(err) => {
+            ProviderError::failed(provider, format!("the token endpoint {}", describe(err)))
+        }
+        oauth2::RequestTokenError::Parse(err, _body) => ProviderError::failed(
+            provider,
+            format!("the token endpoint sent a reply that is not valid OAuth 2.0 JSON ({err})"),
+        ),
+        oauth2::RequestTokenError::Other(msg) => {
+            ProviderError::failed(provider, format!("the token endpoint failed: {msg}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_are_found_by_dotted_path_and_numbers_become_text() {
+        let doc = json!({ "id": 42, "image": { "link": "https://cdn/x.jpg" }, "name": "" });
+        assert_eq!(field(&doc, "id").as_deref(), Some("42"));
+        assert_eq!(
+            field(&doc, "image.link").as_deref(),
+            Some("https://cdn/x.jpg")
+        );
+        assert_eq!(field(&doc, "name"), None, "empty strings count as absent");
+        assert_eq!(field(&doc, "image.missing"), None);
+    }
+
+    #[test]
+    fn basic_credentials_are_form_encoded_first() {
+        let header = basic_auth("id:1", &SecretString::from("s p&"));
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(header.strip_prefix("Basic ").unwrap())
+            .unwrap();
+        assert_eq!(String::from_utf8(decoded).unwrap(), "id%3A1:s+p%26");
+    }
+
+    #[test]
+    fn only_https_or_loopback_endpoints_are_called_with_secrets() {
+        assert!(secure_url("https://api.example/revoke").is_ok());
+        assert!(secure_url("http://127.0.0.1:3900/revoke").is_ok());
+        assert!(secure_url("http://localhost/revoke").is_ok());
+        assert!(secure_url("http://api.example/revoke").is_err());
+    }
+}
