@@ -1,10 +1,43 @@
-//! The two URL steps of the login that happen in the browser: building the provider's authorize
-//! URL (flow step 3) and reading what the provider put on `/callback/{provider}` (step 4).
-//! Both are pure functions over strings so `tests/web.rs` can check them in a real browser.
+//! The steps of the login that happen in the browser: starting it (flow steps 2 and 3), building
+//! the provider's authorize URL (step 3) and reading what the provider put on
+//! `/callback/{provider}` (step 4). The URL steps are pure functions over strings so
+//! `tests/web.rs` can check them in a real browser.
 
 use std::collections::BTreeMap;
 
+use shared::ApiError;
 use web_sys::{Url, UrlSearchParams};
+
+use crate::api::{self, ApiFailure};
+
+/// Where a login lands when nothing asked for another page.
+pub const DEFAULT_RETURN_TO: &str = "/profile";
+
+/// Flow steps 2 and 3: asks the backend for a login attempt, then leaves for the provider.
+/// Returns only when that failed (on success the browser is already unloading the page).
+pub async fn start_login(provider: &str, return_to: String) -> ApiFailure {
+    let login = match api::login(provider, Some(return_to)).await {
+        Ok(login) => login,
+        Err(failure) => return failure,
+    };
+    let local = |code: &str, message: String| ApiFailure::Status {
+        status: 0,
+        error: ApiError {
+            error: code.to_owned(),
+            message,
+        },
+    };
+    match authorize_url(&login.authorize_endpoint, &login.params) {
+        Ok(url) => match web_sys::window().map(|window| window.location().set_href(&url)) {
+            Some(Ok(())) => std::future::pending().await,
+            _ => local(
+                "navigation_refused",
+                "The browser refused to open the provider's page.".into(),
+            ),
+        },
+        Err(message) => local("bad_authorize_endpoint", message),
+    }
+}
 
 /// The authorize URL: `endpoint` with each of `params` appended to its query, form-urlencoded.
 ///

@@ -11,5 +11,5 @@ pub use brand_mark::BrandMark;
 pub use error_notice::{failure_sentence, ErrorNotice};
 pub use lang_switch::LangSwitch;
 pub use logout_button::LogoutButton;
-pub use provider_buttons::{remembered_name, start_login, ProviderButtons, DEFAULT_RETURN_TO};
+pub use provider_buttons::{remembered_name, ProviderButtons};
 pub use skeleton::Skeleton;

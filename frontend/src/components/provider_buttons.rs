@@ -1,42 +1,13 @@
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::hooks::use_query_map;
-use shared::{ApiError, ProviderInfo};
+use shared::ProviderInfo;
 
 use crate::{
-    api::{self, ApiFailure},
-    auth,
+    api::ApiFailure,
+    auth::{start_login, DEFAULT_RETURN_TO},
     components::{BrandMark, ErrorNotice},
     i18n::{fill, use_i18n},
 };
-
-/// Where a login lands when nothing asked for another page.
-pub const DEFAULT_RETURN_TO: &str = "/profile";
-
-/// Flow steps 2 and 3: asks the backend for a login attempt, then leaves for the provider.
-/// Returns only when that failed (on success the browser is already unloading the page).
-pub async fn start_login(provider: &str, return_to: String) -> ApiFailure {
-    let login = match api::login(provider, Some(return_to)).await {
-        Ok(login) => login,
-        Err(failure) => return failure,
-    };
-    let local = |code: &str, message: String| ApiFailure::Status {
-        status: 0,
-        error: ApiError {
-            error: code.to_owned(),
-            message,
-        },
-    };
-    match auth::authorize_url(&login.authorize_endpoint, &login.params) {
-        Ok(url) => match web_sys::window().map(|window| window.location().set_href(&url)) {
-            Some(Ok(())) => std::future::pending().await,
-            _ => local(
-                "navigation_refused",
-                "The browser refused to open the provider's page.".into(),
-            ),
-        },
-        Err(message) => local("bad_authorize_endpoint", message),
-    }
-}
 
 fn name_key(id: &str) -> String {
     format!("portero.name.{id}")

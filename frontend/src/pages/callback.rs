@@ -7,8 +7,8 @@ use shared::{ReturnTo, SessionRequest};
 
 use crate::{
     api::{self, ApiFailure},
-    auth::{parse_callback_query, CallbackQuery},
-    components::{remembered_name, start_login, ErrorNotice, DEFAULT_RETURN_TO},
+    auth::{parse_callback_query, start_login, CallbackQuery, DEFAULT_RETURN_TO},
+    components::{remembered_name, ErrorNotice},
     i18n::{failure_text, fill, tr, use_i18n},
     loader::Loaded,
 };
