@@ -7,7 +7,7 @@
 use std::{
     net::{SocketAddr, TcpListener as StdListener},
     path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::Duration,
 };
 
@@ -16,6 +16,11 @@ use devprovider::DevProvider;
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 use portero::{config::Config, startup::Application};
 use tokio::sync::oneshot;
+
+pub mod nginx;
+pub mod process;
+
+use process::ProcessGroup;
 
 pub const PROVIDER: &str = "dev";
 
@@ -274,7 +279,7 @@ impl Stack {
 /// A headless Chromium with a fresh profile (so a fresh cookie jar) and its chromedriver.
 pub struct Browser {
     pub client: Client,
-    driver: Child,
+    driver: ProcessGroup,
     _profile: TempDir,
 }
 
@@ -283,12 +288,12 @@ impl Browser {
         let chromedriver =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = StdListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("cannot start {chromedriver}"))?;
+        let driver = ProcessGroup::spawn(
+            Command::new(&chromedriver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
         let profile = TempDir::new("portero-e2e-profile")?;
         let mut caps = serde_json::Map::new();
         let mut chrome = serde_json::json!({
@@ -426,17 +431,12 @@ impl Browser {
         Ok(())
     }
 
+    /// Ends the WebDriver session (Chromium quits), then chromedriver; dropping a `Browser`
+    /// without it still stops both, with the process group.
     pub async fn close(mut self) -> Result<()> {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.driver.stop();
         Ok(())
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
     }
 }
 
