@@ -3,7 +3,7 @@
 
 use base64::{engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chacha20poly1305::{
-    aead::{Aead, AeadCore, KeyInit, OsRng},
+    aead::{Aead, Generate, Key, KeyInit},
     XChaCha20Poly1305, XNonce,
 };
 use secrecy::{ExposeSecret, SecretString};
@@ -60,14 +60,14 @@ impl TokenCipher {
     /// A key for this process only: what was sealed with it cannot be read after a restart.
     pub fn ephemeral() -> Self {
         TokenCipher {
-            aead: XChaCha20Poly1305::new(&XChaCha20Poly1305::generate_key(&mut OsRng)),
+            aead: XChaCha20Poly1305::new(&Key::<XChaCha20Poly1305>::generate()),
             previous: Vec::new(),
         }
     }
 
     /// A fresh random key, base64 as `session.secret_key` takes it.
     pub fn generate_key() -> SecretString {
-        SecretString::from(STANDARD.encode(XChaCha20Poly1305::generate_key(&mut OsRng)))
+        SecretString::from(STANDARD.encode(Key::<XChaCha20Poly1305>::generate()))
     }
 
     pub fn decode_key(encoded: &str) -> Result<Vec<u8>, CryptoError> {
@@ -84,7 +84,7 @@ impl TokenCipher {
     /// `associated` binds the sealed value to its context (the session's user), so a sealed
     /// blob copied into another record does not open there.
     pub fn seal(&self, plaintext: &[u8], associated: &[u8]) -> String {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let nonce = XNonce::generate();
         let sealed = self
             .aead
             .encrypt(
@@ -115,14 +115,12 @@ impl TokenCipher {
         let body = URL_SAFE_NO_PAD
             .decode(body)
             .map_err(|_| CryptoError::Unreadable)?;
-        if nonce.len() != 24 {
-            return Err(CryptoError::Unreadable);
-        }
+        let nonce = XNonce::try_from(nonce.as_slice()).map_err(|_| CryptoError::Unreadable)?;
         std::iter::once(&self.aead)
             .chain(&self.previous)
             .find_map(|aead| {
                 aead.decrypt(
-                    XNonce::from_slice(&nonce),
+                    &nonce,
                     chacha20poly1305::aead::Payload {
                         msg: &body,
                         aad: associated,
