@@ -4,7 +4,7 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::{DemoUser, Dialect};
+use crate::DemoUser;
 
 /// Escapes text for HTML element content and double-quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -70,26 +70,12 @@ const EMULATOR_NOTE: &str = "<p class=\"note\">This is <strong>Portero Dev</stro
     OAuth 2.0 / OpenID Connect emulator for development and tests. Its accounts are demo users: \
     there are no passwords, and nothing leaves this machine.</p>";
 
-/// Says which provider a non-standard dialect imitates, so nobody mistakes it for the real one.
-fn dialect_note(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Standard => "",
-        Dialect::Github => "<p>This emulator answers like <strong>GitHub</strong>.</p>",
-        Dialect::Intra42 => "<p>This emulator answers like <strong>42 Intra</strong>.</p>",
-    }
-}
-
 /// The login page: one form per demo user, so a click is a sign-in.
-pub fn login_page(
-    dialect: Dialect,
-    client_id: &str,
-    request_id: &str,
-    users: &[DemoUser],
-) -> Response {
+/// `note` names the provider the dialect imitates (HTML).
+pub fn login_page(note: &str, client_id: &str, request_id: &str, users: &[DemoUser]) -> Response {
     let mut body = format!(
         "<h1>Portero Dev — sign in</h1>{EMULATOR_NOTE}{note}\
          <p>Choose a demo user to continue to <code>{client}</code>.</p>",
-        note = dialect_note(dialect),
         client = escape(client_id),
     );
     for user in users {
@@ -108,12 +94,7 @@ pub fn login_page(
 
 /// The consent page: what the client will get (`items`, list entries already escaped), and
 /// allow / deny.
-pub fn consent_page(
-    dialect: Dialect,
-    client_id: &str,
-    request_id: &str,
-    items: &[String],
-) -> Response {
+pub fn consent_page(note: &str, client_id: &str, request_id: &str, items: &[String]) -> Response {
     let items: String = items.iter().map(|i| format!("<li>{i}</li>")).collect();
     let body = format!(
         "<h1>Portero Dev wants to:</h1><ul>{items}</ul>{note}\
@@ -124,7 +105,6 @@ pub fn consent_page(
          <button type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">Allow</button>\
          <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button>\
          </div></form>",
-        note = dialect_note(dialect),
         client = escape(client_id),
         request = escape(request_id),
     );

@@ -28,6 +28,7 @@
 //! ```
 
 pub mod config_file;
+mod dialect;
 #[cfg(feature = "form-login")]
 pub mod form_login;
 mod html;
@@ -35,8 +36,10 @@ mod keys;
 mod oauth;
 mod personas;
 mod routes;
+mod scope;
 mod state;
 
+use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,75 +48,10 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use url::Url;
 
+pub use crate::dialect::Dialect;
 use crate::state::AppState;
-
-/// Which provider the emulator answers like. One `DevProvider` serves one dialect.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Dialect {
-    /// OAuth 2.0 + OpenID Connect: `/authorize`, `/token`, `/userinfo`, `/revoke`, discovery.
-    #[default]
-    Standard,
-    /// GitHub OAuth Apps: `/login/oauth/authorize`, `/login/oauth/access_token`, `/user`,
-    /// `/user/emails`, `DELETE /applications/{client_id}/token`.
-    Github,
-    /// 42 Intra: `/oauth/authorize`, `/oauth/token`, `/oauth/token/info`, `/v2/me`.
-    Intra42,
-}
-
-impl Dialect {
-    /// The name used in the binary's TOML (`dialect = "…"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::Standard => "standard",
-            Dialect::Github => "github",
-            Dialect::Intra42 => "intra42",
-        }
-    }
-
-    /// Access token lifetime when the configuration does not say.
-    pub fn default_access_token_ttl(self) -> Duration {
-        match self {
-            Dialect::Standard => Duration::from_secs(3600),
-            // OAuth App tokens never expire (docs.github.com, "Authorizing OAuth apps"); the
-            // value is unused in this dialect.
-            Dialect::Github => Duration::from_secs(3600),
-            // api.intra.42.fr/apidoc/guides/web_application_flow: `"expires_in": 7200`.
-            Dialect::Intra42 => Duration::from_secs(7200),
-        }
-    }
-
-    /// Authorization code lifetime when the configuration does not say.
-    pub fn default_code_ttl(self) -> Duration {
-        match self {
-            Dialect::Standard => Duration::from_secs(60),
-            // docs.github.com, "Authorizing OAuth apps": "The temporary code will expire after
-            // 10 minutes"; Doorkeeper (42) also defaults to 10 minutes.
-            Dialect::Github | Dialect::Intra42 => Duration::from_secs(600),
-        }
-    }
-}
-
-impl std::fmt::Display for Dialect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Dialect {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Dialect, String> {
-        match s {
-            "standard" => Ok(Dialect::Standard),
-            "github" => Ok(Dialect::Github),
-            "intra42" => Ok(Dialect::Intra42),
-            other => Err(format!(
-                "unknown dialect `{other}`; use \"standard\", \"github\" or \"intra42\""
-            )),
-        }
-    }
-}
 
 /// What the provider knows: its dialect, registered clients, users and token lifetimes.
 ///
@@ -146,12 +84,79 @@ impl Config {
             rate_limit_per_sec: None,
         }
     }
+
+    /// Refuses configurations the provider could not honour, naming the offending value.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let mut ids = HashSet::new();
+        for client in &self.clients {
+            anyhow::ensure!(!client.id.is_empty(), "a client has an empty id");
+            anyhow::ensure!(
+                ids.insert(client.id.as_str()),
+                "client `{}` is registered twice",
+                client.id
+            );
+            anyhow::ensure!(
+                !client.secret.is_empty(),
+                "client `{}` has an empty secret",
+                client.id
+            );
+            anyhow::ensure!(
+                !client.redirect_uris.is_empty(),
+                "client `{}` has no redirect_uris",
+                client.id
+            );
+            for uri in &client.redirect_uris {
+                parse_redirect_uri(uri)
+                    .map_err(|why| anyhow::anyhow!("client `{}`: {why}", client.id))?;
+            }
+        }
+        let mut logins = HashSet::new();
+        for user in &self.users {
+            // The login appears in URL paths (avatars), so keep it to URL-safe characters.
+            anyhow::ensure!(
+                !user.login.is_empty()
+                    && user
+                        .login
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')),
+                "user login `{}` must be non-empty letters, digits, `-`, `_` or `.`",
+                user.login
+            );
+            anyhow::ensure!(
+                logins.insert(user.login.as_str()),
+                "user `{}` is listed twice",
+                user.login
+            );
+        }
+        anyhow::ensure!(
+            !self.access_token_ttl.is_zero(),
+            "access_token_ttl must be positive"
+        );
+        anyhow::ensure!(!self.code_ttl.is_zero(), "code_ttl must be positive");
+        anyhow::ensure!(
+            self.rate_limit_per_sec != Some(0),
+            "rate_limit_per_sec must be at least 1 (or absent for no limit)"
+        );
+        Ok(())
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config::for_dialect(Dialect::Standard)
     }
+}
+
+/// RFC 6749 §3.1.2: an absolute URI without a fragment.
+pub(crate) fn parse_redirect_uri(uri: &str) -> Result<Url, String> {
+    let url = Url::parse(uri).map_err(|e| format!("redirect URI `{uri}` is not absolute: {e}"))?;
+    if url.fragment().is_some() {
+        return Err(format!("redirect URI `{uri}` must not have a fragment"));
+    }
+    if url.cannot_be_a_base() {
+        return Err(format!("redirect URI `{uri}` cannot carry a query"));
+    }
+    Ok(url)
 }
 
 /// A registered confidential client. Redirect URIs are compared exactly (RFC 9700 §2.1).

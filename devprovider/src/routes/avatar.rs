@@ -13,6 +13,11 @@ const COLOURS: [&str; 6] = [
     "#0969da", "#8250df", "#bf3989", "#1a7f37", "#bc4c00", "#0a7f8f",
 ];
 
+/// Where the avatar of `login` is served, under the base URL `base`.
+pub fn url(base: &str, login: &str) -> String {
+    format!("{base}/avatars/{login}.svg")
+}
+
 /// `GET /avatars/{login}.svg`: the user's initials on a coloured circle.
 pub async fn avatar(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
     let Some(user) = file

@@ -6,8 +6,9 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::dialect::STANDARD_SCOPES;
 use crate::keys;
-use crate::state::{AppState, SUPPORTED_SCOPES};
+use crate::state::AppState;
 
 pub async fn openid_configuration(State(state): State<Arc<AppState>>) -> Json<Value> {
     let issuer = &state.issuer;
@@ -23,7 +24,7 @@ pub async fn openid_configuration(State(state): State<Arc<AppState>>) -> Json<Va
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": SUPPORTED_SCOPES,
+        "scopes_supported": STANDARD_SCOPES,
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
+use crate::dialect::token_response;
 use crate::oauth::{authenticate_client, no_store, OAuthError, Params};
 use crate::state::AppState;
 
@@ -40,14 +41,14 @@ fn grant(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, OA
                 params.get("redirect_uri"),
                 params.get("code_verifier"),
             )?;
-            Ok(state.token_response(issued))
+            Ok(token_response(state, issued))
         }
         Some("refresh_token") => {
             let refresh_token = params
                 .get("refresh_token")
                 .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
             let issued = state.refresh(client, refresh_token, params.get("scope"))?;
-            Ok(state.token_response(issued))
+            Ok(token_response(state, issued))
         }
         Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
