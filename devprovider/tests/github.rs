@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use devprovider::form_login::Decision;
 use devprovider::{Config, Dialect};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
@@ -18,10 +19,7 @@ const ACCESS_TOKEN: &str = "/login/oauth/access_token";
 const BAD_CODE_URI: &str = "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code";
 
 fn config() -> Config {
-    Config {
-        clients: vec![client(REDIRECT_URI)],
-        ..Config::for_dialect(Dialect::Github)
-    }
+    config_for(Dialect::Github, REDIRECT_URI)
 }
 
 async fn spawn_github() -> TestProvider {
@@ -40,15 +38,11 @@ fn authorize_query(scope: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn borrowed<'a>(query: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    query.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 impl TestProvider {
     async fn github_code(&self, login: &str, scope: &str) -> String {
         let query = authorize_query(scope);
         let callback = self
-            .sign_in_and_decide(AUTHORIZE, &borrowed(&query), login, "allow")
+            .sign_in_and_decide(AUTHORIZE, &query, login, Decision::Allow)
             .await;
         query_param(&callback, "code").expect("a code")
     }
@@ -122,17 +116,14 @@ async fn a_user_signs_in_and_the_client_gets_a_form_encoded_token_and_the_profil
 
     let query = authorize_query("read:user user:email");
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &borrowed(&query), "ada", "allow")
+        .sign_in_and_decide(AUTHORIZE, &query, "ada", Decision::Allow)
         .await;
     assert_eq!(
         callback.as_str().split('?').next(),
         Some(REDIRECT_URI),
         "{callback}"
     );
-    assert_eq!(
-        query_param(&callback, "state").as_deref(),
-        Some("state-123")
-    );
+    assert_query(&callback, "state", "state-123");
     // RFC 9207 `iss`, which GitHub sends since 2026.
     assert_eq!(
         query_param(&callback, "iss"),
@@ -179,6 +170,22 @@ async fn a_user_signs_in_and_the_client_gets_a_form_encoded_token_and_the_profil
     assert_eq!(stats.token_requests, 1);
     assert_eq!(stats.authorization_code_grants, 1);
     assert_eq!(stats.userinfo_requests, 1);
+}
+
+#[tokio::test]
+async fn the_shared_forms_name_github_and_lead_back_with_a_303() {
+    let app = spawn_github().await;
+    let query = authorize_query("read:user");
+    let page = app.get_url(app.url_with(AUTHORIZE, &query)).await;
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("answers like <strong>GitHub</strong>"));
+    let callback = app
+        .sign_in_checking_the_forms(AUTHORIZE, &query, "ada", "allow")
+        .await;
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
 }
 
 #[tokio::test]
@@ -341,7 +348,7 @@ async fn pkce_is_optional_but_checked_when_a_challenge_was_sent() {
             AUTHORIZE,
             &[("client_id", CLIENT_ID), ("redirect_uri", REDIRECT_URI)],
             "ada",
-            "allow",
+            Decision::Allow,
         )
         .await;
     let code = query_param(&callback, "code").unwrap();
@@ -398,23 +405,18 @@ async fn denying_sends_access_denied_in_githubs_words() {
     let app = spawn_github().await;
     let query = authorize_query("read:user");
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &borrowed(&query), "ada", "deny")
+        .sign_in_and_decide(AUTHORIZE, &query, "ada", Decision::Deny)
         .await;
-    assert_eq!(
-        query_param(&callback, "error").as_deref(),
-        Some("access_denied")
-    );
-    assert_eq!(
-        query_param(&callback, "error_description").as_deref(),
-        Some("The user has denied your application access.")
+    assert_query(&callback, "error", "access_denied");
+    assert_query(
+        &callback,
+        "error_description",
+        "The user has denied your application access.",
     );
     assert!(query_param(&callback, "error_uri")
         .unwrap()
         .starts_with("https://docs.github.com/"));
-    assert_eq!(
-        query_param(&callback, "state").as_deref(),
-        Some("state-123")
-    );
+    assert_query(&callback, "state", "state-123");
     assert_eq!(query_param(&callback, "code"), None);
 }
 
@@ -435,7 +437,12 @@ async fn an_unregistered_redirect_uri_gets_an_error_page_and_a_missing_one_the_c
     assert!(wrong.text().await.unwrap().contains("not registered"));
 
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &[("client_id", CLIENT_ID)], "ada", "allow")
+        .sign_in_and_decide(
+            AUTHORIZE,
+            &[("client_id", CLIENT_ID)],
+            "ada",
+            Decision::Allow,
+        )
         .await;
     assert!(callback.as_str().starts_with(REDIRECT_URI), "{callback}");
 

@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use devprovider::form_login::Decision;
 use devprovider::{Client, Config, Dialect};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
@@ -19,10 +20,7 @@ const INVALID_GRANT: &str = "The provided authorization grant is invalid, expire
     client.";
 
 fn config() -> Config {
-    Config {
-        clients: vec![client(REDIRECT_URI)],
-        ..Config::for_dialect(Dialect::Intra42)
-    }
+    config_for(Dialect::Intra42, REDIRECT_URI)
 }
 
 async fn spawn_intra() -> TestProvider {
@@ -42,7 +40,7 @@ fn authorize_query(scope: &str) -> Vec<(&'static str, &str)> {
 impl TestProvider {
     async fn intra_code(&self, login: &str, scope: &str) -> String {
         let callback = self
-            .sign_in_and_decide(AUTHORIZE, &authorize_query(scope), login, "allow")
+            .sign_in_and_decide(AUTHORIZE, &authorize_query(scope), login, Decision::Allow)
             .await;
         query_param(&callback, "code").expect("a code")
     }
@@ -98,10 +96,15 @@ async fn a_student_signs_in_and_the_client_reads_the_token_and_v2_me() {
     let base = app.provider.base_url();
 
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &authorize_query("public"), "ada", "allow")
+        .sign_in_and_decide(
+            AUTHORIZE,
+            &authorize_query("public"),
+            "ada",
+            Decision::Allow,
+        )
         .await;
     assert!(callback.as_str().starts_with(REDIRECT_URI), "{callback}");
-    assert_eq!(query_param(&callback, "state").as_deref(), Some("state-42"));
+    assert_query(&callback, "state", "state-42");
     // 42 does not send RFC 9207's `iss`.
     assert_eq!(query_param(&callback, "iss"), None);
     let code = query_param(&callback, "code").expect("a code");
@@ -177,6 +180,21 @@ async fn a_student_signs_in_and_the_client_reads_the_token_and_v2_me() {
         "/oauth/token/info is not userinfo"
     );
     assert!(app.provider.is_access_token_active(access));
+}
+
+#[tokio::test]
+async fn the_shared_forms_name_42_intra_and_lead_back_with_a_303() {
+    let app = spawn_intra().await;
+    let page = app.get(AUTHORIZE, &authorize_query("public")).await;
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("answers like <strong>42 Intra</strong>"));
+    let callback = app
+        .sign_in_checking_the_forms(AUTHORIZE, &authorize_query("public"), "ada", "allow")
+        .await;
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
 }
 
 #[tokio::test]
@@ -371,8 +389,8 @@ async fn the_authorize_endpoint_checks_redirect_uri_response_type_and_scopes() {
     let bad_scope = app.get(AUTHORIZE, &authorize_query("public admin")).await;
     assert_eq!(bad_scope.status(), StatusCode::SEE_OTHER);
     let url = location(&bad_scope);
-    assert_eq!(query_param(&url, "error").as_deref(), Some("invalid_scope"));
-    assert_eq!(query_param(&url, "state").as_deref(), Some("state-42"));
+    assert_query(&url, "error", "invalid_scope");
+    assert_query(&url, "state", "state-42");
 
     let mut token_flow = authorize_query("public");
     token_flow[2] = ("response_type", "token");
@@ -397,7 +415,7 @@ async fn the_authorize_endpoint_checks_redirect_uri_response_type_and_scopes() {
                 ("response_type", "code"),
             ],
             "ada",
-            "allow",
+            Decision::Allow,
         )
         .await;
     let code = query_param(&callback, "code").unwrap();
@@ -409,14 +427,11 @@ async fn the_authorize_endpoint_checks_redirect_uri_response_type_and_scopes() {
 async fn denying_sends_access_denied_without_iss() {
     let app = spawn_intra().await;
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &authorize_query("public"), "ada", "deny")
+        .sign_in_and_decide(AUTHORIZE, &authorize_query("public"), "ada", Decision::Deny)
         .await;
-    assert_eq!(
-        query_param(&callback, "error").as_deref(),
-        Some("access_denied")
-    );
+    assert_query(&callback, "error", "access_denied");
     assert!(query_param(&callback, "error_description").is_some());
-    assert_eq!(query_param(&callback, "state").as_deref(), Some("state-42"));
+    assert_query(&callback, "state", "state-42");
     assert_eq!(query_param(&callback, "iss"), None);
 }
 
@@ -448,13 +463,13 @@ async fn pkce_is_verified_when_sent() {
     };
 
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &query, "ada", "allow")
+        .sign_in_and_decide(AUTHORIZE, &query, "ada", Decision::Allow)
         .await;
     let code = query_param(&callback, "code").unwrap();
     assert_eq!(exchange_with(code, Some(VERIFIER)).await, StatusCode::OK);
 
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &query, "ada", "allow")
+        .sign_in_and_decide(AUTHORIZE, &query, "ada", Decision::Allow)
         .await;
     let code = query_param(&callback, "code").unwrap();
     let wrong: &'static str = "wrong-verifier-wrong-verifier-wrong-verifier-1";
@@ -464,7 +479,7 @@ async fn pkce_is_verified_when_sent() {
     );
 
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &query, "ada", "allow")
+        .sign_in_and_decide(AUTHORIZE, &query, "ada", Decision::Allow)
         .await;
     let code = query_param(&callback, "code").unwrap();
     assert_eq!(exchange_with(code, None).await, StatusCode::BAD_REQUEST);
@@ -527,7 +542,7 @@ async fn more_api_calls_per_second_than_the_limit_answer_429_per_application() {
                 ("response_type", "code"),
             ],
             "grace",
-            "allow",
+            Decision::Allow,
         )
         .await;
     let other: Value = app

@@ -38,11 +38,8 @@ pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQ
         Ok(request) => request,
         Err(page) => return *page,
     };
-    if let Some(name) = &request.duplicate {
-        return request.fail(
-            "invalid_request",
-            &format!("parameter `{name}` was sent more than once"),
-        );
+    if let Some(refused) = request.refuse_duplicate() {
+        return refused;
     }
     match request.param("response_type") {
         None => return request.fail("invalid_request", "response_type is required"),
@@ -137,6 +134,13 @@ impl<'a> Trusted<'a> {
             redirect_uri,
             redirect_url,
         })
+    }
+
+    /// RFC 6749 §3.1: a parameter sent twice is an invalid request.
+    pub fn refuse_duplicate(&self) -> Option<Response> {
+        let name = self.duplicate.as_deref()?;
+        let description = format!("parameter `{name}` was sent more than once");
+        Some(self.fail("invalid_request", &description))
     }
 
     pub fn param(&self, name: &str) -> Option<&str> {

@@ -13,6 +13,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::authorize::{Challenge, Trusted, MALFORMED_S256};
+use super::token;
 use crate::dialect::github_scope;
 use crate::html;
 use crate::oauth::{
@@ -53,11 +54,8 @@ pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQ
         Ok(request) => request,
         Err(page) => return *page,
     };
-    if let Some(name) = &request.duplicate {
-        return request.fail(
-            "invalid_request",
-            &format!("parameter `{name}` was sent more than once"),
-        );
+    if let Some(refused) = request.refuse_duplicate() {
+        return refused;
     }
     // GitHub changelog 2025-07-14: PKCE is optional and only S256 is accepted.
     let pkce = match request.challenge() {
@@ -139,12 +137,14 @@ pub async fn access_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    state.count(|s| s.token_requests += 1);
     let json = accepts_json(&headers);
-    match exchange(&state, query.as_deref(), &headers, &body) {
-        Ok(fields) => token_reply(json, &fields),
-        Err(error) => token_reply(json, &error.fields()),
-    }
+    token::answer(&state, || {
+        match exchange(&state, query.as_deref(), &headers, &body) {
+            Ok(fields) => token_reply(json, &fields),
+            Err(error) => token_reply(json, &error.fields()),
+        }
+    })
+    .await
 }
 
 fn exchange(

@@ -12,6 +12,7 @@ use axum::Json;
 use serde_json::json;
 
 use super::authorize::{Challenge, Trusted};
+use super::token;
 use super::userinfo::too_many_requests;
 use crate::dialect::secret_valid_until;
 use crate::html;
@@ -90,8 +91,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    state.count(|s| s.token_requests += 1);
-    match grant(&state, &headers, &body) {
+    token::answer(&state, || match grant(&state, &headers, &body) {
         Ok(issued) => {
             let body = json!({
                 "access_token": issued.access_token,
@@ -105,7 +105,8 @@ pub async fn token(
             (no_store(), Json(body)).into_response()
         }
         Err(response) => *response,
-    }
+    })
+    .await
 }
 
 fn grant(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Issued, Box<Response>> {

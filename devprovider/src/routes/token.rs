@@ -13,17 +13,24 @@ use crate::dialect::token_response;
 use crate::oauth::{authenticate_client, no_store, OAuthError, Params};
 use crate::state::AppState;
 
-/// `POST /token`. The body is read raw so that even a malformed request is counted.
+/// What every dialect's token endpoint does around its own answer: the request is counted,
+/// valid or not (which is why bodies are read raw).
+pub async fn answer(state: &AppState, answer: impl FnOnce() -> Response) -> Response {
+    state.count(|s| s.token_requests += 1);
+    answer()
+}
+
+/// `POST /token`.
 pub async fn token(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    state.count(|s| s.token_requests += 1);
-    match grant(&state, &headers, &body) {
+    answer(&state, || match grant(&state, &headers, &body) {
         Ok(reply) => (no_store(), Json(reply)).into_response(),
         Err(error) => error.into_response(),
-    }
+    })
+    .await
 }
 
 fn grant(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
