@@ -2,6 +2,8 @@
 //! HTML forms, then the token, userinfo and revocation endpoints. Loopback only.
 
 mod common;
+#[path = "common/standard.rs"]
+mod standard;
 
 use std::time::Duration;
 
@@ -11,174 +13,10 @@ use common::*;
 use devprovider::form_login::Decision;
 use devprovider::{Client, Config, Stats};
 use reqwest::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
-use reqwest::{Response, StatusCode};
-use serde_json::Value;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use standard::*;
 use url::Url;
-
-// Never contacted: redirects are not followed, the tests only read the Location header.
-const REDIRECT_URI: &str = "http://127.0.0.1:9/callback/dev";
-const REDIRECT_URI_WITH_QUERY: &str = "http://127.0.0.1:9/callback/dev?tenant=blue";
-
-fn portero_client() -> Client {
-    Client {
-        redirect_uris: vec![REDIRECT_URI.into(), REDIRECT_URI_WITH_QUERY.into()],
-        ..client(REDIRECT_URI)
-    }
-}
-
-async fn spawn_provider() -> TestProvider {
-    spawn_provider_with(Config {
-        clients: vec![portero_client()],
-        ..Config::default()
-    })
-    .await
-}
-
-async fn spawn_provider_with(config: Config) -> TestProvider {
-    spawn(config).await
-}
-
-/// What the client puts in the authorization request; tests change one field at a time.
-struct AuthRequest {
-    client_id: &'static str,
-    redirect_uri: &'static str,
-    response_type: &'static str,
-    scope: &'static str,
-    state: Option<&'static str>,
-    nonce: Option<&'static str>,
-    challenge: Option<String>,
-    challenge_method: Option<&'static str>,
-}
-
-impl Default for AuthRequest {
-    fn default() -> Self {
-        AuthRequest {
-            client_id: CLIENT_ID,
-            redirect_uri: REDIRECT_URI,
-            response_type: "code",
-            scope: "openid profile email",
-            state: Some("state-123"),
-            nonce: Some("nonce-456"),
-            challenge: Some(challenge(VERIFIER)),
-            challenge_method: Some("S256"),
-        }
-    }
-}
-
-/// The default request with one change.
-fn changed(change: impl FnOnce(&mut AuthRequest)) -> AuthRequest {
-    let mut request = AuthRequest::default();
-    change(&mut request);
-    request
-}
-
-impl AuthRequest {
-    fn query(&self) -> Vec<(&'static str, String)> {
-        let mut query = vec![
-            ("client_id", self.client_id.to_owned()),
-            ("redirect_uri", self.redirect_uri.to_owned()),
-            ("response_type", self.response_type.to_owned()),
-            ("scope", self.scope.to_owned()),
-        ];
-        let optional = [
-            ("state", self.state.map(str::to_owned)),
-            ("nonce", self.nonce.map(str::to_owned)),
-            ("code_challenge", self.challenge.clone()),
-            (
-                "code_challenge_method",
-                self.challenge_method.map(str::to_owned),
-            ),
-        ];
-        query.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
-        query
-    }
-}
-
-impl TestProvider {
-    async fn authorize(&self, request: &AuthRequest) -> Response {
-        self.get_url(self.url_with("/authorize", &request.query()))
-            .await
-    }
-
-    /// Signs in as `login`, answers the consent page, and returns the redirect target.
-    async fn decide(&self, request: &AuthRequest, login: &str, decision: Decision) -> Url {
-        self.sign_in_and_decide("/authorize", &request.query(), login, decision)
-            .await
-    }
-
-    /// The happy path up to the code, for tests about the token endpoint.
-    async fn code_for(&self, request: &AuthRequest) -> String {
-        let callback = self.decide(request, "ada", Decision::Allow).await;
-        query_param(&callback, "code").expect("a code")
-    }
-
-    async fn token(&self, form: &[(&str, &str)]) -> Response {
-        self.http
-            .post(self.url("/token"))
-            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn exchange(&self, code: &str, verifier: &str) -> Response {
-        self.token(&code_form(code, verifier)).await
-    }
-
-    async fn tokens_for_ada(&self) -> Value {
-        let code = self.code_for(&AuthRequest::default()).await;
-        let response = self.exchange(&code, VERIFIER).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.unwrap()
-    }
-
-    async fn refresh(&self, refresh_token: &str) -> Response {
-        self.token(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ])
-        .await
-    }
-
-    async fn userinfo(&self, access_token: &str) -> Response {
-        self.get_with_token("/userinfo", access_token).await
-    }
-
-    async fn revoke(&self, token: &str) -> Response {
-        self.http
-            .post(self.url("/revoke"))
-            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-            .form(&[("token", token)])
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Checks the id token's RS256 signature against /jwks and returns its claims.
-    async fn verified_claims(&self, id_token: &str) -> Value {
-        let (header, claims) = self.verified_jwt(id_token).await;
-        assert_eq!(header["alg"], "RS256");
-        assert_eq!(header["typ"], "JWT");
-        claims
-    }
-}
-
-/// An authorization_code grant's form, credentials aside.
-fn code_form<'a>(code: &'a str, verifier: &'a str) -> [(&'static str, &'a str); 4] {
-    [
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", REDIRECT_URI),
-        ("code_verifier", verifier),
-    ]
-}
-
-async fn error_of(response: Response) -> (StatusCode, String) {
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    (status, body["error"].as_str().unwrap().to_owned())
-}
 
 #[tokio::test]
 async fn a_user_signs_in_through_the_forms_and_the_client_gets_verified_tokens() {
@@ -264,8 +102,41 @@ async fn a_user_signs_in_through_the_forms_and_the_client_gets_verified_tokens()
             refresh_grants: 1,
             userinfo_requests: 3,
             revocations: 1,
+            // No client here registered a backchannel_logout_uri, and nobody logged out.
+            ..Stats::default()
         }
     );
+}
+
+#[tokio::test]
+async fn edsgers_address_is_not_verified_in_the_id_token_or_userinfo() {
+    let app = spawn_provider().await;
+    let tokens = app.tokens_for("edsger").await;
+    let claims = app
+        .verified_claims(tokens["id_token"].as_str().unwrap())
+        .await;
+    assert_eq!(claims["email"], "edsger@example.com");
+    assert_eq!(claims["email_verified"], false);
+    let access_token = tokens["access_token"].as_str().unwrap();
+    let user: Value = app.userinfo(access_token).await.json().await.unwrap();
+    assert_eq!(user["email"], "edsger@example.com");
+    assert_eq!(user["email_verified"], false);
+}
+
+#[tokio::test]
+async fn only_barbara_has_a_groups_claim_in_the_id_token_and_userinfo() {
+    let app = spawn_provider().await;
+    let staff = json!(["staff"]);
+    for (login, groups) in [("barbara", Some(&staff)), ("ada", None), ("margaret", None)] {
+        let tokens = app.tokens_for(login).await;
+        let claims = app
+            .verified_claims(tokens["id_token"].as_str().unwrap())
+            .await;
+        assert_eq!(claims.get("groups"), groups, "{login}'s id token");
+        let access_token = tokens["access_token"].as_str().unwrap();
+        let user: Value = app.userinfo(access_token).await.json().await.unwrap();
+        assert_eq!(user.get("groups"), groups, "{login}'s userinfo");
+    }
 }
 
 #[tokio::test]
@@ -304,11 +175,14 @@ async fn the_login_page_offers_every_demo_user_as_a_clickable_form() {
         ("ada", "Ada Lovelace"),
         ("grace", "Grace Hopper"),
         ("alan", "Alan Turing"),
+        ("edsger", "Edsger Dijkstra"),
+        ("margaret", "Margaret Hamilton"),
+        ("barbara", "Barbara Liskov"),
     ] {
         assert!(html.contains(&format!(r#"data-user="{login}""#)), "{login}");
         assert!(html.contains(&format!("{name} ({login})")), "{name}");
     }
-    assert_eq!(html.matches(r#"action="/authorize/login""#).count(), 3);
+    assert_eq!(html.matches(r#"action="/authorize/login""#).count(), 6);
     assert!(
         !html.contains("http://") && !html.contains("https://"),
         "no external resource"
@@ -529,25 +403,14 @@ async fn an_expired_code_is_an_invalid_grant() {
 
 #[tokio::test]
 async fn a_code_issued_to_one_client_cannot_be_redeemed_by_another() {
-    let other = Client {
-        id: "other".into(),
-        secret: "other-secret".into(),
-        redirect_uris: vec![REDIRECT_URI.into()],
-    };
+    let other = other_client("other", "other-secret", REDIRECT_URI);
     let app = spawn_provider_with(Config {
         clients: vec![portero_client(), other],
         ..Config::default()
     })
     .await;
     let code = app.code_for(&AuthRequest::default()).await;
-    let stolen = app
-        .http
-        .post(app.url("/token"))
-        .basic_auth("other", Some("other-secret"))
-        .form(&code_form(&code, VERIFIER))
-        .send()
-        .await
-        .unwrap();
+    let stolen = app.exchange_as("other", "other-secret", &code).await;
     assert_eq!(error_of(stolen).await.1, "invalid_grant");
     // The rightful client can still redeem it.
     assert_eq!(app.exchange(&code, VERIFIER).await.status(), StatusCode::OK);

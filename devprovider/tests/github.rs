@@ -78,6 +78,14 @@ impl TestProvider {
         reply["access_token"].as_str().expect("a token").to_owned()
     }
 
+    /// `/user` and `/user/emails` for `login`, signed in with `read:user user:email`.
+    async fn user_and_emails(&self, login: &str) -> (Value, Value) {
+        let token = self.token_for(login, "read:user user:email").await;
+        let user = json_200(self.get_with_token("/user", &token).await).await;
+        let emails = json_200(self.get_with_token("/user/emails", &token).await).await;
+        (user, emails)
+    }
+
     async fn delete_token(&self, secret: Option<&str>, body: Value) -> Response {
         let mut request = self
             .http
@@ -505,13 +513,10 @@ async fn bad_or_missing_credentials_are_a_401_and_the_token_scheme_works() {
 #[tokio::test]
 async fn grace_keeps_her_email_private_so_clients_must_read_user_emails() {
     let app = spawn_github().await;
-    let token = app.token_for("grace", "read:user user:email").await;
-
-    let user = json_200(app.get_with_token("/user", &token).await).await;
+    let (user, emails) = app.user_and_emails("grace").await;
     assert_eq!(user["login"], "grace");
     assert_eq!(user["email"], Value::Null);
 
-    let emails = json_200(app.get_with_token("/user/emails", &token).await).await;
     let emails = emails.as_array().unwrap();
     assert!(emails.len() >= 2, "{emails:?}");
     let primary: Vec<&Value> = emails.iter().filter(|e| e["primary"] == true).collect();
@@ -545,6 +550,81 @@ async fn user_emails_without_the_user_email_scope_is_a_404() {
     let token = app.token_for("grace", "user").await;
     let response = app.get_with_token("/user/emails", &token).await;
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn edsgers_unverified_address_is_not_public_and_listed_unverified() {
+    let app = spawn_github().await;
+    let (user, emails) = app.user_and_emails("edsger").await;
+    assert_eq!(user["login"], "edsger");
+    assert_eq!(user["email"], Value::Null);
+    assert_eq!(
+        emails,
+        json!([{
+            "email": "edsger@example.com",
+            "primary": true,
+            "verified": false,
+            "visibility": "private",
+        }])
+    );
+}
+
+#[tokio::test]
+async fn margaret_is_in_an_organization_and_a_team_in_it_and_others_in_none() {
+    let app = spawn_github().await;
+    for scope in ["read:org", "user", "admin:org"] {
+        let token = app.token_for("margaret", scope).await;
+        let orgs = json_200(app.get_with_token("/user/orgs", &token).await).await;
+        let orgs = orgs.as_array().unwrap();
+        assert_eq!(orgs.len(), 1, "{scope}: {orgs:?}");
+        assert_eq!(orgs[0]["login"], "apollo-guidance");
+        assert!(orgs[0]["id"].is_u64() && orgs[0]["node_id"].is_string());
+        let teams = json_200(app.get_with_token("/user/teams", &token).await).await;
+        let teams = teams.as_array().unwrap();
+        assert_eq!(teams.len(), 1, "{scope}: {teams:?}");
+        assert_eq!(teams[0]["slug"], "flight-software");
+        assert_eq!(teams[0]["name"], "Flight Software");
+        assert_eq!(teams[0]["organization"]["login"], "apollo-guidance");
+        assert_eq!(teams[0]["organization"]["id"], orgs[0]["id"]);
+    }
+    let avatar = app.get("/avatars/apollo-guidance.svg", &[]).await;
+    assert_eq!(avatar.status(), StatusCode::OK);
+
+    let token = app.token_for("ada", "read:org").await;
+    for path in ["/user/orgs", "/user/teams"] {
+        assert_eq!(
+            json_200(app.get_with_token(path, &token).await).await,
+            json!([]),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn orgs_and_teams_answer_403_to_a_narrower_scope() {
+    let app = spawn_github().await;
+    let token = app.token_for("margaret", "read:user user:email").await;
+    let orgs = app.get_with_token("/user/orgs", &token).await;
+    assert_eq!(orgs.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        header(&orgs, "x-accepted-oauth-scopes"),
+        "admin:org, read:org, user, write:org"
+    );
+    assert_eq!(
+        orgs.json::<Value>().await.unwrap()["message"],
+        "You need at least read:org scope or user scope to list your organizations."
+    );
+    let teams = app.get_with_token("/user/teams", &token).await;
+    assert_eq!(teams.status(), StatusCode::FORBIDDEN);
+    assert!(teams.json::<Value>().await.unwrap()["message"].is_string());
+
+    // `repo` lists teams, not organizations.
+    let token = app.token_for("margaret", "repo").await;
+    let orgs = app.get_with_token("/user/orgs", &token).await;
+    assert_eq!(orgs.status(), StatusCode::FORBIDDEN);
+    let teams = app.get_with_token("/user/teams", &token).await;
+    assert_eq!(teams.status(), StatusCode::OK);
+    assert_eq!(app.provider.stats().userinfo_requests, 4);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use devprovider::form_login::Decision;
-use devprovider::{Client, Config, Dialect};
+use devprovider::{Config, Dialect};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -67,6 +67,15 @@ impl TestProvider {
         response.json().await.unwrap()
     }
 
+    /// `/v2/me` for `login`, signed in with the `public` scope.
+    async fn me_of(&self, login: &str) -> Value {
+        let tokens = self.tokens_for(login).await;
+        let access_token = tokens["access_token"].as_str().unwrap();
+        let me = self.get_with_token("/v2/me", access_token).await;
+        assert_eq!(me.status(), StatusCode::OK);
+        me.json().await.unwrap()
+    }
+
     async fn refresh(&self, refresh_token: &str) -> Response {
         self.token(&[
             ("grant_type", "refresh_token"),
@@ -76,6 +85,16 @@ impl TestProvider {
         ])
         .await
     }
+}
+
+/// The `campus_users` entries marked primary.
+fn primary_campus_users(me: &Value) -> Vec<&Value> {
+    me["campus_users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["is_primary"] == true)
+        .collect()
 }
 
 fn unix_now() -> u64 {
@@ -200,23 +219,49 @@ async fn the_shared_forms_name_42_intra_and_lead_back_with_a_303() {
 #[tokio::test]
 async fn a_student_who_moved_campus_has_one_primary_campus() {
     let app = spawn_intra().await;
-    let tokens = app.tokens_for("grace").await;
-    let me: Value = app
-        .get_with_token("/v2/me", tokens["access_token"].as_str().unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = app.me_of("grace").await;
     assert_eq!(me["campus"].as_array().unwrap().len(), 2);
-    let primary: Vec<&Value> = me["campus_users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["is_primary"] == true)
-        .collect();
+    let primary = primary_campus_users(&me);
     assert_eq!(primary.len(), 1);
     assert_eq!(me["email"], "grace@student.42urduliz.com");
     assert_eq!(me["location"], Value::Null);
+}
+
+#[tokio::test]
+async fn students_are_at_different_campuses_so_a_campus_rule_can_tell_them_apart() {
+    let app = spawn_intra().await;
+    for (login, campus_id, campus_name) in [
+        ("ada", 22, "Madrid"),
+        ("alan", 37, "Málaga"),
+        ("grace", 40, "Urduliz"),
+        ("edsger", 22, "Madrid"),
+        ("margaret", 22, "Madrid"),
+        ("barbara", 22, "Madrid"),
+    ] {
+        let me = app.me_of(login).await;
+        let primary = primary_campus_users(&me);
+        assert_eq!(primary.len(), 1, "{login}");
+        assert_eq!(primary[0]["campus_id"], campus_id, "{login}");
+        let campus = me["campus"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == campus_id)
+            .expect("the primary campus is listed");
+        assert_eq!(campus["name"], campus_name, "{login}");
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_reply_can_be_held() {
+    let app = spawn_intra().await;
+    let tokens = app.tokens_for("ada").await;
+    app.provider.set_refresh_delay(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let response = app.refresh(tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(app.provider.stats().refresh_grants, 1);
 }
 
 #[tokio::test]
@@ -519,11 +564,7 @@ async fn more_api_calls_per_second_than_the_limit_answer_429_per_application() {
     let app = spawn(Config {
         clients: vec![
             client(REDIRECT_URI),
-            Client {
-                id: "other-app".into(),
-                secret: "other-secret".into(),
-                redirect_uris: vec![other_redirect.into()],
-            },
+            other_client("other-app", "other-secret", other_redirect),
         ],
         rate_limit_per_sec: Some(2),
         ..Config::for_dialect(Dialect::Intra42)

@@ -11,6 +11,7 @@ use axum::Router;
 use super::{Minted, Rules};
 use crate::html::escape;
 use crate::oauth;
+use crate::personas;
 use crate::routes::github;
 use crate::scope::Scope;
 use crate::state::AppState;
@@ -74,6 +75,8 @@ impl Rules for Github {
             .route("/login/oauth/access_token", post(github::access_token))
             .route("/user", get(github::user))
             .route("/user/emails", get(github::emails))
+            .route("/user/orgs", get(github::orgs))
+            .route("/user/teams", get(github::teams))
             .route(
                 "/applications/{client_id}/token",
                 delete(github::delete_token),
@@ -113,6 +116,11 @@ impl Rules for Github {
 
     fn page_note(&self) -> &'static str {
         "<p>This emulator answers like <strong>GitHub</strong>.</p>"
+    }
+
+    /// Organizations have avatars too (`avatar_url` in `/user/orgs`).
+    fn avatar_owner(&self, login: &str) -> Option<&'static str> {
+        personas::github_org_name(login)
     }
 
     /// GitHub sends RFC 9207's `iss` since 2026, naming its OAuth endpoints, not github.com.

@@ -14,7 +14,7 @@ use axum::Router;
 
 pub use github::parse_scope as github_scope;
 pub use intra42::secret_valid_until;
-pub use standard::{token_response, userinfo_claims, SCOPES as STANDARD_SCOPES};
+pub use standard::{logout_token, token_response, userinfo_claims, SCOPES as STANDARD_SCOPES};
 
 use crate::oauth::random_token;
 use crate::scope::Scope;
@@ -24,11 +24,12 @@ use crate::DemoUser;
 /// Which provider the emulator answers like. One `DevProvider` serves one dialect.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Dialect {
-    /// OAuth 2.0 + OpenID Connect: `/authorize`, `/token`, `/userinfo`, `/revoke`, discovery.
+    /// OAuth 2.0 + OpenID Connect: `/authorize`, `/token`, `/userinfo`, `/revoke`, discovery,
+    /// back-channel logout.
     #[default]
     Standard,
     /// GitHub OAuth Apps: `/login/oauth/authorize`, `/login/oauth/access_token`, `/user`,
-    /// `/user/emails`, `DELETE /applications/{client_id}/token`.
+    /// `/user/emails`, `/user/orgs`, `/user/teams`, `DELETE /applications/{client_id}/token`.
     Github,
     /// 42 Intra: `/oauth/authorize`, `/oauth/token`, `/oauth/token/info`, `/v2/me`.
     Intra42,
@@ -126,6 +127,11 @@ pub(crate) trait Rules: Sync {
         ""
     }
 
+    /// The display name of an account other than a demo user that has an avatar here.
+    fn avatar_owner(&self, _login: &str) -> Option<&'static str> {
+        None
+    }
+
     /// RFC 9207: the `iss` of authorization responses, which is the issuer.
     fn authorization_iss(&self, base_url: &str) -> Option<String> {
         Some(base_url.to_owned())
@@ -141,6 +147,12 @@ pub(crate) trait Rules: Sync {
 
     /// RFC 6749 §4.1.3: the token request must repeat the authorization request's redirect_uri.
     fn token_request_may_omit_redirect_uri(&self) -> bool {
+        false
+    }
+
+    /// OpenID Connect Back-Channel Logout 1.0: whether clients may register a
+    /// `backchannel_logout_uri`. Only OpenID providers have it.
+    fn backchannel_logout(&self) -> bool {
         false
     }
 

@@ -10,10 +10,11 @@ use serde_json::{json, Map, Value};
 use super::Rules;
 use crate::html::escape;
 use crate::keys;
+use crate::oauth;
 use crate::routes::{authorize, discovery, token, userinfo};
 use crate::scope::Scope;
 use crate::state::{unix_now, AppState, Issued};
-use crate::DemoUser;
+use crate::{subject_of, DemoUser};
 
 /// The scopes of OIDC Core §5.4 and §11.
 pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
@@ -44,6 +45,10 @@ impl Rules for Standard {
     /// RFC 6749 §3.3: space-separated; a name the server doesn't know is refused.
     fn parse_scope(&self, input: &str) -> Result<Scope, String> {
         Scope::refusing_unknown(input, &[' '], &SCOPES)
+    }
+
+    fn backchannel_logout(&self) -> bool {
+        true
     }
 
     fn consent_items(&self, user: &DemoUser, scope: &Scope) -> Vec<String> {
@@ -92,19 +97,38 @@ pub fn id_token(state: &AppState, issued: &Issued) -> String {
     if let Some(nonce) = &issued.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }
+    // OIDC Back-Channel Logout 1.0 §2.1: with session support, id tokens name the session.
+    claims.insert("sid".into(), json!(issued.grant.sid));
     claims.extend(userinfo_claims(state, &issued.grant.login, &issued.scope));
-    keys::signing_key().sign_jwt(&Value::Object(claims))
+    keys::signing_key().sign_jwt("JWT", &Value::Object(claims))
+}
+
+/// OIDC Back-Channel Logout 1.0 §2.4: the logout token for one client's session. Signed like
+/// id tokens, typed `logout+jwt`, and never with a `nonce`, so it can't pass for an id token.
+pub fn logout_token(state: &AppState, client_id: &str, subject: &str, sid: &str) -> String {
+    let iat = unix_now();
+    let claims = json!({
+        "iss": state.issuer,
+        "aud": client_id,
+        "iat": iat,
+        // §2.4 requires `exp`; it is sent at once, so two minutes is plenty.
+        "exp": iat + 120,
+        "jti": oauth::random_token(),
+        "sub": subject,
+        "sid": sid,
+        "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+    });
+    keys::signing_key().sign_jwt("logout+jwt", &claims)
 }
 
 /// `sub` plus the claims the scope allows (OIDC Core §5.4), for the id token and userinfo.
 pub fn userinfo_claims(state: &AppState, login: &str, scope: &Scope) -> Map<String, Value> {
     let mut claims = Map::new();
-    // Users can't disappear at run time, but an unknown login still yields a valid subject.
+    claims.insert("sub".into(), json!(subject_of(login)));
+    // Users can't disappear at run time; an unknown login still has a subject.
     let Some(user) = state.user(login) else {
-        claims.insert("sub".into(), json!(format!("user-{login}")));
         return claims;
     };
-    claims.insert("sub".into(), json!(user.subject()));
     if scope.contains("profile") {
         claims.insert("name".into(), json!(user.name));
         claims.insert("preferred_username".into(), json!(user.login));
@@ -112,7 +136,12 @@ pub fn userinfo_claims(state: &AppState, login: &str, scope: &Scope) -> Map<Stri
     }
     if scope.contains("email") {
         claims.insert("email".into(), json!(user.email));
-        claims.insert("email_verified".into(), json!(true));
+        claims.insert("email_verified".into(), json!(user.email_verified));
+    }
+    // Not an OIDC Core claim, but the usual one for group membership (Keycloak, Okta, Dex,
+    // Authentik send `groups`); given with any scope, for the users who have groups.
+    if !user.groups.is_empty() {
+        claims.insert("groups".into(), json!(user.groups));
     }
     claims
 }

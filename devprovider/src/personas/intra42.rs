@@ -200,11 +200,7 @@ mod tests {
 
     #[test]
     fn a_configured_user_gets_a_stable_id_and_the_madrid_campus() {
-        let zoe = DemoUser {
-            login: "zoe".into(),
-            name: "Zoe".into(),
-            email: "zoe@example.com".into(),
-        };
+        let zoe = DemoUser::new("zoe", "Zoe");
         assert_eq!(intra42_user_id(&zoe), intra42_user_id(&zoe.clone()));
         assert_eq!(intra42_email(&zoe), "zoe@student.42madrid.com");
         let me = intra42_me(&zoe, "http://x");

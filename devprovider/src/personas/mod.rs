@@ -5,7 +5,7 @@
 mod github;
 mod intra42;
 
-pub use github::{github_emails, github_user};
+pub use github::{github_emails, github_org_name, github_orgs, github_teams, github_user};
 pub use intra42::{intra42_email, intra42_me, intra42_user_id};
 
 /// FNV-1a: a number that depends only on the login, so ids survive restarts.

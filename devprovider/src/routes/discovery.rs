@@ -31,9 +31,12 @@ pub async fn openid_configuration(State(state): State<Arc<AppState>>) -> Json<Va
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-            "name", "preferred_username", "picture", "email", "email_verified",
+            "name", "preferred_username", "picture", "email", "email_verified", "groups", "sid",
         ],
         "authorization_response_iss_parameter_supported": true,
+        // OpenID Connect Back-Channel Logout 1.0 §2.1, with `sid` in id and logout tokens.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     }))
 }
 

@@ -1,7 +1,8 @@
 //! The `github` dialect: github.com's OAuth App endpoints and the api.github.com calls a login
 //! needs, on one base URL. Each quirk follows docs.github.com: "Authorizing OAuth apps",
-//! "Troubleshooting OAuth app access token request errors", the REST pages "Users", "Emails"
-//! and "OAuth authorizations", and "Getting started with the REST API" (User-Agent rule).
+//! "Troubleshooting OAuth app access token request errors", the REST pages "Users", "Emails",
+//! "Organizations", "Teams" and "OAuth authorizations", and "Getting started with the REST API"
+//! (User-Agent rule).
 
 use std::sync::Arc;
 
@@ -138,7 +139,7 @@ pub async fn access_token(
     body: Bytes,
 ) -> Response {
     let json = accepts_json(&headers);
-    token::answer(&state, || {
+    token::answer(&state, &headers, &body, || {
         match exchange(&state, query.as_deref(), &headers, &body) {
             Ok(fields) => token_reply(json, &fields),
             Err(error) => token_reply(json, &error.fields()),
@@ -221,24 +222,73 @@ pub async fn user(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     with_scopes(&info, "", Json(body).into_response())
 }
 
-/// `GET /user/emails`: needs the `user:email` (or `user`) scope.
+/// `GET /user/emails`: needs the `user:email` (or `user`) scope; GitHub hides what a token
+/// may not see behind a 404.
 pub async fn emails(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let (info, user) = match api_user(&state, &headers) {
+    let refusal = (
+        StatusCode::NOT_FOUND,
+        "Not Found",
+        "https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user",
+    );
+    let accepted = ["user", "user:email"];
+    scoped_call(&state, &headers, &accepted, refusal, |user| {
+        personas::github_emails(user)
+    })
+}
+
+/// `GET /user/orgs`: "this API requires at least `user` or `read:org` scope for OAuth app
+/// tokens … Requests with insufficient scope will receive a `403 Forbidden` response" (REST,
+/// "List organizations for the authenticated user"); the message is the one GitHub sends.
+/// Wider org scopes include `read:org` ("Scopes for OAuth apps": admin:org > write:org >
+/// read:org).
+pub async fn orgs(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let refusal = (
+        StatusCode::FORBIDDEN,
+        "You need at least read:org scope or user scope to list your organizations.",
+        "https://docs.github.com/rest/orgs/orgs#list-organizations-for-the-authenticated-user",
+    );
+    let accepted = ["admin:org", "read:org", "user", "write:org"];
+    scoped_call(&state, &headers, &accepted, refusal, |user| {
+        personas::github_orgs(user, &state.issuer)
+    })
+}
+
+/// `GET /user/teams`: OAuth app tokens "need the `user`, `repo`, or `read:org` scope" (REST,
+/// "List teams for the authenticated user"). GitHub doesn't document the refusal's wording;
+/// it is modelled on `/user/orgs`'.
+pub async fn teams(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let refusal = (
+        StatusCode::FORBIDDEN,
+        "You need at least read:org, repo or user scope to list your teams.",
+        "https://docs.github.com/rest/teams/teams#list-teams-for-the-authenticated-user",
+    );
+    let accepted = ["admin:org", "read:org", "repo", "user", "write:org"];
+    scoped_call(&state, &headers, &accepted, refusal, |user| {
+        personas::github_teams(user, &state.issuer)
+    })
+}
+
+/// An API call about the user that needs one of the `accepted` scopes: `body` as JSON when the
+/// token has one, else the `refusal` (status, message, documentation URL). Both name the
+/// scopes, as every API reply does.
+fn scoped_call(
+    state: &AppState,
+    headers: &HeaderMap,
+    accepted: &[&str],
+    refusal: (StatusCode, &str, &str),
+    body: impl FnOnce(&DemoUser) -> Value,
+) -> Response {
+    let (info, user) = match api_user(state, headers) {
         Ok(found) => found,
         Err(response) => return *response,
     };
-    let accepted = "user, user:email";
-    if !info.scope.contains_any(&["user", "user:email"]) {
-        // GitHub hides what a token may not see behind a 404.
-        let response = api_error(
-            StatusCode::NOT_FOUND,
-            "Not Found",
-            "https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user",
-        );
-        return with_scopes(&info, accepted, response);
-    }
-    let body = personas::github_emails(user);
-    with_scopes(&info, accepted, Json(body).into_response())
+    let response = if info.scope.contains_any(accepted) {
+        Json(body(user)).into_response()
+    } else {
+        let (status, message, documentation_url) = refusal;
+        api_error(status, message, documentation_url)
+    };
+    with_scopes(&info, &accepted.join(", "), response)
 }
 
 /// `DELETE /applications/{client_id}/token` with HTTP Basic (client id and secret) and a JSON
@@ -394,14 +444,15 @@ fn rate_limited(retry_after_secs: u64) -> Response {
 
 /// "Scopes for OAuth apps": every API reply names the token's scopes and those the call
 /// accepts.
-fn with_scopes(info: &AccessInfo, accepted: &'static str, mut response: Response) -> Response {
+fn with_scopes(info: &AccessInfo, accepted: &str, mut response: Response) -> Response {
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&info.scope.join(", ")) {
-        headers.insert(HeaderName::from_static("x-oauth-scopes"), value);
+    for (name, value) in [
+        ("x-oauth-scopes", info.scope.join(", ")),
+        ("x-accepted-oauth-scopes", accepted.to_owned()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
     }
-    headers.insert(
-        HeaderName::from_static("x-accepted-oauth-scopes"),
-        HeaderValue::from_static(accepted),
-    );
     response
 }

@@ -91,20 +91,22 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token::answer(&state, || match grant(&state, &headers, &body) {
-        Ok(issued) => {
-            let body = json!({
-                "access_token": issued.access_token,
-                "token_type": "bearer",
-                "expires_in": issued.expires_in,
-                "refresh_token": issued.refresh_token,
-                "scope": issued.scope.join(" "),
-                "created_at": issued.created_at,
-                "secret_valid_until": secret_valid_until(state.started_at),
-            });
-            (no_store(), Json(body)).into_response()
+    token::answer(&state, &headers, &body, || {
+        match grant(&state, &headers, &body) {
+            Ok(issued) => {
+                let body = json!({
+                    "access_token": issued.access_token,
+                    "token_type": "bearer",
+                    "expires_in": issued.expires_in,
+                    "refresh_token": issued.refresh_token,
+                    "scope": issued.scope.join(" "),
+                    "created_at": issued.created_at,
+                    "secret_valid_until": secret_valid_until(state.started_at),
+                });
+                (no_store(), Json(body)).into_response()
+            }
+            Err(response) => *response,
         }
-        Err(response) => *response,
     })
     .await
 }

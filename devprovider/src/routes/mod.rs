@@ -1,5 +1,5 @@
-//! The HTTP surface: one module per endpoint family. The login and consent forms and the
-//! avatars are shared; each dialect mounts its protocol endpoints (`Rules::routes`).
+//! The HTTP surface: one module per endpoint family. The login, consent and logout pages and
+//! the avatars are shared; each dialect mounts its protocol endpoints (`Rules::routes`).
 
 pub mod authorize;
 pub mod avatar;
@@ -7,6 +7,7 @@ pub mod discovery;
 mod forms;
 pub mod github;
 pub mod intra42;
+mod logout;
 pub mod token;
 pub mod userinfo;
 
@@ -23,6 +24,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/authorize/login", post(forms::login))
         .route("/authorize/consent", post(forms::consent))
         .route("/avatars/{file}", get(avatar::avatar))
+        .route("/logout", get(logout::page).post(logout::log_out))
         .merge(state.rules.routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(state)

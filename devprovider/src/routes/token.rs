@@ -14,10 +14,23 @@ use crate::oauth::{authenticate_client, no_store, OAuthError, Params};
 use crate::state::AppState;
 
 /// What every dialect's token endpoint does around its own answer: the request is counted,
-/// valid or not (which is why bodies are read raw).
-pub async fn answer(state: &AppState, answer: impl FnOnce() -> Response) -> Response {
+/// valid or not (which is why bodies are read raw), and the answer to a `refresh_token` grant
+/// waits for the refresh delay (`DevProvider::set_refresh_delay`) after it was decided.
+pub async fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    answer: impl FnOnce() -> Response,
+) -> Response {
     state.count(|s| s.token_requests += 1);
-    answer()
+    let response = answer();
+    let is_refresh = Params::parse_body(headers, body)
+        .is_ok_and(|params| params.get("grant_type") == Some("refresh_token"));
+    let delay = state.refresh_delay();
+    if is_refresh && !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    response
 }
 
 /// `POST /token`.
@@ -26,9 +39,11 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    answer(&state, || match grant(&state, &headers, &body) {
-        Ok(reply) => (no_store(), Json(reply)).into_response(),
-        Err(error) => error.into_response(),
+    answer(&state, &headers, &body, || {
+        match grant(&state, &headers, &body) {
+            Ok(reply) => (no_store(), Json(reply)).into_response(),
+            Err(error) => error.into_response(),
+        }
     })
     .await
 }

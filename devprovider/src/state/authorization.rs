@@ -1,12 +1,13 @@
 //! From a validated authorization request to the redirect back to the client: the pending
 //! request the login and consent forms carry, then a code or a denial (RFC 6749 §4.1.2).
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use url::Url;
 
 use super::grants::Pkce;
-use super::store::{CodeRecord, PENDING_TTL};
+use super::store::{CodeRecord, ProviderSession, PENDING_TTL};
 use super::{unix_now, AppState};
 use crate::oauth;
 use crate::scope::Scope;
@@ -22,8 +23,9 @@ pub struct PendingAuthorization {
     pub state: Option<String>,
     pub pkce: Option<Pkce>,
     pub nonce: Option<String>,
-    /// Set once the user picked an account on the login page.
-    pub login: Option<String>,
+    /// Set once the user picked an account on the login page: who, and the provider session
+    /// that sign-in started.
+    pub login: Option<(String, String)>,
     pub expires_at: Instant,
 }
 
@@ -103,7 +105,8 @@ impl AppState {
         id
     }
 
-    /// Records which demo user signed in for a pending request.
+    /// Records which demo user signed in for a pending request; the sign-in starts a provider
+    /// session.
     pub fn select_user(
         &self,
         request_id: &str,
@@ -118,8 +121,17 @@ impl AppState {
             .pending
             .get_mut(request_id)
             .ok_or("This sign-in request is unknown or has expired. Start the login again.")?;
-        pending.login = Some(user.login.clone());
-        Ok((pending.clone(), user.clone()))
+        let sid = oauth::random_token();
+        pending.login = Some((user.login.clone(), sid.clone()));
+        let pending = pending.clone();
+        store.sessions.insert(
+            sid,
+            ProviderSession {
+                login: user.login.clone(),
+                clients: BTreeSet::new(),
+            },
+        );
+        Ok((pending, user.clone()))
     }
 
     /// Consumes a pending request (single use) and answers with where to send the browser.
@@ -130,7 +142,7 @@ impl AppState {
         let pending = store.pending.remove(request_id).ok_or(
             "This sign-in request is unknown, expired or already answered. Start the login again.",
         )?;
-        let Some(login) = pending.login.clone() else {
+        let Some((login, sid)) = pending.login.clone() else {
             // Not answered yet: the user may still sign in and come back to consent.
             store.pending.insert(request_id.to_owned(), pending);
             return Err("Sign in as a demo user before answering the consent page.");
@@ -152,6 +164,7 @@ impl AppState {
                 pkce: pending.pkce,
                 login,
                 auth_time: unix_now(),
+                sid,
                 expires_at: now + self.code_ttl,
                 used: None,
             },

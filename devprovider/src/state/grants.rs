@@ -173,8 +173,13 @@ impl AppState {
                 client_id: client.id.clone(),
                 login: record.login.clone(),
                 auth_time: record.auth_time,
+                sid: record.sid.clone(),
             };
             record.used = Some(Some(grant.id));
+            // The client now holds tokens from this session: logging out of it tells the client.
+            if let Some(session) = store.sessions.get_mut(&grant.sid) {
+                session.clients.insert(client.id.clone());
+            }
             self.issue(store, now, grant, scope.clone(), scope, nonce)
         };
         self.count(|s| s.authorization_code_grants += 1);

@@ -1,7 +1,8 @@
-//! 429s: the `throttle_next` test knob and the per-client sliding window of
-//! `rate_limit_per_sec`.
+//! Test knobs and limits: `throttle_next` and the per-client sliding window of
+//! `rate_limit_per_sec` (429s), and the refresh delay.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
@@ -51,6 +52,16 @@ impl AppState {
         }
         recent.push_back(now);
         None
+    }
+
+    /// See `DevProvider::set_refresh_delay`.
+    pub fn set_refresh_delay(&self, delay: Duration) {
+        let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
+        self.refresh_delay.store(nanos, Ordering::Relaxed);
+    }
+
+    pub fn refresh_delay(&self) -> Duration {
+        Duration::from_nanos(self.refresh_delay.load(Ordering::Relaxed))
     }
 
     fn limiter(&self) -> MutexGuard<'_, Limiter> {

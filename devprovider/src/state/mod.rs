@@ -4,12 +4,15 @@
 mod authorization;
 mod grants;
 mod limits;
+mod sessions;
 mod store;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use anyhow::Context;
 use url::Url;
 
 pub use authorization::AuthorizationRequest;
@@ -36,6 +39,10 @@ pub struct AppState {
     store: Mutex<Store>,
     stats: Mutex<Stats>,
     limiter: Mutex<Limiter>,
+    /// Nanoseconds to hold refresh_token grant replies (`set_refresh_delay`).
+    refresh_delay: AtomicU64,
+    /// Sends back-channel logout tokens: plain HTTP, no redirects followed.
+    http: reqwest::Client,
 }
 
 struct RegisteredClient {
@@ -78,6 +85,15 @@ impl AppState {
             store: Mutex::new(Store::default()),
             stats: Mutex::new(Stats::default()),
             limiter: Mutex::new(Limiter::default()),
+            refresh_delay: AtomicU64::new(0),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                // Loopback clients: an environment proxy must not see their logout tokens.
+                .no_proxy()
+                // OIDC Back-Channel Logout 1.0 §2.8 lets the OP give up on a slow RP.
+                .timeout(Duration::from_secs(5))
+                .build()
+                .context("building the back-channel logout HTTP client")?,
         })
     }
 

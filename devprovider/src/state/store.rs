@@ -1,7 +1,7 @@
 //! The provider's memory: pending authorization requests, codes and tokens, and how long each is
 //! kept. Only the `state` module touches it, under one lock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use super::authorization::PendingAuthorization;
@@ -23,6 +23,15 @@ pub struct Grant {
     pub login: String,
     /// Unix seconds at which the user signed in (OIDC `auth_time`).
     pub auth_time: u64,
+    /// The provider session the user signed in with (OIDC `sid`).
+    pub sid: String,
+}
+
+/// One completed login form: the user is signed in at the provider until logging out.
+pub struct ProviderSession {
+    pub login: String,
+    /// The clients that got tokens in this session, which back-channel logout tells.
+    pub clients: BTreeSet<String>,
 }
 
 pub struct CodeRecord {
@@ -33,6 +42,7 @@ pub struct CodeRecord {
     pub pkce: Option<Pkce>,
     pub login: String,
     pub auth_time: u64,
+    pub sid: String,
     pub expires_at: Instant,
     /// None until first presented; then whether it produced a grant (so a replay can revoke it).
     pub used: Option<Option<u64>>,
@@ -68,6 +78,8 @@ pub struct Store {
     /// (RFC 9700 §4.14.2), so the whole grant is revoked.
     pub retired_refresh: HashMap<String, u64>,
     pub next_grant: u64,
+    /// Live provider sessions by `sid`; they end only when their user logs out.
+    pub sessions: HashMap<String, ProviderSession>,
 }
 
 impl Store {

@@ -31,10 +31,15 @@ pub fn config_for(dialect: Dialect, redirect_uri: &str) -> Config {
 }
 
 pub fn client(redirect_uri: &str) -> Client {
+    other_client(CLIENT_ID, CLIENT_SECRET, redirect_uri)
+}
+
+pub fn other_client(id: &str, secret: &str, redirect_uri: &str) -> Client {
     Client {
-        id: CLIENT_ID.into(),
-        secret: CLIENT_SECRET.into(),
+        id: id.into(),
+        secret: secret.into(),
         redirect_uris: vec![redirect_uri.into()],
+        backchannel_logout_uri: None,
     }
 }
 
