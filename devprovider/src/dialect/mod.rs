@@ -1,7 +1,8 @@
 //! Which provider the emulator answers like. Everything a provider does its own way lives in its
 //! dialect's file, behind [`Rules`]. The trait's default methods do what RFC 6749 and OpenID
 //! Connect say, so a dialect overrides only its provider's quirks. [`Dialect::rules`] is the one
-//! place a dialect is matched: a new dialect is a new file, a variant and one line there.
+//! place a dialect is matched: a new dialect is a new file, its variant, and its line there and
+//! in [`Dialect::ALL`].
 
 mod github;
 mod intra42;
