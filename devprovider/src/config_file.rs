@@ -11,6 +11,8 @@
 //! id = "portero"
 //! secret = "dev-secret"
 //! redirect_uris = ["http://127.0.0.1:8080/callback/dev"]
+//! # optional, standard dialect only: OIDC Back-Channel Logout 1.0
+//! backchannel_logout_uri = "http://127.0.0.1:3000/api/backchannel-logout/dev"
 //! ```
 
 use std::net::SocketAddr;
@@ -47,6 +49,7 @@ struct RawClient {
     id: String,
     secret: String,
     redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3900";
@@ -79,6 +82,7 @@ pub fn parse(text: &str) -> anyhow::Result<FileConfig> {
                 id: c.id,
                 secret: c.secret,
                 redirect_uris: c.redirect_uris,
+                backchannel_logout_uri: c.backchannel_logout_uri,
             })
             .collect(),
         ..Config::for_dialect(dialect)
@@ -126,7 +130,7 @@ mod tests {
         assert_eq!(file.bind, "127.0.0.1:4000".parse().unwrap());
         assert_eq!(file.config.access_token_ttl, Duration::from_secs(120));
         assert_eq!(file.config.clients[0].id, "portero");
-        assert_eq!(file.config.users.len(), 3);
+        assert_eq!(file.config.users, crate::demo_users());
     }
 
     #[test]
@@ -190,6 +194,21 @@ mod tests {
         let error =
             error_of("[[clients]]\nid = \"x\"\nsecret = \"s\"\nredirect_uris = [\"/cb\"]\n");
         assert!(error.contains("redirect URI `/cb`"), "{error}");
+    }
+
+    #[test]
+    fn a_client_may_name_its_backchannel_logout_uri_in_the_standard_dialect_only() {
+        let client = "[[clients]]\nid = \"x\"\nsecret = \"s\"\nredirect_uris = [\"http://127.0.0.1:9/cb\"]\n\
+            backchannel_logout_uri = \"http://127.0.0.1:9/logout\"\n";
+        let file = parse(client).unwrap();
+        assert_eq!(
+            file.config.clients[0].backchannel_logout_uri.as_deref(),
+            Some("http://127.0.0.1:9/logout")
+        );
+        let error = error_of(&format!("dialect = \"github\"\n{client}"));
+        assert!(error.contains("backchannel_logout_uri"), "{error}");
+        let error = error_of(&client.replace("http://127.0.0.1:9/logout", "https://x/logout"));
+        assert!(error.contains("must be http://"), "{error}");
     }
 
     #[test]

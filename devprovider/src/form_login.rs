@@ -33,23 +33,11 @@ pub async fn log_in(
     decision: Decision,
 ) -> Result<Url> {
     let origin = authorize_url.origin().ascii_serialization();
-    let page = http
-        .get(authorize_url.clone())
-        .send()
-        .await?
-        .error_for_status()
-        .context("devprovider's login page")?
-        .text()
-        .await?;
-    let page = http
+    let page = fetch_page(http.get(authorize_url.clone()), "devprovider's login page").await?;
+    let login_form = http
         .post(format!("{origin}/authorize/login"))
-        .form(&[("request", request_id(&page)?.as_str()), ("user", user)])
-        .send()
-        .await?
-        .error_for_status()
-        .context("devprovider's login form")?
-        .text()
-        .await?;
+        .form(&[("request", request_id(&page)?.as_str()), ("user", user)]);
+    let page = fetch_page(login_form, "devprovider's login form").await?;
     let answer = http
         .post(format!("{origin}/authorize/consent"))
         .form(&[
@@ -70,6 +58,12 @@ pub async fn log_in(
         .and_then(|l| l.to_str().ok())
         .context("devprovider's consent redirect has no Location")?;
     Ok(Url::parse(location)?)
+}
+
+/// The HTML of a page that must answer 2xx.
+async fn fetch_page(request: reqwest::RequestBuilder, what: &'static str) -> Result<String> {
+    let response = request.send().await.context(what)?;
+    Ok(response.error_for_status().context(what)?.text().await?)
 }
 
 /// A client that does not follow redirects, as [`log_in`] needs.

@@ -4,7 +4,7 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::{DemoUser, Dialect};
+use crate::DemoUser;
 
 /// Escapes text for HTML element content and double-quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -38,6 +38,7 @@ button img{width:2rem;height:2rem}\
 .actions button{justify-content:center}\
 #allow{background:#1f883d;color:#fff;border-color:#1f883d}\
 .error{color:#cf222e}\
+.done{color:#1a7f37}\
 code{background:#f6f8fa;padding:0 .2rem;border-radius:4px}";
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -70,50 +71,62 @@ const EMULATOR_NOTE: &str = "<p class=\"note\">This is <strong>Portero Dev</stro
     OAuth 2.0 / OpenID Connect emulator for development and tests. Its accounts are demo users: \
     there are no passwords, and nothing leaves this machine.</p>";
 
-/// Says which provider a non-standard dialect imitates, so nobody mistakes it for the real one.
-fn dialect_note(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Standard => "",
-        Dialect::Github => "<p>This emulator answers like <strong>GitHub</strong>.</p>",
-        Dialect::Intra42 => "<p>This emulator answers like <strong>42 Intra</strong>.</p>",
-    }
-}
-
 /// The login page: one form per demo user, so a click is a sign-in.
-pub fn login_page(
-    dialect: Dialect,
-    client_id: &str,
-    request_id: &str,
-    users: &[DemoUser],
-) -> Response {
+/// `note` names the provider the dialect imitates (HTML).
+pub fn login_page(note: &str, client_id: &str, request_id: &str, users: &[DemoUser]) -> Response {
     let mut body = format!(
         "<h1>Portero Dev — sign in</h1>{EMULATOR_NOTE}{note}\
          <p>Choose a demo user to continue to <code>{client}</code>.</p>",
-        note = dialect_note(dialect),
         client = escape(client_id),
     );
+    let hidden = format!(
+        "<input type=\"hidden\" name=\"request\" value=\"{}\">",
+        escape(request_id)
+    );
     for user in users {
-        let login = escape(&user.login);
-        body.push_str(&format!(
-            "<form method=\"post\" action=\"/authorize/login\">\
-             <input type=\"hidden\" name=\"request\" value=\"{request}\">\
-             <button type=\"submit\" name=\"user\" value=\"{login}\" data-user=\"{login}\">\
-             <img src=\"/avatars/{login}.svg\" alt=\"\">{name} ({login})</button></form>",
-            request = escape(request_id),
-            name = escape(&user.name),
+        body.push_str(&user_form(
+            "/authorize/login",
+            &hidden,
+            "data-user",
+            user,
+            "",
         ));
     }
+    body.push_str("<p><a href=\"/logout\">Log out</a> of Portero Dev.</p>");
     page(StatusCode::OK, "Portero Dev — sign in", &body)
+}
+
+/// The logout page: one "Log out" form per user signed in here, and what the last logout did.
+pub fn logout_page(note: &str, signed_in: &[(&DemoUser, String)], done: Option<&str>) -> Response {
+    let mut body = format!("<h1>Portero Dev — log out</h1>{EMULATOR_NOTE}{note}");
+    if let Some(done) = done {
+        body.push_str(&format!("<p class=\"done\">{}</p>", escape(done)));
+    }
+    if signed_in.is_empty() {
+        body.push_str("<p>Nobody is signed in here.</p>");
+    }
+    for (user, sessions) in signed_in {
+        let label = format!(" · {} · Log out", escape(sessions));
+        body.push_str(&user_form("/logout", "", "data-logout", user, &label));
+    }
+    page(StatusCode::OK, "Portero Dev — log out", &body)
+}
+
+/// A form that POSTs `user=<login>` (and `hidden`, HTML) to `action`, its button showing the
+/// user and `label` (HTML) and carrying the attribute `data` for tests and scripts.
+fn user_form(action: &str, hidden: &str, data: &str, user: &DemoUser, label: &str) -> String {
+    let login = escape(&user.login);
+    format!(
+        "<form method=\"post\" action=\"{action}\">{hidden}\
+         <button type=\"submit\" name=\"user\" value=\"{login}\" {data}=\"{login}\">\
+         <img src=\"/avatars/{login}.svg\" alt=\"\">{name} ({login}){label}</button></form>",
+        name = escape(&user.name),
+    )
 }
 
 /// The consent page: what the client will get (`items`, list entries already escaped), and
 /// allow / deny.
-pub fn consent_page(
-    dialect: Dialect,
-    client_id: &str,
-    request_id: &str,
-    items: &[String],
-) -> Response {
+pub fn consent_page(note: &str, client_id: &str, request_id: &str, items: &[String]) -> Response {
     let items: String = items.iter().map(|i| format!("<li>{i}</li>")).collect();
     let body = format!(
         "<h1>Portero Dev wants to:</h1><ul>{items}</ul>{note}\
@@ -124,7 +137,6 @@ pub fn consent_page(
          <button type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">Allow</button>\
          <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button>\
          </div></form>",
-        note = dialect_note(dialect),
         client = escape(client_id),
         request = escape(request_id),
     );

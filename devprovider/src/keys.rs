@@ -54,9 +54,10 @@ impl Key {
         })
     }
 
-    /// A compact JWS (RFC 7515) over `claims`, signed RS256.
-    pub fn sign_jwt(&self, claims: &Value) -> String {
-        let header = json!({ "alg": "RS256", "typ": "JWT", "kid": self.kid });
+    /// A compact JWS (RFC 7515) over `claims`, signed RS256; `typ` names the kind of token
+    /// (RFC 8725 §3.11), `JWT` for id tokens.
+    pub fn sign_jwt(&self, typ: &str, claims: &Value) -> String {
+        let header = json!({ "alg": "RS256", "typ": typ, "kid": self.kid });
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),

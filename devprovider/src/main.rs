@@ -12,7 +12,7 @@ const USAGE: &str = "usage: devprovider --config FILE\n\n\
     Runs Portero Dev, a local OAuth 2.0 / OpenID Connect provider for development only.\n\
     FILE is TOML: bind = \"127.0.0.1:3900\", dialect = \"standard\" | \"github\" | \"intra42\",\n\
     optional access_token_ttl_secs, code_ttl_secs and rate_limit_per_sec, and [[clients]]\n\
-    tables with id, secret and redirect_uris.";
+    tables with id, secret, redirect_uris and (standard dialect) backchannel_logout_uri.";
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -1,283 +1,22 @@
 //! The provider driven over HTTP the way a browser and a confidential client would: through the
 //! HTML forms, then the token, userinfo and revocation endpoints. Loopback only.
 
+mod common;
+#[path = "common/standard.rs"]
+mod standard;
+
 use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use devprovider::{Client, Config, DevProvider, Stats};
+use common::*;
+use devprovider::form_login::Decision;
+use devprovider::{Client, Config, Stats};
 use reqwest::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
-use reqwest::{Response, StatusCode};
-use rsa::pkcs1v15::{Signature, VerifyingKey};
-use rsa::signature::Verifier;
-use rsa::{BigUint, RsaPublicKey};
-use serde_json::Value;
-use sha2::{Digest, Sha256};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use standard::*;
 use url::Url;
-
-const CLIENT_ID: &str = "portero";
-const CLIENT_SECRET: &str = "dev-secret";
-// Never contacted: redirects are not followed, the tests only read the Location header.
-const REDIRECT_URI: &str = "http://127.0.0.1:9/callback/dev";
-const REDIRECT_URI_WITH_QUERY: &str = "http://127.0.0.1:9/callback/dev?tenant=blue";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-
-fn portero_client() -> Client {
-    Client {
-        id: CLIENT_ID.into(),
-        secret: CLIENT_SECRET.into(),
-        redirect_uris: vec![REDIRECT_URI.into(), REDIRECT_URI_WITH_QUERY.into()],
-    }
-}
-
-fn challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-struct TestProvider {
-    provider: DevProvider,
-    http: reqwest::Client,
-}
-
-async fn spawn_provider() -> TestProvider {
-    spawn_provider_with(Config {
-        clients: vec![portero_client()],
-        ..Config::default()
-    })
-    .await
-}
-
-async fn spawn_provider_with(config: Config) -> TestProvider {
-    let provider = DevProvider::start(config).await.expect("provider starts");
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        // A proxy from the environment must not see loopback test traffic.
-        .no_proxy()
-        .build()
-        .unwrap();
-    TestProvider { provider, http }
-}
-
-/// What the client puts in the authorization request; tests change one field at a time.
-struct AuthRequest {
-    client_id: &'static str,
-    redirect_uri: &'static str,
-    response_type: &'static str,
-    scope: &'static str,
-    state: Option<&'static str>,
-    nonce: Option<&'static str>,
-    challenge: Option<String>,
-    challenge_method: Option<&'static str>,
-}
-
-impl Default for AuthRequest {
-    fn default() -> Self {
-        AuthRequest {
-            client_id: CLIENT_ID,
-            redirect_uri: REDIRECT_URI,
-            response_type: "code",
-            scope: "openid profile email",
-            state: Some("state-123"),
-            nonce: Some("nonce-456"),
-            challenge: Some(challenge(VERIFIER)),
-            challenge_method: Some("S256"),
-        }
-    }
-}
-
-impl TestProvider {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.provider.issuer())
-    }
-
-    async fn authorize(&self, request: &AuthRequest) -> Response {
-        let mut query = vec![
-            ("client_id", request.client_id.to_owned()),
-            ("redirect_uri", request.redirect_uri.to_owned()),
-            ("response_type", request.response_type.to_owned()),
-            ("scope", request.scope.to_owned()),
-        ];
-        let optional = [
-            ("state", request.state.map(str::to_owned)),
-            ("nonce", request.nonce.map(str::to_owned)),
-            ("code_challenge", request.challenge.clone()),
-            (
-                "code_challenge_method",
-                request.challenge_method.map(str::to_owned),
-            ),
-        ];
-        query.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
-        self.http
-            .get(self.url("/authorize"))
-            .query(&query)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Opens the login page and returns the request id its forms carry.
-    async fn login_page(&self, request: &AuthRequest) -> String {
-        let response = self.authorize(request).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let html = response.text().await.unwrap();
-        assert!(html.contains("Portero Dev — sign in"), "{html}");
-        hidden_request_id(&html)
-    }
-
-    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
-        self.http
-            .post(self.url(path))
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Signs in as `login`, answers the consent page, and returns the redirect target.
-    async fn sign_in_and_decide(&self, request: &AuthRequest, login: &str, decision: &str) -> Url {
-        let request_id = self.login_page(request).await;
-        let consent = self
-            .post_form(
-                "/authorize/login",
-                &[("request", &request_id), ("user", login)],
-            )
-            .await;
-        assert_eq!(consent.status(), StatusCode::OK);
-        let html = consent.text().await.unwrap();
-        assert_eq!(hidden_request_id(&html), request_id);
-        let answer = self
-            .post_form(
-                "/authorize/consent",
-                &[("request", &request_id), ("decision", decision)],
-            )
-            .await;
-        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
-        location(&answer)
-    }
-
-    /// The happy path up to the code, for tests about the token endpoint.
-    async fn code_for(&self, request: &AuthRequest) -> String {
-        let callback = self.sign_in_and_decide(request, "ada", "allow").await;
-        query_param(&callback, "code").expect("a code")
-    }
-
-    async fn token(&self, form: &[(&str, &str)]) -> Response {
-        self.http
-            .post(self.url("/token"))
-            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn exchange(&self, code: &str, verifier: &str) -> Response {
-        self.token(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", verifier),
-        ])
-        .await
-    }
-
-    async fn tokens_for_ada(&self) -> Value {
-        let code = self.code_for(&AuthRequest::default()).await;
-        let response = self.exchange(&code, VERIFIER).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.unwrap()
-    }
-
-    async fn refresh(&self, refresh_token: &str) -> Response {
-        self.token(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ])
-        .await
-    }
-
-    async fn userinfo(&self, access_token: &str) -> Response {
-        self.http
-            .get(self.url("/userinfo"))
-            .bearer_auth(access_token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn revoke(&self, token: &str) -> Response {
-        self.http
-            .post(self.url("/revoke"))
-            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-            .form(&[("token", token)])
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Checks the id token's RS256 signature against /jwks and returns its claims.
-    async fn verified_claims(&self, id_token: &str) -> Value {
-        let jwks: Value = self
-            .http
-            .get(self.url("/jwks"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let parts: Vec<&str> = id_token.split('.').collect();
-        assert_eq!(parts.len(), 3, "a compact JWS");
-        let header: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-        assert_eq!(header["alg"], "RS256");
-        assert_eq!(header["typ"], "JWT");
-        let jwk = jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|k| k["kid"] == header["kid"])
-            .expect("the id token's kid is in the JWKS");
-        assert_eq!(jwk["kty"], "RSA");
-        let number = |field: &str| {
-            BigUint::from_bytes_be(
-                &URL_SAFE_NO_PAD
-                    .decode(jwk[field].as_str().unwrap())
-                    .unwrap(),
-            )
-        };
-        let key = VerifyingKey::<Sha256>::new(RsaPublicKey::new(number("n"), number("e")).unwrap());
-        let signature =
-            Signature::try_from(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().as_slice()).unwrap();
-        key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
-            .expect("the id token signature verifies");
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap()
-    }
-}
-
-fn hidden_request_id(html: &str) -> String {
-    let marker = r#"name="request" value=""#;
-    let start = html.find(marker).expect("a request field") + marker.len();
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_owned()
-}
-
-fn location(response: &Response) -> Url {
-    let location = response.headers()[LOCATION].to_str().unwrap();
-    Url::parse(location).unwrap()
-}
-
-fn query_param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-async fn error_of(response: Response) -> (StatusCode, String) {
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    (status, body["error"].as_str().unwrap().to_owned())
-}
 
 #[tokio::test]
 async fn a_user_signs_in_through_the_forms_and_the_client_gets_verified_tokens() {
@@ -285,17 +24,14 @@ async fn a_user_signs_in_through_the_forms_and_the_client_gets_verified_tokens()
     let issuer = app.provider.issuer();
 
     let callback = app
-        .sign_in_and_decide(&AuthRequest::default(), "ada", "allow")
+        .decide(&AuthRequest::default(), "ada", Decision::Allow)
         .await;
     assert_eq!(
         callback.origin(),
         Url::parse(REDIRECT_URI).unwrap().origin()
     );
     assert_eq!(callback.path(), "/callback/dev");
-    assert_eq!(
-        query_param(&callback, "state").as_deref(),
-        Some("state-123")
-    );
+    assert_query(&callback, "state", "state-123");
     assert_eq!(query_param(&callback, "iss"), Some(issuer.clone()));
     let code = query_param(&callback, "code").unwrap();
 
@@ -366,8 +102,41 @@ async fn a_user_signs_in_through_the_forms_and_the_client_gets_verified_tokens()
             refresh_grants: 1,
             userinfo_requests: 3,
             revocations: 1,
+            // No client here registered a backchannel_logout_uri, and nobody logged out.
+            ..Stats::default()
         }
     );
+}
+
+#[tokio::test]
+async fn edsgers_address_is_not_verified_in_the_id_token_or_userinfo() {
+    let app = spawn_provider().await;
+    let tokens = app.tokens_for("edsger").await;
+    let claims = app
+        .verified_claims(tokens["id_token"].as_str().unwrap())
+        .await;
+    assert_eq!(claims["email"], "edsger@example.com");
+    assert_eq!(claims["email_verified"], false);
+    let access_token = tokens["access_token"].as_str().unwrap();
+    let user: Value = app.userinfo(access_token).await.json().await.unwrap();
+    assert_eq!(user["email"], "edsger@example.com");
+    assert_eq!(user["email_verified"], false);
+}
+
+#[tokio::test]
+async fn only_barbara_has_a_groups_claim_in_the_id_token_and_userinfo() {
+    let app = spawn_provider().await;
+    let staff = json!(["staff"]);
+    for (login, groups) in [("barbara", Some(&staff)), ("ada", None), ("margaret", None)] {
+        let tokens = app.tokens_for(login).await;
+        let claims = app
+            .verified_claims(tokens["id_token"].as_str().unwrap())
+            .await;
+        assert_eq!(claims.get("groups"), groups, "{login}'s id token");
+        let access_token = tokens["access_token"].as_str().unwrap();
+        let user: Value = app.userinfo(access_token).await.json().await.unwrap();
+        assert_eq!(user.get("groups"), groups, "{login}'s userinfo");
+    }
 }
 
 #[tokio::test]
@@ -375,15 +144,7 @@ async fn discovery_names_this_issuer_and_its_endpoints() {
     let app = spawn_provider().await;
     let issuer = app.provider.issuer();
     assert_eq!(issuer, format!("http://{}", app.provider.addr()));
-    let doc: Value = app
-        .http
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.get_json("/.well-known/openid-configuration").await;
     assert_eq!(doc["issuer"], issuer);
     assert_eq!(doc["authorization_endpoint"], format!("{issuer}/authorize"));
     assert_eq!(doc["token_endpoint"], format!("{issuer}/token"));
@@ -414,15 +175,32 @@ async fn the_login_page_offers_every_demo_user_as_a_clickable_form() {
         ("ada", "Ada Lovelace"),
         ("grace", "Grace Hopper"),
         ("alan", "Alan Turing"),
+        ("edsger", "Edsger Dijkstra"),
+        ("margaret", "Margaret Hamilton"),
+        ("barbara", "Barbara Liskov"),
     ] {
         assert!(html.contains(&format!(r#"data-user="{login}""#)), "{login}");
         assert!(html.contains(&format!("{name} ({login})")), "{name}");
     }
-    assert_eq!(html.matches(r#"action="/authorize/login""#).count(), 3);
+    assert_eq!(html.matches(r#"action="/authorize/login""#).count(), 6);
     assert!(
         !html.contains("http://") && !html.contains("https://"),
         "no external resource"
     );
+}
+
+#[tokio::test]
+async fn the_consent_page_carries_the_login_pages_request_and_answers_with_a_303() {
+    let app = spawn_provider().await;
+    let callback = app
+        .sign_in_checking_the_forms(
+            "/authorize",
+            &AuthRequest::default().query(),
+            "ada",
+            "allow",
+        )
+        .await;
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
 }
 
 #[tokio::test]
@@ -433,10 +211,7 @@ async fn an_unregistered_redirect_uri_gets_an_error_page_and_no_redirect() {
         "http://127.0.0.1:9/callback/dev/",
     ] {
         let response = app
-            .authorize(&AuthRequest {
-                redirect_uri,
-                ..AuthRequest::default()
-            })
+            .authorize(&changed(|r| r.redirect_uri = redirect_uri))
             .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert!(response.headers().get(LOCATION).is_none());
@@ -448,12 +223,7 @@ async fn an_unregistered_redirect_uri_gets_an_error_page_and_no_redirect() {
 #[tokio::test]
 async fn an_unknown_client_gets_an_error_page_and_no_redirect() {
     let app = spawn_provider().await;
-    let response = app
-        .authorize(&AuthRequest {
-            client_id: "stranger",
-            ..AuthRequest::default()
-        })
-        .await;
+    let response = app.authorize(&changed(|r| r.client_id = "stranger")).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get(LOCATION).is_none());
     assert!(response.text().await.unwrap().contains("Unknown client_id"));
@@ -477,18 +247,9 @@ async fn a_request_without_pkce_is_sent_back_with_invalid_request() {
         let response = app.authorize(request).await;
         assert!(response.status().is_redirection());
         let callback = location(&response);
-        assert_eq!(
-            query_param(&callback, "error").as_deref(),
-            Some("invalid_request")
-        );
-        assert_eq!(
-            query_param(&callback, "error_description").as_deref(),
-            Some("PKCE with S256 is required")
-        );
-        assert_eq!(
-            query_param(&callback, "state").as_deref(),
-            Some("state-123")
-        );
+        assert_query(&callback, "error", "invalid_request");
+        assert_query(&callback, "error_description", "PKCE with S256 is required");
+        assert_query(&callback, "state", "state-123");
         assert_eq!(query_param(&callback, "iss"), Some(app.provider.issuer()));
     }
 }
@@ -496,37 +257,24 @@ async fn a_request_without_pkce_is_sent_back_with_invalid_request() {
 #[tokio::test]
 async fn a_response_type_other_than_code_is_sent_back_as_unsupported() {
     let app = spawn_provider().await;
-    let response = app
-        .authorize(&AuthRequest {
-            response_type: "token",
-            ..AuthRequest::default()
-        })
-        .await;
+    let response = app.authorize(&changed(|r| r.response_type = "token")).await;
     let callback = location(&response);
-    assert_eq!(
-        query_param(&callback, "error").as_deref(),
-        Some("unsupported_response_type")
-    );
+    assert_query(&callback, "error", "unsupported_response_type");
 }
 
 #[tokio::test]
 async fn denying_consent_sends_access_denied_back_to_the_client() {
     let app = spawn_provider().await;
     let callback = app
-        .sign_in_and_decide(&AuthRequest::default(), "grace", "deny")
+        .decide(&AuthRequest::default(), "grace", Decision::Deny)
         .await;
-    assert_eq!(
-        query_param(&callback, "error").as_deref(),
-        Some("access_denied")
+    assert_query(&callback, "error", "access_denied");
+    assert_query(
+        &callback,
+        "error_description",
+        "The user denied the request",
     );
-    assert_eq!(
-        query_param(&callback, "error_description").as_deref(),
-        Some("The user denied the request")
-    );
-    assert_eq!(
-        query_param(&callback, "state").as_deref(),
-        Some("state-123")
-    );
+    assert_query(&callback, "state", "state-123");
     assert_eq!(query_param(&callback, "iss"), Some(app.provider.issuer()));
     assert!(query_param(&callback, "code").is_none());
 }
@@ -535,17 +283,17 @@ async fn denying_consent_sends_access_denied_back_to_the_client() {
 async fn the_redirect_keeps_the_query_the_client_registered_and_omits_an_absent_state() {
     let app = spawn_provider().await;
     let callback = app
-        .sign_in_and_decide(
+        .decide(
             &AuthRequest {
                 redirect_uri: REDIRECT_URI_WITH_QUERY,
                 state: None,
                 ..AuthRequest::default()
             },
             "alan",
-            "allow",
+            Decision::Allow,
         )
         .await;
-    assert_eq!(query_param(&callback, "tenant").as_deref(), Some("blue"));
+    assert_query(&callback, "tenant", "blue");
     assert!(query_param(&callback, "code").is_some());
     assert!(query_param(&callback, "state").is_none());
 }
@@ -553,7 +301,9 @@ async fn the_redirect_keeps_the_query_the_client_registered_and_omits_an_absent_
 #[tokio::test]
 async fn a_consent_request_can_be_answered_only_once() {
     let app = spawn_provider().await;
-    let request_id = app.login_page(&AuthRequest::default()).await;
+    let request_id = app
+        .login_page("/authorize", &AuthRequest::default().query())
+        .await;
     app.post_form(
         "/authorize/login",
         &[("request", &request_id), ("user", "ada")],
@@ -569,7 +319,9 @@ async fn a_consent_request_can_be_answered_only_once() {
 #[tokio::test]
 async fn an_unknown_user_or_request_on_the_login_form_gets_an_error_page() {
     let app = spawn_provider().await;
-    let request_id = app.login_page(&AuthRequest::default()).await;
+    let request_id = app
+        .login_page("/authorize", &AuthRequest::default().query())
+        .await;
     let unknown_user = app
         .post_form(
             "/authorize/login",
@@ -651,30 +403,14 @@ async fn an_expired_code_is_an_invalid_grant() {
 
 #[tokio::test]
 async fn a_code_issued_to_one_client_cannot_be_redeemed_by_another() {
-    let other = Client {
-        id: "other".into(),
-        secret: "other-secret".into(),
-        redirect_uris: vec![REDIRECT_URI.into()],
-    };
+    let other = other_client("other", "other-secret", REDIRECT_URI);
     let app = spawn_provider_with(Config {
         clients: vec![portero_client(), other],
         ..Config::default()
     })
     .await;
     let code = app.code_for(&AuthRequest::default()).await;
-    let stolen = app
-        .http
-        .post(app.url("/token"))
-        .basic_auth("other", Some("other-secret"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let stolen = app.exchange_as("other", "other-secret", &code).await;
     assert_eq!(error_of(stolen).await.1, "invalid_grant");
     // The rightful client can still redeem it.
     assert_eq!(app.exchange(&code, VERIFIER).await.status(), StatusCode::OK);
@@ -684,12 +420,7 @@ async fn a_code_issued_to_one_client_cannot_be_redeemed_by_another() {
 async fn a_wrong_or_missing_client_secret_is_a_401_invalid_client() {
     let app = spawn_provider().await;
     let code = app.code_for(&AuthRequest::default()).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT_URI),
-        ("code_verifier", VERIFIER),
-    ];
+    let form = code_form(&code, VERIFIER);
     let wrong_secret = app
         .http
         .post(app.url("/token"))
@@ -760,12 +491,7 @@ async fn client_secret_post_and_form_urlencoded_basic_credentials_both_authentic
         .http
         .post(app.url("/token"))
         .header(AUTHORIZATION, format!("Basic {basic}"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", VERIFIER),
-        ])
+        .form(&code_form(&code, VERIFIER))
         .send()
         .await
         .unwrap();
@@ -904,10 +630,7 @@ async fn values_shown_on_the_pages_are_html_escaped() {
     })
     .await;
     let html = app
-        .authorize(&AuthRequest {
-            client_id: "<b>evil</b>",
-            ..AuthRequest::default()
-        })
+        .authorize(&changed(|r| r.client_id = "<b>evil</b>"))
         .await
         .text()
         .await

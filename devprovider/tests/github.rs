@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use devprovider::form_login::Decision;
 use devprovider::{Config, Dialect};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
@@ -18,10 +19,7 @@ const ACCESS_TOKEN: &str = "/login/oauth/access_token";
 const BAD_CODE_URI: &str = "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code";
 
 fn config() -> Config {
-    Config {
-        clients: vec![client(REDIRECT_URI)],
-        ..Config::for_dialect(Dialect::Github)
-    }
+    config_for(Dialect::Github, REDIRECT_URI)
 }
 
 async fn spawn_github() -> TestProvider {
@@ -40,15 +38,11 @@ fn authorize_query(scope: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn borrowed<'a>(query: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    query.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 impl TestProvider {
     async fn github_code(&self, login: &str, scope: &str) -> String {
         let query = authorize_query(scope);
         let callback = self
-            .sign_in_and_decide(AUTHORIZE, &borrowed(&query), login, "allow")
+            .sign_in_and_decide(AUTHORIZE, &query, login, Decision::Allow)
             .await;
         query_param(&callback, "code").expect("a code")
     }
@@ -82,6 +76,14 @@ impl TestProvider {
             .await
             .unwrap();
         reply["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    /// `/user` and `/user/emails` for `login`, signed in with `read:user user:email`.
+    async fn user_and_emails(&self, login: &str) -> (Value, Value) {
+        let token = self.token_for(login, "read:user user:email").await;
+        let user = json_200(self.get_with_token("/user", &token).await).await;
+        let emails = json_200(self.get_with_token("/user/emails", &token).await).await;
+        (user, emails)
     }
 
     async fn delete_token(&self, secret: Option<&str>, body: Value) -> Response {
@@ -122,17 +124,14 @@ async fn a_user_signs_in_and_the_client_gets_a_form_encoded_token_and_the_profil
 
     let query = authorize_query("read:user user:email");
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &borrowed(&query), "ada", "allow")
+        .sign_in_and_decide(AUTHORIZE, &query, "ada", Decision::Allow)
         .await;
     assert_eq!(
         callback.as_str().split('?').next(),
         Some(REDIRECT_URI),
         "{callback}"
     );
-    assert_eq!(
-        query_param(&callback, "state").as_deref(),
-        Some("state-123")
-    );
+    assert_query(&callback, "state", "state-123");
     // RFC 9207 `iss`, which GitHub sends since 2026.
     assert_eq!(
         query_param(&callback, "iss"),
@@ -179,6 +178,22 @@ async fn a_user_signs_in_and_the_client_gets_a_form_encoded_token_and_the_profil
     assert_eq!(stats.token_requests, 1);
     assert_eq!(stats.authorization_code_grants, 1);
     assert_eq!(stats.userinfo_requests, 1);
+}
+
+#[tokio::test]
+async fn the_shared_forms_name_github_and_lead_back_with_a_303() {
+    let app = spawn_github().await;
+    let query = authorize_query("read:user");
+    let page = app.get_url(app.url_with(AUTHORIZE, &query)).await;
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("answers like <strong>GitHub</strong>"));
+    let callback = app
+        .sign_in_checking_the_forms(AUTHORIZE, &query, "ada", "allow")
+        .await;
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
 }
 
 #[tokio::test]
@@ -341,7 +356,7 @@ async fn pkce_is_optional_but_checked_when_a_challenge_was_sent() {
             AUTHORIZE,
             &[("client_id", CLIENT_ID), ("redirect_uri", REDIRECT_URI)],
             "ada",
-            "allow",
+            Decision::Allow,
         )
         .await;
     let code = query_param(&callback, "code").unwrap();
@@ -398,23 +413,18 @@ async fn denying_sends_access_denied_in_githubs_words() {
     let app = spawn_github().await;
     let query = authorize_query("read:user");
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &borrowed(&query), "ada", "deny")
+        .sign_in_and_decide(AUTHORIZE, &query, "ada", Decision::Deny)
         .await;
-    assert_eq!(
-        query_param(&callback, "error").as_deref(),
-        Some("access_denied")
-    );
-    assert_eq!(
-        query_param(&callback, "error_description").as_deref(),
-        Some("The user has denied your application access.")
+    assert_query(&callback, "error", "access_denied");
+    assert_query(
+        &callback,
+        "error_description",
+        "The user has denied your application access.",
     );
     assert!(query_param(&callback, "error_uri")
         .unwrap()
         .starts_with("https://docs.github.com/"));
-    assert_eq!(
-        query_param(&callback, "state").as_deref(),
-        Some("state-123")
-    );
+    assert_query(&callback, "state", "state-123");
     assert_eq!(query_param(&callback, "code"), None);
 }
 
@@ -435,7 +445,12 @@ async fn an_unregistered_redirect_uri_gets_an_error_page_and_a_missing_one_the_c
     assert!(wrong.text().await.unwrap().contains("not registered"));
 
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &[("client_id", CLIENT_ID)], "ada", "allow")
+        .sign_in_and_decide(
+            AUTHORIZE,
+            &[("client_id", CLIENT_ID)],
+            "ada",
+            Decision::Allow,
+        )
         .await;
     assert!(callback.as_str().starts_with(REDIRECT_URI), "{callback}");
 
@@ -498,13 +513,10 @@ async fn bad_or_missing_credentials_are_a_401_and_the_token_scheme_works() {
 #[tokio::test]
 async fn grace_keeps_her_email_private_so_clients_must_read_user_emails() {
     let app = spawn_github().await;
-    let token = app.token_for("grace", "read:user user:email").await;
-
-    let user = json_200(app.get_with_token("/user", &token).await).await;
+    let (user, emails) = app.user_and_emails("grace").await;
     assert_eq!(user["login"], "grace");
     assert_eq!(user["email"], Value::Null);
 
-    let emails = json_200(app.get_with_token("/user/emails", &token).await).await;
     let emails = emails.as_array().unwrap();
     assert!(emails.len() >= 2, "{emails:?}");
     let primary: Vec<&Value> = emails.iter().filter(|e| e["primary"] == true).collect();
@@ -538,6 +550,81 @@ async fn user_emails_without_the_user_email_scope_is_a_404() {
     let token = app.token_for("grace", "user").await;
     let response = app.get_with_token("/user/emails", &token).await;
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn edsgers_unverified_address_is_not_public_and_listed_unverified() {
+    let app = spawn_github().await;
+    let (user, emails) = app.user_and_emails("edsger").await;
+    assert_eq!(user["login"], "edsger");
+    assert_eq!(user["email"], Value::Null);
+    assert_eq!(
+        emails,
+        json!([{
+            "email": "edsger@example.com",
+            "primary": true,
+            "verified": false,
+            "visibility": "private",
+        }])
+    );
+}
+
+#[tokio::test]
+async fn margaret_is_in_an_organization_and_a_team_in_it_and_others_in_none() {
+    let app = spawn_github().await;
+    for scope in ["read:org", "user", "admin:org"] {
+        let token = app.token_for("margaret", scope).await;
+        let orgs = json_200(app.get_with_token("/user/orgs", &token).await).await;
+        let orgs = orgs.as_array().unwrap();
+        assert_eq!(orgs.len(), 1, "{scope}: {orgs:?}");
+        assert_eq!(orgs[0]["login"], "apollo-guidance");
+        assert!(orgs[0]["id"].is_u64() && orgs[0]["node_id"].is_string());
+        let teams = json_200(app.get_with_token("/user/teams", &token).await).await;
+        let teams = teams.as_array().unwrap();
+        assert_eq!(teams.len(), 1, "{scope}: {teams:?}");
+        assert_eq!(teams[0]["slug"], "flight-software");
+        assert_eq!(teams[0]["name"], "Flight Software");
+        assert_eq!(teams[0]["organization"]["login"], "apollo-guidance");
+        assert_eq!(teams[0]["organization"]["id"], orgs[0]["id"]);
+    }
+    let avatar = app.get("/avatars/apollo-guidance.svg", &[]).await;
+    assert_eq!(avatar.status(), StatusCode::OK);
+
+    let token = app.token_for("ada", "read:org").await;
+    for path in ["/user/orgs", "/user/teams"] {
+        assert_eq!(
+            json_200(app.get_with_token(path, &token).await).await,
+            json!([]),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn orgs_and_teams_answer_403_to_a_narrower_scope() {
+    let app = spawn_github().await;
+    let token = app.token_for("margaret", "read:user user:email").await;
+    let orgs = app.get_with_token("/user/orgs", &token).await;
+    assert_eq!(orgs.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        header(&orgs, "x-accepted-oauth-scopes"),
+        "admin:org, read:org, user, write:org"
+    );
+    assert_eq!(
+        orgs.json::<Value>().await.unwrap()["message"],
+        "You need at least read:org scope or user scope to list your organizations."
+    );
+    let teams = app.get_with_token("/user/teams", &token).await;
+    assert_eq!(teams.status(), StatusCode::FORBIDDEN);
+    assert!(teams.json::<Value>().await.unwrap()["message"].is_string());
+
+    // `repo` lists teams, not organizations.
+    let token = app.token_for("margaret", "repo").await;
+    let orgs = app.get_with_token("/user/orgs", &token).await;
+    assert_eq!(orgs.status(), StatusCode::FORBIDDEN);
+    let teams = app.get_with_token("/user/teams", &token).await;
+    assert_eq!(teams.status(), StatusCode::OK);
+    assert_eq!(app.provider.stats().userinfo_requests, 4);
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use devprovider::{Client, Config, Dialect};
+use devprovider::form_login::Decision;
+use devprovider::{Config, Dialect};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -19,10 +20,7 @@ const INVALID_GRANT: &str = "The provided authorization grant is invalid, expire
     client.";
 
 fn config() -> Config {
-    Config {
-        clients: vec![client(REDIRECT_URI)],
-        ..Config::for_dialect(Dialect::Intra42)
-    }
+    config_for(Dialect::Intra42, REDIRECT_URI)
 }
 
 async fn spawn_intra() -> TestProvider {
@@ -42,7 +40,7 @@ fn authorize_query(scope: &str) -> Vec<(&'static str, &str)> {
 impl TestProvider {
     async fn intra_code(&self, login: &str, scope: &str) -> String {
         let callback = self
-            .sign_in_and_decide(AUTHORIZE, &authorize_query(scope), login, "allow")
+            .sign_in_and_decide(AUTHORIZE, &authorize_query(scope), login, Decision::Allow)
             .await;
         query_param(&callback, "code").expect("a code")
     }
@@ -69,6 +67,15 @@ impl TestProvider {
         response.json().await.unwrap()
     }
 
+    /// `/v2/me` for `login`, signed in with the `public` scope.
+    async fn me_of(&self, login: &str) -> Value {
+        let tokens = self.tokens_for(login).await;
+        let access_token = tokens["access_token"].as_str().unwrap();
+        let me = self.get_with_token("/v2/me", access_token).await;
+        assert_eq!(me.status(), StatusCode::OK);
+        me.json().await.unwrap()
+    }
+
     async fn refresh(&self, refresh_token: &str) -> Response {
         self.token(&[
             ("grant_type", "refresh_token"),
@@ -78,6 +85,16 @@ impl TestProvider {
         ])
         .await
     }
+}
+
+/// The `campus_users` entries marked primary.
+fn primary_campus_users(me: &Value) -> Vec<&Value> {
+    me["campus_users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["is_primary"] == true)
+        .collect()
 }
 
 fn unix_now() -> u64 {
@@ -98,10 +115,15 @@ async fn a_student_signs_in_and_the_client_reads_the_token_and_v2_me() {
     let base = app.provider.base_url();
 
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &authorize_query("public"), "ada", "allow")
+        .sign_in_and_decide(
+            AUTHORIZE,
+            &authorize_query("public"),
+            "ada",
+            Decision::Allow,
+        )
         .await;
     assert!(callback.as_str().starts_with(REDIRECT_URI), "{callback}");
-    assert_eq!(query_param(&callback, "state").as_deref(), Some("state-42"));
+    assert_query(&callback, "state", "state-42");
     // 42 does not send RFC 9207's `iss`.
     assert_eq!(query_param(&callback, "iss"), None);
     let code = query_param(&callback, "code").expect("a code");
@@ -180,25 +202,66 @@ async fn a_student_signs_in_and_the_client_reads_the_token_and_v2_me() {
 }
 
 #[tokio::test]
+async fn the_shared_forms_name_42_intra_and_lead_back_with_a_303() {
+    let app = spawn_intra().await;
+    let page = app.get(AUTHORIZE, &authorize_query("public")).await;
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("answers like <strong>42 Intra</strong>"));
+    let callback = app
+        .sign_in_checking_the_forms(AUTHORIZE, &authorize_query("public"), "ada", "allow")
+        .await;
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
+}
+
+#[tokio::test]
 async fn a_student_who_moved_campus_has_one_primary_campus() {
     let app = spawn_intra().await;
-    let tokens = app.tokens_for("grace").await;
-    let me: Value = app
-        .get_with_token("/v2/me", tokens["access_token"].as_str().unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = app.me_of("grace").await;
     assert_eq!(me["campus"].as_array().unwrap().len(), 2);
-    let primary: Vec<&Value> = me["campus_users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["is_primary"] == true)
-        .collect();
+    let primary = primary_campus_users(&me);
     assert_eq!(primary.len(), 1);
     assert_eq!(me["email"], "grace@student.42urduliz.com");
     assert_eq!(me["location"], Value::Null);
+}
+
+#[tokio::test]
+async fn students_are_at_different_campuses_so_a_campus_rule_can_tell_them_apart() {
+    let app = spawn_intra().await;
+    for (login, campus_id, campus_name) in [
+        ("ada", 22, "Madrid"),
+        ("alan", 37, "Málaga"),
+        ("grace", 40, "Urduliz"),
+        ("edsger", 22, "Madrid"),
+        ("margaret", 22, "Madrid"),
+        ("barbara", 22, "Madrid"),
+    ] {
+        let me = app.me_of(login).await;
+        let primary = primary_campus_users(&me);
+        assert_eq!(primary.len(), 1, "{login}");
+        assert_eq!(primary[0]["campus_id"], campus_id, "{login}");
+        let campus = me["campus"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == campus_id)
+            .expect("the primary campus is listed");
+        assert_eq!(campus["name"], campus_name, "{login}");
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_reply_can_be_held() {
+    let app = spawn_intra().await;
+    let tokens = app.tokens_for("ada").await;
+    app.provider.set_refresh_delay(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let response = app.refresh(tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(app.provider.stats().refresh_grants, 1);
 }
 
 #[tokio::test]
@@ -371,8 +434,8 @@ async fn the_authorize_endpoint_checks_redirect_uri_response_type_and_scopes() {
     let bad_scope = app.get(AUTHORIZE, &authorize_query("public admin")).await;
     assert_eq!(bad_scope.status(), StatusCode::SEE_OTHER);
     let url = location(&bad_scope);
-    assert_eq!(query_param(&url, "error").as_deref(), Some("invalid_scope"));
-    assert_eq!(query_param(&url, "state").as_deref(), Some("state-42"));
+    assert_query(&url, "error", "invalid_scope");
+    assert_query(&url, "state", "state-42");
 
     let mut token_flow = authorize_query("public");
     token_flow[2] = ("response_type", "token");
@@ -397,7 +460,7 @@ async fn the_authorize_endpoint_checks_redirect_uri_response_type_and_scopes() {
                 ("response_type", "code"),
             ],
             "ada",
-            "allow",
+            Decision::Allow,
         )
         .await;
     let code = query_param(&callback, "code").unwrap();
@@ -409,14 +472,11 @@ async fn the_authorize_endpoint_checks_redirect_uri_response_type_and_scopes() {
 async fn denying_sends_access_denied_without_iss() {
     let app = spawn_intra().await;
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &authorize_query("public"), "ada", "deny")
+        .sign_in_and_decide(AUTHORIZE, &authorize_query("public"), "ada", Decision::Deny)
         .await;
-    assert_eq!(
-        query_param(&callback, "error").as_deref(),
-        Some("access_denied")
-    );
+    assert_query(&callback, "error", "access_denied");
     assert!(query_param(&callback, "error_description").is_some());
-    assert_eq!(query_param(&callback, "state").as_deref(), Some("state-42"));
+    assert_query(&callback, "state", "state-42");
     assert_eq!(query_param(&callback, "iss"), None);
 }
 
@@ -448,13 +508,13 @@ async fn pkce_is_verified_when_sent() {
     };
 
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &query, "ada", "allow")
+        .sign_in_and_decide(AUTHORIZE, &query, "ada", Decision::Allow)
         .await;
     let code = query_param(&callback, "code").unwrap();
     assert_eq!(exchange_with(code, Some(VERIFIER)).await, StatusCode::OK);
 
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &query, "ada", "allow")
+        .sign_in_and_decide(AUTHORIZE, &query, "ada", Decision::Allow)
         .await;
     let code = query_param(&callback, "code").unwrap();
     let wrong: &'static str = "wrong-verifier-wrong-verifier-wrong-verifier-1";
@@ -464,7 +524,7 @@ async fn pkce_is_verified_when_sent() {
     );
 
     let callback = app
-        .sign_in_and_decide(AUTHORIZE, &query, "ada", "allow")
+        .sign_in_and_decide(AUTHORIZE, &query, "ada", Decision::Allow)
         .await;
     let code = query_param(&callback, "code").unwrap();
     assert_eq!(exchange_with(code, None).await, StatusCode::BAD_REQUEST);
@@ -504,11 +564,7 @@ async fn more_api_calls_per_second_than_the_limit_answer_429_per_application() {
     let app = spawn(Config {
         clients: vec![
             client(REDIRECT_URI),
-            Client {
-                id: "other-app".into(),
-                secret: "other-secret".into(),
-                redirect_uris: vec![other_redirect.into()],
-            },
+            other_client("other-app", "other-secret", other_redirect),
         ],
         rate_limit_per_sec: Some(2),
         ..Config::for_dialect(Dialect::Intra42)
@@ -527,7 +583,7 @@ async fn more_api_calls_per_second_than_the_limit_answer_429_per_application() {
                 ("response_type", "code"),
             ],
             "grace",
-            "allow",
+            Decision::Allow,
         )
         .await;
     let other: Value = app

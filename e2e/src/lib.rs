@@ -107,6 +107,7 @@ async fn emulator(
             id: format!("portero-{provider}"),
             secret: EMULATED_SECRET.into(),
             redirect_uris: vec![format!("{origin}/callback/{provider}")],
+            backchannel_logout_uri: None,
         }],
         ..devprovider::Config::for_dialect(dialect)
     })
@@ -191,6 +192,7 @@ impl StackBuilder {
                 id: CLIENT_ID.into(),
                 secret: secret.clone(),
                 redirect_uris: vec![format!("{origin}/callback/{PROVIDER}")],
+                backchannel_logout_uri: None,
             }],
             ..Default::default()
         };

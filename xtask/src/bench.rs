@@ -1045,6 +1045,7 @@ impl Backend {
                 id: CLIENT_ID.into(),
                 secret: secret.clone(),
                 redirect_uris: vec![format!("{origin}/callback/{PROVIDER}")],
+                backchannel_logout_uri: None,
             }],
             ..Default::default()
         })

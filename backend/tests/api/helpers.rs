@@ -61,6 +61,7 @@ pub async fn start_devprovider() -> DevProvider {
             id: CLIENT_ID.into(),
             secret: CLIENT_SECRET.into(),
             redirect_uris: vec![format!("{ORIGIN}/callback/{PROVIDER}")],
+            backchannel_logout_uri: None,
         }],
         ..Default::default()
     })

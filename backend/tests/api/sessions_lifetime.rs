@@ -24,6 +24,7 @@ async fn twenty_concurrent_profiles_with_an_expiring_token_make_exactly_one_refr
             id: CLIENT_ID.into(),
             secret: CLIENT_SECRET.into(),
             redirect_uris: vec![format!("{ORIGIN}/callback/{PROVIDER}")],
+            backchannel_logout_uri: None,
         }],
         access_token_ttl: Duration::from_secs(33),
         ..Default::default()

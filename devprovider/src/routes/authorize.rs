@@ -1,214 +1,208 @@
-//! The authorization endpoint (RFC 6749 §4.1.1) and the login and consent forms behind it.
+//! The authorization endpoint (RFC 6749 §4.1.1): the checks every dialect makes in the same
+//! order, and the standard dialect's `GET /authorize`.
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use url::Url;
 
-use crate::html::{self, escape};
+use crate::dialect::STANDARD_SCOPES;
+use crate::html;
 use crate::oauth::Params;
-use crate::state::{AppState, AuthorizationRequest, Pkce, PkceMethod, Scope};
-use crate::{personas, DemoUser, Dialect};
+use crate::scope::Scope;
+use crate::state::{AppState, AuthorizationRequest, Pkce, PkceMethod};
 
 /// Asked for when the client sends no scope (RFC 6749 §3.3 lets the server pick a default).
 const DEFAULT_SCOPE: &str = "openid profile email";
 
+pub const MALFORMED_S256: &str = "code_challenge must be a base64url SHA-256 (43 characters)";
+
 /// `GET /authorize`: validates the request, then shows the login page.
 pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
-    let (params, duplicate) = Params::parse_lenient(query.unwrap_or_default().as_bytes());
-
-    // RFC 6749 §4.1.2.1: until client and redirect URI are known good, the error goes to the
-    // user, never to a redirect target an attacker may have chosen.
-    if let Some(name) = duplicate
-        .as_deref()
-        .filter(|name| matches!(*name, "client_id" | "redirect_uri"))
-    {
-        return html::error_page(&format!("The parameter `{name}` was sent more than once."));
+    let unknown_client = |client_id: Option<&str>| match client_id {
+        None => html::error_page("The authorization request has no client_id."),
+        Some(id) => html::error_page(&format!("Unknown client_id `{id}`.")),
+    };
+    let redirect = |client_id: &str, uri: Option<&str>| {
+        let uri = uri.ok_or("The authorization request has no redirect_uri.")?;
+        match state.registered_redirect(client_id, uri) {
+            Some(url) => Ok((uri.to_owned(), url)),
+            None => Err(format!(
+                "The redirect_uri `{uri}` is not registered for client `{client_id}` \
+                 (it must match a registered one exactly)."
+            )),
+        }
+    };
+    let request = match Trusted::check(&state, query, unknown_client, redirect) {
+        Ok(request) => request,
+        Err(page) => return *page,
+    };
+    if let Some(refused) = request.refuse_duplicate() {
+        return refused;
     }
-    let Some(client_id) = params.get("client_id") else {
-        return html::error_page("The authorization request has no client_id.");
-    };
-    if state.client(client_id).is_none() {
-        return html::error_page(&format!("Unknown client_id `{client_id}`."));
-    }
-    let Some(redirect_uri) = params.get("redirect_uri") else {
-        return html::error_page("The authorization request has no redirect_uri.");
-    };
-    let Some(redirect_url) = state.registered_redirect(client_id, redirect_uri) else {
-        return html::error_page(&format!(
-            "The redirect_uri `{redirect_uri}` is not registered for client `{client_id}` \
-             (it must match a registered one exactly)."
-        ));
-    };
-
-    let client_state = params.get("state");
-    let fail = |error: &str, description: &str| -> Response {
-        let url = state.authorization_response(
-            &redirect_url,
-            &[("error", error), ("error_description", description)],
-            client_state,
-        );
-        Redirect::to(url.as_str()).into_response()
-    };
-    if let Some(name) = duplicate {
-        return fail(
-            "invalid_request",
-            &format!("parameter `{name}` was sent more than once"),
-        );
-    }
-    match params.get("response_type") {
-        None => return fail("invalid_request", "response_type is required"),
+    match request.param("response_type") {
+        None => return request.fail("invalid_request", "response_type is required"),
         Some("code") => {}
         Some(_) => {
-            return fail(
+            return request.fail(
                 "unsupported_response_type",
                 "only response_type=code is supported",
             )
         }
     }
-    let (Some(code_challenge), Some("S256")) = (
-        params.get("code_challenge"),
-        params.get("code_challenge_method"),
-    ) else {
-        return fail("invalid_request", "PKCE with S256 is required");
+    let pkce = match request.challenge() {
+        Challenge::S256(pkce) => pkce,
+        Challenge::MalformedS256 => return request.fail("invalid_request", MALFORMED_S256),
+        Challenge::Absent | Challenge::Plain(_) | Challenge::OtherMethod => {
+            return request.fail("invalid_request", "PKCE with S256 is required")
+        }
     };
-    if !is_s256_challenge(code_challenge) {
-        return fail(
-            "invalid_request",
-            "code_challenge must be a base64url SHA-256 (43 characters)",
-        );
-    }
-    let scope = match Scope::parse(params.get("scope").unwrap_or(DEFAULT_SCOPE)) {
+    let scope = match state
+        .rules
+        .parse_scope(request.param("scope").unwrap_or(DEFAULT_SCOPE))
+    {
         Ok(scope) => scope,
         Err(unknown) => {
-            return fail(
+            return request.fail(
                 "invalid_scope",
                 &format!(
                     "unknown scope `{unknown}`; supported: {}",
-                    crate::state::SUPPORTED_SCOPES.join(" ")
+                    STANDARD_SCOPES.join(" ")
                 ),
             )
         }
     };
+    let nonce = request.param("nonce").map(str::to_owned);
+    request.begin(scope, Some(pkce), nonce)
+}
 
-    let request_id = state.begin_authorization(AuthorizationRequest {
-        client_id: client_id.to_owned(),
-        redirect_url,
-        redirect_uri: redirect_uri.to_owned(),
-        scope,
-        state: client_state.map(str::to_owned),
-        pkce: Some(Pkce {
-            challenge: code_challenge.to_owned(),
-            method: PkceMethod::S256,
-        }),
-        nonce: params.get("nonce").map(str::to_owned),
-    });
-    html::login_page(state.dialect, client_id, &request_id, state.users())
+/// An authorization request whose client and redirect URI are known good: from here on, errors
+/// go back to the client's redirect URI.
+pub struct Trusted<'a> {
+    state: &'a AppState,
+    params: Params,
+    /// The first parameter sent more than once, if any.
+    pub duplicate: Option<String>,
+    client_id: String,
+    redirect_uri: String,
+    redirect_url: Url,
+}
+
+/// What the request says about PKCE (RFC 7636 §4.3), before a dialect decides what it accepts.
+pub enum Challenge {
+    Absent,
+    S256(Pkce),
+    /// `S256` named, but the challenge can't be a base64url SHA-256.
+    MalformedS256,
+    /// `plain` named, or no method (RFC 7636 §4.3 says that means `plain`).
+    Plain(Pkce),
+    OtherMethod,
+}
+
+impl<'a> Trusted<'a> {
+    /// RFC 6749 §4.1.2.1: until client and redirect URI are known good, errors go to the user,
+    /// never to a redirect target an attacker may have chosen. The dialect words those errors:
+    /// `unknown_client` gets the client_id (None when absent); `redirect` finds the redirect URI
+    /// for the client and the `redirect_uri` parameter, or says why there is none.
+    pub fn check(
+        state: &'a AppState,
+        query: Option<String>,
+        unknown_client: impl FnOnce(Option<&str>) -> Response,
+        redirect: impl FnOnce(&str, Option<&str>) -> Result<(String, Url), String>,
+    ) -> Result<Trusted<'a>, Box<Response>> {
+        let (params, duplicate) = Params::parse_lenient(query.unwrap_or_default().as_bytes());
+        if let Some(name) = duplicate
+            .as_deref()
+            .filter(|name| matches!(*name, "client_id" | "redirect_uri"))
+        {
+            return Err(Box::new(html::error_page(&format!(
+                "The parameter `{name}` was sent more than once."
+            ))));
+        }
+        let client_id = match params.get("client_id") {
+            Some(id) if state.client(id).is_some() => id.to_owned(),
+            other => return Err(Box::new(unknown_client(other))),
+        };
+        let (redirect_uri, redirect_url) = redirect(&client_id, params.get("redirect_uri"))
+            .map_err(|message| Box::new(html::error_page(&message)))?;
+        Ok(Trusted {
+            state,
+            params,
+            duplicate,
+            client_id,
+            redirect_uri,
+            redirect_url,
+        })
+    }
+
+    /// RFC 6749 §3.1: a parameter sent twice is an invalid request.
+    pub fn refuse_duplicate(&self) -> Option<Response> {
+        let name = self.duplicate.as_deref()?;
+        let description = format!("parameter `{name}` was sent more than once");
+        Some(self.fail("invalid_request", &description))
+    }
+
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name)
+    }
+
+    /// Sends `error` back to the client with its `state` (RFC 6749 §4.1.2.1).
+    pub fn fail(&self, error: &str, description: &str) -> Response {
+        let url = self.state.authorization_response(
+            &self.redirect_url,
+            &[("error", error), ("error_description", description)],
+            self.param("state"),
+        );
+        Redirect::to(url.as_str()).into_response()
+    }
+
+    pub fn challenge(&self) -> Challenge {
+        let pkce = |challenge: &str, method| Pkce {
+            challenge: challenge.to_owned(),
+            method,
+        };
+        match (
+            self.param("code_challenge"),
+            self.param("code_challenge_method"),
+        ) {
+            (None, _) => Challenge::Absent,
+            (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => {
+                Challenge::S256(pkce(challenge, PkceMethod::S256))
+            }
+            (Some(_), Some("S256")) => Challenge::MalformedS256,
+            (Some(challenge), None | Some("plain")) => {
+                Challenge::Plain(pkce(challenge, PkceMethod::Plain))
+            }
+            (Some(_), Some(_)) => Challenge::OtherMethod,
+        }
+    }
+
+    /// Remembers the accepted request and shows the login page.
+    pub fn begin(self, scope: Scope, pkce: Option<Pkce>, nonce: Option<String>) -> Response {
+        let state = self.params.get("state").map(str::to_owned);
+        let request_id = self.state.begin_authorization(AuthorizationRequest {
+            client_id: self.client_id.clone(),
+            redirect_url: self.redirect_url,
+            redirect_uri: self.redirect_uri,
+            scope,
+            state,
+            pkce,
+            nonce,
+        });
+        html::login_page(
+            self.state.rules.page_note(),
+            &self.client_id,
+            &request_id,
+            self.state.users(),
+        )
+    }
 }
 
 /// An S256 challenge is always a base64url SHA-256: 43 characters, no padding.
-pub fn is_s256_challenge(challenge: &str) -> bool {
+fn is_s256_challenge(challenge: &str) -> bool {
     challenge.len() == 43
         && challenge
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// `POST /authorize/login` (request, user): the user picked a demo account.
-pub async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let Ok(form) = Params::parse(&body) else {
-        return html::error_page("The sign-in form was sent with a repeated field.");
-    };
-    let (Some(request_id), Some(login)) = (form.get("request"), form.get("user")) else {
-        return html::error_page("The sign-in form needs both `request` and `user`.");
-    };
-    match state.select_user(request_id, login) {
-        Ok((pending, user)) => html::consent_page(
-            state.dialect,
-            &pending.client_id,
-            request_id,
-            &consent_items(state.dialect, &user, &pending.scope),
-        ),
-        Err(message) => html::error_page(message),
-    }
-}
-
-/// `POST /authorize/consent` (request, decision): answers the client, once.
-pub async fn consent(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let Ok(form) = Params::parse(&body) else {
-        return html::error_page("The consent form was sent with a repeated field.");
-    };
-    let Some(request_id) = form.get("request") else {
-        return html::error_page("The consent form needs `request`.");
-    };
-    let allow = match form.get("decision") {
-        Some("allow") => true,
-        Some("deny") => false,
-        _ => return html::error_page("The consent form needs decision=allow or decision=deny."),
-    };
-    match state.finish_authorization(request_id, allow) {
-        // 303 so the browser follows with a GET, not a re-POST of the form.
-        Ok(url) => (
-            StatusCode::SEE_OTHER,
-            [
-                (header::LOCATION, url.to_string()),
-                (header::CACHE_CONTROL, "no-store".to_owned()),
-            ],
-        )
-            .into_response(),
-        Err(message) => html::error_page(message),
-    }
-}
-
-/// What the consent page lists, in the words of each dialect's scopes (HTML, escaped).
-fn consent_items(dialect: Dialect, user: &DemoUser, scope: &Scope) -> Vec<String> {
-    let mut items = vec![format!("sign you in as {}", escape(&user.name))];
-    match dialect {
-        Dialect::Standard => {
-            if scope.contains("profile") {
-                items.push(format!(
-                    "see your name, login (<code>{}</code>) and avatar",
-                    escape(&user.login)
-                ));
-            }
-            if scope.contains("email") {
-                items.push(format!("see your email address ({})", escape(&user.email)));
-            }
-            if scope.contains("offline_access") {
-                items.push("keep access while you are away (refresh tokens)".to_owned());
-            }
-        }
-        // docs.github.com, "Scopes for OAuth apps": no scope already reads public data.
-        Dialect::Github => {
-            items.push(format!(
-                "read your public profile (<code>{}</code>, name, avatar)",
-                escape(&user.login)
-            ));
-            if scope.contains("user") || scope.contains("user:email") {
-                items.push(format!(
-                    "read your email addresses, private ones included ({})",
-                    escape(&user.email)
-                ));
-            }
-            for other in scope
-                .iter()
-                .filter(|s| !matches!(*s, "user" | "read:user" | "user:email"))
-            {
-                items.push(format!("use the <code>{}</code> scope", escape(other)));
-            }
-        }
-        Dialect::Intra42 => {
-            items.push(format!(
-                "read your public 42 data (login <code>{}</code>, {}, campus, levels)",
-                escape(&user.login),
-                escape(&personas::intra42_email(user))
-            ));
-            for other in scope.iter().filter(|s| *s != "public") {
-                items.push(format!("use the <code>{}</code> scope", escape(other)));
-            }
-        }
-    }
-    items
 }

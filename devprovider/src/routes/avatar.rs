@@ -13,29 +13,36 @@ const COLOURS: [&str; 6] = [
     "#0969da", "#8250df", "#bf3989", "#1a7f37", "#bc4c00", "#0a7f8f",
 ];
 
-/// `GET /avatars/{login}.svg`: the user's initials on a coloured circle.
+/// Where the avatar of `login` is served, under the base URL `base`.
+pub fn url(base: &str, login: &str) -> String {
+    format!("{base}/avatars/{login}.svg")
+}
+
+/// `GET /avatars/{login}.svg`: the initials of a user (or of another account the dialect
+/// knows) on a coloured circle.
 pub async fn avatar(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
-    let Some(user) = file
-        .strip_suffix(".svg")
-        .and_then(|login| state.user(login))
-    else {
-        return (StatusCode::NOT_FOUND, "no such avatar\n").into_response();
+    let login = file.strip_suffix(".svg").unwrap_or_default();
+    let name = match state.user(login) {
+        Some(user) => user.name.clone(),
+        None => match state.rules.avatar_owner(login) {
+            Some(name) => name.to_owned(),
+            None => return not_found(),
+        },
     };
-    let initials: String = user
-        .name
+    let initials: String = name
         .split_whitespace()
         .filter_map(|word| word.chars().next())
         .take(2)
         .flat_map(char::to_uppercase)
         .collect();
     // A stable colour per login, so each user is recognisable at a glance.
-    let colour = COLOURS[user.login.bytes().map(usize::from).sum::<usize>() % COLOURS.len()];
+    let colour = COLOURS[login.bytes().map(usize::from).sum::<usize>() % COLOURS.len()];
     let svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"96\" height=\"96\" viewBox=\"0 0 96 96\" \
          role=\"img\" aria-label=\"{name}\"><circle cx=\"48\" cy=\"48\" r=\"48\" fill=\"{colour}\"/>\
          <text x=\"48\" y=\"48\" dy=\".35em\" text-anchor=\"middle\" font-family=\"sans-serif\" \
          font-size=\"38\" fill=\"#fff\">{initials}</text></svg>\n",
-        name = escape(&user.name),
+        name = escape(&name),
         initials = escape(&initials),
     );
     (
@@ -51,4 +58,8 @@ pub async fn avatar(State(state): State<Arc<AppState>>, Path(file): Path<String>
         svg,
     )
         .into_response()
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "no such avatar\n").into_response()
 }

@@ -6,8 +6,9 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::dialect::STANDARD_SCOPES;
 use crate::keys;
-use crate::state::{AppState, SUPPORTED_SCOPES};
+use crate::state::AppState;
 
 pub async fn openid_configuration(State(state): State<Arc<AppState>>) -> Json<Value> {
     let issuer = &state.issuer;
@@ -23,16 +24,19 @@ pub async fn openid_configuration(State(state): State<Arc<AppState>>) -> Json<Va
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": SUPPORTED_SCOPES,
+        "scopes_supported": STANDARD_SCOPES,
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-            "name", "preferred_username", "picture", "email", "email_verified",
+            "name", "preferred_username", "picture", "email", "email_verified", "groups", "sid",
         ],
         "authorization_response_iss_parameter_supported": true,
+        // OpenID Connect Back-Channel Logout 1.0 §2.1, with `sid` in id and logout tokens.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     }))
 }
 

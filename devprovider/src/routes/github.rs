@@ -1,26 +1,28 @@
 //! The `github` dialect: github.com's OAuth App endpoints and the api.github.com calls a login
 //! needs, on one base URL. Each quirk follows docs.github.com: "Authorizing OAuth apps",
-//! "Troubleshooting OAuth app access token request errors", the REST pages "Users", "Emails"
-//! and "OAuth authorizations", and "Getting started with the REST API" (User-Agent rule).
+//! "Troubleshooting OAuth app access token request errors", the REST pages "Users", "Emails",
+//! "Organizations", "Teams" and "OAuth authorizations", and "Getting started with the REST API"
+//! (User-Agent rule).
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::authorize::is_s256_challenge;
+use super::authorize::{Challenge, Trusted, MALFORMED_S256};
+use super::token;
+use crate::dialect::github_scope;
 use crate::html;
 use crate::oauth::{
     accepts_json, bearer_token, check_client, client_credentials, no_store, parse_basic, Params,
 };
 use crate::personas;
-use crate::state::{
-    AccessInfo, AppState, AuthorizationRequest, GrantError, Pkce, PkceMethod, Scope,
-};
+use crate::state::{AccessInfo, AppState, GrantError};
+use crate::DemoUser;
 
 const TOKEN_ERRORS_DOC: &str = "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/";
 const AUTHORIZE_ERRORS_DOC: &str =
@@ -28,92 +30,49 @@ const AUTHORIZE_ERRORS_DOC: &str =
 
 /// `GET /login/oauth/authorize`: validates the request, then shows the login page.
 pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
-    let (params, duplicate) = Params::parse_lenient(query.unwrap_or_default().as_bytes());
-    // Until client and redirect URI are known good, errors go to the user, never to a redirect
-    // target an attacker may have chosen (RFC 6749 §4.1.2.1).
-    if let Some(name) = duplicate
-        .as_deref()
-        .filter(|name| matches!(*name, "client_id" | "redirect_uri"))
-    {
-        return html::error_page(&format!("The parameter `{name}` was sent more than once."));
-    }
-    let Some(client_id) = params.get("client_id") else {
-        return html::error_page("The authorization request has no client_id.");
-    };
-    if state.client(client_id).is_none() {
+    let unknown_client = |client_id: Option<&str>| match client_id {
+        None => html::error_page("The authorization request has no client_id."),
         // GitHub shows its 404 page for an unknown client_id.
-        return html::error_page_with(
+        Some(id) => html::error_page_with(
             StatusCode::NOT_FOUND,
-            &format!("There is no OAuth App with client_id `{client_id}`."),
-        );
-    }
+            &format!("There is no OAuth App with client_id `{id}`."),
+        ),
+    };
     // "Authorizing OAuth apps": without redirect_uri GitHub uses the app's callback URL.
-    let (redirect_uri, redirect_url) = match params.get("redirect_uri") {
-        None => match state.default_redirect(client_id) {
-            Some(default) => default,
-            None => return html::error_page("The OAuth App has no callback URL."),
-        },
+    let redirect = |client_id: &str, uri: Option<&str>| match uri {
+        None => state
+            .default_redirect(client_id)
+            .ok_or_else(|| "The OAuth App has no callback URL.".to_owned()),
         Some(uri) => match state.registered_redirect(client_id, uri) {
-            Some(url) => (uri.to_owned(), url),
-            None => {
-                return html::error_page(&format!(
-                    "The redirect_uri MUST match the registered callback URL for this \
-                     application: `{uri}` is not registered for client `{client_id}`."
-                ))
-            }
+            Some(url) => Ok((uri.to_owned(), url)),
+            None => Err(format!(
+                "The redirect_uri MUST match the registered callback URL for this \
+                 application: `{uri}` is not registered for client `{client_id}`."
+            )),
         },
     };
-
-    let client_state = params.get("state");
-    let fail = |error: &str, description: &str| -> Response {
-        let url = state.authorization_response(
-            &redirect_url,
-            &[("error", error), ("error_description", description)],
-            client_state,
-        );
-        Redirect::to(url.as_str()).into_response()
+    let request = match Trusted::check(&state, query, unknown_client, redirect) {
+        Ok(request) => request,
+        Err(page) => return *page,
     };
-    if let Some(name) = duplicate {
-        return fail(
-            "invalid_request",
-            &format!("parameter `{name}` was sent more than once"),
-        );
+    if let Some(refused) = request.refuse_duplicate() {
+        return refused;
     }
     // GitHub changelog 2025-07-14: PKCE is optional and only S256 is accepted.
-    let pkce = match (
-        params.get("code_challenge"),
-        params.get("code_challenge_method"),
-    ) {
-        (None, _) => None,
-        (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => Some(Pkce {
-            challenge: challenge.to_owned(),
-            method: PkceMethod::S256,
-        }),
-        (Some(_), Some("S256")) => {
-            return fail(
-                "invalid_request",
-                "code_challenge must be a base64url SHA-256 (43 characters)",
-            )
-        }
-        (Some(_), _) => {
-            return fail(
+    let pkce = match request.challenge() {
+        Challenge::Absent => None,
+        Challenge::S256(pkce) => Some(pkce),
+        Challenge::MalformedS256 => return request.fail("invalid_request", MALFORMED_S256),
+        Challenge::Plain(_) | Challenge::OtherMethod => {
+            return request.fail(
                 "invalid_request",
                 "code_challenge_method must be S256, the only method GitHub accepts",
             )
         }
     };
     // No scope means public data only ("Scopes for OAuth apps"); response_type is not used.
-    let scope = Scope::parse_github(params.get("scope").unwrap_or(""));
-    let request_id = state.begin_authorization(AuthorizationRequest {
-        client_id: client_id.to_owned(),
-        redirect_url,
-        redirect_uri,
-        scope,
-        state: client_state.map(str::to_owned),
-        pkce,
-        nonce: None,
-    });
-    html::login_page(state.dialect, client_id, &request_id, state.users())
+    let scope = github_scope(request.param("scope").unwrap_or(""));
+    request.begin(scope, pkce, None)
 }
 
 /// The errors of GitHub's token endpoint. They come with HTTP 200.
@@ -179,12 +138,14 @@ pub async fn access_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    state.count(|s| s.token_requests += 1);
     let json = accepts_json(&headers);
-    match exchange(&state, query.as_deref(), &headers, &body) {
-        Ok(fields) => token_reply(json, &fields),
-        Err(error) => token_reply(json, &error.fields()),
-    }
+    token::answer(&state, &headers, &body, || {
+        match exchange(&state, query.as_deref(), &headers, &body) {
+            Ok(fields) => token_reply(json, &fields),
+            Err(error) => token_reply(json, &error.fields()),
+        }
+    })
+    .await
 }
 
 fn exchange(
@@ -253,40 +214,81 @@ fn token_reply(json: bool, fields: &[(&'static str, String)]) -> Response {
 
 /// `GET /user`: the authenticated user's public profile.
 pub async fn user(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    state.count(|s| s.userinfo_requests += 1);
-    let info = match authenticate_api_call(&state, &headers) {
-        Ok(info) => info,
+    let (info, user) = match api_user(&state, &headers) {
+        Ok(found) => found,
         Err(response) => return *response,
-    };
-    let Some(user) = state.user(&info.login) else {
-        return bad_credentials();
     };
     let body = personas::github_user(user, &state.issuer);
     with_scopes(&info, "", Json(body).into_response())
 }
 
-/// `GET /user/emails`: needs the `user:email` (or `user`) scope.
+/// `GET /user/emails`: needs the `user:email` (or `user`) scope; GitHub hides what a token
+/// may not see behind a 404.
 pub async fn emails(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    state.count(|s| s.userinfo_requests += 1);
-    let info = match authenticate_api_call(&state, &headers) {
-        Ok(info) => info,
+    let refusal = (
+        StatusCode::NOT_FOUND,
+        "Not Found",
+        "https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user",
+    );
+    let accepted = ["user", "user:email"];
+    scoped_call(&state, &headers, &accepted, refusal, |user| {
+        personas::github_emails(user)
+    })
+}
+
+/// `GET /user/orgs`: "this API requires at least `user` or `read:org` scope for OAuth app
+/// tokens … Requests with insufficient scope will receive a `403 Forbidden` response" (REST,
+/// "List organizations for the authenticated user"); the message is the one GitHub sends.
+/// Wider org scopes include `read:org` ("Scopes for OAuth apps": admin:org > write:org >
+/// read:org).
+pub async fn orgs(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let refusal = (
+        StatusCode::FORBIDDEN,
+        "You need at least read:org scope or user scope to list your organizations.",
+        "https://docs.github.com/rest/orgs/orgs#list-organizations-for-the-authenticated-user",
+    );
+    let accepted = ["admin:org", "read:org", "user", "write:org"];
+    scoped_call(&state, &headers, &accepted, refusal, |user| {
+        personas::github_orgs(user, &state.issuer)
+    })
+}
+
+/// `GET /user/teams`: OAuth app tokens "need the `user`, `repo`, or `read:org` scope" (REST,
+/// "List teams for the authenticated user"). GitHub doesn't document the refusal's wording;
+/// it is modelled on `/user/orgs`'.
+pub async fn teams(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let refusal = (
+        StatusCode::FORBIDDEN,
+        "You need at least read:org, repo or user scope to list your teams.",
+        "https://docs.github.com/rest/teams/teams#list-teams-for-the-authenticated-user",
+    );
+    let accepted = ["admin:org", "read:org", "repo", "user", "write:org"];
+    scoped_call(&state, &headers, &accepted, refusal, |user| {
+        personas::github_teams(user, &state.issuer)
+    })
+}
+
+/// An API call about the user that needs one of the `accepted` scopes: `body` as JSON when the
+/// token has one, else the `refusal` (status, message, documentation URL). Both name the
+/// scopes, as every API reply does.
+fn scoped_call(
+    state: &AppState,
+    headers: &HeaderMap,
+    accepted: &[&str],
+    refusal: (StatusCode, &str, &str),
+    body: impl FnOnce(&DemoUser) -> Value,
+) -> Response {
+    let (info, user) = match api_user(state, headers) {
+        Ok(found) => found,
         Err(response) => return *response,
     };
-    let Some(user) = state.user(&info.login) else {
-        return bad_credentials();
+    let response = if info.scope.contains_any(accepted) {
+        Json(body(user)).into_response()
+    } else {
+        let (status, message, documentation_url) = refusal;
+        api_error(status, message, documentation_url)
     };
-    let accepted = "user, user:email";
-    if !(info.scope.contains("user") || info.scope.contains("user:email")) {
-        // GitHub hides what a token may not see behind a 404.
-        let response = api_error(
-            StatusCode::NOT_FOUND,
-            "Not Found",
-            "https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user",
-        );
-        return with_scopes(&info, accepted, response);
-    }
-    let body = personas::github_emails(user);
-    with_scopes(&info, accepted, Json(body).into_response())
+    with_scopes(&info, &accepted.join(", "), response)
 }
 
 /// `DELETE /applications/{client_id}/token` with HTTP Basic (client id and secret) and a JSON
@@ -337,6 +339,19 @@ pub async fn profile(State(state): State<Arc<AppState>>, Path(login): Path<Strin
         }
         None => html::error_page_with(StatusCode::NOT_FOUND, "There is no such user."),
     }
+}
+
+/// Counts an API call about the user, checks it, and finds the user behind its token.
+fn api_user<'s>(
+    state: &'s AppState,
+    headers: &HeaderMap,
+) -> Result<(AccessInfo, &'s DemoUser), Box<Response>> {
+    state.count(|s| s.userinfo_requests += 1);
+    let info = authenticate_api_call(state, headers)?;
+    let user = state
+        .user(&info.login)
+        .ok_or_else(|| Box::new(bad_credentials()))?;
+    Ok((info, user))
 }
 
 /// The checks every API call passes, in GitHub's order: User-Agent, rate limits, token.
@@ -429,14 +444,15 @@ fn rate_limited(retry_after_secs: u64) -> Response {
 
 /// "Scopes for OAuth apps": every API reply names the token's scopes and those the call
 /// accepts.
-fn with_scopes(info: &AccessInfo, accepted: &'static str, mut response: Response) -> Response {
+fn with_scopes(info: &AccessInfo, accepted: &str, mut response: Response) -> Response {
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&info.scope.join(", ")) {
-        headers.insert(HeaderName::from_static("x-oauth-scopes"), value);
+    for (name, value) in [
+        ("x-oauth-scopes", info.scope.join(", ")),
+        ("x-accepted-oauth-scopes", accepted.to_owned()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
     }
-    headers.insert(
-        HeaderName::from_static("x-accepted-oauth-scopes"),
-        HeaderValue::from_static(accepted),
-    );
     response
 }

@@ -7,18 +7,18 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::authorize::is_s256_challenge;
+use super::authorize::{Challenge, Trusted};
+use super::token;
 use super::userinfo::too_many_requests;
+use crate::dialect::secret_valid_until;
 use crate::html;
 use crate::oauth::{bearer_token, check_client, client_credentials, no_store, Params};
 use crate::personas;
-use crate::state::{
-    AccessInfo, AccessProblem, AppState, AuthorizationRequest, Issued, Pkce, PkceMethod, Scope,
-};
+use crate::state::{AccessInfo, AccessProblem, AppState, Issued};
 
 const INVALID_CLIENT: &str = "Client authentication failed due to unknown client, no client \
     authentication included, or unsupported authentication method.";
@@ -33,88 +33,56 @@ const INVALID_REQUEST: &str = "The request is missing a required parameter, incl
 
 /// `GET /oauth/authorize`: validates the request, then shows the login page.
 pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
-    let (params, duplicate) = Params::parse_lenient(query.unwrap_or_default().as_bytes());
-    // Until client and redirect URI are known good, errors go to the user (RFC 6749 §4.1.2.1).
-    if let Some(name) = duplicate
-        .as_deref()
-        .filter(|name| matches!(*name, "client_id" | "redirect_uri"))
-    {
-        return html::error_page(&format!("The parameter `{name}` was sent more than once."));
-    }
-    let Some(client_id) = params
-        .get("client_id")
-        .filter(|id| state.client(id).is_some())
-    else {
-        return html::error_page(INVALID_CLIENT);
-    };
+    let unknown_client = |_: Option<&str>| html::error_page(INVALID_CLIENT);
     // "Web Application Flow": redirect_uri is required and must be one the app registered.
-    let Some(redirect_uri) = params.get("redirect_uri") else {
-        return html::error_page(&format!("{INVALID_REDIRECT} (redirect_uri is missing)"));
+    let redirect = |client_id: &str, uri: Option<&str>| {
+        let uri = uri.ok_or_else(|| format!("{INVALID_REDIRECT} (redirect_uri is missing)"))?;
+        match state.registered_redirect(client_id, uri) {
+            Some(url) => Ok((uri.to_owned(), url)),
+            None => Err(format!(
+                "{INVALID_REDIRECT} (`{uri}` is not registered for this application)"
+            )),
+        }
     };
-    let Some(redirect_url) = state.registered_redirect(client_id, redirect_uri) else {
-        return html::error_page(&format!(
-            "{INVALID_REDIRECT} (`{redirect_uri}` is not registered for this application)"
-        ));
+    let request = match Trusted::check(&state, query, unknown_client, redirect) {
+        Ok(request) => request,
+        Err(page) => return *page,
     };
-
-    let client_state = params.get("state");
-    let fail = |error: &str, description: &str| -> Response {
-        let url = state.authorization_response(
-            &redirect_url,
-            &[("error", error), ("error_description", description)],
-            client_state,
-        );
-        Redirect::to(url.as_str()).into_response()
-    };
-    if duplicate.is_some() {
-        return fail("invalid_request", INVALID_REQUEST);
+    if request.duplicate.is_some() {
+        return request.fail("invalid_request", INVALID_REQUEST);
     }
-    match params.get("response_type") {
+    match request.param("response_type") {
         None => {
-            return fail(
+            return request.fail(
                 "invalid_request",
                 "Missing required parameter: response_type.",
             )
         }
         Some("code") => {}
         Some(_) => {
-            return fail(
+            return request.fail(
                 "unsupported_response_type",
                 "The authorization server does not support this response type.",
             )
         }
     }
     // "Specification": `public` unless the application asks for more.
-    let Ok(scope) = Scope::parse_intra42(params.get("scope").unwrap_or("public")) else {
-        return fail("invalid_scope", INVALID_SCOPE);
+    let Ok(scope) = state
+        .rules
+        .parse_scope(request.param("scope").unwrap_or("public"))
+    else {
+        return request.fail("invalid_scope", INVALID_SCOPE);
     };
     // 42 does not document PKCE; Doorkeeper verifies it when sent, with either RFC 7636 method
     // and `plain` when none is named (§4.3).
-    let pkce = match (
-        params.get("code_challenge"),
-        params.get("code_challenge_method"),
-    ) {
-        (None, _) => None,
-        (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => Some(Pkce {
-            challenge: challenge.to_owned(),
-            method: PkceMethod::S256,
-        }),
-        (Some(challenge), None | Some("plain")) => Some(Pkce {
-            challenge: challenge.to_owned(),
-            method: PkceMethod::Plain,
-        }),
-        (Some(_), _) => return fail("invalid_request", INVALID_REQUEST),
+    let pkce = match request.challenge() {
+        Challenge::Absent => None,
+        Challenge::S256(pkce) | Challenge::Plain(pkce) => Some(pkce),
+        Challenge::MalformedS256 | Challenge::OtherMethod => {
+            return request.fail("invalid_request", INVALID_REQUEST)
+        }
     };
-    let request_id = state.begin_authorization(AuthorizationRequest {
-        client_id: client_id.to_owned(),
-        redirect_url,
-        redirect_uri: redirect_uri.to_owned(),
-        scope,
-        state: client_state.map(str::to_owned),
-        pkce,
-        nonce: None,
-    });
-    html::login_page(state.dialect, client_id, &request_id, state.users())
+    request.begin(scope, pkce, None)
 }
 
 /// `POST /oauth/token`: `authorization_code` and `refresh_token` (which rotates).
@@ -123,22 +91,24 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    state.count(|s| s.token_requests += 1);
-    match grant(&state, &headers, &body) {
-        Ok(issued) => {
-            let body = json!({
-                "access_token": issued.access_token,
-                "token_type": "bearer",
-                "expires_in": issued.expires_in,
-                "refresh_token": issued.refresh_token,
-                "scope": issued.scope.join(" "),
-                "created_at": issued.created_at,
-                "secret_valid_until": state.secret_valid_until,
-            });
-            (no_store(), Json(body)).into_response()
+    token::answer(&state, &headers, &body, || {
+        match grant(&state, &headers, &body) {
+            Ok(issued) => {
+                let body = json!({
+                    "access_token": issued.access_token,
+                    "token_type": "bearer",
+                    "expires_in": issued.expires_in,
+                    "refresh_token": issued.refresh_token,
+                    "scope": issued.scope.join(" "),
+                    "created_at": issued.created_at,
+                    "secret_valid_until": secret_valid_until(state.started_at),
+                });
+                (no_store(), Json(body)).into_response()
+            }
+            Err(response) => *response,
         }
-        Err(response) => *response,
-    }
+    })
+    .await
 }
 
 fn grant(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Issued, Box<Response>> {

@@ -9,20 +9,43 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
+use crate::dialect::token_response;
 use crate::oauth::{authenticate_client, no_store, OAuthError, Params};
 use crate::state::AppState;
 
-/// `POST /token`. The body is read raw so that even a malformed request is counted.
+/// What every dialect's token endpoint does around its own answer: the request is counted,
+/// valid or not (which is why bodies are read raw), and the answer to a `refresh_token` grant
+/// waits for the refresh delay (`DevProvider::set_refresh_delay`) after it was decided.
+pub async fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    answer: impl FnOnce() -> Response,
+) -> Response {
+    state.count(|s| s.token_requests += 1);
+    let response = answer();
+    let is_refresh = Params::parse_body(headers, body)
+        .is_ok_and(|params| params.get("grant_type") == Some("refresh_token"));
+    let delay = state.refresh_delay();
+    if is_refresh && !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    response
+}
+
+/// `POST /token`.
 pub async fn token(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    state.count(|s| s.token_requests += 1);
-    match grant(&state, &headers, &body) {
-        Ok(reply) => (no_store(), Json(reply)).into_response(),
-        Err(error) => error.into_response(),
-    }
+    answer(&state, &headers, &body, || {
+        match grant(&state, &headers, &body) {
+            Ok(reply) => (no_store(), Json(reply)).into_response(),
+            Err(error) => error.into_response(),
+        }
+    })
+    .await
 }
 
 fn grant(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
@@ -40,14 +63,14 @@ fn grant(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, OA
                 params.get("redirect_uri"),
                 params.get("code_verifier"),
             )?;
-            Ok(state.token_response(issued))
+            Ok(token_response(state, issued))
         }
         Some("refresh_token") => {
             let refresh_token = params
                 .get("refresh_token")
                 .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
             let issued = state.refresh(client, refresh_token, params.get("scope"))?;
-            Ok(state.token_response(issued))
+            Ok(token_response(state, issued))
         }
         Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,

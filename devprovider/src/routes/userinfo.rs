@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::dialect::userinfo_claims;
 use crate::oauth::{bearer_token, no_store};
-use crate::state::AppState;
+use crate::state::{AccessProblem, AppState};
 
 /// `GET` or `POST /userinfo` with `Authorization: Bearer TOKEN`.
 pub async fn userinfo(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -25,15 +26,23 @@ pub async fn userinfo(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
             "an Authorization: Bearer header is required",
         );
     };
-    if let Some(retry_after) = state
-        .access(token)
+    let info = state.access(token);
+    if let Some(retry_after) = info
+        .as_ref()
         .ok()
         .and_then(|info| state.rate_limit(&info.client_id))
     {
         return too_many_requests(retry_after);
     }
-    match state.userinfo(token) {
-        Ok(claims) => (no_store(), Json(claims)).into_response(),
+    let info = info.map_err(|problem| match problem {
+        AccessProblem::Unknown => "the access token is unknown or revoked",
+        AccessProblem::Expired => "the access token has expired",
+    });
+    match info {
+        Ok(info) => {
+            let claims = userinfo_claims(&state, &info.login, &info.scope);
+            (no_store(), Json(claims)).into_response()
+        }
         Err(description) => unauthorized(
             format!(r#"Bearer error="invalid_token", error_description="{description}""#),
             "invalid_token",
