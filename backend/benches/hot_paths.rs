@@ -81,7 +81,7 @@ async fn logged_in_session<S: SessionStore + Clone>(
     cipher: &TokenCipher,
 ) -> tower_sessions::session::Id {
     let session = Session::new(None, Arc::new(store.clone()), None);
-    session::log_in(&session, AuthRecord::new(user(), &tokens(), cipher))
+    session::log_in(&session, &config().session, cipher, user(), &tokens())
         .await
         .expect("log_in");
     // What the session layer does after the handler.
@@ -101,9 +101,9 @@ async fn load_open_save<S: SessionStore + Clone>(
         .await
         .expect("load")
         .expect("logged in");
-    let tokens = record.tokens(cipher).expect("tokens open");
+    let tokens = record.tokens(cipher, &id).expect("tokens open");
     session
-        .insert("auth", record.with_tokens(&tokens, cipher))
+        .insert("auth", record.with_tokens(&tokens, cipher, &id))
         .await
         .expect("insert");
     session.save().await.expect("save");
@@ -132,7 +132,10 @@ fn sessions(c: &mut Criterion) {
 
     let dir = std::env::temp_dir().join(format!("portero-bench-{}", std::process::id()));
     let sqlite = rt
-        .block_on(Store::open(&StoreConfig::Sqlite(dir.join("sessions.db"))))
+        .block_on(Store::open(
+            &StoreConfig::Sqlite(dir.join("sessions.db")),
+            Duration::from_secs(60),
+        ))
         .expect("SQLite store opens");
     let id = rt.block_on(logged_in_session(&sqlite, &cipher));
     c.bench_function("session/load_sqlite", |b| {
@@ -152,20 +155,20 @@ fn sessions(c: &mut Criterion) {
     drop(sqlite);
     let _ = std::fs::remove_dir_all(&dir);
 
-    let record = AuthRecord::new(user(), &tokens(), &cipher);
+    let id = tower_sessions::session::Id::default();
+    let record = AuthRecord::new(user(), &tokens(), &cipher, &id);
     c.bench_function("auth_record/seal", |b| {
         let tokens = tokens();
-        b.iter(|| AuthRecord::new(user(), &tokens, &cipher))
+        b.iter(|| AuthRecord::new(user(), &tokens, &cipher, &id))
     });
     c.bench_function("auth_record/open", |b| {
-        b.iter(|| record.tokens(&cipher).expect("opens"))
+        b.iter(|| record.tokens(&cipher, &id).expect("opens"))
     });
 }
 
-fn states(c: &mut Criterion) {
-    let rt = runtime();
-    // An `oauth2` provider: `authorize()` needs no discovery, so no network.
-    let config = Config::from_toml(
+/// An `oauth2` provider: `authorize()` needs no discovery, so no network.
+fn config() -> Config {
+    Config::from_toml(
         r#"
         [server]
         public_origin = "http://127.0.0.1:8080"
@@ -183,35 +186,40 @@ fn states(c: &mut Criterion) {
         std::iter::empty(),
         None,
     )
-    .expect("valid config");
+    .expect("valid config")
+}
+
+fn states(c: &mut Criterion) {
+    let rt = runtime();
+    let config = config();
     let providers = Providers::from_config(&config).expect("providers");
     let provider = providers.get("bench").expect("configured");
-    let ttl = Duration::from_secs(600);
-    let store = Arc::new(Store::memory());
+    let store = Store::memory();
+    let cipher = cipher();
 
     c.bench_function("state/create_and_check", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let session = Session::new(None, store.clone(), None);
+                let session = Session::new(None, Arc::new(store.clone()), None);
                 let authorize = provider.authorize().await.expect("authorize");
                 let state = authorize.state.secret().clone();
-                session::remember_attempt(
-                    &session,
-                    LoginAttempt {
-                        provider: "bench".into(),
-                        state: authorize.state,
-                        pkce_verifier: authorize.pkce_verifier,
-                        nonce: authorize.nonce,
-                        return_to: "/".into(),
-                        created_at: session::now(),
-                    },
-                    ttl,
-                )
-                .await
-                .expect("remember");
+                let attempt = LoginAttempt {
+                    provider: "bench".into(),
+                    state: authorize.state,
+                    pkce_verifier: authorize.pkce_verifier,
+                    nonce: authorize.nonce,
+                    return_to: "/".into(),
+                    created_at: session::now(),
+                    reservation: None,
+                };
+                session::remember_attempt(&session, &store, &cipher, &config.session, &attempt)
+                    .await
+                    .expect("remember");
                 // The session layer's save at the end of `POST /api/login`.
                 session.save().await.expect("save");
-                let taken = session::take_attempt(&session, &state).await.expect("take");
+                let taken = session::take_attempt(&session, &store, &cipher, &state)
+                    .await
+                    .expect("take");
                 assert!(taken.is_some());
             })
         })

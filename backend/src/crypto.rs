@@ -8,13 +8,21 @@ use chacha20poly1305::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
+/// 256 random bits, URL-safe base64: bindings and handles that must not be guessed.
+pub fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
 /// Format tag of sealed values, so a future format can be told apart.
 const VERSION: &str = "v1";
 const KEY_LEN: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
-    #[error("the secret key must be base64 for at least 32 bytes")]
+    #[error(
+        "the secret key must be base64 for exactly 32 random bytes (make one with \
+         `head -c 32 /dev/urandom | base64`)"
+    )]
     BadKey,
     #[error("a stored value could not be decrypted with the configured key")]
     Unreadable,
@@ -45,8 +53,7 @@ impl TokenCipher {
 
     fn aead(key: &SecretString) -> Result<XChaCha20Poly1305, CryptoError> {
         let bytes = Self::decode_key(key.expose_secret())?;
-        // Longer keys are accepted; the first 32 bytes are the key.
-        XChaCha20Poly1305::new_from_slice(&bytes[..KEY_LEN]).map_err(|_| CryptoError::BadKey)
+        XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| CryptoError::BadKey)
     }
 
     /// Also opens what `keys` sealed (tried in order after the current key).
@@ -75,7 +82,9 @@ impl TokenCipher {
             .decode(encoded.trim())
             .or_else(|_| URL_SAFE_NO_PAD.decode(encoded.trim()))
             .map_err(|_| CryptoError::BadKey)?;
-        if bytes.len() < KEY_LEN {
+        // Exactly: a longer value would be cut without a word, and most passphrases typed as
+        // "base64" decode to some other length.
+        if bytes.len() != KEY_LEN {
             return Err(CryptoError::BadKey);
         }
         Ok(bytes)
@@ -183,8 +192,11 @@ mod tests {
     }
 
     #[test]
-    fn short_or_non_base64_keys_are_refused() {
+    fn short_long_or_non_base64_keys_are_refused() {
         assert!(TokenCipher::decode_key(&STANDARD.encode([0u8; 16])).is_err());
+        assert!(TokenCipher::decode_key(&STANDARD.encode([0u8; 33])).is_err());
+        // A passphrase that happens to be base64 decodes to another length.
+        assert!(TokenCipher::decode_key("correcthorsebatterystaplecorrecthorsebattery").is_err());
         assert!(TokenCipher::decode_key("not base64 !!").is_err());
     }
 }

@@ -34,6 +34,18 @@ pub enum AppError {
         provider: String,
         retry_after_secs: u64,
     },
+    /// Rule 16: this session called the provider more often than its budget allows.
+    #[error("too many calls to {provider} from this session; try again in {retry_after_secs} s")]
+    SessionRateLimited {
+        provider: String,
+        retry_after_secs: u64,
+    },
+    /// Rule 16: the request did not finish (its body read, its answer begun) in time.
+    #[error("the request took longer than {0} s")]
+    RequestTimeout(u64),
+    /// Rule 13: too many logins are under way, from this address or in all.
+    #[error("{}", too_many_logins(.0))]
+    TooManyLogins(crate::session::Full),
     #[error("this request must carry the header `x-csrf: 1`")]
     CsrfRequired,
     #[error("requests from origin {0:?} are not accepted")]
@@ -42,9 +54,14 @@ pub enum AppError {
     NotFound(String),
     #[error("method not allowed on this route")]
     MethodNotAllowed,
-    /// The provider failed or answered something unusable (rule 9): a 502 naming the provider.
+    /// The provider failed or answered something unusable (rule 9): a 502 naming the provider,
+    /// and no internal address (rule 15); `detail` goes to the log only.
     #[error("{provider}: {message}")]
-    Provider { provider: String, message: String },
+    Provider {
+        provider: String,
+        message: String,
+        detail: String,
+    },
     #[error("the session store is unavailable")]
     StoreUnavailable(String),
     #[error("internal error")]
@@ -66,9 +83,10 @@ impl AppError {
             AppError::UnknownProvider(_) => (StatusCode::NOT_FOUND, codes::UNKNOWN_PROVIDER),
             AppError::NotLoggedIn => (StatusCode::UNAUTHORIZED, codes::NOT_LOGGED_IN),
             AppError::SessionExpired(_) => (StatusCode::UNAUTHORIZED, codes::SESSION_EXPIRED),
-            AppError::ProviderRateLimited { .. } => {
-                (StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED)
-            }
+            AppError::ProviderRateLimited { .. }
+            | AppError::SessionRateLimited { .. }
+            | AppError::TooManyLogins(_) => (StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED),
+            AppError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, codes::REQUEST_TIMEOUT),
             AppError::CsrfRequired => (StatusCode::FORBIDDEN, codes::CSRF),
             AppError::ForbiddenOrigin(_) => (StatusCode::FORBIDDEN, codes::FORBIDDEN_ORIGIN),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, codes::NOT_FOUND),
@@ -90,9 +108,9 @@ impl IntoResponse for AppError {
         match &self {
             AppError::Internal(e) => tracing::error!(error = %e, "internal error"),
             AppError::StoreUnavailable(e) => tracing::error!(error = %e, "session store failed"),
-            AppError::Provider { provider, message } => {
-                tracing::warn!(%provider, %message, "provider call failed")
-            }
+            AppError::Provider {
+                provider, detail, ..
+            } => tracing::warn!(%provider, %detail, "provider call failed"),
             _ => tracing::debug!(code, message = %self, "request refused"),
         }
         let body = shared::ApiError {
@@ -100,13 +118,23 @@ impl IntoResponse for AppError {
             message: self.to_string(),
         };
         let mut response = (status, Json(body)).into_response();
-        if let AppError::ProviderRateLimited {
-            retry_after_secs, ..
-        } = self
-        {
+        let retry_after = match self {
+            AppError::ProviderRateLimited {
+                retry_after_secs, ..
+            }
+            | AppError::SessionRateLimited {
+                retry_after_secs, ..
+            } => Some(retry_after_secs),
+            AppError::TooManyLogins(
+                crate::session::Full::Address { retry_after }
+                | crate::session::Full::Everyone { retry_after },
+            ) => Some(retry_after.as_secs().max(1)),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(http::header::RETRY_AFTER, retry_after_secs.into());
+                .insert(http::header::RETRY_AFTER, seconds.into());
         }
         response
     }
@@ -122,6 +150,19 @@ impl From<JsonRejection> for AppError {
 impl From<tower_sessions::session::Error> for AppError {
     fn from(e: tower_sessions::session::Error) -> Self {
         AppError::StoreUnavailable(e.to_string())
+    }
+}
+
+fn too_many_logins(full: &crate::session::Full) -> String {
+    match full {
+        crate::session::Full::Address { retry_after } => format!(
+            "too many logins are under way from your address; try again in {} s",
+            retry_after.as_secs().max(1)
+        ),
+        crate::session::Full::Everyone { retry_after } => format!(
+            "too many logins are under way right now; try again in {} s",
+            retry_after.as_secs().max(1)
+        ),
     }
 }
 
@@ -141,11 +182,22 @@ impl From<ProviderError> for AppError {
             ProviderError::Unauthorized { provider } => AppError::Provider {
                 provider,
                 message: "refused the access token".into(),
+                detail: "refused the access token".into(),
             },
-            ProviderError::Refused { provider, message }
-            | ProviderError::Failed { provider, message } => {
-                AppError::Provider { provider, message }
-            }
+            ProviderError::Refused { provider, message } => AppError::Provider {
+                provider,
+                detail: message.clone(),
+                message,
+            },
+            ProviderError::Failed {
+                provider,
+                message,
+                detail,
+            } => AppError::Provider {
+                provider,
+                message,
+                detail,
+            },
         }
     }
 }

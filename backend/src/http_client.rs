@@ -10,16 +10,29 @@ use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse};
 /// No legitimate token, userinfo, discovery or JWKS reply comes near this.
 pub const MAX_REPLY_BYTES: usize = 1024 * 1024;
 
+/// Why a call failed. The `Display` text is for browsers and names no address (rule 15);
+/// [`ProviderHttpError::detail`] is for the log.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderHttpError {
     #[error("did not answer within {0:?}")]
     Timeout(Duration),
-    #[error("could not be reached ({0})")]
+    #[error("could not be reached")]
     Unreachable(String),
     #[error("sent a reply larger than {MAX_REPLY_BYTES} bytes")]
     TooLarge,
-    #[error("answered with a redirect to {0:?}, which is not followed")]
+    #[error("answered with a redirect, which is not followed")]
     Redirect(String),
+}
+
+impl ProviderHttpError {
+    /// The text and what lies behind it (the transport error, the redirect's target).
+    pub fn detail(&self) -> String {
+        match self {
+            ProviderHttpError::Unreachable(cause) => format!("{self} ({cause})"),
+            ProviderHttpError::Redirect(to) => format!("{self} (to {to:?})"),
+            _ => self.to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -46,6 +46,7 @@ pub struct Metrics {
     token_exchange: Latency,
     provider_calls: Latency,
     sessions_active: Gauge,
+    attempts_pending: Gauge,
     store_up: Gauge,
 }
 
@@ -83,12 +84,19 @@ impl Default for Metrics {
             provider_calls.clone(),
         );
         let sessions_active = Gauge::default();
+        let attempts_pending = Gauge::default();
         let store_up = Gauge::default();
         registry.register(
             "sessions_active",
             "Unexpired sessions in the session store (logged in, or a login under way), \
              counted at this scrape; the last count while the store is down",
             sessions_active.clone(),
+        );
+        registry.register(
+            "login_attempts_pending",
+            "Login attempts in the session store, not yet used and not expired, counted at this \
+             scrape; the last count while the store is down",
+            attempts_pending.clone(),
         );
         registry.register(
             "session_store_up",
@@ -98,6 +106,7 @@ impl Default for Metrics {
         Metrics {
             registry,
             sessions_active,
+            attempts_pending,
             store_up,
             logins_started,
             logins_finished,
@@ -156,12 +165,11 @@ impl Metrics {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.count_active().await {
+    match state.store.count().await {
         Ok(count) => {
-            state
-                .metrics
-                .sessions_active
-                .set(i64::try_from(count).unwrap_or(i64::MAX));
+            let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            state.metrics.sessions_active.set(gauge(count.sessions));
+            state.metrics.attempts_pending.set(gauge(count.attempts));
             state.metrics.store_up.set(1);
         }
         Err(e) => {

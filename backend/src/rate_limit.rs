@@ -41,12 +41,69 @@ const FORGET_EVERY: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug, Default)]
 pub struct ClientAddress {
     trusted_proxies: Arc<[IpNet]>,
+    untrusted_forwarding: Arc<std::sync::Mutex<ForwardingSeen>>,
 }
+
+/// Peers seen sending `X-Forwarded-For` while no proxy is trusted: the distinct values of each
+/// (hashed), so a deployment behind a proxy that forgot `trusted_proxies` is told once.
+#[derive(Debug, Default)]
+struct ForwardingSeen {
+    by_peer: std::collections::HashMap<IpAddr, std::collections::HashSet<u64>>,
+    warned: std::collections::HashSet<IpAddr>,
+}
+
+/// This many different `X-Forwarded-For` values from one peer look like a proxy, not a client.
+const PROXY_LIKE_VALUES: usize = 16;
+/// Peers remembered, so the table cannot grow without bound.
+const PEERS_REMEMBERED: usize = 1024;
 
 impl ClientAddress {
     pub fn new(trusted_proxies: &[IpNet]) -> Self {
         ClientAddress {
             trusted_proxies: trusted_proxies.into(),
+            untrusted_forwarding: Arc::default(),
+        }
+    }
+
+    /// With no proxy trusted, a peer that sends many different `X-Forwarded-For` values is
+    /// likely a proxy whose clients all count as one address: says so in the log, once.
+    pub fn note_forwarded_for<'a>(&self, peer: IpAddr, values: impl Iterator<Item = &'a str>) {
+        if !self.trusted_proxies.is_empty() {
+            return;
+        }
+        let mut values = values.peekable();
+        if values.peek().is_none() {
+            return;
+        }
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            values.for_each(|v| v.hash(&mut hasher));
+            hasher.finish()
+        };
+        let mut seen = self
+            .untrusted_forwarding
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if seen.warned.contains(&peer) {
+            return;
+        }
+        if !seen.by_peer.contains_key(&peer) && seen.by_peer.len() >= PEERS_REMEMBERED {
+            seen.by_peer.clear();
+        }
+        let distinct = seen.by_peer.entry(peer).or_default();
+        if distinct.len() < PROXY_LIKE_VALUES {
+            distinct.insert(hash);
+        }
+        if distinct.len() >= PROXY_LIKE_VALUES {
+            seen.by_peer.remove(&peer);
+            seen.warned.insert(peer);
+            tracing::warn!(
+                %peer,
+                "this peer sends many different X-Forwarded-For values while \
+                 server.trusted_proxies is empty: if it is your proxy, name it there, or every \
+                 client behind it shares one rate limit"
+            );
         }
     }
 
@@ -104,12 +161,41 @@ impl KeyExtractor for ClientAddress {
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .ok_or(GovernorError::UnableToExtractKey)?;
-        let forwarded_for = request
-            .headers()
+        let forwarded_for = || {
+            request
+                .headers()
+                .get_all(X_FORWARDED_FOR)
+                .iter()
+                .map(|value| value.to_str().unwrap_or("not an address"))
+        };
+        self.note_forwarded_for(peer.ip(), forwarded_for());
+        Ok(Self::key_of(self.client_of(peer.ip(), forwarded_for())))
+    }
+}
+
+/// The client's rate-limit key (`ClientAddress::key_of` of the address `client_of` finds), for
+/// handlers that count per client themselves (the logins under way, rule 13). Unknown (an app
+/// served without connection info) counts as one client, `0.0.0.0`.
+pub struct ClientIp(pub IpAddr);
+
+impl axum::extract::FromRequestParts<crate::state::AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(peer)| peer.ip());
+        let forwarded_for = parts
+            .headers
             .get_all(X_FORWARDED_FOR)
             .iter()
             .map(|value| value.to_str().unwrap_or("not an address"));
-        Ok(Self::key_of(self.client_of(peer.ip(), forwarded_for)))
+        let client = state.client_address.client_of(peer, forwarded_for);
+        Ok(ClientIp(ClientAddress::key_of(client)))
     }
 }
 

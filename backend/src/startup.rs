@@ -1,18 +1,35 @@
 //! Building and running the application: `Application::build(config)` binds (port 0 in tests)
 //! and `run_until_stopped` serves until SIGINT/SIGTERM.
+//!
+//! Served here rather than with `axum::serve`, which has no header-read timer and no cap on
+//! connections (rule 16): hyper's HTTP/1 server with `header_read_timeout`, a semaphore of
+//! `server.max_connections` around accepted connections (a new one waits in the kernel's
+//! backlog while all are taken), and upgrades (WebSockets) kept.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use tokio::net::TcpListener;
+use axum::extract::{ConnectInfo, Request};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto, graceful::GracefulShutdown},
+    service::TowerToHyperService,
+};
+use tokio::{net::TcpListener, sync::Semaphore};
+use tower::ServiceExt;
 
 use crate::{
     config::Config, crypto::TokenCipher, keys, providers::Providers, routes, session::Store,
     state::AppState,
 };
 
+/// How long a stop waits for requests in flight before it drops them.
+const DRAIN: Duration = Duration::from_secs(10);
+
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    header_read_timeout: Duration,
+    max_connections: usize,
 }
 
 impl Application {
@@ -25,12 +42,22 @@ impl Application {
 
     /// For tests and tools that bind first (to learn the port) and configure after.
     pub async fn with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
-        // Opened first: the development key lives next to the SQLite file (keys.rs).
-        let store = Store::open(&config.session.store).await?;
+        // Opened first: the development key lives next to the SQLite file (keys.rs). Swept as
+        // often as login attempts expire (rule 13), at most every minute.
+        let store = Store::open(&config.session.store, config.session.login_timeout).await?;
         let cipher: TokenCipher = keys::token_cipher(&config.session)?;
         let providers = Providers::from_config(&config)?;
+        let (header_read_timeout, max_connections) = (
+            config.server.header_read_timeout,
+            config.server.max_connections,
+        );
         let router = routes::router(AppState::new(config, providers, cipher, store));
-        Ok(Application { listener, router })
+        Ok(Application {
+            listener,
+            router,
+            header_read_timeout,
+            max_connections,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -40,28 +67,71 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        // With the TCP peer's address: the client address the login rate limit counts.
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `stop` resolves: tests use this to stop a backend mid-test.
+    /// Serves until `stop` resolves, then lets requests in flight finish (up to `DRAIN`).
     pub async fn run_until(
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop)
-        .await
+        let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        let builder = Arc::new(builder);
+        let connections = Arc::new(Semaphore::new(self.max_connections));
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(stop);
+        loop {
+            let permit = tokio::select! {
+                permit = connections.clone().acquire_owned() => {
+                    permit.expect("the semaphore is never closed")
+                }
+                () = &mut stop => break,
+            };
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    // Out of file descriptors, a reset before accept: the next one may work.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut stop => break,
+            };
+            // With the TCP peer's address: the client address the login limits count.
+            let service = self
+                .router
+                .clone()
+                .map_request(move |mut request: Request<_>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                });
+            let connection = builder
+                .serve_connection_with_upgrades(
+                    TokioIo::new(stream),
+                    TowerToHyperService::new(service),
+                )
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                // A client that goes away mid-request is its own business, not an error here.
+                let _ = connection.await;
+                drop(permit);
+            });
+        }
+        tracing::info!("shutting down: finishing requests in flight");
+        if tokio::time::timeout(DRAIN, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("requests still in flight after {DRAIN:?} were dropped");
+        }
+        Ok(())
     }
 }
 
@@ -83,5 +153,4 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -11,7 +11,8 @@ use crate::{
     crypto::TokenCipher,
     metrics::Metrics,
     providers::Providers,
-    session::{SessionLocks, Store},
+    rate_limit::ClientAddress,
+    session::{PendingLogins, ProviderCalls, SessionLocks, Store},
 };
 
 #[derive(Clone)]
@@ -36,11 +37,28 @@ pub struct Shared {
     pub store: Store,
     /// Per-session locks: one token refresh at a time per session (session/mod.rs).
     pub session_locks: SessionLocks,
+    /// The logins under way, capped per client and in all (rule 13).
+    pub pending_logins: PendingLogins,
+    /// Who the client of a request is (`server.trusted_proxies`).
+    pub client_address: ClientAddress,
+    /// Calls to the provider per session (rule 16).
+    pub provider_calls: ProviderCalls,
 }
 
 impl AppState {
     pub fn new(config: Config, providers: Providers, cipher: TokenCipher, store: Store) -> Self {
+        let session = &config.session;
         AppState(Arc::new(Shared {
+            pending_logins: PendingLogins::new(
+                session.max_pending_logins_per_address,
+                session.max_pending_logins,
+                crate::session::kept_for(session.login_timeout),
+            ),
+            client_address: ClientAddress::new(&config.server.trusted_proxies),
+            provider_calls: ProviderCalls::new(
+                config.server.provider_calls_per_minute,
+                config.server.provider_calls_burst,
+            ),
             origin: config.server.origin().into(),
             providers,
             cipher,

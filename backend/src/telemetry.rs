@@ -41,8 +41,25 @@ pub fn init(format: LogFormat) {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// A random id per request (or the one a trusted proxy set), echoed in `x-request-id` and
-/// carried by every log line of the request.
+/// The `x-request-id` a client sent: logged beside ours (`client_request_id`), never taken as
+/// ours, since anyone can write it (a forged one could make two requests' logs one).
+#[derive(Clone)]
+struct ClientRequestId(String);
+
+async fn set_aside_client_request_id(mut request: Request) -> Request {
+    if let Some(value) = request.headers_mut().remove(REQUEST_ID) {
+        let text = value.to_str().unwrap_or("");
+        // Printable ASCII, short: it is only copied into log lines.
+        if !text.is_empty() && text.len() <= 128 && text.bytes().all(|b| b.is_ascii_graphic()) {
+            let id = ClientRequestId(text.to_owned());
+            request.extensions_mut().insert(id);
+        }
+    }
+    request
+}
+
+/// A random id per request, echoed in `x-request-id` and carried by every log line of the
+/// request.
 #[derive(Clone, Copy)]
 struct RandomId;
 
@@ -64,12 +81,17 @@ pub fn layer<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
                         .get(REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("");
+                    let client_id = request
+                        .extensions()
+                        .get::<ClientRequestId>()
+                        .map_or("", |c| c.0.as_str());
                     // The path only: a query string may hold a code or a state.
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
                         path = %request.uri().path(),
                         request_id = %id,
+                        client_request_id = %client_id,
                     )
                 })
                 .on_request(())
@@ -84,4 +106,5 @@ pub fn layer<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
                 ),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, RandomId))
+        .layer(axum::middleware::map_request(set_aside_client_request_id))
 }

@@ -162,6 +162,7 @@ pub mod codes {
     pub const NOT_FOUND: &str = "not_found";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     pub const RATE_LIMITED: &str = "rate_limited";
+    pub const REQUEST_TIMEOUT: &str = "request_timeout";
     pub const PROVIDER_ERROR: &str = "provider_error";
     pub const STORE_UNAVAILABLE: &str = "store_unavailable";
     pub const INTERNAL: &str = "internal";

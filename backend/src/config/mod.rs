@@ -87,7 +87,7 @@ impl Config {
         let raw: RawConfig = env::read(toml::Value::Table(table), "", &overrides)?;
         let base_dir = base_dir.unwrap_or(Path::new("."));
         let server = raw.server.validate()?;
-        let session = raw.session.validate(&server)?;
+        let session = raw.session.validate(&server, base_dir)?;
         let mut providers = Vec::new();
         for (id, value) in raw.providers {
             let raw = env::read(value, &format!("providers.{id}"), &overrides)?;

@@ -37,6 +37,8 @@ pub struct Endpoints {
     pub token_url: Option<String>,
     pub userinfo_url: Option<String>,
     pub revocation_url: Option<String>,
+    /// OpenID Connect kinds: where the signing keys are, instead of discovery's `jwks_uri`.
+    pub jwks_url: Option<String>,
 }
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
@@ -86,6 +88,7 @@ pub(super) struct RawProvider {
     token_url: Option<String>,
     userinfo_url: Option<String>,
     revocation_url: Option<String>,
+    jwks_url: Option<String>,
     token_endpoint_auth: Option<TokenAuth>,
     subject_field: Option<String>,
     login_field: Option<String>,
@@ -133,8 +136,25 @@ pub(super) fn validate(
         authorize_url: endpoint("authorize_url", raw.authorize_url, defaults.authorize_url)?,
         token_url: endpoint("token_url", raw.token_url, defaults.token_url)?,
         userinfo_url: endpoint("userinfo_url", raw.userinfo_url, defaults.userinfo_url)?,
-        revocation_url: endpoint("revocation_url", raw.revocation_url, None)?,
+        revocation_url: endpoint(
+            "revocation_url",
+            raw.revocation_url,
+            defaults.revocation_url,
+        )?,
+        jwks_url: endpoint("jwks_url", raw.jwks_url, defaults.jwks_url)?,
     };
+    // These receive the client secret or a token: https, unless on this machine.
+    for (field, value) in [
+        ("token_url", &endpoints.token_url),
+        ("userinfo_url", &endpoints.userinfo_url),
+        ("revocation_url", &endpoints.revocation_url),
+        ("jwks_url", &endpoints.jwks_url),
+    ] {
+        if let Some(url) = value {
+            providers::require_https_off_loopback(url)
+                .map_err(|why| ConfigError::new(format!("{}: {url:?} {why}", key(field))))?;
+        }
+    }
     let issuer = endpoint("issuer", raw.issuer, defaults.issuer)?;
     match kind.protocol() {
         Protocol::OpenIdConnect if issuer.is_none() => {

@@ -28,6 +28,15 @@ pub struct ServerConfig {
     /// `trusted_proxies`: peers whose `X-Forwarded-For` names the client (`rate_limit.rs`).
     /// Empty by default: the header is then ignored, since any client can write it.
     pub trusted_proxies: Vec<IpNet>,
+    /// Rule 16: how long a client may take to send a request's headers, and a whole request
+    /// (headers and body) before its answer begins; connections served at once.
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+    /// Rule 16: calls to the provider on a person's behalf (`/api/profile`, upstreams with
+    /// tokens) per session: the steady rate per minute and the burst on top of it.
+    pub provider_calls_per_minute: u32,
+    pub provider_calls_burst: u32,
 }
 
 impl ServerConfig {
@@ -53,6 +62,11 @@ pub(super) struct RawServer {
     /// A list, or one comma-separated string (what an environment variable gives).
     #[serde(default)]
     trusted_proxies: Vec<String>,
+    header_read_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
+    max_connections: Option<u64>,
+    provider_calls_per_minute: Option<u32>,
+    provider_calls_burst: Option<u32>,
 }
 
 impl RawServer {
@@ -75,6 +89,27 @@ impl RawServer {
             rate_limit_per_minute: self.rate_limit_per_minute.unwrap_or(30),
             rate_limit_burst: self.rate_limit_burst.unwrap_or(10),
             trusted_proxies: parse_trusted_proxies(self.trusted_proxies)?,
+            header_read_timeout: at_least_one(
+                self.header_read_timeout_secs,
+                "server.header_read_timeout_secs",
+                Duration::from_secs(10),
+            )?,
+            request_timeout: at_least_one(
+                self.request_timeout_secs,
+                "server.request_timeout_secs",
+                Duration::from_secs(30),
+            )?,
+            max_connections: match self.max_connections {
+                Some(0) => {
+                    return Err(ConfigError::new(
+                        "server.max_connections: must be at least 1",
+                    ))
+                }
+                Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+                None => 512,
+            },
+            provider_calls_per_minute: self.provider_calls_per_minute.unwrap_or(30),
+            provider_calls_burst: self.provider_calls_burst.unwrap_or(10),
         })
     }
 }

@@ -23,6 +23,9 @@ pub struct SessionConfig {
     pub absolute_timeout: Duration,
     /// How long a login attempt (state, PKCE verifier, nonce) stays usable (rule 1).
     pub login_timeout: Duration,
+    /// Logins under way at once from one client address, and in all (rule 13).
+    pub max_pending_logins_per_address: usize,
+    pub max_pending_logins: usize,
 }
 
 /// `[session] store` (DESIGN.md "Sessions"): where the sessions are kept.
@@ -82,21 +85,51 @@ const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 60 * 60)
 pub(super) struct RawSession {
     store: Option<String>,
     secret_key: Option<SecretString>,
+    secret_key_file: Option<PathBuf>,
     /// A list, or one comma-separated string (what an environment variable gives).
     #[serde(default)]
     previous_keys: Vec<String>,
     idle_timeout_secs: Option<u64>,
     absolute_timeout_secs: Option<u64>,
     login_timeout_secs: Option<u64>,
+    max_pending_logins_per_address: Option<u64>,
+    max_pending_logins: Option<u64>,
 }
 
 impl RawSession {
-    pub(super) fn validate(self, server: &ServerConfig) -> Result<SessionConfig, ConfigError> {
+    pub(super) fn validate(
+        self,
+        server: &ServerConfig,
+        base_dir: &std::path::Path,
+    ) -> Result<SessionConfig, ConfigError> {
         let store = SessionStore::parse(self.store.as_deref().unwrap_or(DEFAULT_SESSION_STORE))
             .map_err(|e| ConfigError::new(format!("session.store: {e}")))?;
-        if let Some(key) = &self.secret_key {
+        let secret_key = match (self.secret_key, &self.secret_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "session.secret_key: give secret_key or secret_key_file, not both",
+                ))
+            }
+            (key, None) => key,
+            (None, Some(file)) => {
+                let path = base_dir.join(file);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    ConfigError::new(format!(
+                        "session.secret_key_file: cannot read {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                Some(SecretString::from(text.trim().to_owned()))
+            }
+        };
+        let key_name = if self.secret_key_file.is_some() {
+            "session.secret_key_file"
+        } else {
+            "session.secret_key"
+        };
+        if let Some(key) = &secret_key {
             crate::crypto::TokenCipher::decode_key(key.expose_secret())
-                .map_err(|e| ConfigError::new(format!("session.secret_key: {e}")))?;
+                .map_err(|e| ConfigError::new(format!("{key_name}: {e}")))?;
         } else if server.is_https() {
             return Err(ConfigError::new(
                 "session.secret_key: required when server.public_origin is HTTPS (32 random bytes, \
@@ -105,7 +138,7 @@ impl RawSession {
         }
         Ok(SessionConfig {
             store,
-            secret_key: self.secret_key,
+            secret_key,
             previous_keys: parse_previous_keys(self.previous_keys)?,
             idle_timeout: self
                 .idle_timeout_secs
@@ -121,7 +154,26 @@ impl RawSession {
                 "session.login_timeout_secs",
                 DEFAULT_LOGIN_TIMEOUT,
             )?,
+            max_pending_logins_per_address: count(
+                self.max_pending_logins_per_address,
+                "session.max_pending_logins_per_address",
+                64,
+            )?,
+            max_pending_logins: count(
+                self.max_pending_logins,
+                "session.max_pending_logins",
+                10_000,
+            )?,
         })
+    }
+}
+
+/// A count of at least 1 (`key` names it in the error), or `default`.
+fn count(value: Option<u64>, key: &str, default: usize) -> Result<usize, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(ConfigError::new(format!("{key}: must be at least 1"))),
+        Some(n) => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
     }
 }
 

@@ -251,3 +251,46 @@ fn every_number_key_takes_its_value_from_the_environment_too() {
     assert_eq!(config.session.login_timeout.as_secs(), 9);
     assert_eq!(config.providers[0].scopes, ["openid", "email"]);
 }
+
+#[test]
+fn the_secret_key_is_exactly_32_bytes_from_the_file_or_from_a_file_of_its_own() {
+    let with_key = |key: &str| format!("{BASE}\n[session]\nsecret_key = \"{key}\"");
+    let long = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVm";
+    for bad in [long, "correct horse battery staple correct horse"] {
+        let err = load(&with_key(bad), &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("session.secret_key") && err.contains("32"),
+            "{err}"
+        );
+        assert!(!err.contains(bad), "the key is not repeated: {err}");
+    }
+    let dir = std::env::temp_dir().join(format!("portero-keyfile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    std::fs::write(dir.join("secret.key"), format!("{key}\n")).unwrap();
+    let text = format!("{BASE}\n[session]\nsecret_key_file = \"secret.key\"");
+    let config = Config::from_toml(&text, std::iter::empty(), Some(&dir)).unwrap();
+    assert_eq!(config.session.secret_key.unwrap().expose_secret(), key);
+    let both = format!("{text}\nsecret_key = \"{key}\"");
+    let err = Config::from_toml(&both, std::iter::empty(), Some(&dir)).unwrap_err();
+    assert!(err.to_string().contains("not both"), "{err}");
+    let missing = format!("{BASE}\n[session]\nsecret_key_file = \"nowhere.key\"");
+    let err = Config::from_toml(&missing, std::iter::empty(), Some(&dir)).unwrap_err();
+    assert!(err.to_string().contains("session.secret_key_file"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn endpoints_that_receive_a_secret_use_https_except_on_loopback() {
+    for field in ["token_url", "userinfo_url", "revocation_url", "jwks_url"] {
+        let text = BASE.replace(
+            "client_secret = \"zs\"",
+            &format!("client_secret = \"zs\"\n{field} = \"http://login.example.com/x\""),
+        );
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains(&format!("providers.zeta.{field}")), "{err}");
+        assert!(err.contains("https"), "{err}");
+        let loopback = text.replace("http://login.example.com/x", "http://127.0.0.1:9/x");
+        assert!(load(&loopback, &[]).is_ok(), "{field} on loopback");
+    }
+}

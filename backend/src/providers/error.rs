@@ -23,15 +23,32 @@ pub enum ProviderError {
         retry_after_secs: u64,
     },
     /// Unreachable, too slow, too large, a redirect, an unexpected status or an unusable reply.
+    /// `message` is shown to the browser and names no address (rule 15); `detail` is for the
+    /// log, URLs and causes included.
     #[error("{provider}: {message}")]
-    Failed { provider: String, message: String },
+    Failed {
+        provider: String,
+        message: String,
+        detail: String,
+    },
 }
 
 impl ProviderError {
     pub fn failed(provider: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ProviderError::Failed {
+            provider: provider.to_owned(),
+            detail: message.clone(),
+            message,
+        }
+    }
+
+    /// A failure whose log line says more than the browser may read.
+    pub fn failed_at(provider: &str, message: impl Into<String>, detail: String) -> Self {
         ProviderError::Failed {
             provider: provider.to_owned(),
             message: message.into(),
+            detail,
         }
     }
 

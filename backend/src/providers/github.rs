@@ -37,6 +37,7 @@ impl Kind for Github {
             userinfo_url: Some("https://api.github.com/user"),
             scopes: &["read:user", "user:email"],
             token_auth: TokenAuth::ClientSecretPost,
+            ..KindDefaults::NONE
         }
     }
 

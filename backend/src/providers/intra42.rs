@@ -34,6 +34,7 @@ impl Kind for Intra42 {
             userinfo_url: Some("https://api.intra.42.fr/v2/me"),
             scopes: &["public"],
             token_auth: TokenAuth::ClientSecretPost,
+            ..KindDefaults::NONE
         }
     }
 

@@ -56,6 +56,8 @@ pub struct KindDefaults {
     pub authorize_url: Option<&'static str>,
     pub token_url: Option<&'static str>,
     pub userinfo_url: Option<&'static str>,
+    pub revocation_url: Option<&'static str>,
+    pub jwks_url: Option<&'static str>,
     pub scopes: &'static [&'static str],
     pub token_auth: TokenAuth,
 }
@@ -68,6 +70,8 @@ impl KindDefaults {
         authorize_url: None,
         token_url: None,
         userinfo_url: None,
+        revocation_url: None,
+        jwks_url: None,
         scopes: &["openid", "profile", "email"],
         token_auth: TokenAuth::ClientSecretBasic,
     };
@@ -191,8 +195,13 @@ trait Flow: Send + Sync {
         nonce: Option<Nonce>,
     ) -> Result<Exchanged, ProviderError>;
 
-    /// New tokens from the refresh token; `Refused` when there is none or the provider says no.
-    async fn refresh(&self, tokens: &ProviderTokens) -> Result<ProviderTokens, ProviderError>;
+    /// New tokens from the refresh token, for the person `subject`; `Refused` when there is no
+    /// refresh token, the provider says no, or the new tokens are another person's.
+    async fn refresh(
+        &self,
+        tokens: &ProviderTokens,
+        subject: &str,
+    ) -> Result<ProviderTokens, ProviderError>;
 
     async fn endpoints(&self) -> Result<Arc<ApiEndpoints>, ProviderError>;
 }
@@ -323,8 +332,12 @@ impl Provider {
         self.kind.profile(&self.api(&endpoints), token).await
     }
 
-    pub async fn refresh(&self, tokens: &ProviderTokens) -> Result<ProviderTokens, ProviderError> {
-        self.flow.refresh(tokens).await
+    pub async fn refresh(
+        &self,
+        tokens: &ProviderTokens,
+        subject: &str,
+    ) -> Result<ProviderTokens, ProviderError> {
+        self.flow.refresh(tokens, subject).await
     }
 
     /// OpenID Connect providers with an `end_session_endpoint`: the RP-initiated logout URL
@@ -382,6 +395,16 @@ impl Providers {
 
     pub fn infos(&self) -> Vec<ProviderInfo> {
         self.list.iter().map(|p| p.info.clone()).collect()
+    }
+}
+
+/// Endpoints that receive the client secret or a token must use https, except on a loopback
+/// address (development and tests): the reason, when `url` breaks that.
+pub fn require_https_off_loopback(url: &str) -> Result<(), &'static str> {
+    match url::Url::parse(url) {
+        Ok(url) if url.scheme() == "https" || standard::is_loopback(&url) => Ok(()),
+        Ok(_) => Err("must use https (plain http only on a loopback address)"),
+        Err(_) => Err("is not a URL"),
     }
 }
 

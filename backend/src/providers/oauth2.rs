@@ -122,8 +122,15 @@ impl Flow for OAuth2Flow {
                     self.id
                 ),
             }),
-            // A provider without a configured issuer cannot be checked; the attempt is still
-            // bound to this provider by its state.
+            // Rule 3: a provider configured without an issuer puts none on its callback (42 Intra
+            // does not); an answer that carries one came from elsewhere.
+            (Some(_), None) => Err(ProviderError::IssuerMismatch {
+                provider: self.id.clone(),
+                message: format!(
+                    "the answer names an issuer, and {} has none (possible mix-up attack)",
+                    self.id
+                ),
+            }),
             _ => Ok(()),
         }
     }
@@ -147,7 +154,11 @@ impl Flow for OAuth2Flow {
         })
     }
 
-    async fn refresh(&self, tokens: &ProviderTokens) -> Result<ProviderTokens, ProviderError> {
+    async fn refresh(
+        &self,
+        tokens: &ProviderTokens,
+        _subject: &str,
+    ) -> Result<ProviderTokens, ProviderError> {
         let Some(refresh) = &tokens.refresh_token else {
             return Err(ProviderError::refused(
                 &self.id,

@@ -12,14 +12,14 @@ use async_trait::async_trait;
 use openidconnect::{
     core::{
         CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
-        CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
-        CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType,
-        CoreSubjectIdentifierType,
+        CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJsonWebKeySet,
+        CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
+        CoreResponseType, CoreSubjectIdentifierType,
     },
     AccessTokenHash, AdditionalProviderMetadata, AuthUrl, AuthorizationCode, ClientId,
-    ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope,
-    TokenResponse, TokenUrl, UserInfoUrl,
+    ClientSecret, CsrfToken, DiscoveryError, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IssuerUrl, JsonWebKeySetUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    ProviderMetadata, RedirectUrl, Scope, TokenResponse, TokenUrl, UserInfoUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -66,6 +66,19 @@ impl Kind for Oidc {
             ..FieldMap::default()
         }
     }
+}
+
+/// Rule 15: `url` is https on the issuer's host and port, or plain http when the issuer itself
+/// is plain http on a loopback address (development and tests).
+fn is_the_issuers(issuer: &IssuerUrl, url: &str) -> bool {
+    let (Ok(url), issuer) = (url::Url::parse(url), issuer.url()) else {
+        return false;
+    };
+    let same_host = url.host() == issuer.host()
+        && url.port_or_known_default() == issuer.port_or_known_default();
+    let scheme_ok = url.scheme() == "https"
+        || (url.scheme() == "http" && issuer.scheme() == "http" && standard::is_loopback(issuer));
+    same_host && scheme_ok
 }
 
 /// The person from verified id_token claims.
@@ -195,46 +208,143 @@ impl OidcFlow {
         Ok(discovered)
     }
 
+    /// Reads the discovery document (OpenID Connect Discovery 1.0 §4), takes the configured
+    /// endpoints over the discovered ones, checks the discovered ones (rule 15), then fetches the
+    /// signing keys.
     async fn discover(&self) -> Result<Discovered, ProviderError> {
         let issuer = IssuerUrl::new(self.issuer.clone())
             .map_err(|e| self.fail(format!("the issuer is not a valid URL ({e})")))?;
-        let mut metadata = Metadata::discover_async(issuer, &self.http)
+        let document = format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        );
+        let failed = |what: String, detail: String| {
+            ProviderError::failed_at(
+                &self.id,
+                format!("OpenID Connect discovery failed: {what}"),
+                format!("discovery at {document}: {detail}"),
+            )
+        };
+        let request = http::Request::get(&document)
+            .header(http::header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|e| failed("the issuer cannot be called".into(), e.to_string()))?;
+        let reply = self
+            .http
+            .send(request)
             .await
-            .map_err(|e| {
-                self.fail(format!(
-                    "OpenID Connect discovery at {}/.well-known/openid-configuration failed: {}",
-                    self.issuer,
-                    standard::describe(&e)
-                ))
-            })?;
+            .map_err(|e| failed(format!("the issuer {e}"), e.detail()))?;
+        if reply.status() != http::StatusCode::OK {
+            let status = reply.status();
+            return Err(failed(
+                format!("the issuer answered {status}"),
+                status.to_string(),
+            ));
+        }
+        let mut metadata: Metadata = serde_json::from_slice(reply.body()).map_err(|e| {
+            failed(
+                "the issuer sent a document that is not discovery JSON".into(),
+                e.to_string(),
+            )
+        })?;
+        if metadata.issuer() != &issuer {
+            return Err(failed(
+                "the document names another issuer than the configured one".into(),
+                format!("it names {}", metadata.issuer().as_str()),
+            ));
+        }
         // Configured endpoints win over discovered ones (DESIGN.md: any kind may override).
         let bad =
             |key: &str, e: &dyn std::fmt::Display| self.fail(format!("{key} is not valid ({e})"));
-        if let Some(url) = &self.endpoints.authorize_url {
+        let configured = &self.endpoints;
+        if let Some(url) = &configured.authorize_url {
             metadata = metadata.set_authorization_endpoint(
                 AuthUrl::new(url.clone()).map_err(|e| bad("authorize_url", &e))?,
             );
         }
-        if let Some(url) = &self.endpoints.token_url {
+        if let Some(url) = &configured.token_url {
             metadata = metadata.set_token_endpoint(Some(
                 TokenUrl::new(url.clone()).map_err(|e| bad("token_url", &e))?,
             ));
         }
-        if let Some(url) = &self.endpoints.userinfo_url {
+        if let Some(url) = &configured.userinfo_url {
             metadata = metadata.set_userinfo_endpoint(Some(
                 UserInfoUrl::new(url.clone()).map_err(|e| bad("userinfo_url", &e))?,
             ));
         }
+        if let Some(url) = &configured.jwks_url {
+            metadata = metadata
+                .set_jwks_uri(JsonWebKeySetUrl::new(url.clone()).map_err(|e| bad("jwks_url", &e))?);
+        }
+        // Rule 15: what discovery alone names must be the issuer's. Token, userinfo and keys
+        // are needed: one elsewhere stops the login. Revocation and logout are optional: one
+        // elsewhere is left unused.
+        let on_issuer = |url: &str| is_the_issuers(&issuer, url);
+        let required = [
+            (
+                "token_endpoint",
+                configured.token_url.is_none(),
+                metadata.token_endpoint().map(|u| u.to_string()),
+            ),
+            (
+                "userinfo_endpoint",
+                configured.userinfo_url.is_none(),
+                metadata.userinfo_endpoint().map(|u| u.to_string()),
+            ),
+            (
+                "jwks_uri",
+                configured.jwks_url.is_none(),
+                Some(metadata.jwks_uri().to_string()),
+            ),
+        ];
+        for (name, discovered, url) in required {
+            if let (true, Some(url)) = (discovered, url) {
+                if !on_issuer(&url) {
+                    return Err(failed(
+                        format!(
+                            "its {name} is not on the issuer's host over https (configure it \
+                             explicitly to use it)"
+                        ),
+                        format!("{name} {url}"),
+                    ));
+                }
+            }
+        }
         let extra = metadata.additional_metadata().clone();
+        let optional = |name: &str, url: Option<String>| {
+            url.filter(|url| {
+                let ok = on_issuer(url);
+                if !ok {
+                    tracing::warn!(provider = %self.id, %name, %url, "left unused: not on the issuer's host over https");
+                }
+                ok
+            })
+        };
         let endpoints = ApiEndpoints {
             userinfo: metadata.userinfo_endpoint().map(|u| u.to_string()),
-            revocation: self
-                .endpoints
+            revocation: configured
                 .revocation_url
                 .clone()
-                .or(extra.revocation_endpoint),
-            end_session: extra.end_session_endpoint,
+                .or_else(|| optional("revocation_endpoint", extra.revocation_endpoint)),
+            end_session: optional("end_session_endpoint", extra.end_session_endpoint),
         };
+        let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
+            .await
+            .map_err(|e| {
+                let (what, detail) = match &e {
+                    DiscoveryError::Request(e) => (format!("the keys endpoint {e}"), e.detail()),
+                    DiscoveryError::Response(status, _, _) => (
+                        format!("the keys endpoint answered {status}"),
+                        e.to_string(),
+                    ),
+                    _ => (
+                        "the keys endpoint sent a reply that is not JSON Web Keys".to_owned(),
+                        e.to_string(),
+                    ),
+                };
+                failed(what, detail)
+            })?;
+        metadata = metadata.set_jwks(jwks);
         let redirect = RedirectUrl::new(self.redirect_uri.clone())
             .map_err(|e| self.fail(format!("the redirect URI is not valid ({e})")))?;
         Ok(Discovered {
@@ -353,7 +463,11 @@ impl Flow for OidcFlow {
 
     /// RFC 6749 §6 with OIDC Core §12.2: a new id_token, when sent, is verified like the first
     /// (no nonce this time).
-    async fn refresh(&self, tokens: &ProviderTokens) -> Result<ProviderTokens, ProviderError> {
+    async fn refresh(
+        &self,
+        tokens: &ProviderTokens,
+        subject: &str,
+    ) -> Result<ProviderTokens, ProviderError> {
         let Some(refresh) = &tokens.refresh_token else {
             return Err(ProviderError::refused(
                 &self.id,
@@ -370,11 +484,18 @@ impl Flow for OidcFlow {
             .map_err(|e| standard::token_error(&self.id, &e))?;
         let id_token = match token.id_token() {
             Some(id_token) => {
-                id_token
+                let claims = id_token
                     .claims(&d.client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
                     .map_err(|e| {
                         self.fail(format!("the refreshed id_token failed verification: {e}"))
                     })?;
+                // OIDC Core §12.2: the same person, or the session is not theirs any more.
+                if claims.subject().as_str() != subject {
+                    return Err(ProviderError::refused(
+                        &self.id,
+                        "the refreshed id_token is about another person",
+                    ));
+                }
                 Some(IdToken::new(id_token.to_string()))
             }
             None => None,

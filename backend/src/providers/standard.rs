@@ -99,11 +99,13 @@ pub async fn expect_success(
     request: http::Request<Vec<u8>>,
     what: &str,
 ) -> Result<(), ProviderError> {
-    let reply = api
-        .http
-        .send(request)
-        .await
-        .map_err(|e| api.fail(format!("{what} {e}")))?;
+    let reply = api.http.send(request).await.map_err(|e| {
+        ProviderError::failed_at(
+            api.id,
+            format!("{what} {e}"),
+            format!("{what} {}", e.detail()),
+        )
+    })?;
     if reply.status().is_success() {
         Ok(())
     } else {
@@ -120,6 +122,11 @@ pub async fn get_json(
     token: &AccessToken,
     accept: &str,
 ) -> Result<Value, ProviderError> {
+    // Browsers read the path of what failed; the log also gets the host (rule 15).
+    let path = Url::parse(url).map_or_else(|_| "the API".to_owned(), |u| u.path().to_owned());
+    let fail = |what: String| {
+        ProviderError::failed_at(api.id, format!("{path} {what}"), format!("{url} {what}"))
+    };
     let mut waited = false;
     loop {
         let request = http::Request::get(url)
@@ -129,12 +136,14 @@ pub async fn get_json(
             )
             .header(http::header::ACCEPT, accept)
             .body(Vec::new())
-            .map_err(|e| api.fail(format!("bad URL {url:?} ({e})")))?;
-        let reply = api
-            .http
-            .send(request)
-            .await
-            .map_err(|e| api.fail(format!("{url} {e}")))?;
+            .map_err(|e| fail(format!("cannot be called ({e})")))?;
+        let reply = api.http.send(request).await.map_err(|e| {
+            ProviderError::failed_at(
+                api.id,
+                format!("{path} {e}"),
+                format!("{url} {}", e.detail()),
+            )
+        })?;
         let status = reply.status();
         if status == http::StatusCode::UNAUTHORIZED {
             return Err(ProviderError::Unauthorized {
@@ -155,10 +164,10 @@ pub async fn get_json(
             });
         }
         if !status.is_success() {
-            return Err(api.fail(format!("{url} answered {status}")));
+            return Err(fail(format!("answered {status}")));
         }
         return serde_json::from_slice(reply.body())
-            .map_err(|e| api.fail(format!("{url} sent a reply that is not JSON ({e})")));
+            .map_err(|e| fail(format!("sent a reply that is not JSON ({e})")));
     }
 }
 
@@ -215,25 +224,19 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// An error and its causes in one line. Used for transport and parse errors, whose texts name
-/// URLs and serde positions but never a reply body.
-pub fn describe(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
+/// A transport error for the log: what failed and why, the address included.
+fn describe(e: &crate::http_client::ProviderHttpError) -> String {
+    e.detail()
 }
 
 /// Token endpoint failures: an OAuth error reply is the provider refusing; anything else failed.
 /// The `Parse` variant carries the reply body, which may hold a token, so only its serde error
 /// is shown.
-pub fn token_error<RE, T>(provider: &str, e: &oauth2::RequestTokenError<RE, T>) -> ProviderError
+pub fn token_error<T>(
+    provider: &str,
+    e: &oauth2::RequestTokenError<crate::http_client::ProviderHttpError, T>,
+) -> ProviderError
 where
-    RE: std::error::Error + 'static,
     T: oauth2::ErrorResponse + 'static,
 {
     match e {
@@ -241,9 +244,11 @@ where
             provider,
             format!("the token endpoint refused the request: {err}"),
         ),
-        oauth2::RequestTokenError::Request(err) => {
-            ProviderError::failed(provider, format!("the token endpoint {}", describe(err)))
-        }
+        oauth2::RequestTokenError::Request(err) => ProviderError::failed_at(
+            provider,
+            format!("the token endpoint {err}"),
+            format!("the token endpoint {}", describe(err)),
+        ),
         oauth2::RequestTokenError::Parse(err, _body) => ProviderError::failed(
             provider,
             format!("the token endpoint sent a reply that is not valid OAuth 2.0 JSON ({err})"),

@@ -15,7 +15,8 @@ use tower_sessions::Session;
 use crate::{
     error::{ApiJson, AppError},
     providers::{Provider, Providers},
-    session::{self, AuthRecord, LoginAttempt},
+    rate_limit::ClientIp,
+    session::{self, LoginAttempt},
     state::AppState,
 };
 
@@ -37,6 +38,7 @@ fn configured<'a>(providers: &'a Providers, id: &str) -> Result<&'a Provider, Ap
 pub async fn login(
     State(state): State<AppState>,
     session: Session,
+    ClientIp(client): ClientIp,
     Path(provider): Path<String>,
     body: Bytes,
 ) -> Result<Json<LoginResponse>, AppError> {
@@ -49,24 +51,37 @@ pub async fn login(
         })?
     };
     let provider = configured(&state.providers, &provider)?;
-    let authorize = provider.authorize().await?;
-    session::remember_attempt(
-        &session,
-        LoginAttempt {
-            provider: provider.id().to_owned(),
-            state: authorize.state,
-            pkce_verifier: authorize.pkce_verifier,
-            nonce: authorize.nonce,
-            return_to: ReturnTo::parse(request.return_to.as_deref()).into_string(),
-            created_at: session::now(),
-        },
-        state.config.session.login_timeout,
-    )
-    .await?;
+    // Rule 13: a place among the logins under way, before anything is stored.
+    let reservation = state
+        .pending_logins
+        .reserve(client)
+        .map_err(AppError::TooManyLogins)?;
+    let authorize = provider.authorize().await;
+    let kept = match authorize {
+        Ok(authorize) => {
+            let attempt = LoginAttempt {
+                provider: provider.id().to_owned(),
+                state: authorize.state,
+                pkce_verifier: authorize.pkce_verifier,
+                nonce: authorize.nonce,
+                return_to: ReturnTo::parse(request.return_to.as_deref()).into_string(),
+                created_at: session::now(),
+                reservation: Some(reservation),
+            };
+            let config = &state.config.session;
+            session::remember_attempt(&session, &state.store, &state.cipher, config, &attempt)
+                .await
+                .map(|()| (authorize.authorize_endpoint, authorize.params))
+        }
+        Err(e) => Err(e.into()),
+    };
+    let (authorize_endpoint, params) = kept.inspect_err(|_| {
+        state.pending_logins.release(reservation);
+    })?;
     state.metrics.login_started(provider.id());
     Ok(Json(LoginResponse {
-        authorize_endpoint: authorize.authorize_endpoint,
-        params: authorize.params,
+        authorize_endpoint,
+        params,
     }))
 }
 
@@ -99,12 +114,15 @@ async fn finish_login(
             )));
         }
     }
-    // Taken out of the session before any check: a state is never usable twice (rule 1).
-    let attempt = session::take_attempt(session, &request.state)
+    // Taken out of the store before any check: a state is never usable twice (rules 1, 14).
+    let attempt = session::take_attempt(session, &state.store, &state.cipher, &request.state)
         .await?
         .ok_or(AppError::InvalidState(
             "this login was not started in this browser, or its answer was already used; please start again",
         ))?;
+    if let Some(reservation) = attempt.reservation {
+        state.pending_logins.release(reservation);
+    }
     if attempt.provider != request.provider {
         return Err(AppError::InvalidState(
             "this answer belongs to a login started with another provider",
@@ -129,8 +147,15 @@ async fn finish_login(
         .metrics
         .token_exchange_took(provider.id(), started.elapsed());
     let login = login?;
-    let record = AuthRecord::new(login.user.clone(), &login.tokens, &state.cipher);
-    session::log_in(session, record).await?;
+    let config = &state.config.session;
+    session::log_in(
+        session,
+        config,
+        &state.cipher,
+        login.user.clone(),
+        &login.tokens,
+    )
+    .await?;
     tracing::info!(provider = %provider.id(), subject = %login.user.subject, "login succeeded");
     Ok(SessionResponse {
         user: login.user,
@@ -139,26 +164,32 @@ async fn finish_login(
 }
 
 /// Step 8: `POST /api/logout` revokes at the provider where it can, then ends the session.
+/// Under the session's lock, on the record as the store has it now: a refresh in flight
+/// finishes first, and its new tokens are the ones revoked (rule 14).
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Json<LogoutResponse>, AppError> {
     let mut end_session_url = None;
-    if let Some(record) = session::auth(&session).await? {
-        match (
-            state.providers.get(&record.user.provider),
-            record.tokens(&state.cipher),
-        ) {
-            (Some(provider), Ok(tokens)) => provider.revoke(&tokens).await,
-            // A provider removed from the config, or a key changed: nothing to revoke with.
-            _ => tracing::warn!(provider = %record.user.provider, "logout without revocation"),
+    if let Some(id) = session.id() {
+        let _guard = state.session_locks.lock(id).await;
+        session.load().await?;
+        if let Some(record) = session::auth(&session).await? {
+            match (
+                state.providers.get(&record.user.provider),
+                record.tokens(&state.cipher, &id),
+            ) {
+                (Some(provider), Ok(tokens)) => provider.revoke(&tokens).await,
+                // A provider removed from the config, or a key changed: nothing to revoke with.
+                _ => tracing::warn!(provider = %record.user.provider, "logout without revocation"),
+            }
+            if let Some(provider) = state.providers.get(&record.user.provider) {
+                end_session_url = provider
+                    .end_session_url(&format!("{}/", state.origin))
+                    .await;
+            }
         }
-        if let Some(provider) = state.providers.get(&record.user.provider) {
-            end_session_url = provider
-                .end_session_url(&format!("{}/", state.origin))
-                .await;
-        }
+        session.flush().await?;
     }
-    session.flush().await?;
     Ok(Json(LogoutResponse { end_session_url }))
 }

@@ -51,6 +51,11 @@ pub fn router(state: AppState) -> Router {
     if let Some(dir) = &state.config.server.static_dir {
         app = app.merge(crate::static_files::router(dir));
     }
+    // Rule 16: a request (its body included) has `request_timeout` until its answer begins.
+    let app = app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        request_timeout,
+    ));
     // CSP, Referrer-Policy (rule 10), nosniff, X-Frame-Options: on every answer.
     let app = security_headers::apply(app, &state.config.server);
     crate::telemetry::layer(app).with_state(state)
@@ -72,6 +77,14 @@ async fn api_edges(State(state): State<AppState>, mut request: Request, next: Ne
         session::session_cookie_name(state.config.server.is_https()),
         response,
     )
+}
+
+async fn request_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.config.server.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => AppError::RequestTimeout(limit.as_secs()).into_response(),
+    }
 }
 
 /// RFC 10017 §6.1.3.3: only the SPA can send the custom header (a cross-site form or image

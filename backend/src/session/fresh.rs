@@ -31,6 +31,7 @@ impl CurrentUser {
         Fut: Future<Output = Result<T, ProviderError>>,
     {
         let provider = self.provider()?;
+        self.take_call(provider)?;
         let mut tokens = self.tokens().await?;
         if needs_refresh(&tokens) {
             tokens = self.refreshed(provider, &tokens).await?;
@@ -63,11 +64,24 @@ impl CurrentUser {
     /// for routes that hand the token on (an upstream with `access_token = true`).
     pub async fn access_token(&self) -> Result<AccessToken, AppError> {
         let provider = self.provider()?;
+        self.take_call(provider)?;
         let tokens = self.tokens().await?;
         if needs_refresh(&tokens) {
             return Ok(self.refreshed(provider, &tokens).await?.access_token);
         }
         Ok(tokens.access_token)
+    }
+
+    /// Rule 16: one call from this session's budget.
+    fn take_call(&self, provider: &Provider) -> Result<(), AppError> {
+        let id = self.session.id().ok_or(AppError::NotLoggedIn)?;
+        self.state
+            .provider_calls
+            .take(&id)
+            .map_err(|wait| AppError::SessionRateLimited {
+                provider: provider.id().to_owned(),
+                retry_after_secs: wait.as_secs() + 1,
+            })
     }
 
     fn provider(&self) -> Result<&Provider, AppError> {
@@ -118,11 +132,11 @@ impl CurrentUser {
             tracing::debug!(provider = %provider.id(), "tokens refreshed by a concurrent request");
             return Ok(tokens);
         }
-        match provider.refresh(&tokens).await {
+        match provider.refresh(&tokens, &current.user.subject).await {
             Ok(fresh) => {
                 state.metrics.refreshed(provider.id(), "ok");
                 // The rotated refresh token too; saved before the waiters get the lock.
-                let updated = current.with_tokens(&fresh, &state.cipher);
+                let updated = current.with_tokens(&fresh, &state.cipher, &id);
                 current_session.insert(record::AUTH_KEY, updated).await?;
                 current_session.save().await?;
                 tracing::info!(provider = %provider.id(), "tokens refreshed");
@@ -154,7 +168,8 @@ async fn open_tokens(
     session: &Session,
     record: &AuthRecord,
 ) -> Result<ProviderTokens, AppError> {
-    match record.tokens(cipher) {
+    let id = session.id().ok_or(AppError::NotLoggedIn)?;
+    match record.tokens(cipher, &id) {
         Ok(tokens) => Ok(tokens),
         Err(e) => {
             tracing::warn!(

@@ -15,19 +15,23 @@
 //! replicas on one Redis may still each refresh once.
 
 mod attempt;
+mod budget;
 mod current_user;
 mod fresh;
 mod layer;
 mod life;
+mod pending;
 mod record;
-pub mod store;
+pub(crate) mod store;
 
-pub use attempt::{remember_attempt, take_attempt, LoginAttempt};
+pub use attempt::{kept_for, remember_attempt, take_attempt, LoginAttempt};
+pub use budget::ProviderCalls;
 pub use current_user::CurrentUser;
 pub use fresh::needs_refresh;
 pub use layer::{
     complete_cookie_attributes, failed_save_as_503, session_cookie_name, session_layer, LockSlot,
 };
 pub use life::SessionLocks;
+pub use pending::{Full, PendingLogins};
 pub use record::{auth, log_in, now, AuthRecord, IdToken, ProviderTokens};
-pub use store::Store;
+pub use store::{Counts, Store};

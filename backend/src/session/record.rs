@@ -3,11 +3,11 @@
 use oauth2::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 use shared::User;
-use tower_sessions::Session;
+use tower_sessions::{session::Id, Expiry, Session};
 
-use crate::{crypto::TokenCipher, error::AppError};
+use crate::{config::SessionConfig, crypto::TokenCipher, error::AppError};
 
-pub(super) const AUTH_KEY: &str = "auth";
+pub(crate) const AUTH_KEY: &str = "auth";
 
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -64,35 +64,43 @@ pub struct AuthRecord {
 }
 
 impl AuthRecord {
-    pub fn new(user: User, tokens: &ProviderTokens, cipher: &TokenCipher) -> Self {
-        let plain = serde_json::to_vec(tokens).expect("serialising strings cannot fail");
-        let sealed_tokens = cipher.seal(&plain, &associated_data(&user));
+    /// The record of a login that happens now, in the session `id`.
+    pub fn new(user: User, tokens: &ProviderTokens, cipher: &TokenCipher, id: &Id) -> Self {
         AuthRecord {
             user,
-            sealed_tokens,
+            sealed_tokens: String::new(),
             logged_in_at: now(),
         }
+        .with_tokens(tokens, cipher, id)
     }
 
     /// The same login with new tokens (a refresh, the rotated refresh token included).
-    pub fn with_tokens(&self, tokens: &ProviderTokens, cipher: &TokenCipher) -> Self {
+    pub fn with_tokens(&self, tokens: &ProviderTokens, cipher: &TokenCipher, id: &Id) -> Self {
+        let plain = serde_json::to_vec(tokens).expect("serialising strings cannot fail");
         AuthRecord {
+            user: self.user.clone(),
+            sealed_tokens: cipher.seal(&plain, &self.associated_data(id)),
             logged_in_at: self.logged_in_at,
-            ..AuthRecord::new(self.user.clone(), tokens, cipher)
         }
     }
 
-    pub fn tokens(&self, cipher: &TokenCipher) -> Result<ProviderTokens, AppError> {
+    pub fn tokens(&self, cipher: &TokenCipher, id: &Id) -> Result<ProviderTokens, AppError> {
         let plain = cipher
-            .open(&self.sealed_tokens, &associated_data(&self.user))
+            .open(&self.sealed_tokens, &self.associated_data(id))
             .map_err(|e| AppError::Internal(e.into()))?;
         serde_json::from_slice(&plain).map_err(|e| AppError::Internal(e.into()))
     }
-}
 
-/// Sealed tokens open only in the record of the user they were issued for.
-fn associated_data(user: &User) -> Vec<u8> {
-    format!("{}\n{}", user.provider, user.subject).into_bytes()
+    /// Sealed tokens open only in the record they were sealed for: this person, this session
+    /// id, this login time. Whoever can write the store cannot move them to a session of their
+    /// own, nor extend the session's life by moving its login time (rules 8, 12).
+    fn associated_data(&self, id: &Id) -> Vec<u8> {
+        format!(
+            "{}\n{}\n{id}\n{}",
+            self.user.provider, self.user.subject, self.logged_in_at
+        )
+        .into_bytes()
+    }
 }
 
 /// The session's logged-in record, if any.
@@ -100,12 +108,28 @@ pub async fn auth(session: &Session) -> Result<Option<AuthRecord>, AppError> {
     Ok(session.get(AUTH_KEY).await?)
 }
 
-/// Makes `session` the logged-in session of `record` under a fresh id (rule 7: no fixation).
-pub async fn log_in(session: &Session, record: AuthRecord) -> Result<(), AppError> {
+/// Makes `session` the logged-in session of `user` under a fresh id (rule 7: no fixation).
+pub async fn log_in(
+    session: &Session,
+    config: &SessionConfig,
+    cipher: &TokenCipher,
+    user: User,
+    tokens: &ProviderTokens,
+) -> Result<(), AppError> {
     super::attempt::forget_attempts(session).await?;
     session.cycle_id().await?;
-    // Created in the store by tower-sessions after the handler, before the answer leaves: a
-    // store that fails turns the "logged in" answer into a 503 (`layer::failed_save_as_503`).
-    session.insert(AUTH_KEY, record).await?;
+    session.set_expiry(Some(Expiry::OnInactivity(
+        time::Duration::try_from(config.idle_timeout).unwrap_or(time::Duration::DAY),
+    )));
+    // Created now, so the new id is known before the tokens are sealed to it; the record is
+    // written again by the session layer after the handler, before the answer leaves (a store
+    // that fails then turns "logged in" into a 503, `layer::failed_save_as_503`).
+    session.save().await?;
+    let id = session.id().ok_or(AppError::StoreUnavailable(
+        "the new session has no id".into(),
+    ))?;
+    session
+        .insert(AUTH_KEY, AuthRecord::new(user, tokens, cipher, &id))
+        .await?;
     Ok(())
 }

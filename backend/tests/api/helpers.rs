@@ -37,9 +37,10 @@ pub fn config_toml(issuer: &str) -> String {
         bind = "127.0.0.1:0"
         public_origin = "{ORIGIN}"
         provider_timeout_secs = 2
-        # Every test logs in from 127.0.0.1: a budget none reaches (attacks_rate_limit.rs
-        # tests the limit itself).
+        # Every test logs in from 127.0.0.1: budgets none reaches (attacks_rate_limit.rs and
+        # attacks_slow_clients.rs test the limits themselves).
         rate_limit_burst = 1000
+        provider_calls_burst = 1000
 
         [session]
         store = "memory"
@@ -112,6 +113,15 @@ impl TestApp {
 
     /// `/metrics`' count of unexpired sessions, or None when the store did not answer it.
     pub async fn active_sessions(&self) -> Option<u64> {
+        self.store_gauge("portero_sessions_active").await
+    }
+
+    /// `/metrics`' count of login attempts in the store, or None when it did not answer.
+    pub async fn pending_attempts(&self) -> Option<u64> {
+        self.store_gauge("portero_login_attempts_pending").await
+    }
+
+    async fn store_gauge(&self, name: &str) -> Option<u64> {
         let text = reqwest::get(self.url("/metrics"))
             .await
             .expect("the backend answers /metrics")
@@ -125,15 +135,22 @@ impl TestApp {
                 .parse::<u64>()
                 .unwrap()
         };
-        (gauge("portero_session_store_up") == 1).then(|| gauge("portero_sessions_active"))
+        (gauge("portero_session_store_up") == 1).then(|| gauge(name))
     }
 
     /// A browser with its own cookie jar, as the SPA would run in it.
     pub fn browser(&self) -> Browser {
+        self.browser_at(std::net::IpAddr::from([127, 0, 0, 1]))
+    }
+
+    /// A browser on another machine: its connections come from `address` (any of 127.0.0.0/8
+    /// is this machine's loopback, so each is another client to the backend).
+    pub fn browser_at(&self, address: std::net::IpAddr) -> Browser {
         Browser {
             base: self.url(""),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .local_address(address)
                 .build()
                 .unwrap(),
             cookies: Mutex::new(BTreeMap::new()),

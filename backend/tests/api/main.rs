@@ -8,11 +8,16 @@ mod redis_server;
 mod sessions_support;
 
 mod attacks_callback;
+mod attacks_discovery;
+mod attacks_flood;
 mod attacks_headers;
+mod attacks_identity;
 mod attacks_provider;
+mod attacks_race;
 mod attacks_rate_limit;
 mod attacks_return_to;
 mod attacks_session;
+mod attacks_slow_clients;
 mod csrf_and_errors;
 mod id_token;
 mod leakage;

@@ -112,7 +112,8 @@ impl RedisServer {
         Some(String::from_utf8_lossy(&reply).into_owned())
     }
 
-    /// Every value stored, as raw bytes (lossily as text).
+    /// Every key and what it holds (strings, and the members of sets and sorted sets), as
+    /// text: what a reader of the database (or of a dump of it) sees.
     pub async fn dump_values(&self) -> Vec<String> {
         let keys = self.command(&["KEYS", "*"]).await.expect("redis answers");
         let mut values = Vec::new();
@@ -121,17 +122,19 @@ impl RedisServer {
         for pair in lines.iter().skip(1).collect::<Vec<_>>().chunks(2) {
             if let [len, key] = pair {
                 if len.starts_with('$') && !key.is_empty() {
-                    values.push(self.command(&["GET", key]).await.expect("redis answers"));
+                    let kind = self.command(&["TYPE", key]).await.expect("redis answers");
+                    let read: &[&str] = if kind.contains("zset") {
+                        &["ZRANGE", key, "0", "-1"]
+                    } else if kind.contains("set") {
+                        &["SMEMBERS", key]
+                    } else {
+                        &["GET", key]
+                    };
+                    let value = self.command(read).await.expect("redis answers");
+                    values.push(format!("{key} {value}"));
                 }
             }
         }
         values
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -148,3 +148,28 @@ async fn redis_holds_no_provider_token_in_clear_text() {
         );
     }
 }
+
+#[tokio::test]
+async fn no_key_or_value_in_redis_holds_a_session_cookie_value() {
+    let redis = RedisServer::start("no-cookie").await;
+    let provider = start_devprovider().await;
+    let app = spawn_app_with(&redis_config(&provider.issuer(), &redis)).await;
+    let browser = app.browser();
+    log_in(&browser, "ada").await;
+    let pending = app.browser();
+    pending.start_login(PROVIDER, None).await;
+    let values = redis.dump_values().await;
+    assert!(
+        values.iter().any(|v| v.starts_with("portero:s:")),
+        "{values:?}"
+    );
+    for cookie in [
+        browser.session_cookie().unwrap(),
+        pending.session_cookie().unwrap(),
+    ] {
+        assert!(
+            values.iter().all(|v| !v.contains(&cookie)),
+            "{cookie} in {values:?}"
+        );
+    }
+}

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use serde_json::json;
 use shared::{MeResponse, ProfileResponse};
-use tower_sessions_sqlx_store::sqlx::{self, sqlite::SqliteConnectOptions, Connection};
 
 use crate::{
     fake_oidc::{key, sign, FakeOidc},
@@ -112,17 +111,7 @@ async fn the_sqlite_file_holds_no_provider_token_in_clear_text() {
     let reply = browser.post("/api/session", Some(body)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 
-    let mut db = sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&db))
-        .await
-        .unwrap();
-    let rows: Vec<(Vec<u8>,)> = sqlx::query_as("select data from tower_sessions")
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
-    let raw: Vec<String> = rows
-        .iter()
-        .map(|(data,)| String::from_utf8_lossy(data).into_owned())
-        .collect();
+    let raw = sqlite_rows(&db).await;
     assert!(
         raw.iter().any(|row| row.contains("user-1")),
         "the logged-in session is among the rows: {raw:?}"
@@ -179,4 +168,41 @@ async fn sessions_sealed_under_the_old_key_open_once_it_moves_to_previous_keys()
     call_with_cookie(&new_only, reqwest::Method::GET, "/api/me", &id)
         .await
         .assert_error(401, "not_logged_in");
+}
+
+#[tokio::test]
+async fn no_row_of_the_sqlite_file_holds_a_session_cookie_value() {
+    let provider = start_devprovider().await;
+    let db = temp_dir("no-cookie").join("sessions.db");
+    let config = config_on(
+        &provider.issuer(),
+        &sqlite_store(&db),
+        &format!("secret_key = \"{SECRET_KEY}\""),
+    );
+    let app = spawn_app_with(&config).await;
+    // A browser logged in, and one with a login under way.
+    let browser = app.browser();
+    log_in(&browser, "ada").await;
+    let pending = app.browser();
+    pending.start_login(PROVIDER, None).await;
+    let cookies = [
+        browser.session_cookie().expect("logged in"),
+        pending.session_cookie().expect("a login under way"),
+    ];
+    let rows = sqlite_rows(&db).await;
+    assert!(
+        rows.iter().any(|r| r.starts_with("portero_sessions:")),
+        "{rows:?}"
+    );
+    let file = std::fs::read(&db).unwrap();
+    let wal = std::fs::read(format!("{}-wal", db.display())).unwrap_or_default();
+    for cookie in &cookies {
+        assert!(
+            rows.iter().all(|r| !r.contains(cookie.as_str())),
+            "{cookie} in {rows:?}"
+        );
+        for bytes in [&file, &wal] {
+            assert!(!String::from_utf8_lossy(bytes).contains(cookie.as_str()));
+        }
+    }
 }

@@ -51,3 +51,43 @@ pub async fn call_with_cookie(app: &TestApp, method: Method, path: &str, id: &st
         )
         .await
 }
+
+/// Every row of every table of the SQLite file at `db`, each as one line of text (blobs as hex),
+/// read with a connection of its own as a reader of the file (or of a backup) would.
+pub async fn sqlite_rows(db: &std::path::Path) -> Vec<String> {
+    use sqlx::{sqlite::SqliteConnectOptions, Column, Connection, Row, ValueRef};
+    let mut conn = sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(db))
+        .await
+        .unwrap();
+    let tables: Vec<(String,)> =
+        sqlx::query_as("select name from sqlite_master where type = 'table'")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let mut lines = Vec::new();
+    for (table,) in tables {
+        let rows = sqlx::query(&format!("select * from {table}"))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        for row in rows {
+            let mut line = format!("{table}:");
+            for column in row.columns() {
+                let i = column.ordinal();
+                let cell = if row.try_get_raw(i).unwrap().is_null() {
+                    "null".to_owned()
+                } else if let Ok(text) = row.try_get::<String, _>(i) {
+                    text
+                } else if let Ok(bytes) = row.try_get::<Vec<u8>, _>(i) {
+                    bytes.iter().map(|b| format!("{b:02x}")).collect()
+                } else {
+                    row.try_get::<i64, _>(i).unwrap().to_string()
+                };
+                line.push(' ');
+                line.push_str(&cell);
+            }
+            lines.push(line);
+        }
+    }
+    lines
+}

@@ -1,113 +1,119 @@
-//! The `memory` store: this process only; every session ends with it. A map this crate can
-//! count and sweep (tower-sessions-memory-store keeps expired records until the process ends
-//! and cannot count them).
+//! The `memory` store: this process only; every session ends with it. For tests and trying
+//! things out.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard, Weak},
+    sync::{Mutex, MutexGuard},
 };
 
 use async_trait::async_trait;
-use tower_sessions::{
-    session::{Id, Record},
-    session_store, SessionStore,
-};
 
-#[derive(Clone, Debug, Default)]
-pub struct MemoryStore(Arc<Mutex<HashMap<Id, Record>>>);
+use super::{now_millis, Backend, Counts, Entry, Key, Unavailable};
 
-impl MemoryStore {
-    /// The store, and its sweeper when a runtime is there to run it.
-    pub fn new() -> (Self, Option<tokio::task::AbortHandle>) {
-        let store = MemoryStore::default();
-        let sweeper = tokio::runtime::Handle::try_current().ok().map(|runtime| {
-            runtime
-                .spawn(sweep(Arc::downgrade(&store.0)))
-                .abort_handle()
-        });
-        (store, sweeper)
-    }
+#[derive(Debug, Default)]
+pub struct Memory(Mutex<Maps>);
 
-    fn records(&self) -> MutexGuard<'_, HashMap<Id, Record>> {
+#[derive(Debug, Default)]
+struct Maps {
+    sessions: HashMap<Key, Entry>,
+    attempts: HashMap<Key, (String, i64)>,
+}
+
+impl Memory {
+    fn maps(&self) -> MutexGuard<'_, Maps> {
         // A panic while holding the lock cannot leave a half-written map: every change is
         // one insert or remove.
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-
-    fn drop_expired(&self) {
-        let now = time::OffsetDateTime::now_utc();
-        self.records().retain(|_, r| r.expiry_date > now);
-    }
-
-    pub fn count_active(&self) -> u64 {
-        let now = time::OffsetDateTime::now_utc();
-        let live = self
-            .records()
-            .values()
-            .filter(|r| r.expiry_date > now)
-            .count();
-        u64::try_from(live).unwrap_or(u64::MAX)
-    }
 }
 
 #[async_trait]
-impl SessionStore for MemoryStore {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let mut records = self.records();
-        while records.contains_key(&record.id) {
-            record.id = Id::default();
+impl Backend for Memory {
+    async fn insert(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
+        let mut maps = self.maps();
+        let now = now_millis();
+        if maps.sessions.get(key).is_some_and(|e| e.expires_at > now) {
+            return Ok(false);
         }
-        records.insert(record.id, record.clone());
-        Ok(())
+        maps.sessions.insert(*key, entry.clone());
+        Ok(true)
     }
 
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.records().insert(record.id, record.clone());
-        Ok(())
+    async fn update(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
+        let mut maps = self.maps();
+        let now = now_millis();
+        match maps.sessions.get_mut(key) {
+            Some(stored) if stored.expires_at > now => {
+                *stored = entry.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
-    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let now = time::OffsetDateTime::now_utc();
+    async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
+        let now = now_millis();
         Ok(self
-            .records()
-            .get(session_id)
-            .filter(|r| r.expiry_date > now)
+            .maps()
+            .sessions
+            .get(key)
+            .filter(|e| e.expires_at > now)
             .cloned())
     }
 
-    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        self.records().remove(session_id);
+    async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
+        self.maps().sessions.remove(key);
         Ok(())
     }
-}
 
-/// Drops the expired records every `SWEEP_INTERVAL`, for as long as the store lives.
-async fn sweep(records: Weak<Mutex<HashMap<Id, Record>>>) {
-    let mut every = tokio::time::interval(super::SWEEP_INTERVAL);
-    loop {
-        every.tick().await;
-        let Some(records) = records.upgrade() else {
-            return;
-        };
-        MemoryStore(records).drop_expired();
+    async fn put_attempt(
+        &self,
+        key: &Key,
+        sealed: &str,
+        expires_at: i64,
+    ) -> Result<(), Unavailable> {
+        self.maps()
+            .attempts
+            .insert(*key, (sealed.to_owned(), expires_at));
+        Ok(())
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::session::store::tests::record;
+    async fn take_attempt(&self, key: &Key) -> Result<Option<String>, Unavailable> {
+        let now = now_millis();
+        Ok(self
+            .maps()
+            .attempts
+            .remove(key)
+            .filter(|(_, expires_at)| *expires_at > now)
+            .map(|(sealed, _)| sealed))
+    }
 
-    #[tokio::test]
-    async fn the_memory_sweep_drops_expired_records_and_keeps_live_ones() {
-        let records = MemoryStore::default();
-        let (mut expired, mut live) = (record(-5), record(60));
-        records.create(&mut expired).await.unwrap();
-        records.create(&mut live).await.unwrap();
-        assert_eq!(records.records().len(), 2, "kept until the sweep");
-        records.drop_expired();
-        assert_eq!(records.records().keys().collect::<Vec<_>>(), [&live.id]);
+    async fn count(&self) -> Result<Counts, Unavailable> {
+        let now = now_millis();
+        let maps = self.maps();
+        let live = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Ok(Counts {
+            sessions: live(
+                maps.sessions
+                    .values()
+                    .filter(|e| e.expires_at > now)
+                    .count(),
+            ),
+            attempts: live(maps.attempts.values().filter(|(_, at)| *at > now).count()),
+        })
+    }
+
+    async fn ping(&self) -> Result<(), Unavailable> {
+        Ok(())
+    }
+
+    async fn sweep(&self) -> Result<(), Unavailable> {
+        let now = now_millis();
+        let mut maps = self.maps();
+        maps.sessions.retain(|_, e| e.expires_at > now);
+        maps.attempts.retain(|_, (_, at)| *at > now);
+        Ok(())
     }
 }

@@ -1,24 +1,32 @@
-//! The session store chosen by `[session] store` (DESIGN.md "Sessions"), behind one type so the
-//! router and the handlers never know which it is: `memory`, `sqlite://PATH` (the default) or
-//! `redis://HOST:PORT`, one file each.
+//! The session store chosen by `[session] store` (DESIGN.md "Sessions"): `memory`,
+//! `sqlite://PATH` (the default) or `redis://HOST:PORT`, one file each behind [`Backend`], and
+//! [`Store`], which is what tower-sessions and the handlers see.
 //!
-//! Expired sessions: no store hands one out (each checks the expiry date on load). Removal:
-//! SQLite and the memory store delete them every `SWEEP_INTERVAL`; Redis expires the keys
-//! itself (`EXAT` on every write).
-//!
-//! `/metrics` counts the unexpired sessions (`count_active`): logged in, or a login under way.
+//! What every backend guarantees (docs/SECURITY.md, rules 12–14):
+//! - Records are keyed by [`Key`], a SHA-256 of the session id, never by the id itself: whoever
+//!   reads the store or a backup of it learns no cookie value (rule 12).
+//! - A save only updates a record that is still there, and a record is created only under a
+//!   new key: a session that ended (logout, expiry, a refused refresh) never comes back, even
+//!   when a request that read it earlier saves afterwards (rule 14).
+//! - A login attempt is its own record, living `login_timeout_secs`, and taking it is one
+//!   atomic step (delete-and-return): of two requests with one state, one gets it (rules 13, 14).
+//! - Expired records are never handed out; SQLite and memory delete them on a sweep, Redis
+//!   expires them itself.
 
 mod memory;
 mod redis;
 mod sqlite;
 
 use std::{
+    collections::HashMap,
     path::{Path, PathBuf},
     sync::Arc,
     time::Duration,
 };
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tower_sessions::{
     session::{Id, Record},
     session_store, SessionStore,
@@ -26,25 +34,169 @@ use tower_sessions::{
 
 use crate::config::SessionStore as StoreConfig;
 
-/// How often expired sessions are deleted (SQLite, memory).
-const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Any one store operation, and the readiness check: a store that takes longer is unavailable
 /// (503), rather than a request that hangs.
 const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Expired records are deleted at least this often (more often when login attempts live less).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
-/// The session store of this process. Cheap to clone; the background work (the sweepers, the
+/// Where a record lives: SHA-256 of what identifies it. One-way, so the key in the store cannot
+/// be turned back into the cookie value (the id carries 128 random bits: no dictionary to try).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key([u8; 32]);
+
+impl Key {
+    /// The key of a session.
+    pub fn of_session(id: &Id) -> Key {
+        Key(Sha256::new()
+            .chain_update(b"portero session\0")
+            .chain_update(id.0.to_le_bytes())
+            .finalize()
+            .into())
+    }
+
+    /// The key of a login attempt: its browser's binding (kept in that browser's session) and
+    /// its state.
+    pub fn of_attempt(binding: &str, state: &str) -> Key {
+        Key(Sha256::new()
+            .chain_update(b"portero attempt\0")
+            .chain_update(binding.as_bytes())
+            .chain_update(b"\0")
+            .chain_update(state.as_bytes())
+            .finalize()
+            .into())
+    }
+
+    pub fn hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Key({}…)", &self.hex()[..8])
+    }
+}
+
+/// What a store keeps of a session: tower-sessions' data (never its id), when it expires, and
+/// the facts it is found by.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub data: HashMap<String, serde_json::Value>,
+    /// Milliseconds since the epoch.
+    pub expires_at: i64,
+    /// `provider\nsubject` of the logged-in person, for "this person's sessions".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// `provider\nsid`: the provider's session (the id_token's `sid`), for back-channel logout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+impl Entry {
+    fn of(record: &Record) -> Entry {
+        let (person, sid) = index_of(&record.data);
+        Entry {
+            person,
+            sid,
+            data: record.data.clone(),
+            expires_at: millis(record.expiry_date),
+        }
+    }
+
+    fn into_record(self, id: Id) -> Record {
+        Record {
+            id,
+            data: self.data,
+            expiry_date: time::OffsetDateTime::from_unix_timestamp_nanos(
+                i128::from(self.expires_at) * 1_000_000,
+            )
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+        }
+    }
+}
+
+/// The person of a logged-in record (`auth.user`) and the provider's session (`auth.sid`), as
+/// the index knows them.
+fn index_of(data: &HashMap<String, serde_json::Value>) -> (Option<String>, Option<String>) {
+    let Some(auth) = data.get(crate::session::record::AUTH_KEY) else {
+        return (None, None);
+    };
+    let text = |v: &serde_json::Value, name: &str| v.get(name)?.as_str().map(str::to_owned);
+    let user = auth.get("user");
+    let provider = user.and_then(|u| text(u, "provider"));
+    let subject = user.and_then(|u| text(u, "subject"));
+    let person = provider
+        .as_ref()
+        .zip(subject)
+        .map(|(p, s)| format!("{p}\n{s}"));
+    let sid = provider
+        .zip(text(auth, "sid"))
+        .map(|(p, s)| format!("{p}\n{s}"));
+    (person, sid)
+}
+
+fn millis(at: time::OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+pub fn now_millis() -> i64 {
+    millis(time::OffsetDateTime::now_utc())
+}
+
+/// Why the store cannot be used right now (`/readyz`, 503 `store_unavailable`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unavailable(pub String);
+
+impl From<Unavailable> for session_store::Error {
+    fn from(e: Unavailable) -> Self {
+        session_store::Error::Backend(e.0)
+    }
+}
+
+/// What counts at a `/metrics` scrape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Unexpired sessions: logged in, or a browser with a login under way.
+    pub sessions: u64,
+    /// Unexpired login attempts not yet used.
+    pub attempts: u64,
+}
+
+/// One kind of store. Every method is one atomic step at the store.
+#[async_trait]
+trait Backend: Send + Sync + std::fmt::Debug {
+    /// Stores `entry` under a key nothing holds; false when the key is taken.
+    async fn insert(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable>;
+    /// Replaces the entry under `key` if one is there and unexpired; false when none is.
+    async fn update(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable>;
+    async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable>;
+    async fn remove(&self, key: &Key) -> Result<(), Unavailable>;
+    async fn put_attempt(
+        &self,
+        key: &Key,
+        sealed: &str,
+        expires_at: i64,
+    ) -> Result<(), Unavailable>;
+    /// Removes and returns the unexpired attempt under `key`, in one step.
+    async fn take_attempt(&self, key: &Key) -> Result<Option<String>, Unavailable>;
+    async fn count(&self) -> Result<Counts, Unavailable>;
+    async fn ping(&self) -> Result<(), Unavailable>;
+    /// Deletes what has expired (a no-op where the store expires records itself).
+    async fn sweep(&self) -> Result<(), Unavailable>;
+}
+
+/// The session store of this process. Cheap to clone; the background work (the sweeper, the
 /// Redis connection task) stops when the last clone is dropped.
 #[derive(Clone, Debug)]
 pub struct Store {
-    backend: Backend,
+    backend: Arc<dyn Backend>,
     _tasks: Arc<BackgroundTasks>,
-}
-
-#[derive(Clone, Debug)]
-enum Backend {
-    Memory(memory::MemoryStore),
-    Sqlite(sqlite::Sqlite),
-    Redis(redis::Redis),
 }
 
 #[derive(Debug, Default)]
@@ -58,37 +210,48 @@ impl Drop for BackgroundTasks {
     }
 }
 
-/// Why the store cannot be used right now (`/readyz`).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Unavailable(String);
-
 impl Store {
     pub fn memory() -> Self {
-        let (store, task) = memory::MemoryStore::new();
-        Store {
-            backend: Backend::Memory(store),
-            _tasks: Arc::new(BackgroundTasks(task.into_iter().collect())),
-        }
+        Store::with(
+            Arc::new(memory::Memory::default()),
+            Vec::new(),
+            SWEEP_INTERVAL,
+        )
     }
 
-    /// Opens (and for SQLite, creates) the configured store.
-    pub async fn open(config: &StoreConfig) -> anyhow::Result<Self> {
-        let (backend, task) = match config {
-            StoreConfig::Memory => return Ok(Store::memory()),
-            StoreConfig::Sqlite(path) => {
-                let (store, task) = sqlite::Sqlite::open(path).await?;
-                (Backend::Sqlite(store), task)
+    /// Opens (and for SQLite, creates) the configured store. Expired records are swept at
+    /// least every `sweep_every`.
+    pub async fn open(config: &StoreConfig, sweep_every: Duration) -> anyhow::Result<Self> {
+        let sweep_every = sweep_every.clamp(Duration::from_secs(1), SWEEP_INTERVAL);
+        Ok(match config {
+            StoreConfig::Memory => {
+                Store::with(Arc::new(memory::Memory::default()), Vec::new(), sweep_every)
             }
+            StoreConfig::Sqlite(path) => Store::with(
+                Arc::new(sqlite::Sqlite::open(path).await?),
+                Vec::new(),
+                sweep_every,
+            ),
             StoreConfig::Redis(url) => {
-                let (store, task) = redis::Redis::open(url).await?;
-                (Backend::Redis(store), task)
+                let (redis, connection) = redis::Redis::open(url).await?;
+                Store::with(Arc::new(redis), vec![connection], sweep_every)
             }
-        };
-        Ok(Store {
-            backend,
-            _tasks: Arc::new(BackgroundTasks(vec![task])),
         })
+    }
+
+    fn with(
+        backend: Arc<dyn Backend>,
+        mut tasks: Vec<tokio::task::AbortHandle>,
+        sweep_every: Duration,
+    ) -> Self {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let weak = Arc::downgrade(&backend);
+            tasks.push(runtime.spawn(sweep(weak, sweep_every)).abort_handle());
+        }
+        Store {
+            backend,
+            _tasks: Arc::new(BackgroundTasks(tasks)),
+        }
     }
 
     /// Where the development key goes when none is configured (`keys.rs`): next to the SQLite
@@ -103,34 +266,30 @@ impl Store {
 
     /// Readiness: does the store answer now?
     pub async fn ping(&self) -> Result<(), Unavailable> {
-        let check = async {
-            match &self.backend {
-                Backend::Memory(_) => Ok(()),
-                Backend::Sqlite(store) => store.ping().await,
-                Backend::Redis(store) => store.ping().await,
-            }
-        };
-        within_timeout(check).await
+        within_timeout(self.backend.ping()).await
     }
 
-    /// The sessions that have not expired (`/metrics`): logged in, or a login under way.
-    pub async fn count_active(&self) -> Result<u64, Unavailable> {
-        let count = async {
-            match &self.backend {
-                Backend::Memory(store) => Ok(store.count_active()),
-                Backend::Sqlite(store) => store.count_active().await,
-                Backend::Redis(store) => store.count_active().await,
-            }
-        };
-        within_timeout(count).await
+    /// What the store holds now that has not expired (`/metrics`).
+    pub async fn count(&self) -> Result<Counts, Unavailable> {
+        within_timeout(self.backend.count()).await
     }
 
-    fn inner(&self) -> &dyn SessionStore {
-        match &self.backend {
-            Backend::Memory(store) => store,
-            Backend::Sqlite(store) => store,
-            Backend::Redis(store) => store,
-        }
+    pub async fn put_attempt(
+        &self,
+        key: &Key,
+        sealed: &str,
+        expires_at: i64,
+    ) -> Result<(), Unavailable> {
+        within_timeout(self.backend.put_attempt(key, sealed, expires_at)).await
+    }
+
+    pub async fn take_attempt(&self, key: &Key) -> Result<Option<String>, Unavailable> {
+        within_timeout(self.backend.take_attempt(key)).await
+    }
+
+    /// Deletes what has expired now (the sweeper does it on its own schedule).
+    pub async fn sweep(&self) -> Result<(), Unavailable> {
+        within_timeout(self.backend.sweep()).await
     }
 }
 
@@ -145,19 +304,47 @@ async fn within_timeout<T>(
 #[async_trait]
 impl SessionStore for Store {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.inner().create(record).await
+        let entry = Entry::of(record);
+        // A taken key means an id collision (or a guess): draw another id.
+        while !within_timeout(self.backend.insert(&Key::of_session(&record.id), &entry)).await? {
+            record.id = Id::default();
+        }
+        Ok(())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.inner().save(record).await
+        let updated = within_timeout(
+            self.backend
+                .update(&Key::of_session(&record.id), &Entry::of(record)),
+        )
+        .await?;
+        if !updated {
+            tracing::debug!("a session that ended was not saved again");
+        }
+        Ok(())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        self.inner().load(session_id).await
+        let entry = within_timeout(self.backend.get(&Key::of_session(session_id))).await?;
+        Ok(entry.map(|entry| entry.into_record(*session_id)))
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        self.inner().delete(session_id).await
+        Ok(within_timeout(self.backend.remove(&Key::of_session(session_id))).await?)
+    }
+}
+
+/// Deletes expired records every `every`, for as long as the store lives.
+async fn sweep(backend: std::sync::Weak<dyn Backend>, every: Duration) {
+    let mut interval = tokio::time::interval(every);
+    loop {
+        interval.tick().await;
+        let Some(backend) = backend.upgrade() else {
+            return;
+        };
+        if let Err(e) = backend.sweep().await {
+            tracing::warn!(error = %e, "cannot delete expired sessions");
+        }
     }
 }
 
@@ -170,38 +357,4 @@ fn folder_of(path: &Path) -> &Path {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    pub fn record(seconds_left: i64) -> Record {
-        Record {
-            id: Id::default(),
-            data: [("k".to_owned(), serde_json::json!("v"))].into(),
-            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds_left),
-        }
-    }
-
-    pub fn temp_db(name: &str) -> PathBuf {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/tmp")
-            .join(format!("store-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        dir.join("nested").join("sessions.db")
-    }
-
-    #[tokio::test]
-    async fn memory_and_sqlite_count_only_unexpired_sessions() {
-        let sqlite = Store::open(&StoreConfig::Sqlite(temp_db("count")))
-            .await
-            .unwrap();
-        for store in [Store::memory(), sqlite] {
-            assert_eq!(store.count_active().await.unwrap(), 0);
-            let (mut expired, mut live) = (record(-5), record(60));
-            store.create(&mut expired).await.unwrap();
-            store.create(&mut live).await.unwrap();
-            assert_eq!(store.count_active().await.unwrap(), 1, "{store:?}");
-            store.delete(&live.id).await.unwrap();
-            assert_eq!(store.count_active().await.unwrap(), 0);
-        }
-    }
-}
+mod tests;

@@ -1,26 +1,22 @@
 //! `redis://HOST:PORT` (fred's URL syntax: `redis://:password@host:port/db` too): shared by
-//! several replicas. tower-sessions-redis-store's keys, which expire with their sessions
-//! (`EXAT`), so every key of the database is a live session: give Portero a database of its
-//! own (`redis://host/N`) and `/metrics` counts them with `DBSIZE`.
+//! several replicas. Each record is a key that expires with it (`PXAT`); every change is one Lua
+//! script, so the record and the sorted sets that count the live ones change together.
+//!
+//! Keys: `portero:s:{key}` a session (JSON), `portero:a:{key}` a login attempt, and the sorted
+//! sets `portero:live` and `portero:pending` (member: key, score: its expiry) for `/metrics`.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tower_sessions::{
-    session::{Id, Record},
-    session_store, SessionStore,
-};
-use tower_sessions_redis_store::{
-    fred::{
-        clients::{Client, WithOptions},
-        prelude::{
-            Builder, ClientLike, Config as RedisConfig, Options, ReconnectPolicy, ServerInterface,
-        },
+use fred::{
+    clients::{Client, WithOptions},
+    prelude::{
+        Builder, ClientLike, Config as RedisConfig, KeysInterface, LuaInterface, Options,
+        ReconnectPolicy,
     },
-    RedisStore,
 };
 
-use super::{Unavailable, STORE_TIMEOUT};
+use super::{now_millis, Backend, Counts, Entry, Key, Unavailable, STORE_TIMEOUT};
 
 /// While Redis is unreachable, the client tries again this often (forever).
 const RECONNECT_DELAY_MS: u32 = 250;
@@ -28,10 +24,41 @@ const RECONNECT_DELAY_MS: u32 = 250;
 /// session routes 503 `store_unavailable` until it is reachable).
 const FIRST_CONNECT: Duration = Duration::from_secs(3);
 
-#[derive(Clone, Debug)]
+const LIVE: &str = "portero:live";
+const PENDING: &str = "portero:pending";
+
+/// KEYS: record, its sorted set. ARGV: value, expiry (ms), member, `NX` or `XX`.
+const WRITE: &str = "
+if redis.call('SET', KEYS[1], ARGV[1], ARGV[4], 'PXAT', ARGV[2]) then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  return 1
+end
+return 0";
+/// KEYS: record, its sorted set. ARGV: member.
+const REMOVE: &str = "
+redis.call('ZREM', KEYS[2], ARGV[1])
+return redis.call('GETDEL', KEYS[1])";
+/// KEYS: the two sorted sets. ARGV: now (ms).
+const COUNT: &str = "
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+return {redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])}";
+
+#[derive(Debug)]
 pub struct Redis {
-    store: RedisStore<WithOptions<Client>>,
     client: WithOptions<Client>,
+}
+
+fn unavailable(e: fred::error::Error) -> Unavailable {
+    Unavailable(format!("Redis: {e}"))
+}
+
+fn session_key(key: &Key) -> String {
+    format!("portero:s:{}", key.hex())
+}
+
+fn attempt_key(key: &Key) -> String {
+    format!("portero:a:{}", key.hex())
 }
 
 impl Redis {
@@ -69,67 +96,139 @@ impl Redis {
             timeout: Some(STORE_TIMEOUT),
             ..Options::default()
         });
-        let redis = Redis {
-            store: RedisStore::new(client.clone()),
-            client,
-        };
-        Ok((redis, connection.abort_handle()))
+        Ok((Redis { client }, connection.abort_handle()))
     }
 
-    pub async fn ping(&self) -> Result<(), Unavailable> {
-        self.client
-            .ping::<String>(None)
+    async fn write(
+        &self,
+        record: String,
+        set: &str,
+        value: String,
+        expires_at: i64,
+        member: String,
+        mode: &str,
+    ) -> Result<bool, Unavailable> {
+        let written: i64 = self
+            .client
+            .eval(
+                WRITE,
+                vec![record, set.to_owned()],
+                vec![value, expires_at.to_string(), member, mode.to_owned()],
+            )
             .await
-            .map(drop)
-            .map_err(|e| Unavailable(format!("Redis: {e}")))
+            .map_err(unavailable)?;
+        Ok(written == 1)
     }
 
-    /// Keys expire with their sessions (`EXAT`), so every key is a live session.
-    pub async fn count_active(&self) -> Result<u64, Unavailable> {
+    async fn remove_from(
+        &self,
+        record: String,
+        set: &str,
+        member: String,
+    ) -> Result<Option<String>, Unavailable> {
         self.client
-            .dbsize::<u64>()
+            .eval(REMOVE, vec![record, set.to_owned()], vec![member])
             .await
-            .map_err(|e| Unavailable(format!("Redis: {e}")))
+            .map_err(unavailable)
+    }
+
+    async fn write_session(
+        &self,
+        key: &Key,
+        entry: &Entry,
+        mode: &str,
+    ) -> Result<bool, Unavailable> {
+        let value = serde_json::to_string(entry).expect("JSON values serialise");
+        self.write(
+            session_key(key),
+            LIVE,
+            value,
+            entry.expires_at,
+            key.hex(),
+            mode,
+        )
+        .await
     }
 }
 
 #[async_trait]
-impl SessionStore for Redis {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.store.create(record).await
+impl Backend for Redis {
+    async fn insert(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
+        self.write_session(key, entry, "NX").await
     }
 
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.store.save(record).await
+    async fn update(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
+        self.write_session(key, entry, "XX").await
     }
 
-    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        self.store.load(session_id).await
-    }
-
-    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        self.store.delete(session_id).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{config::SessionStore as StoreConfig, session::store::Store};
-
-    #[tokio::test]
-    async fn an_unreachable_redis_is_unavailable_not_a_hang() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let store = Store::open(&StoreConfig::Redis(format!("redis://127.0.0.1:{port}")))
+    async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
+        let value: Option<String> = self
+            .client
+            .get(session_key(key))
             .await
-            .unwrap();
-        let started = std::time::Instant::now();
-        assert!(store.ping().await.is_err());
-        assert!(store.load(&Id::default()).await.is_err());
-        assert!(started.elapsed() < Duration::from_secs(5));
+            .map_err(unavailable)?;
+        value
+            .map(|text| {
+                serde_json::from_str(&text)
+                    .map_err(|e| Unavailable(format!("Redis: a session record is not JSON ({e})")))
+            })
+            .transpose()
+    }
+
+    async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
+        self.remove_from(session_key(key), LIVE, key.hex())
+            .await
+            .map(drop)
+    }
+
+    async fn put_attempt(
+        &self,
+        key: &Key,
+        sealed: &str,
+        expires_at: i64,
+    ) -> Result<(), Unavailable> {
+        self.write(
+            attempt_key(key),
+            PENDING,
+            sealed.to_owned(),
+            expires_at,
+            key.hex(),
+            "NX",
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn take_attempt(&self, key: &Key) -> Result<Option<String>, Unavailable> {
+        self.remove_from(attempt_key(key), PENDING, key.hex()).await
+    }
+
+    async fn count(&self) -> Result<Counts, Unavailable> {
+        let counts: Vec<u64> = self
+            .client
+            .eval(
+                COUNT,
+                vec![LIVE.to_owned(), PENDING.to_owned()],
+                vec![now_millis().to_string()],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(Counts {
+            sessions: counts.first().copied().unwrap_or(0),
+            attempts: counts.get(1).copied().unwrap_or(0),
+        })
+    }
+
+    async fn ping(&self) -> Result<(), Unavailable> {
+        self.client
+            .ping::<String>(None)
+            .await
+            .map(drop)
+            .map_err(unavailable)
+    }
+
+    /// Redis expires the records itself; `count` prunes the sorted sets.
+    async fn sweep(&self) -> Result<(), Unavailable> {
+        Ok(())
     }
 }

@@ -1,36 +1,51 @@
-//! `sqlite://PATH` (the default, `sqlite://data/sessions.db`): a file, created with its folder on
-//! first start; sessions survive a restart. tower-sessions-sqlx-store's table, in WAL mode.
+//! `sqlite://PATH` (the default, `sqlite://data/sessions.db`): a file, created with its folder
+//! on first start, readable by the backend's user only; sessions survive a restart. WAL mode,
+//! so readers never wait for the writer.
 
 use std::path::Path;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use tower_sessions::{
-    session::{Id, Record},
-    session_store::{self, ExpiredDeletion},
-    SessionStore,
-};
-use tower_sessions_sqlx_store::{
-    sqlx::{
-        sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-        SqlitePool,
-    },
-    SqliteStore,
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    Row, SqlitePool,
 };
 
-use super::{folder_of, Unavailable, STORE_TIMEOUT, SWEEP_INTERVAL};
+use super::{folder_of, now_millis, Backend, Counts, Entry, Key, Unavailable, STORE_TIMEOUT};
 
-#[derive(Clone, Debug)]
+const SCHEMA: &str = "
+create table if not exists portero_sessions (
+    key blob primary key,           -- SHA-256 of the session id (rule 12)
+    data text not null,             -- the session's data, JSON
+    expires_at integer not null,    -- milliseconds since the epoch
+    person text,                    -- provider, newline, subject
+    sid text                        -- provider, newline, the provider's session id
+) without rowid;
+create index if not exists portero_sessions_person on portero_sessions (person)
+    where person is not null;
+create index if not exists portero_sessions_sid on portero_sessions (sid) where sid is not null;
+create index if not exists portero_sessions_expiry on portero_sessions (expires_at);
+create table if not exists portero_attempts (
+    key blob primary key,           -- SHA-256 of the browser's binding and the state
+    sealed text not null,
+    expires_at integer not null
+) without rowid;
+";
+
+#[derive(Debug)]
 pub struct Sqlite {
-    store: SqliteStore,
     pool: SqlitePool,
 }
 
+fn unavailable(e: sqlx::Error) -> Unavailable {
+    Unavailable(format!("SQLite: {e}"))
+}
+
 impl Sqlite {
-    /// The store, and the task that deletes expired rows.
-    pub async fn open(path: &Path) -> anyhow::Result<(Self, tokio::task::AbortHandle)> {
+    pub async fn open(path: &Path) -> anyhow::Result<Self> {
         let context = || format!("session.store: cannot open SQLite file {}", path.display());
         std::fs::create_dir_all(folder_of(path)).with_context(context)?;
+        make_private(path).with_context(context)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -45,122 +60,187 @@ impl Sqlite {
             .connect_with(options)
             .await
             .with_context(context)?;
-        restrict_to_owner(path);
-        let store = SqliteStore::new(pool.clone());
-        store.migrate().await.with_context(context)?;
-        let sweeper = tokio::spawn(sweep_expired(store.clone()));
-        tracing::info!(path = %path.display(), "sessions kept in SQLite");
-        Ok((Sqlite { store, pool }, sweeper.abort_handle()))
-    }
-
-    pub async fn ping(&self) -> Result<(), Unavailable> {
-        tower_sessions_sqlx_store::sqlx::query("select 1")
-            .execute(&self.pool)
+        sqlx::raw_sql(SCHEMA)
+            .execute(&pool)
             .await
-            .map(drop)
-            .map_err(|e| Unavailable(format!("SQLite: {e}")))
-    }
-
-    pub async fn count_active(&self) -> Result<u64, Unavailable> {
-        tower_sessions_sqlx_store::sqlx::query_scalar::<_, i64>(
-            "select count(*) from tower_sessions where expiry_date > ?",
-        )
-        .bind(time::OffsetDateTime::now_utc())
-        .fetch_one(&self.pool)
-        .await
-        .map(|n| u64::try_from(n).unwrap_or(0))
-        .map_err(|e| Unavailable(format!("SQLite: {e}")))
-    }
-}
-
-#[async_trait]
-impl SessionStore for Sqlite {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.store.create(record).await
-    }
-
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.store.save(record).await
-    }
-
-    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        self.store.load(session_id).await
-    }
-
-    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        self.store.delete(session_id).await
+            .with_context(context)?;
+        // tower-sessions-sqlx-store's table, from before rule 12: it is keyed by the cookie
+        // values themselves, so whoever reads the file could use them. Its sessions end here.
+        let old = sqlx::query("drop table if exists tower_sessions")
+            .execute(&pool)
+            .await
+            .with_context(context)?;
+        if old.rows_affected() > 0 {
+            tracing::warn!("sessions of the previous format ended: their ids were stored as is");
+        }
+        tracing::info!(path = %path.display(), "sessions kept in SQLite");
+        Ok(Sqlite { pool })
     }
 }
 
-/// The sessions file names who is logged in: readable by the backend's user only.
-fn restrict_to_owner(path: &Path) {
+/// The sessions file names who is logged in: readable by the backend's user only, before the
+/// first byte is written. SQLite gives the `-wal` and `-shm` files it creates the permissions
+/// of the database file, so they are private from their start too.
+fn make_private(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
-            tracing::warn!(path = %path.display(), error = %e, "cannot make the sessions file private");
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{}{suffix}", path.display());
+            if Path::new(&file).exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
         }
     }
     #[cfg(not(unix))]
     let _ = path;
+    Ok(())
 }
 
-/// tower-sessions-sqlx-store's `continuously_delete_expired` ends at its first error; this
-/// loop logs it and goes on.
-async fn sweep_expired(store: SqliteStore) {
-    let mut every = tokio::time::interval(SWEEP_INTERVAL);
-    loop {
-        every.tick().await;
-        if let Err(e) = store.delete_expired().await {
-            tracing::warn!(error = %e, "cannot delete expired sessions");
-        }
-    }
+fn data_of(entry: &Entry) -> String {
+    serde_json::to_string(&entry.data).expect("JSON values serialise")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{
-        config::SessionStore as StoreConfig,
-        session::store::{
-            tests::{record, temp_db},
-            Backend, Store,
-        },
-    };
-
-    #[tokio::test]
-    async fn sqlite_creates_its_folder_and_file_and_keeps_records_across_opens() {
-        let path = temp_db("reopen");
-        let store = Store::open(&StoreConfig::Sqlite(path.clone()))
-            .await
-            .unwrap();
-        assert!(path.exists());
-        store.ping().await.unwrap();
-        let mut kept = record(60);
-        store.create(&mut kept).await.unwrap();
-        drop(store);
-        let again = Store::open(&StoreConfig::Sqlite(path)).await.unwrap();
-        assert_eq!(again.load(&kept.id).await.unwrap(), Some(kept));
+#[async_trait]
+impl Backend for Sqlite {
+    async fn insert(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
+        // An expired row under the key is as good as none.
+        let done = sqlx::query(
+            "insert into portero_sessions (key, data, expires_at, person, sid)
+             values (?1, ?2, ?3, ?4, ?5)
+             on conflict (key) do update
+             set data = ?2, expires_at = ?3, person = ?4, sid = ?5
+             where portero_sessions.expires_at <= ?6",
+        )
+        .bind(key.bytes().as_slice())
+        .bind(data_of(entry))
+        .bind(entry.expires_at)
+        .bind(entry.person.as_deref())
+        .bind(entry.sid.as_deref())
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
     }
 
-    #[tokio::test]
-    async fn sqlite_deletes_expired_rows_and_never_loads_them() {
-        let path = temp_db("expiry");
-        let store = Store::open(&StoreConfig::Sqlite(path)).await.unwrap();
-        let Backend::Sqlite(sqlite) = &store.backend else {
-            unreachable!()
+    async fn update(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
+        let done = sqlx::query(
+            "update portero_sessions set data = ?2, expires_at = ?3, person = ?4, sid = ?5
+             where key = ?1 and expires_at > ?6",
+        )
+        .bind(key.bytes().as_slice())
+        .bind(data_of(entry))
+        .bind(entry.expires_at)
+        .bind(entry.person.as_deref())
+        .bind(entry.sid.as_deref())
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
+        let row = sqlx::query(
+            "select data, expires_at, person, sid from portero_sessions
+             where key = ?1 and expires_at > ?2",
+        )
+        .bind(key.bytes().as_slice())
+        .bind(now_millis())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        let Some(row) = row else {
+            return Ok(None);
         };
-        let mut expired = record(-5);
-        let mut live = record(60);
-        store.create(&mut expired).await.unwrap();
-        store.create(&mut live).await.unwrap();
-        assert_eq!(store.load(&expired.id).await.unwrap(), None);
-        sqlite.store.delete_expired().await.unwrap();
-        let rows: Vec<(String,)> =
-            tower_sessions_sqlx_store::sqlx::query_as("select id from tower_sessions")
-                .fetch_all(&sqlite.pool)
+        let data: String = row.get(0);
+        Ok(Some(Entry {
+            data: serde_json::from_str(&data)
+                .map_err(|e| Unavailable(format!("SQLite: a session record is not JSON ({e})")))?,
+            expires_at: row.get(1),
+            person: row.get(2),
+            sid: row.get(3),
+        }))
+    }
+
+    async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
+        sqlx::query("delete from portero_sessions where key = ?1")
+            .bind(key.bytes().as_slice())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn put_attempt(
+        &self,
+        key: &Key,
+        sealed: &str,
+        expires_at: i64,
+    ) -> Result<(), Unavailable> {
+        sqlx::query(
+            "insert or replace into portero_attempts (key, sealed, expires_at) values (?1, ?2, ?3)",
+        )
+        .bind(key.bytes().as_slice())
+        .bind(sealed)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn take_attempt(&self, key: &Key) -> Result<Option<String>, Unavailable> {
+        let row = sqlx::query(
+            "delete from portero_attempts where key = ?1 and expires_at > ?2 returning sealed",
+        )
+        .bind(key.bytes().as_slice())
+        .bind(now_millis())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    async fn count(&self) -> Result<Counts, Unavailable> {
+        let row = sqlx::query(
+            "select (select count(*) from portero_sessions where expires_at > ?1),
+                    (select count(*) from portero_attempts where expires_at > ?1)",
+        )
+        .bind(now_millis())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        let count = |i: usize| u64::try_from(row.get::<i64, _>(i)).unwrap_or(0);
+        Ok(Counts {
+            sessions: count(0),
+            attempts: count(1),
+        })
+    }
+
+    async fn ping(&self) -> Result<(), Unavailable> {
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(unavailable)
+    }
+
+    async fn sweep(&self) -> Result<(), Unavailable> {
+        let now = now_millis();
+        for table in ["portero_sessions", "portero_attempts"] {
+            sqlx::query(&format!("delete from {table} where expires_at <= ?1"))
+                .bind(now)
+                .execute(&self.pool)
                 .await
-                .unwrap();
-        assert_eq!(rows, [(live.id.to_string(),)]);
+                .map_err(unavailable)?;
+        }
+        Ok(())
     }
 }

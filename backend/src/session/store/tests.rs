@@ -1,0 +1,164 @@
+//! Each store as the session layer uses it, and the guarantees of `store/mod.rs` on every one.
+
+use std::path::{Path, PathBuf};
+
+use tower_sessions::{
+    session::{Id, Record},
+    SessionStore,
+};
+
+use super::*;
+
+fn record(seconds_left: i64) -> Record {
+    Record {
+        id: Id::default(),
+        data: [("k".to_owned(), serde_json::json!("v"))].into(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds_left),
+    }
+}
+
+pub fn temp_db(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/tmp")
+        .join(format!("store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir.join("nested").join("sessions.db")
+}
+
+async fn stores(name: &str) -> Vec<Store> {
+    let sqlite = Store::open(&StoreConfig::Sqlite(temp_db(name)), SWEEP_INTERVAL)
+        .await
+        .unwrap();
+    vec![Store::memory(), sqlite]
+}
+
+#[tokio::test]
+async fn sqlite_creates_its_folder_and_a_private_file_and_keeps_records_across_opens() {
+    let path = temp_db("reopen");
+    let store = Store::open(&StoreConfig::Sqlite(path.clone()), SWEEP_INTERVAL)
+        .await
+        .unwrap();
+    assert!(path.exists());
+    store.ping().await.unwrap();
+    let mut kept = record(60);
+    store.create(&mut kept).await.unwrap();
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let file = format!("{}{suffix}", path.display());
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} is private");
+    }
+    drop(store);
+    let again = Store::open(&StoreConfig::Sqlite(path), SWEEP_INTERVAL)
+        .await
+        .unwrap();
+    let loaded = again.load(&kept.id).await.unwrap().expect("kept");
+    assert_eq!((loaded.id, loaded.data), (kept.id, kept.data));
+}
+
+#[tokio::test]
+async fn expired_records_are_never_loaded_and_the_sweep_deletes_them() {
+    for store in stores("expiry").await {
+        let (mut expired, mut live) = (record(-5), record(60));
+        store.create(&mut expired).await.unwrap();
+        store.create(&mut live).await.unwrap();
+        let gone = Key::of_attempt("b", "gone");
+        store
+            .put_attempt(&gone, "x", now_millis() - 1)
+            .await
+            .unwrap();
+        assert_eq!(store.load(&expired.id).await.unwrap(), None, "{store:?}");
+        assert_eq!(store.take_attempt(&gone).await.unwrap(), None);
+        store.sweep().await.unwrap();
+        assert_eq!(
+            store.count().await.unwrap(),
+            Counts {
+                sessions: 1,
+                attempts: 0
+            }
+        );
+        assert!(store.load(&live.id).await.unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_session_is_never_saved_back() {
+    for store in stores("ended").await {
+        let mut session = record(60);
+        store.create(&mut session).await.unwrap();
+        store.delete(&session.id).await.unwrap();
+        // A request that read the record before the logout saves its copy afterwards.
+        store.save(&session).await.unwrap();
+        assert_eq!(store.load(&session.id).await.unwrap(), None, "{store:?}");
+        assert_eq!(store.count().await.unwrap().sessions, 0);
+    }
+}
+
+#[tokio::test]
+async fn an_attempt_is_taken_once() {
+    for store in stores("attempt").await {
+        let key = Key::of_attempt("binding", "state");
+        store
+            .put_attempt(&key, "sealed", now_millis() + 60_000)
+            .await
+            .unwrap();
+        assert_eq!(store.count().await.unwrap().attempts, 1);
+        let (first, second) = tokio::join!(store.take_attempt(&key), store.take_attempt(&key));
+        let taken: Vec<_> = [first.unwrap(), second.unwrap()]
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(taken, ["sealed"], "{store:?}");
+        assert_eq!(store.count().await.unwrap().attempts, 0);
+    }
+}
+
+#[tokio::test]
+async fn records_are_keyed_by_a_hash_of_the_id_and_hold_no_id() {
+    let path = temp_db("hashed");
+    let store = Store::open(&StoreConfig::Sqlite(path.clone()), SWEEP_INTERVAL)
+        .await
+        .unwrap();
+    let mut session = record(60);
+    store.create(&mut session).await.unwrap();
+    drop(store);
+    let file = std::fs::read(&path).unwrap();
+    let wal = std::fs::read(format!("{}-wal", path.display())).unwrap_or_default();
+    let cookie = session.id.to_string();
+    for bytes in [&file, &wal] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(&cookie), "the cookie value is in the file");
+        let raw = session.id.0.to_le_bytes();
+        assert!(
+            !bytes.windows(16).any(|w| w == raw),
+            "the raw id is in the file"
+        );
+    }
+    let key = Key::of_session(&session.id);
+    assert!(
+        [&file, &wal]
+            .iter()
+            .any(|b| b.windows(32).any(|w| w == key.bytes())),
+        "the hash is the key"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_unavailable_not_a_hang() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let store = Store::open(
+        &StoreConfig::Redis(format!("redis://127.0.0.1:{port}")),
+        SWEEP_INTERVAL,
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    assert!(store.ping().await.is_err());
+    assert!(store.load(&Id::default()).await.is_err());
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

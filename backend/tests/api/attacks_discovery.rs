@@ -1,0 +1,144 @@
+//! Rule 15: a hostile issuer cannot aim Portero at other hosts through its discovery document,
+//! and what browsers read of a provider's failure names no address.
+
+use serde_json::{json, Value};
+use wiremock::{
+    matchers::{method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::{fake_oidc::FakeOidc, helpers::*};
+
+/// `FakeOidc`'s discovery again, with `changes` over it (ahead of FakeOidc's own).
+async fn discovery_says(provider: &FakeOidc, changes: Value) {
+    let issuer = provider.issuer();
+    let mut document = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    });
+    for (key, value) in changes.as_object().unwrap() {
+        document[key] = value.clone();
+    }
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(document))
+        .with_priority(1)
+        .mount(&provider.server)
+        .await;
+}
+
+/// Another service on this machine, which must never hear from Portero.
+async fn internal_service() -> MockServer {
+    let internal = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "keys": [] })))
+        .mount(&internal)
+        .await;
+    internal
+}
+
+#[tokio::test]
+async fn discovered_endpoints_off_the_issuers_host_are_refused_and_never_called() {
+    for field in ["token_endpoint", "userinfo_endpoint", "jwks_uri"] {
+        let provider = FakeOidc::start().await;
+        let internal = internal_service().await;
+        let aimed = format!("{}/admin/{field}", internal.uri());
+        discovery_says(&provider, json!({ field: aimed })).await;
+        let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+        let reply = app
+            .browser()
+            .post(&format!("/api/login/{PROVIDER}"), None)
+            .await;
+        reply.assert_error(502, "provider_error");
+        assert!(reply.body.contains(field), "{field}: {}", reply.body);
+        let port = internal.address().port().to_string();
+        assert!(
+            !reply.body.contains(&port),
+            "{field}: names no address: {}",
+            reply.body
+        );
+        assert!(
+            internal.received_requests().await.unwrap().is_empty(),
+            "{field}: the other service heard nothing"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_configured_explicitly_may_be_elsewhere() {
+    let provider = FakeOidc::start().await;
+    let elsewhere = MockServer::start().await;
+    discovery_says(
+        &provider,
+        json!({ "userinfo_endpoint": "https://userinfo.invalid/u" }),
+    )
+    .await;
+    let config = config_toml(&provider.issuer()).replace(
+        "client_secret = \"",
+        &format!(
+            "userinfo_url = \"{}/userinfo\"\n        client_secret = \"",
+            elsewhere.uri()
+        ),
+    );
+    let app = spawn_app_with(&config).await;
+    let reply = app
+        .browser()
+        .post(&format!("/api/login/{PROVIDER}"), None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn optional_endpoints_off_the_issuers_host_are_left_unused() {
+    let provider = FakeOidc::start().await;
+    let internal = internal_service().await;
+    discovery_says(
+        &provider,
+        json!({
+            "revocation_endpoint": format!("{}/revoke", internal.uri()),
+            "end_session_endpoint": format!("{}/logout", internal.uri()),
+        }),
+    )
+    .await;
+    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let browser = app.browser();
+    let login = browser.start_login(PROVIDER, None).await;
+    let id_token = crate::fake_oidc::sign(
+        crate::fake_oidc::key(),
+        &provider.claims(&login.params["nonce"]),
+    );
+    provider
+        .token_endpoint_answers(
+            200,
+            json!({ "access_token": "at-r15", "refresh_token": "rt-r15", "token_type": "Bearer", "id_token": id_token }),
+        )
+        .await;
+    provider.userinfo_answers(json!({ "sub": "user-1" })).await;
+    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
+    assert_eq!(browser.post("/api/session", Some(body)).await.status, 200);
+    let out = browser.post("/api/logout", None).await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert!(!out.body.contains("end_session_url"), "{}", out.body);
+    assert!(internal.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_provider_is_named_but_not_its_address() {
+    let provider = FakeOidc::start().await;
+    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let browser = app.browser();
+    let login = browser.start_login(PROVIDER, None).await;
+    provider.token_endpoint_answers(500, json!({})).await;
+    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
+    let reply = browser.post("/api/session", Some(body)).await;
+    reply.assert_error(502, "provider_error");
+    let port = provider.server.address().port().to_string();
+    assert!(!reply.body.contains(&port), "{}", reply.body);
+    assert!(!reply.body.contains("127.0.0.1"), "{}", reply.body);
+}

@@ -1,0 +1,90 @@
+//! Rule 14: a state is consumed atomically, and an ended session never comes back.
+
+use std::{sync::Arc, time::Duration};
+
+use crate::{helpers::*, sessions_support::*};
+
+async fn two_answers_at_once_with_one_state(store: &str) {
+    let provider = start_devprovider().await;
+    let config = config_on(
+        &provider.issuer(),
+        store,
+        &format!("secret_key = \"{SECRET_KEY}\""),
+    );
+    let app = spawn_app_with(&config).await;
+    let browser = Arc::new(app.browser());
+    let login = browser.start_login(PROVIDER, None).await;
+    let body = callback_body(PROVIDER, &consent(&login, "ada", "allow").await);
+    let before = provider.stats().token_requests;
+    let (a, b) = tokio::join!(
+        browser.post("/api/session", Some(body.clone())),
+        browser.post("/api/session", Some(body)),
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400], "{store}: {} / {}", a.body, b.body);
+    let refused = if a.status == 400 { a } else { b };
+    refused.assert_error(400, "invalid_state");
+    assert_eq!(
+        provider.stats().token_requests - before,
+        1,
+        "{store}: one request reached the token endpoint"
+    );
+}
+
+#[tokio::test]
+async fn of_two_concurrent_answers_with_one_state_exactly_one_reaches_the_token_endpoint() {
+    two_answers_at_once_with_one_state("memory").await;
+    let db = temp_dir("race").join("sessions.db");
+    two_answers_at_once_with_one_state(&format!("sqlite://{}", db.display())).await;
+}
+
+#[tokio::test]
+async fn a_logout_during_a_slow_refresh_stays_a_logout() {
+    // 33 s tokens: after 4 s they are inside the 30 s refresh margin.
+    let provider = devprovider::DevProvider::start(devprovider::Config {
+        clients: vec![devprovider::Client {
+            id: CLIENT_ID.into(),
+            secret: CLIENT_SECRET.into(),
+            redirect_uris: vec![format!("{ORIGIN}/callback/{PROVIDER}")],
+            backchannel_logout_uri: None,
+        }],
+        access_token_ttl: Duration::from_secs(33),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let db = temp_dir("slow-refresh").join("sessions.db");
+    let store = format!("sqlite://{}", db.display());
+    for store in ["memory", store.as_str()] {
+        let config = config_on(
+            &provider.issuer(),
+            store,
+            &format!("secret_key = \"{SECRET_KEY}\""),
+        );
+        let app = spawn_app_with(&config).await;
+        let browser = Arc::new(app.browser());
+        log_in(&browser, "ada").await;
+        let id = browser.session_cookie().expect("a session cookie");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        provider.set_refresh_delay(Duration::from_secs(2));
+        let refreshing = {
+            let browser = browser.clone();
+            tokio::spawn(async move { browser.get("/api/profile").await })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let out = browser.post("/api/logout", None).await;
+        assert_eq!(out.status, 200, "{store}: {}", out.body);
+        let _ = refreshing.await.unwrap();
+        provider.set_refresh_delay(Duration::ZERO);
+        // The cookie the browser had: the session it named must not have come back.
+        call_with_cookie(&app, reqwest::Method::GET, "/api/me", &id)
+            .await
+            .assert_error(401, "not_logged_in");
+        assert_eq!(
+            app.active_sessions().await,
+            Some(0),
+            "{store}: the session is gone"
+        );
+    }
+}
