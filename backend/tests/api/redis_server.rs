@@ -138,3 +138,10 @@ impl RedisServer {
         values
     }
 }
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
