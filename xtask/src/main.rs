@@ -76,7 +76,23 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 }
 
 fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // `cargo run` hands xtask its own package's variables (CARGO_PKG_NAME, CARGO_MANIFEST_DIR…).
+    // Build scripts that watch them (ring's) would rerun, and all that depends on them rebuild,
+    // each time a developer alternates between a plain `cargo build` and `cargo xtask`.
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                key,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
 }
 
 const BACKEND_PORT: u16 = 3000;
