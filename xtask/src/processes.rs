@@ -275,3 +275,35 @@ pub fn http_ok(url: &str) -> bool {
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 2")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_process_is_stopped_and_reaped() {
+        let process = Process::spawn("sleep", Command::new("sleep").arg("30")).unwrap();
+        let pid = process.child.id();
+        assert!(process.rss_kib().unwrap() > 0);
+        assert!(process.cpu_seconds().unwrap() >= 0.0);
+        let started = Instant::now();
+        drop(process);
+        // SIGTERM ends `sleep` at once: no wait for the grace period, and nothing left in /proc.
+        assert!(started.elapsed() < GRACE);
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    }
+
+    #[test]
+    fn waiting_stops_when_the_process_exits() {
+        let mut process = Process::spawn("true", &mut Command::new("true")).unwrap();
+        let error = process
+            .wait_until(
+                "never got ready",
+                Duration::from_secs(10),
+                Duration::from_millis(5),
+                || false,
+            )
+            .unwrap_err();
+        assert!(error.to_string().contains("true exited"), "{error}");
+    }
+}
