@@ -76,7 +76,23 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 }
 
 fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // `cargo run` hands xtask its own package's variables (CARGO_PKG_NAME, CARGO_MANIFEST_DIR…).
+    // Build scripts that watch them (ring's) would rerun, and all that depends on them rebuild,
+    // each time a developer alternates between a plain `cargo build` and `cargo xtask`.
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                key,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
 }
 
 const BACKEND_PORT: u16 = 3000;
@@ -264,7 +280,6 @@ fn build_spa(tools: &tools::Tools) -> Result<()> {
 /// `.br` and `.gz` siblings of every text and wasm file in dist/, made once at build time so
 /// the backend (and nginx's `gzip_static`) serve them without compressing per request.
 fn precompress(dist: &Path) -> Result<()> {
-    use std::io::Write;
     let mut raw = 0;
     let mut gz = 0;
     for entry in std::fs::read_dir(dist)? {
@@ -277,18 +292,7 @@ fn precompress(dist: &Path) -> Result<()> {
             continue;
         }
         let bytes = std::fs::read(&path)?;
-        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gzip.write_all(&bytes)?;
-        let gzip = gzip.finish()?;
-        let mut br = Vec::new();
-        brotli::BrotliCompress(
-            &mut bytes.as_slice(),
-            &mut br,
-            &brotli::enc::BrotliEncoderParams {
-                quality: 11,
-                ..Default::default()
-            },
-        )?;
+        let gzip = gzip9(&bytes)?;
         raw += bytes.len();
         gz += gzip.len();
         let name = path
@@ -296,7 +300,7 @@ fn precompress(dist: &Path) -> Result<()> {
             .and_then(|n| n.to_str())
             .unwrap_or_default();
         std::fs::write(path.with_file_name(format!("{name}.gz")), gzip)?;
-        std::fs::write(path.with_file_name(format!("{name}.br")), br)?;
+        std::fs::write(path.with_file_name(format!("{name}.br")), brotli11(&bytes)?)?;
     }
     step(&format!(
         "dist/: {} KB raw, {} KB gzip -9 (precompressed .gz and .br written)",
@@ -304,6 +308,28 @@ fn precompress(dist: &Path) -> Result<()> {
         gz / 1024
     ));
     Ok(())
+}
+
+/// gzip at its best compression, as `.gz` ships and as the bundle budget counts.
+fn gzip9(bytes: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(bytes)?;
+    Ok(gzip.finish()?)
+}
+
+/// Brotli at quality 11, as `.br` ships.
+fn brotli11(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    brotli::BrotliCompress(
+        &mut &bytes[..],
+        &mut out,
+        &brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            ..Default::default()
+        },
+    )?;
+    Ok(out)
 }
 
 fn dist() -> Result<()> {

@@ -1,11 +1,13 @@
-//! The processes of `cargo xtask dev`: each in its own process group, so that stopping one
-//! also stops what it started (trunk's cargo and wasm-bindgen), and Ctrl-C leaves none behind.
+//! The processes xtask starts and stops: `cargo xtask dev`'s servers, each in its own process
+//! group (so that stopping one also stops what it started, trunk's cargo and wasm-bindgen, and
+//! Ctrl-C leaves none behind), and the bench's release backend and Redis, whose CPU time and
+//! memory it reads from /proc.
 
 use std::{
     io::{Read, Write},
-    net::TcpStream,
+    net::{TcpListener, TcpStream},
     os::unix::process::CommandExt,
-    process::{Child, Command},
+    process::{Child, Command, ExitStatus},
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
@@ -16,8 +18,168 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
+/// How long a process has to exit after SIGTERM before it gets SIGKILL.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// A child process that is stopped (SIGTERM, then SIGKILL) when dropped.
+pub struct Process {
+    name: String,
+    child: Child,
+    /// Leader of a process group of its own: signals go to the whole group.
+    group: bool,
+    stopped: bool,
+}
+
+impl Process {
+    /// A child in xtask's process group: Ctrl-C at the terminal reaches it as well, so it
+    /// cannot outlive an interrupted xtask that had no time to stop it.
+    pub fn spawn(name: &str, cmd: &mut Command) -> Result<Process> {
+        Process::start(name, cmd, false)
+    }
+
+    /// The leader of a new process group, for a program that starts programs of its own.
+    pub fn spawn_group(name: &str, cmd: &mut Command) -> Result<Process> {
+        Process::start(name, cmd.process_group(0), true)
+    }
+
+    fn start(name: &str, cmd: &mut Command, group: bool) -> Result<Process> {
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
+        Ok(Process {
+            name: name.to_owned(),
+            child,
+            group,
+            stopped: false,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `Some` once the process has exited.
+    pub fn exited(&mut self) -> Result<Option<ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+
+    /// Calls `ready` every `every` until it says true (then the time it took), the process
+    /// exits, or `limit` has passed; the errors name the process and `what` it did not do.
+    pub fn wait_until(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        every: Duration,
+        mut ready: impl FnMut() -> bool,
+    ) -> Result<Duration> {
+        poll_until(&format!("{} {what}", self.name), limit, every, || {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("{} exited ({status})", self.name);
+            }
+            Ok(ready())
+        })
+    }
+
+    /// utime + stime, in seconds (/proc/PID/stat fields 14 and 15).
+    pub fn cpu_seconds(&self) -> Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // The command name in field 2 may hold spaces: count from its closing parenthesis.
+        let after_name = &stat[stat.rfind(')').context("odd /proc/PID/stat")? + 2..];
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+        Ok(ticks as f64 / clock_ticks_per_second() as f64)
+    }
+
+    /// VmRSS in KiB.
+    pub fn rss_kib(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .context("no VmRSS in /proc/PID/status")?;
+        Ok(line
+            .split_whitespace()
+            .nth(1)
+            .context("odd VmRSS")?
+            .parse()?)
+    }
+
+    fn signal(&mut self, signal: libc::c_int) {
+        let Ok(pid) = libc::pid_t::try_from(self.child.id()) else {
+            return;
+        };
+        if self.group {
+            // A negative pid signals the whole group that `process_group(0)` created.
+            unsafe {
+                libc::kill(-pid, signal);
+            }
+        } else if signal == libc::SIGKILL {
+            // Does nothing once the child has been reaped, so no recycled pid is hit.
+            let _ = self.child.kill();
+        } else if matches!(self.child.try_wait(), Ok(None)) {
+            unsafe {
+                libc::kill(pid, signal);
+            }
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        stop_all(std::slice::from_mut(self));
+    }
+}
+
+/// SIGTERM to every process (graceful shutdown), up to [`GRACE`] for them to exit, then
+/// SIGKILL to whatever is left (of a group too: trunk's cargo, say).
+pub fn stop_all(processes: &mut [Process]) {
+    let mut processes: Vec<&mut Process> = processes.iter_mut().filter(|p| !p.stopped).collect();
+    for process in processes.iter_mut() {
+        process.signal(libc::SIGTERM);
+    }
+    let deadline = Instant::now() + GRACE;
+    for process in processes {
+        while Instant::now() < deadline && matches!(process.child.try_wait(), Ok(None)) {
+            sleep(Duration::from_millis(20));
+        }
+        process.signal(libc::SIGKILL);
+        let _ = process.child.wait();
+        process.stopped = true;
+    }
+}
+
+pub fn clock_ticks_per_second() -> i64 {
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1)
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Calls `ready` every `every` until it says true (then the time it took), it fails, or
+/// `limit` has passed (an error naming `what`).
+pub fn poll_until(
+    what: &str,
+    limit: Duration,
+    every: Duration,
+    mut ready: impl FnMut() -> Result<bool>,
+) -> Result<Duration> {
+    let started = Instant::now();
+    loop {
+        if ready()? {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > limit {
+            bail!("{what} within {limit:?}");
+        }
+        sleep(every);
+    }
+}
+
+/// `cargo xtask dev`'s set of servers: Ctrl-C or the exit of any one of them stops them all.
 pub struct Supervisor {
-    children: Vec<(&'static str, Child)>,
+    children: Vec<Process>,
     stop: Arc<AtomicBool>,
 }
 
@@ -35,28 +197,23 @@ impl Supervisor {
     }
 
     pub fn spawn(&mut self, name: &'static str, cmd: &mut Command) -> Result<()> {
-        let child = cmd
-            .current_dir(crate::root())
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("cannot start {name}"))?;
-        self.children.push((name, child));
+        let child = Process::spawn_group(name, cmd.current_dir(crate::root()))?;
+        self.children.push(child);
         Ok(())
     }
 
     /// Waits until `url` answers 2xx, while watching for Ctrl-C and for children that die.
     pub fn wait_until(&mut self, name: &str, url: &str, limit: Duration) -> Result<()> {
-        let started = Instant::now();
-        loop {
-            self.check()?;
-            if http_ok(url) {
-                return Ok(());
-            }
-            if started.elapsed() > limit {
-                bail!("{name} did not answer at {url} within {limit:?}");
-            }
-            sleep(Duration::from_millis(250));
-        }
+        poll_until(
+            &format!("{name} did not answer at {url}"),
+            limit,
+            Duration::from_millis(250),
+            || {
+                self.check()?;
+                Ok(http_ok(url))
+            },
+        )
+        .map(drop)
     }
 
     /// Runs until Ctrl-C (Ok) or until a child exits on its own (an error naming it).
@@ -76,9 +233,9 @@ impl Supervisor {
     }
 
     fn check_children(&mut self) -> Result<()> {
-        for (name, child) in &mut self.children {
-            if let Some(status) = child.try_wait()? {
-                bail!("{name} exited ({status}); stopping the others");
+        for child in &mut self.children {
+            if let Some(status) = child.exited()? {
+                bail!("{} exited ({status}); stopping the others", child.name());
             }
         }
         Ok(())
@@ -91,30 +248,7 @@ impl Drop for Supervisor {
             return;
         }
         crate::step("stopping devprovider, backend and trunk");
-        for (_, child) in &self.children {
-            signal_group(child, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        for (_, child) in &mut self.children {
-            while Instant::now() < deadline {
-                if matches!(child.try_wait(), Ok(Some(_))) {
-                    break;
-                }
-                sleep(Duration::from_millis(50));
-            }
-            // Whatever is left of the group (trunk's cargo, say) goes too.
-            signal_group(child, libc::SIGKILL);
-            let _ = child.wait();
-        }
-    }
-}
-
-fn signal_group(child: &Child, signal: libc::c_int) {
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // A negative pid signals the whole process group that `process_group(0)` created.
-        unsafe {
-            libc::kill(-pid, signal);
-        }
+        stop_all(&mut self.children);
     }
 }
 
@@ -140,4 +274,36 @@ pub fn http_ok(url: &str) -> bool {
     }
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 2")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_process_is_stopped_and_reaped() {
+        let process = Process::spawn("sleep", Command::new("sleep").arg("30")).unwrap();
+        let pid = process.child.id();
+        assert!(process.rss_kib().unwrap() > 0);
+        assert!(process.cpu_seconds().unwrap() >= 0.0);
+        let started = Instant::now();
+        drop(process);
+        // SIGTERM ends `sleep` at once: no wait for the grace period, and nothing left in /proc.
+        assert!(started.elapsed() < GRACE);
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    }
+
+    #[test]
+    fn waiting_stops_when_the_process_exits() {
+        let mut process = Process::spawn("true", &mut Command::new("true")).unwrap();
+        let error = process
+            .wait_until(
+                "never got ready",
+                Duration::from_secs(10),
+                Duration::from_millis(5),
+                || false,
+            )
+            .unwrap_err();
+        assert!(error.to_string().contains("true exited"), "{error}");
+    }
 }

@@ -1,0 +1,120 @@
+//! Section 5, footprint: the release backend's resident memory idle and with many sessions
+//! (memory store), and its start-up time with a SQLite store.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use super::{
+    backend::{self, Backend, PROVIDER},
+    load::concurrently,
+    logins::{api_post, http_client, session_cookie, CONCURRENCY},
+    report::{median, ms, Budget, Report, Section},
+    Env,
+};
+use crate::step;
+
+const SESSIONS: usize = 10_000;
+const STARTUPS: usize = 5;
+
+pub async fn footprint(env: &Env, report: &mut Report) -> Result<()> {
+    step("5/6 footprint: resident memory and start-up time");
+    let mut section = Section::new(
+        "5. Footprint",
+        format!(
+            "Measured: VmRSS idle and after {SESSIONS} `POST /api/login/dev` without a cookie \
+             (memory store); {STARTUPS} starts with a SQLite store, the first creating the file."
+        ),
+    );
+    memory(env, &mut section, report).await?;
+    startup(env, &mut section).await?;
+    report.sections.push(section);
+    Ok(())
+}
+
+async fn memory(env: &Env, section: &mut Section, report: &mut Report) -> Result<()> {
+    let spec = backend::Spec {
+        label: "footprint",
+        store: "memory",
+        static_dir: None,
+    };
+    let backend = Backend::start(env, &spec).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = backend.rss_kib()?;
+    let http = http_client(CONCURRENCY)?;
+    let results = {
+        let origin = backend.origin.clone();
+        concurrently(SESSIONS, CONCURRENCY, Duration::from_secs(180), move |_| {
+            let (http, origin) = (http.clone(), origin.clone());
+            async move {
+                let path = format!("/api/login/{PROVIDER}");
+                let response = api_post(&http, &origin, &path, None, &json!({})).await?;
+                session_cookie(&response).context("no session cookie")?;
+                response.bytes().await?;
+                Ok(())
+            }
+        })
+        .await?
+    };
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let full = backend.rss_kib()?;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    section.budgeted(
+        "resident memory, idle",
+        mib(idle),
+        format!("{:.1} MB", mib(idle)),
+        Budget::at_most(20.0, "≤ 20 MB"),
+    );
+    section.budgeted(
+        format!("resident memory, {SESSIONS} sessions"),
+        mib(full),
+        format!("{:.1} MB", mib(full)),
+        Budget::at_most(50.0, "≤ 50 MB"),
+    );
+    section.info(
+        "memory per session",
+        format!(
+            "{:.2} KB ({failed} of {SESSIONS} calls failed)",
+            (full.saturating_sub(idle)) as f64 / SESSIONS as f64
+        ),
+    );
+    if failed > 0 {
+        report.failures.push(format!(
+            "{failed} of {SESSIONS} POST /api/login/{PROVIDER} calls failed"
+        ));
+    }
+    Ok(())
+}
+
+/// From just before the exec to the first `/healthz` answer, polled every millisecond.
+async fn startup(env: &Env, section: &mut Section) -> Result<()> {
+    let dir = env.work.join("startup");
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = format!("sqlite://{}", dir.join("sessions.db").display());
+    let spec = backend::Spec {
+        label: "startup",
+        store: &store,
+        static_dir: None,
+    };
+    let mut times = Vec::new();
+    for _ in 0..STARTUPS {
+        let mut backend = Backend::spawn(env, &spec).await?;
+        times.push(backend.wait_ready()?);
+    }
+    let first = times[0];
+    let mut seconds: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
+    let middle = Duration::from_secs_f64(median(&mut seconds));
+    section.budgeted(
+        "start-up to `/healthz`, SQLite (median)",
+        middle.as_secs_f64() * 1000.0,
+        format!(
+            "{} (first start, creating the file: {})",
+            ms(middle),
+            ms(first)
+        ),
+        Budget::at_most(100.0, "≤ 100 ms"),
+    );
+    Ok(())
+}
