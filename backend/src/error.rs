@@ -40,6 +40,18 @@ pub enum AppError {
         provider: String,
         retry_after_secs: u64,
     },
+    /// The app behind an upstream could not be reached (DESIGN.md: 502).
+    #[error("the app behind {0} is not answering")]
+    UpstreamUnavailable(String),
+    /// The app behind an upstream did not answer within its `timeout_secs` (504).
+    #[error("the app behind {0} did not answer in time")]
+    UpstreamTimeout(String),
+    /// A request body over the upstream's `max_body_bytes` (413).
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(u64),
+    /// Rule 18: the person matches none of the provider's access rules (403).
+    #[error("{0}")]
+    AccessDenied(String),
     /// Rule 16: the request did not finish (its body read, its answer begun) in time.
     #[error("the request took longer than {0} s")]
     RequestTimeout(u64),
@@ -74,6 +86,11 @@ impl AppError {
         self.status_and_code().1
     }
 
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, codes::BAD_REQUEST),
@@ -87,6 +104,14 @@ impl AppError {
             | AppError::SessionRateLimited { .. }
             | AppError::TooManyLogins(_) => (StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED),
             AppError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, codes::REQUEST_TIMEOUT),
+            AppError::UpstreamUnavailable(_) => {
+                (StatusCode::BAD_GATEWAY, codes::UPSTREAM_UNAVAILABLE)
+            }
+            AppError::UpstreamTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, codes::UPSTREAM_TIMEOUT),
+            AppError::PayloadTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, codes::PAYLOAD_TOO_LARGE)
+            }
+            AppError::AccessDenied(_) => (StatusCode::FORBIDDEN, codes::ACCESS_DENIED),
             AppError::CsrfRequired => (StatusCode::FORBIDDEN, codes::CSRF),
             AppError::ForbiddenOrigin(_) => (StatusCode::FORBIDDEN, codes::FORBIDDEN_ORIGIN),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, codes::NOT_FOUND),

@@ -1,14 +1,40 @@
-//! The key that seals provider tokens at rest (rule 8): `session.secret_key`, plus
-//! `session.previous_keys` for reading what older keys sealed. Without a configured key (allowed
-//! only with an http public origin, i.e. development) a key is generated once into the data
-//! folder and reused, so development sessions survive a restart like production ones.
+//! Portero's keys: the one that seals provider tokens at rest (rule 8), `session.secret_key`
+//! plus `session.previous_keys` for reading what older keys sealed; and the one that signs
+//! `X-Portero-Assertion`, `assertion.key` plus `assertion.previous_keys`. Without a configured
+//! key (development) one is generated once into the data folder and reused, so development
+//! sessions and assertions survive a restart like production ones.
 
 use std::{io::Write, path::Path};
 
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::{config::SessionConfig, crypto::TokenCipher, session::Store};
+use crate::{
+    assertion::Signer,
+    config::{Config, SessionConfig},
+    crypto::TokenCipher,
+    session::Store,
+};
+
+/// The assertion signer of `config`: its key, or the development key beside the data (one for
+/// this process with the memory store).
+pub fn assertion_signer(config: &Config) -> anyhow::Result<Signer> {
+    let assertion = &config.assertion;
+    let key = match &assertion.key {
+        Some(key) => key.clone(),
+        None => match Store::key_file(&config.session.store) {
+            Some(path) => development_key(&path.with_file_name("assertion.key"))?,
+            None => {
+                tracing::info!(
+                    "assertion.key is not set: assertions are signed with a key for this process \
+                     only (fine with store = \"memory\"; apps fetch /.well-known/jwks.json again)"
+                );
+                return Ok(Signer::ephemeral());
+            }
+        },
+    };
+    Signer::new(&key, &assertion.previous_keys).context("assertion.key")
+}
 
 pub fn token_cipher(config: &SessionConfig) -> anyhow::Result<TokenCipher> {
     let current = match &config.secret_key {
@@ -36,8 +62,8 @@ pub fn development_key(path: &Path) -> anyhow::Result<SecretString> {
         Ok(key) => {
             tracing::warn!(
                 path = %path.display(),
-                "session.secret_key is not set: using the development key kept in this file \
-                 (set session.secret_key in production)"
+                "no key is configured: using the development key kept in this file (set \
+                 session.secret_key and assertion.key in production)"
             );
             return Ok(key);
         }
@@ -56,8 +82,8 @@ pub fn development_key(path: &Path) -> anyhow::Result<SecretString> {
                 .with_context(|| format!("cannot write {}", path.display()))?;
             tracing::warn!(
                 path = %path.display(),
-                "session.secret_key is not set: generated a development key into this file \
-                 (set session.secret_key in production; replicas must share one key)"
+                "no key is configured: generated a development key into this file (set \
+                 session.secret_key and assertion.key in production; replicas must share them)"
             );
             Ok(key)
         }

@@ -2,9 +2,11 @@
 //! the provider tokens and hands the browser an HttpOnly session cookie. Start at `startup.rs`,
 //! then `routes/`; `session/` keeps the sessions, `providers/` talks to the providers.
 
+pub mod assertion;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod gateway;
 pub mod http_client;
 pub mod keys;
 pub mod metrics;

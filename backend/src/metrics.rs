@@ -33,9 +33,26 @@ pub struct OutcomeLabels {
 
 type Latency = Family<ProviderLabel, Histogram, fn() -> Histogram>;
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamLabel {
+    pub upstream: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamStatus {
+    pub upstream: String,
+    /// The HTTP status the browser got (502 and 504 when the app did not answer).
+    pub status: u16,
+}
+
 fn latency_buckets() -> Histogram {
     // 5 ms … ~10 s: a loopback emulator to a slow provider at its timeout.
     Histogram::new(exponential_buckets(0.005, 2.0, 12))
+}
+
+/// 0.5 ms … ~4 s: an app on this machine to one at its timeout.
+fn upstream_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 14))
 }
 
 pub struct Metrics {
@@ -45,6 +62,8 @@ pub struct Metrics {
     refreshes: Family<OutcomeLabels, Counter>,
     token_exchange: Latency,
     provider_calls: Latency,
+    upstream_requests: Family<UpstreamStatus, Counter>,
+    upstream_latency: Family<UpstreamLabel, Histogram, fn() -> Histogram>,
     sessions_active: Gauge,
     attempts_pending: Gauge,
     store_up: Gauge,
@@ -83,6 +102,19 @@ impl Default for Metrics {
             "Time of live profile calls to the provider",
             provider_calls.clone(),
         );
+        let upstream_requests = Family::default();
+        let upstream_latency: Family<UpstreamLabel, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(upstream_buckets);
+        registry.register(
+            "upstream_requests",
+            "Requests forwarded to each upstream, by the status the browser got",
+            upstream_requests.clone(),
+        );
+        registry.register(
+            "upstream_seconds",
+            "Time until each upstream's response headers (or its failure)",
+            upstream_latency.clone(),
+        );
         let sessions_active = Gauge::default();
         let attempts_pending = Gauge::default();
         let store_up = Gauge::default();
@@ -105,6 +137,8 @@ impl Default for Metrics {
         );
         Metrics {
             registry,
+            upstream_requests,
+            upstream_latency,
             sessions_active,
             attempts_pending,
             store_up,
@@ -154,6 +188,24 @@ impl Metrics {
     pub fn provider_call_took(&self, id: &str, took: Duration) {
         self.provider_calls
             .get_or_create(&provider(id))
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn upstream_answered(
+        &self,
+        upstream: &str,
+        status: axum::http::StatusCode,
+        took: Duration,
+    ) {
+        let upstream = upstream.to_owned();
+        self.upstream_requests
+            .get_or_create(&UpstreamStatus {
+                upstream: upstream.clone(),
+                status: status.as_u16(),
+            })
+            .inc();
+        self.upstream_latency
+            .get_or_create(&UpstreamLabel { upstream })
             .observe(took.as_secs_f64());
     }
 

@@ -139,6 +139,24 @@ impl ClientAddress {
         client
     }
 
+    /// `X-Forwarded-For` for an app behind the gateway: what trusted proxies said, then the
+    /// peer; from any other peer, the peer alone (what it wrote is not passed on as true).
+    pub fn forwarded_chain(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> String {
+        let peer = peer.to_canonical();
+        if !self.is_trusted(peer) {
+            return peer.to_string();
+        }
+        let mut chain: Vec<String> = headers
+            .get_all(X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .collect();
+        chain.push(peer.to_string());
+        chain.join(", ")
+    }
+
     pub fn key_of(addr: IpAddr) -> IpAddr {
         match addr {
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

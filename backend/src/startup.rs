@@ -47,11 +47,12 @@ impl Application {
         let store = Store::open(&config.session.store, config.session.login_timeout).await?;
         let cipher: TokenCipher = keys::token_cipher(&config.session)?;
         let providers = Providers::from_config(&config)?;
+        let signer = keys::assertion_signer(&config)?;
         let (header_read_timeout, max_connections) = (
             config.server.header_read_timeout,
             config.server.max_connections,
         );
-        let router = routes::router(AppState::new(config, providers, cipher, store));
+        let router = routes::router(AppState::new(config, providers, cipher, store, signer));
         Ok(Application {
             listener,
             router,

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::{
+    assertion::Signer,
     config::Config,
     crypto::TokenCipher,
+    gateway::Gateway,
     metrics::Metrics,
     providers::Providers,
     rate_limit::ClientAddress,
@@ -43,10 +45,18 @@ pub struct Shared {
     pub client_address: ClientAddress,
     /// Calls to the provider per session (rule 16).
     pub provider_calls: ProviderCalls,
+    /// The apps behind Portero, and the key that signs what they receive.
+    pub gateway: Gateway,
 }
 
 impl AppState {
-    pub fn new(config: Config, providers: Providers, cipher: TokenCipher, store: Store) -> Self {
+    pub fn new(
+        config: Config,
+        providers: Providers,
+        cipher: TokenCipher,
+        store: Store,
+        signer: Signer,
+    ) -> Self {
         let session = &config.session;
         AppState(Arc::new(Shared {
             pending_logins: PendingLogins::new(
@@ -55,6 +65,7 @@ impl AppState {
                 crate::session::kept_for(session.login_timeout),
             ),
             client_address: ClientAddress::new(&config.server.trusted_proxies),
+            gateway: Gateway::new(&config.upstreams, signer),
             provider_calls: ProviderCalls::new(
                 config.server.provider_calls_per_minute,
                 config.server.provider_calls_burst,

@@ -132,6 +132,51 @@ pub struct ProfileDetails {
     pub followers: Option<u64>,
 }
 
+/// `POST /api/logout` body (optional: no body is `{}`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogoutRequest {
+    /// Every session of this person, on every replica, not only this browser's.
+    #[serde(default)]
+    pub everywhere: bool,
+}
+
+/// One of the logged-in person's sessions (`GET /api/sessions`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// An opaque handle for `DELETE /api/sessions/{id}`; never the cookie value.
+    pub id: String,
+    pub provider: String,
+    /// Seconds since the Unix epoch.
+    pub created_at: i64,
+    /// Seconds since the Unix epoch; updated at most once a minute.
+    pub last_seen_at: i64,
+    /// The `User-Agent` the browser sent at login, cut to a reasonable length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// This browser's own session.
+    pub current: bool,
+}
+
+/// What an app behind Portero's gateway received and verified for this person (the demo
+/// upstream's `GET /api/demo/whoami`, and the Django view of the e2e test): the identity headers
+/// `X-Portero-*` and the claims of the verified `X-Portero-Assertion`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AppSees {
+    /// Which app answered (`demo`, `django`, …).
+    pub app: String,
+    /// The assertion's signature, issuer, audience and expiry checked out against
+    /// `/.well-known/jwks.json`.
+    pub verified: bool,
+    /// `sub` of the assertion: `{provider}:{subject}`.
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
 /// `POST /api/logout` answer.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogoutResponse {
@@ -165,6 +210,11 @@ pub mod codes {
     pub const REQUEST_TIMEOUT: &str = "request_timeout";
     pub const PROVIDER_ERROR: &str = "provider_error";
     pub const STORE_UNAVAILABLE: &str = "store_unavailable";
+    pub const ACCESS_DENIED: &str = "access_denied";
+    pub const UPSTREAM_UNAVAILABLE: &str = "upstream_unavailable";
+    pub const UPSTREAM_TIMEOUT: &str = "upstream_timeout";
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    pub const INVALID_LOGOUT_TOKEN: &str = "invalid_logout_token";
     pub const INTERNAL: &str = "internal";
 }
 

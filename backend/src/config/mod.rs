@@ -7,6 +7,7 @@ mod env;
 mod providers;
 mod server;
 mod session;
+mod upstreams;
 
 use std::path::Path;
 
@@ -15,6 +16,7 @@ use serde::Deserialize;
 pub use providers::{Endpoints, FieldMap, ProviderConfig, TokenAuth};
 pub use server::ServerConfig;
 pub use session::{SessionConfig, SessionStore, DEFAULT_SESSION_STORE};
+pub use upstreams::{AssertionConfig, Login, UpstreamConfig, PORTERO_ROUTES};
 
 /// Why a configuration was refused: always names the key (and the environment variable, when
 /// one set it) and what is wrong with it.
@@ -52,6 +54,10 @@ pub struct Config {
     pub session: SessionConfig,
     /// In the order of the file: `/api/providers` lists them that way.
     pub providers: Vec<ProviderConfig>,
+    /// The apps behind the gateway, in the order of the file.
+    pub upstreams: Vec<UpstreamConfig>,
+    /// The key that signs `X-Portero-Assertion`.
+    pub assertion: AssertionConfig,
 }
 
 /// The file's top level. Each section is read by its own file; `providers` stays a table so
@@ -64,6 +70,10 @@ struct RawConfig {
     session: session::RawSession,
     #[serde(default)]
     providers: toml::Table,
+    #[serde(default)]
+    upstreams: toml::Table,
+    #[serde(default)]
+    assertion: upstreams::RawAssertion,
 }
 
 impl Config {
@@ -98,10 +108,30 @@ impl Config {
                 "providers: none configured; add a [providers.ID] table (see docs)",
             ));
         }
+        let mut upstreams: Vec<UpstreamConfig> = Vec::new();
+        for (id, value) in raw.upstreams {
+            let raw = env::read(value, &format!("upstreams.{id}"), &overrides)?;
+            let upstream = upstreams::validate(&id, raw)?;
+            if let Some(other) = upstreams
+                .iter()
+                .find(|o| upstreams::nested(&o.prefix, &upstream.prefix))
+            {
+                return Err(ConfigError::new(format!(
+                    "upstreams.{id}.prefix: {:?} collides with upstreams.{}.prefix {:?}",
+                    upstream.prefix, other.id, other.prefix
+                )));
+            }
+            upstreams.push(upstream);
+        }
+        let assertion = raw
+            .assertion
+            .validate(server.is_https() && !upstreams.is_empty(), base_dir)?;
         Ok(Config {
             server,
             session,
             providers,
+            upstreams,
+            assertion,
         })
     }
 }

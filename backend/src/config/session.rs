@@ -104,24 +104,12 @@ impl RawSession {
     ) -> Result<SessionConfig, ConfigError> {
         let store = SessionStore::parse(self.store.as_deref().unwrap_or(DEFAULT_SESSION_STORE))
             .map_err(|e| ConfigError::new(format!("session.store: {e}")))?;
-        let secret_key = match (self.secret_key, &self.secret_key_file) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::new(
-                    "session.secret_key: give secret_key or secret_key_file, not both",
-                ))
-            }
-            (key, None) => key,
-            (None, Some(file)) => {
-                let path = base_dir.join(file);
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    ConfigError::new(format!(
-                        "session.secret_key_file: cannot read {}: {e}",
-                        path.display()
-                    ))
-                })?;
-                Some(SecretString::from(text.trim().to_owned()))
-            }
-        };
+        let secret_key = secret_from(
+            self.secret_key,
+            self.secret_key_file.clone(),
+            base_dir,
+            "session.secret_key",
+        )?;
         let key_name = if self.secret_key_file.is_some() {
             "session.secret_key_file"
         } else {
@@ -165,6 +153,29 @@ impl RawSession {
                 10_000,
             )?,
         })
+    }
+}
+
+/// A secret given as `NAME` or read from `NAME_file` (relative to the config's folder), not both.
+pub(super) fn secret_from(
+    value: Option<SecretString>,
+    file: Option<PathBuf>,
+    base_dir: &std::path::Path,
+    name: &str,
+) -> Result<Option<SecretString>, ConfigError> {
+    match (value, file) {
+        (Some(_), Some(_)) => Err(ConfigError::new(format!(
+            "{name}: give {leaf} or {leaf}_file, not both",
+            leaf = name.rsplit('.').next().unwrap_or(name)
+        ))),
+        (value, None) => Ok(value),
+        (None, Some(file)) => {
+            let path = base_dir.join(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::new(format!("{name}_file: cannot read {}: {e}", path.display()))
+            })?;
+            Ok(Some(SecretString::from(text.trim().to_owned())))
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP surface of DESIGN.md, "HTTP contract". Every `/api` route sits behind the CSRF
 //! guard and the session layer; health checks and the static SPA do not.
 
+mod app;
 mod auth;
 mod health;
 mod me;
@@ -25,37 +26,52 @@ use axum::{
 /// JSON bodies of this API are a few hundred bytes; refuse anything far larger early.
 const MAX_API_BODY: usize = 16 * 1024;
 
+pub use app::AUTH_AUDIENCE;
+
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// Portero's routes, with `app`'s (paths relative to `/api`) beside them: behind the same
+/// session layer and CSRF rule, so their handlers can take [`crate::session::CurrentUser`].
+pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
     let rate_limit = RateLimit::from_config(&state.config.server);
-    let api = Router::new()
+    // Rule 16: a request (its body included) has `request_timeout` until its answer begins.
+    // Not the upstreams': each has its own `timeout_secs`, and may stream for longer.
+    let timeout = middleware::from_fn_with_state(state.clone(), request_timeout);
+    let own = Router::new()
         .route("/providers", get(auth::providers))
         .route("/login/{provider}", rate_limit.limit(post(auth::login)))
         .route("/session", rate_limit.limit(post(auth::create_session)))
         .route("/me", get(me::me))
         .route("/profile", get(profile::profile))
         .route("/logout", post(auth::logout))
+        .route("/auth", get(app::auth))
+        .merge(app)
+        // JSON bodies of this API are small; an upstream has its own `max_body_bytes`.
+        .layer(DefaultBodyLimit::max(MAX_API_BODY))
+        .layer(timeout.clone());
+    let api = own
+        .merge(state.gateway.routes())
         .fallback(|uri: Uri| async move { AppError::NotFound(format!("/api{}", uri.path())) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(session::session_layer(&state.config, state.store.clone()))
         // Outside the session layer: a request without the CSRF header touches no session at
         // all, and the answer is seen with the session layer's cookie and failures. One layer
         // for the three, since each layer costs every /api request a boxed future.
-        .layer(middleware::from_fn_with_state(state.clone(), api_edges))
-        .layer(DefaultBodyLimit::max(MAX_API_BODY));
+        .layer(middleware::from_fn_with_state(state.clone(), api_edges));
 
-    let mut app = Router::new()
-        .nest("/api", api)
+    let mut outside = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(crate::metrics::metrics));
+        .route("/metrics", get(crate::metrics::metrics))
+        .route("/.well-known/jwks.json", get(app::jwks));
     if let Some(dir) = &state.config.server.static_dir {
-        app = app.merge(crate::static_files::router(dir));
+        outside = outside.merge(crate::static_files::router(dir));
     }
-    // Rule 16: a request (its body included) has `request_timeout` until its answer begins.
-    let app = app.layer(middleware::from_fn_with_state(
-        state.clone(),
-        request_timeout,
-    ));
+    let app = Router::new()
+        .nest("/api", api)
+        .merge(outside.layer(timeout));
     // CSP, Referrer-Policy (rule 10), nosniff, X-Frame-Options: on every answer.
     let app = security_headers::apply(app, &state.config.server);
     crate::telemetry::layer(app).with_state(state)
@@ -88,9 +104,26 @@ async fn request_timeout(State(state): State<AppState>, request: Request, next: 
 }
 
 /// RFC 10017 §6.1.3.3: only the SPA can send the custom header (a cross-site form or image
-/// cannot); a cross-site `Origin` is refused as well, for browsers that send one.
+/// cannot); a cross-site `Origin` is refused as well, for browsers that send one. A WebSocket
+/// handshake to an upstream cannot carry the header: it passes with exactly the public origin
+/// as its `Origin` (rule 17), which browsers always send on one.
 fn csrf_check(state: &AppState, request: &Request) -> Result<(), AppError> {
     let headers = request.headers();
+    let to_upstream = || {
+        state
+            .gateway
+            .upstream_of(&format!("/api{}", request.uri().path()))
+            .is_some()
+    };
+    if crate::gateway::is_websocket_upgrade(headers) && to_upstream() {
+        let origin = headers.get(header::ORIGIN).map(|o| o.as_bytes());
+        return match origin {
+            Some(origin) if origin == state.origin.as_bytes() => Ok(()),
+            _ => Err(AppError::ForbiddenOrigin(
+                "a WebSocket from another origin".into(),
+            )),
+        };
+    }
     if headers.get(shared::CSRF_HEADER).map(|v| v.as_bytes()) != Some(shared::CSRF_VALUE.as_bytes())
     {
         return Err(AppError::CsrfRequired);

@@ -6,6 +6,7 @@ mod helpers;
 mod logs;
 mod redis_server;
 mod sessions_support;
+mod upstream;
 
 mod attacks_callback;
 mod attacks_discovery;
@@ -19,6 +20,7 @@ mod attacks_return_to;
 mod attacks_session;
 mod attacks_slow_clients;
 mod csrf_and_errors;
+mod gateway;
 mod id_token;
 mod leakage;
 mod login_flow;

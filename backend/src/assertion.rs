@@ -1,0 +1,307 @@
+//! `X-Portero-Assertion` (DESIGN.md, "Your app behind Portero"): a JWT Portero signs for an app
+//! behind it, so the app can check who is calling with `/.well-known/jwks.json` instead of
+//! trusting the network. EdDSA (Ed25519, RFC 8037), `iss` = the public origin, `aud` = the
+//! upstream's id, `sub` = `{provider}:{subject}`, and `exp` at most 60 s away.
+//!
+//! [`AssertionVerifier`] is the other side, for Rust apps (and Portero's own demo upstream).
+
+use base64::{engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// The claims of an assertion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssertionClaims {
+    /// Portero's public origin.
+    pub iss: String,
+    /// The upstream's id (`[upstreams.{id}]`), or `auth` for `GET /api/auth`.
+    pub aud: String,
+    /// `{provider}:{subject}`: the person, unique across providers.
+    pub sub: String,
+    /// The provider id.
+    pub provider: String,
+    /// Seconds since the Unix epoch.
+    pub iat: i64,
+    /// Seconds since the Unix epoch; at most 60 s after `iat`.
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Why a key or an assertion was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AssertionError {
+    #[error(
+        "the key must be base64 for exactly 32 random bytes (head -c 32 /dev/urandom | base64)"
+    )]
+    BadKey,
+    #[error("the assertion is not a JWT")]
+    Malformed,
+    #[error("the assertion is not EdDSA or names a key the JWKS does not have")]
+    UnknownKey,
+    #[error("the assertion's signature does not verify")]
+    BadSignature,
+    #[error("the assertion is for another issuer or audience")]
+    WrongParty,
+    #[error("the assertion has expired")]
+    Expired,
+    #[error("the JWKS is not a set of Ed25519 keys")]
+    BadJwks,
+}
+
+/// Signs assertions with the current key; publishes it with the previous ones.
+#[derive(Clone)]
+pub struct Signer {
+    key: SigningKey,
+    kid: String,
+    /// Public keys (with their ids) of the earlier keys, for the JWKS.
+    previous: Vec<(String, VerifyingKey)>,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key's id: the start of the SHA-256 of its public half (RFC 7638's idea, shorter).
+fn kid_of(key: &VerifyingKey) -> String {
+    URL_SAFE_NO_PAD.encode(&Sha256::digest(key.as_bytes())[..12])
+}
+
+impl Signer {
+    pub fn decode_seed(key: &SecretString) -> Result<[u8; 32], AssertionError> {
+        let text = key.expose_secret().trim();
+        let bytes = STANDARD
+            .decode(text)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(text))
+            .map_err(|_| AssertionError::BadKey)?;
+        bytes.try_into().map_err(|_| AssertionError::BadKey)
+    }
+
+    pub fn new(key: &SecretString, previous: &[SecretString]) -> Result<Self, AssertionError> {
+        let key = SigningKey::from_bytes(&Self::decode_seed(key)?);
+        let previous = previous
+            .iter()
+            .map(|k| {
+                let public = SigningKey::from_bytes(&Self::decode_seed(k)?).verifying_key();
+                Ok((kid_of(&public), public))
+            })
+            .collect::<Result<_, AssertionError>>()?;
+        Ok(Signer {
+            kid: kid_of(&key.verifying_key()),
+            key,
+            previous,
+        })
+    }
+
+    /// A key for this process only (the memory store's development setup).
+    pub fn ephemeral() -> Self {
+        let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+        Signer {
+            kid: kid_of(&key.verifying_key()),
+            key,
+            previous: Vec::new(),
+        }
+    }
+
+    /// A fresh random key, base64 as `assertion.key` takes it.
+    pub fn generate_key() -> SecretString {
+        SecretString::from(STANDARD.encode(rand::random::<[u8; 32]>()))
+    }
+
+    pub fn sign(&self, claims: &AssertionClaims) -> String {
+        let header = json!({ "alg": "EdDSA", "typ": "JWT", "kid": self.kid });
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"))
+        );
+        let signature = self.key.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    }
+
+    /// `/.well-known/jwks.json`: the current key first, then the earlier ones.
+    pub fn jwks(&self) -> Value {
+        let jwk = |kid: &str, key: &VerifyingKey| {
+            json!({
+                "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid,
+                "x": URL_SAFE_NO_PAD.encode(key.as_bytes()),
+            })
+        };
+        let keys: Vec<Value> = std::iter::once(jwk(&self.kid, &self.key.verifying_key()))
+            .chain(self.previous.iter().map(|(kid, key)| jwk(kid, key)))
+            .collect();
+        json!({ "keys": keys })
+    }
+}
+
+/// Checks assertions for one app: the keys of Portero's `/.well-known/jwks.json`, the issuer
+/// (Portero's public origin) and the audience (the upstream's id).
+///
+/// ```
+/// # use portero::assertion::AssertionVerifier;
+/// # fn check(jwks: &serde_json::Value, header: &str) {
+/// let verifier = AssertionVerifier::from_jwks(jwks, "https://app.example.com", "notes").unwrap();
+/// match verifier.verify(header) {
+///     Ok(claims) => println!("{} is calling", claims.sub),
+///     Err(why) => println!("refused: {why}"),
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct AssertionVerifier {
+    keys: Vec<(String, VerifyingKey)>,
+    issuer: String,
+    audience: String,
+}
+
+impl AssertionVerifier {
+    /// From the JSON of `/.well-known/jwks.json`.
+    pub fn from_jwks(jwks: &Value, issuer: &str, audience: &str) -> Result<Self, AssertionError> {
+        let keys = jwks
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or(AssertionError::BadJwks)?
+            .iter()
+            .filter(|k| {
+                k.get("kty") == Some(&json!("OKP")) && k.get("crv") == Some(&json!("Ed25519"))
+            })
+            .map(|k| {
+                let kid = k
+                    .get("kid")
+                    .and_then(Value::as_str)
+                    .ok_or(AssertionError::BadJwks)?;
+                let x = k
+                    .get("x")
+                    .and_then(Value::as_str)
+                    .ok_or(AssertionError::BadJwks)?;
+                let bytes: [u8; 32] = URL_SAFE_NO_PAD
+                    .decode(x)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(AssertionError::BadJwks)?;
+                let key = VerifyingKey::from_bytes(&bytes).map_err(|_| AssertionError::BadJwks)?;
+                Ok((kid.to_owned(), key))
+            })
+            .collect::<Result<Vec<_>, AssertionError>>()?;
+        Ok(AssertionVerifier {
+            keys,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        })
+    }
+
+    /// The claims of `token` when its signature, issuer, audience and expiry all hold.
+    pub fn verify(&self, token: &str) -> Result<AssertionClaims, AssertionError> {
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(AssertionError::Malformed);
+        };
+        let decode = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| AssertionError::Malformed)
+        };
+        let header: Value =
+            serde_json::from_slice(&decode(header)?).map_err(|_| AssertionError::Malformed)?;
+        if header.get("alg") != Some(&json!("EdDSA")) {
+            return Err(AssertionError::UnknownKey);
+        }
+        let kid = header.get("kid").and_then(Value::as_str);
+        let key = self
+            .keys
+            .iter()
+            .find(|(id, _)| Some(id.as_str()) == kid)
+            .map(|(_, key)| key)
+            .ok_or(AssertionError::UnknownKey)?;
+        let signature =
+            Signature::from_slice(&decode(signature)?).map_err(|_| AssertionError::Malformed)?;
+        let signed = &token[..token.rfind('.').expect("three parts")];
+        key.verify_strict(signed.as_bytes(), &signature)
+            .map_err(|_| AssertionError::BadSignature)?;
+        let claims: AssertionClaims =
+            serde_json::from_slice(&decode(payload)?).map_err(|_| AssertionError::Malformed)?;
+        if claims.iss != self.issuer || claims.aud != self.audience {
+            return Err(AssertionError::WrongParty);
+        }
+        // A few seconds of leeway for clocks that differ between machines.
+        if claims.exp + 5 < crate::session::now() {
+            return Err(AssertionError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp_in: i64) -> AssertionClaims {
+        let now = crate::session::now();
+        AssertionClaims {
+            iss: "https://app.example".into(),
+            aud: "notes".into(),
+            sub: "github:1".into(),
+            provider: "github".into(),
+            iat: now,
+            exp: now + exp_in,
+            login: Some("ada".into()),
+            email: None,
+            name: Some("Ada Lovelace".into()),
+        }
+    }
+
+    #[test]
+    fn what_the_signer_signs_the_verifier_accepts_and_nothing_else() {
+        let signer = Signer::new(&Signer::generate_key(), &[]).unwrap();
+        let verifier =
+            AssertionVerifier::from_jwks(&signer.jwks(), "https://app.example", "notes").unwrap();
+        let token = signer.sign(&claims(60));
+        assert_eq!(verifier.verify(&token).unwrap(), claims(60));
+        let other =
+            AssertionVerifier::from_jwks(&signer.jwks(), "https://app.example", "wiki").unwrap();
+        assert!(matches!(
+            other.verify(&token),
+            Err(AssertionError::WrongParty)
+        ));
+        assert!(matches!(
+            verifier.verify(&signer.sign(&claims(-60))),
+            Err(AssertionError::Expired)
+        ));
+        let mut tampered = token.clone();
+        let at = tampered.find('.').unwrap() + 3;
+        tampered.replace_range(
+            at..at + 1,
+            if &token[at..at + 1] == "A" { "B" } else { "A" },
+        );
+        assert!(verifier.verify(&tampered).is_err());
+        let stranger = Signer::new(&Signer::generate_key(), &[]).unwrap();
+        assert!(matches!(
+            verifier.verify(&stranger.sign(&claims(60))),
+            Err(AssertionError::UnknownKey)
+        ));
+    }
+
+    #[test]
+    fn after_a_rotation_the_jwks_still_verifies_what_the_old_key_signed() {
+        let old = Signer::generate_key();
+        let before = Signer::new(&old, &[]).unwrap().sign(&claims(60));
+        let rotated = Signer::new(&Signer::generate_key(), &[old]).unwrap();
+        let verifier =
+            AssertionVerifier::from_jwks(&rotated.jwks(), "https://app.example", "notes").unwrap();
+        assert!(verifier.verify(&before).is_ok());
+        assert!(verifier.verify(&rotated.sign(&claims(60))).is_ok());
+    }
+}

@@ -1,0 +1,82 @@
+//! The gateway (DESIGN.md, "Your app behind Portero"; rule 17): each `[upstreams.{id}]` prefix
+//! is forwarded to its app with Portero's identity headers, the app's answer streamed back.
+//!
+//! Written on hyper-util's client rather than a reverse-proxy crate: what a proxy crate does
+//! (copy a request, stream the bodies) is a few lines here, and what this gateway is for — the
+//! identity it adds, the headers and cookies it must strip, the token it adds only where allowed,
+//! the WebSocket `Origin` check — is in none of them. `identity.rs` writes the headers (also for
+//! `GET /api/auth`), `proxy.rs` forwards, `websocket.rs` splices upgraded connections.
+
+mod identity;
+mod proxy;
+mod websocket;
+
+use std::sync::Arc;
+
+use axum::{routing::any, Router};
+use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+
+pub use identity::{identity_headers, IDENTITY_HEADERS};
+pub use websocket::is_upgrade as is_websocket_upgrade;
+
+use crate::{assertion::Signer, config::UpstreamConfig, state::AppState};
+
+type Connector = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
+type Body = http_body_util::combinators::UnsyncBoxBody<axum::body::Bytes, axum::BoxError>;
+
+/// The upstreams and the client that calls them (one connection pool for all).
+#[derive(Clone)]
+pub struct Gateway {
+    upstreams: Arc<[Arc<UpstreamConfig>]>,
+    client: Client<Connector, Body>,
+    pub signer: Arc<Signer>,
+}
+
+impl Gateway {
+    pub fn new(upstreams: &[UpstreamConfig], signer: Signer) -> Self {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let client = Client::builder(TokioExecutor::new())
+            // Apps behind a gateway are few and busy: keep their connections.
+            .pool_max_idle_per_host(256)
+            .build(connector);
+        Gateway {
+            upstreams: upstreams.iter().cloned().map(Arc::new).collect(),
+            client,
+            signer: Arc::new(signer),
+        }
+    }
+
+    /// The upstream whose prefix `path` lies under, if any.
+    pub fn upstream_of(&self, path: &str) -> Option<&UpstreamConfig> {
+        self.upstreams
+            .iter()
+            .find(|u| {
+                path == u.prefix
+                    || path
+                        .strip_prefix(u.prefix.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .map(|u| u.as_ref())
+    }
+
+    /// The routes of every upstream: its prefix, and everything below it. They sit under
+    /// `/api`, behind the session layer and the CSRF rule, as every `/api` route.
+    pub fn routes(&self) -> Router<AppState> {
+        let mut router = Router::new();
+        for upstream in self.upstreams.iter() {
+            let below = format!("{}/{{*rest}}", upstream.prefix);
+            let prefix = upstream
+                .prefix
+                .strip_prefix("/api")
+                .unwrap_or(&upstream.prefix);
+            let below = below.strip_prefix("/api").unwrap_or(&below).to_owned();
+            let forward = any(proxy::forward).layer(axum::Extension(upstream.clone()));
+            router = router.route(prefix, forward.clone()).route(&below, forward);
+        }
+        router
+    }
+}

@@ -1,0 +1,270 @@
+//! One request through the gateway: who is calling, the request as the app receives it, the
+//! answer as the browser receives it (rule 17).
+
+use std::{net::SocketAddr, sync::Arc, time::Instant};
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri},
+    response::Response,
+    Extension,
+};
+use http_body_util::{BodyExt, Limited};
+
+use super::{identity, websocket};
+use crate::{
+    config::{Login, UpstreamConfig},
+    error::AppError,
+    session::{self, CurrentUser},
+    state::AppState,
+};
+
+/// RFC 9110 §7.6.1: these describe one hop, never the whole way; nor do the headers the
+/// `Connection` header names.
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+/// What a client may not tell an app behind Portero: who it is, its own credentials, where it
+/// came from (Portero says all three), and the `Host` it used (the app's own goes instead).
+const FROM_CLIENT_DROPPED: [HeaderName; 6] = [
+    header::AUTHORIZATION,
+    header::HOST,
+    header::FORWARDED,
+    HeaderName::from_static("x-forwarded-for"),
+    HeaderName::from_static("x-forwarded-proto"),
+    HeaderName::from_static("x-forwarded-host"),
+];
+
+pub async fn forward(
+    State(state): State<AppState>,
+    Extension(upstream): Extension<Arc<UpstreamConfig>>,
+    user: Option<CurrentUser>,
+    mut request: Request,
+) -> Result<Response, AppError> {
+    if user.is_none() && upstream.login == Login::Required {
+        return Err(AppError::NotLoggedIn);
+    }
+    let websocket = websocket::is_upgrade(request.headers());
+    if websocket
+        && request.headers().get(header::ORIGIN).map(|o| o.as_bytes())
+            != Some(state.origin.as_bytes())
+    {
+        // Rule 17: a WebSocket cannot carry `x-csrf`; the exact origin stands in for it.
+        return Err(AppError::ForbiddenOrigin(
+            "a WebSocket from another origin".into(),
+        ));
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > upstream.max_body_bytes) {
+        return Err(AppError::PayloadTooLarge(upstream.max_body_bytes));
+    }
+    let token = match (&user, upstream.access_token) {
+        // Rule 17: the provider's token only where the configuration allows it, fresh.
+        (Some(user), true) => Some(user.access_token().await?),
+        _ => None,
+    };
+    let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut request));
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+
+    let (parts, body) = request.into_parts();
+    let mut headers = parts.headers;
+    strip_for_upstream(&mut headers, &state, websocket);
+    forwarded_for(&mut headers, &state, peer);
+    if let Some(user) = &user {
+        let assertion_ttl = state.config.assertion.ttl;
+        let identity = identity::identity_headers(
+            user.user(),
+            &state.gateway.signer,
+            &state.origin,
+            &upstream.id,
+            assertion_ttl,
+        );
+        headers.extend(identity);
+    }
+    if let Some(token) = token {
+        let bearer =
+            HeaderValue::from_str(&format!("Bearer {}", token.secret())).map_err(|_| {
+                AppError::Internal(anyhow::anyhow!("an access token that is no header"))
+            })?;
+        headers.insert(header::AUTHORIZATION, bearer);
+    }
+    let mut outgoing = http::Request::new(
+        Limited::new(
+            body,
+            usize::try_from(upstream.max_body_bytes).unwrap_or(usize::MAX),
+        )
+        .map_err(axum::BoxError::from)
+        .boxed_unsync(),
+    );
+    *outgoing.method_mut() = parts.method.clone();
+    *outgoing.uri_mut() = upstream_uri(&upstream, &parts.uri)?;
+    *outgoing.headers_mut() = headers;
+
+    let started = Instant::now();
+    let sent = tokio::time::timeout(upstream.timeout, state.gateway.client.request(outgoing)).await;
+    let result = match sent {
+        Err(_) => Err(AppError::UpstreamTimeout(upstream.id.clone())),
+        Ok(Err(e)) => Err(refused(&upstream, &e)),
+        Ok(Ok(response)) => Ok(response),
+    };
+    let status = result.as_ref().map_or_else(|e| e.status(), |r| r.status());
+    state
+        .metrics
+        .upstream_answered(&upstream.id, status, started.elapsed());
+    let mut response = result?;
+
+    if let (Some(client), StatusCode::SWITCHING_PROTOCOLS) = (client_upgrade, response.status()) {
+        let app = hyper::upgrade::on(&mut response);
+        websocket::splice(upstream.id.clone(), client, app);
+        let (parts, _) = response.into_parts();
+        return Ok(Response::from_parts(parts, axum::body::Body::empty()));
+    }
+    let (mut parts, body) = response.into_parts();
+    strip_for_browser(&mut parts.headers, &state);
+    Ok(Response::from_parts(parts, axum::body::Body::new(body)))
+}
+
+/// Why the app gave no answer: too large a body (413), or unreachable (502).
+fn refused(upstream: &UpstreamConfig, e: &hyper_util::client::legacy::Error) -> AppError {
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if inner.is::<http_body_util::LengthLimitError>() {
+            return AppError::PayloadTooLarge(upstream.max_body_bytes);
+        }
+        source = inner.source();
+    }
+    tracing::warn!(upstream = %upstream.id, error = ?e, "upstream unreachable");
+    AppError::UpstreamUnavailable(upstream.id.clone())
+}
+
+/// `{url}{rest of the path}?{query}`: `/api/notes/42?x=1` reaches `…/notes/42?x=1`.
+fn upstream_uri(upstream: &UpstreamConfig, uri: &Uri) -> Result<Uri, AppError> {
+    // Under `/api` the router sees the path without it.
+    let prefix = upstream
+        .prefix
+        .strip_prefix("/api")
+        .unwrap_or(&upstream.prefix);
+    let rest = uri.path().strip_prefix(prefix).unwrap_or("");
+    let base = upstream.url.as_str().trim_end_matches('/');
+    let target = match uri.query() {
+        Some(query) => format!("{base}{rest}?{query}"),
+        None => format!("{base}{rest}"),
+    };
+    target
+        .parse()
+        .map_err(|_| AppError::BadRequest("the path cannot be forwarded".into()))
+}
+
+fn strip_for_upstream(headers: &mut HeaderMap, state: &AppState, websocket: bool) {
+    strip_hop_by_hop(headers, websocket);
+    for name in FROM_CLIENT_DROPPED {
+        headers.remove(name);
+    }
+    // Every `X-Portero-*` is Portero's to say (rule 17).
+    let spoofed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().starts_with("x-portero-"))
+        .cloned()
+        .collect();
+    for name in spoofed {
+        headers.remove(name);
+    }
+    // Portero's cookies stay with Portero; the app's own pass.
+    let cookie_name = session::session_cookie_name(state.config.server.is_https());
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(cookie_name))
+        .map(str::to_owned)
+        .collect();
+    headers.remove(header::COOKIE);
+    if let Ok(value) = HeaderValue::from_str(&kept.join("; ")) {
+        if !kept.is_empty() {
+            headers.insert(header::COOKIE, value);
+        }
+    }
+}
+
+/// Hop-by-hop headers out; a WebSocket handshake keeps its `Upgrade` and `Connection: upgrade`.
+fn strip_hop_by_hop(headers: &mut HeaderMap, websocket: bool) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named.into_iter().chain(HOP_BY_HOP) {
+        headers.remove(name);
+    }
+    if websocket {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    }
+}
+
+/// `X-Forwarded-For` (the client, after what trusted proxies said), `-Proto` and `-Host` (the
+/// public origin's, the one the person used).
+fn forwarded_for(headers: &mut HeaderMap, state: &AppState, peer: Option<std::net::IpAddr>) {
+    let chain = peer.map(|peer| state.client_address.forwarded_chain(peer, headers));
+    headers.remove("x-forwarded-for");
+    if let Some(Ok(value)) = chain.map(|c| HeaderValue::from_str(&c)) {
+        headers.insert("x-forwarded-for", value);
+    }
+    let origin = &state.config.server.public_origin;
+    headers.insert(
+        "x-forwarded-proto",
+        HeaderValue::from_static(if origin.scheme() == "https" {
+            "https"
+        } else {
+            "http"
+        }),
+    );
+    if let Ok(host) =
+        HeaderValue::from_str(&origin[url::Position::BeforeHost..url::Position::AfterPort])
+    {
+        headers.insert("x-forwarded-host", host);
+    }
+}
+
+/// The app's answer as the browser gets it: no hop-by-hop headers, and no cookie of Portero's
+/// name (an app cannot set or clear Portero's session).
+fn strip_for_browser(headers: &mut HeaderMap, state: &AppState) {
+    strip_hop_by_hop(headers, false);
+    let cookie_name = session::session_cookie_name(state.config.server.is_https());
+    let cookies: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    headers.remove(header::SET_COOKIE);
+    for cookie in cookies {
+        let name = cookie
+            .to_str()
+            .ok()
+            .and_then(|c| c.split('=').next())
+            .map(str::trim);
+        if name != Some(cookie_name) {
+            headers.append(header::SET_COOKIE, cookie);
+        } else {
+            tracing::warn!("an upstream tried to set Portero's session cookie; dropped");
+        }
+    }
+}

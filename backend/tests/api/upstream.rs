@@ -1,0 +1,148 @@
+//! An app behind the gateway, for the tests: it records every request it gets and answers in
+//! the ways the tests need (echo, a stream in two chunks, too slow, a WebSocket echo).
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{ws::WebSocketUpgrade, Request, State},
+    http::{HeaderMap, Method},
+    response::{IntoResponse, Response},
+    routing::{any, get},
+    Router,
+};
+use tokio::sync::Notify;
+
+/// What the app received.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub method: Method,
+    /// Path and query, as the app saw them.
+    pub target: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+#[derive(Clone, Default)]
+pub struct Recorder {
+    pub received: Arc<Mutex<Vec<Received>>>,
+    /// `/stream` sends its second chunk once this is notified.
+    pub second_chunk: Arc<Notify>,
+}
+
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub recorder: Recorder,
+}
+
+impl Upstream {
+    pub async fn start() -> Upstream {
+        let recorder = Recorder::default();
+        let app = Router::new()
+            .route("/app/stream", get(stream))
+            .route("/app/slow", get(slow))
+            .route("/app/ws", get(ws_echo))
+            .fallback(any(echo))
+            .with_state(recorder.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Upstream { addr, recorder }
+    }
+
+    /// The base URL an `[upstreams.*]` table points at.
+    pub fn url(&self) -> String {
+        format!("http://{}/app", self.addr)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.recorder.received.lock().unwrap().clone()
+    }
+}
+
+async fn record(recorder: &Recorder, request: Request) -> Received {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let received = Received {
+        method: parts.method,
+        target: parts
+            .uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        headers: parts.headers,
+        body,
+    };
+    recorder.received.lock().unwrap().push(received.clone());
+    received
+}
+
+/// The body back, with cookies of its own and one that tries to be Portero's.
+async fn echo(State(recorder): State<Recorder>, request: Request) -> Response {
+    let received = record(&recorder, request).await;
+    Response::builder()
+        .header("x-app", "echo")
+        .header("set-cookie", "app_pref=dark; Path=/")
+        .header("set-cookie", "portero_session=planted; Path=/")
+        .header("keep-alive", "timeout=99")
+        .body(Body::from(received.body))
+        .unwrap()
+}
+
+/// A first chunk at once, the second only when the test says so.
+async fn stream(State(recorder): State<Recorder>, request: Request) -> Response {
+    record(&recorder, request).await;
+    let notify = recorder.second_chunk.clone();
+    let chunks = async_stream(notify);
+    Body::from_stream(chunks).into_response()
+}
+
+fn async_stream(
+    notify: Arc<Notify>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::unfold(0, move |step| {
+        let notify = notify.clone();
+        async move {
+            match step {
+                0 => Some((Ok(Bytes::from_static(b"first chunk;")), 1)),
+                1 => {
+                    notify.notified().await;
+                    Some((Ok(Bytes::from_static(b"second chunk")), 2))
+                }
+                _ => None,
+            }
+        }
+    })
+}
+
+async fn slow(State(recorder): State<Recorder>, request: Request) -> &'static str {
+    record(&recorder, request).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    "too late"
+}
+
+async fn ws_echo(
+    State(recorder): State<Recorder>,
+    upgrade: WebSocketUpgrade,
+    headers: HeaderMap,
+) -> Response {
+    recorder.received.lock().unwrap().push(Received {
+        method: Method::GET,
+        target: "/app/ws".into(),
+        headers,
+        body: Bytes::new(),
+    });
+    upgrade.on_upgrade(|mut socket| async move {
+        while let Some(Ok(message)) = socket.recv().await {
+            if socket.send(message).await.is_err() {
+                return;
+            }
+        }
+    })
+}
