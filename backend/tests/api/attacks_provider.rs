@@ -5,6 +5,11 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    task::JoinHandle,
+};
 use wiremock::{
     matchers::{method, path},
     Mock, MockServer, ResponseTemplate,
@@ -15,7 +20,11 @@ use crate::{fake_oidc::FakeOidc, helpers::*};
 /// A login attempt against `provider`, and the `/api/session` call that makes the backend
 /// call the token endpoint: its reply and how long it took.
 async fn finish_login(provider: &FakeOidc) -> (TestApp, Reply, Duration) {
-    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    finish_login_with(&config_toml(&provider.issuer())).await
+}
+
+async fn finish_login_with(config: &str) -> (TestApp, Reply, Duration) {
+    let app = spawn_app_with(config).await;
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, None).await;
     let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
@@ -43,6 +52,16 @@ fn message(reply: &Reply) -> String {
     reply.json::<shared::ApiError>().message
 }
 
+/// A 502 `provider_error` whose message says `words`.
+fn assert_502_saying(reply: &Reply, words: &str) {
+    reply.assert_error(502, "provider_error");
+    assert!(
+        message(reply).contains(words),
+        "the message says {words:?}: {}",
+        reply.body
+    );
+}
+
 #[tokio::test]
 async fn a_token_endpoint_that_hangs_is_a_502_once_the_timeout_has_passed() {
     let provider = FakeOidc::start().await;
@@ -54,12 +73,7 @@ async fn a_token_endpoint_that_hangs_is_a_502_once_the_timeout_has_passed() {
     )
     .await;
     let (app, reply, took) = finish_login(&provider).await;
-    reply.assert_error(502, "provider_error");
-    assert!(
-        message(&reply).contains("within 2s"),
-        "names the timeout: {}",
-        reply.body
-    );
+    assert_502_saying(&reply, "within 2s");
     assert!(
         took >= Duration::from_millis(1900) && took < Duration::from_secs(5),
         "answered after {took:?}, not within about the 2 s timeout"
@@ -81,11 +95,91 @@ async fn an_oversized_token_reply_is_a_502_and_is_not_read_to_the_end() {
     )
     .await;
     let (app, reply, _) = finish_login(&provider).await;
-    reply.assert_error(502, "provider_error");
+    assert_502_saying(&reply, "larger than");
+    still_serving(&app).await;
+}
+
+/// How much the endless endpoint below sends at most, so that a reader without a limit sees
+/// an end: 16 times the limit.
+const ENDLESS_BYTES: usize = 16 * portero::http_client::MAX_REPLY_BYTES;
+
+/// A token endpoint that wiremock cannot play: 200 with a body in `Transfer-Encoding: chunked`
+/// and no Content-Length, 64 KiB chunks of one JSON string, until the reader hangs up (or
+/// ENDLESS_BYTES). Its URL, and a task that ends with how much it sent before the hang-up, or
+/// None when the reader took it all.
+async fn endless_chunked_token_endpoint() -> (String, JoinHandle<Option<usize>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    let endpoint = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        read_request(&mut socket).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                    transfer-encoding: chunked\r\n\r\n";
+        let filler = vec![b'a'; 64 * 1024];
+        let chunks = std::iter::once(&b"{\"access_token\":\""[..])
+            .chain(std::iter::repeat_n(
+                &filler[..],
+                ENDLESS_BYTES / filler.len(),
+            ))
+            .chain([&b"\",\"token_type\":\"Bearer\"}"[..], b""]);
+        let mut sent = 0;
+        socket.write_all(head.as_bytes()).await.ok()?;
+        for chunk in chunks {
+            let frame = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+            if socket.write_all(&frame).await.is_err() {
+                return Some(sent);
+            }
+            sent += chunk.len();
+        }
+        None
+    });
+    (url, endpoint)
+}
+
+/// Reads one HTTP/1.1 request: the head, then Content-Length bytes of body.
+async fn read_request(socket: &mut TcpStream) {
+    let mut request = Vec::new();
+    let mut buf = [0; 4096];
+    while let Ok(n @ 1..) = socket.read(&mut buf).await {
+        request.extend_from_slice(&buf[..n]);
+        let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        if request.len() >= end + 4 + length {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_chunked_token_reply_without_content_length_is_cut_off_at_the_limit_and_is_a_502() {
+    // The test above is refused on its Content-Length alone; this reply announces no length,
+    // so only counting the bytes as they stream in can stop it.
+    let provider = FakeOidc::start().await;
+    let (token_url, endpoint) = endless_chunked_token_endpoint().await;
+    let config = format!(
+        "{}token_url = \"{token_url}\"\n",
+        config_toml(&provider.issuer())
+    );
+    let (app, reply, took) = finish_login_with(&config).await;
+    assert_502_saying(&reply, "larger than");
     assert!(
-        message(&reply).contains("larger than"),
-        "says the reply was too large: {}",
-        reply.body
+        took < Duration::from_secs(2),
+        "answered after {took:?}: the limit, not the 2 s timeout, must end the call"
+    );
+    let sent = tokio::time::timeout(Duration::from_secs(5), endpoint)
+        .await
+        .expect("the backend hung up on the endpoint")
+        .unwrap();
+    assert!(
+        sent.is_some_and(|sent| sent < ENDLESS_BYTES),
+        "the reply was read to its end"
     );
     still_serving(&app).await;
 }
@@ -105,12 +199,7 @@ async fn a_token_endpoint_that_redirects_is_a_502_and_the_target_is_never_reques
     let (app, reply, _) = finish_login(&provider).await;
     let reached = internal.received_requests().await.unwrap();
     assert!(reached.is_empty(), "the redirect was followed: {reached:?}");
-    reply.assert_error(502, "provider_error");
-    assert!(
-        message(&reply).contains("redirect"),
-        "says it was a redirect: {}",
-        reply.body
-    );
+    assert_502_saying(&reply, "redirect");
     still_serving(&app).await;
 }
 

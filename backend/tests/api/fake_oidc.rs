@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use hmac::{Hmac, Mac};
 use rsa::{
     pkcs1v15::SigningKey,
     signature::{SignatureEncoding, Signer},
@@ -11,10 +12,10 @@ use rsa::{
     RsaPrivateKey,
 };
 use serde_json::{json, Value};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use wiremock::{
-    matchers::{method, path},
-    Mock, MockServer, ResponseTemplate,
+    matchers::{body_string_contains, method, path},
+    Mock, MockBuilder, MockServer, Request, ResponseTemplate,
 };
 
 pub const KID: &str = "test-key";
@@ -80,40 +81,92 @@ impl FakeOidc {
         })
     }
 
+    /// From now on, discovery says `changes` over what it said: a provider that declares other
+    /// algorithms or endpoints. Call it before the backend's first login (it discovers once).
+    pub async fn discovery_says(&self, changes: Value) {
+        let url = format!("{}/.well-known/openid-configuration", self.issuer());
+        let mut document: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        for (field, value) in changes.as_object().expect("changes are fields") {
+            document[field] = value.clone();
+        }
+        let answer = ResponseTemplate::new(200).set_body_json(document);
+        let discovery = Mock::given(method("GET")).and(path("/.well-known/openid-configuration"));
+        self.answer(discovery, answer, 1).await;
+    }
+
     pub async fn token_endpoint_answers(&self, status: u16, body: Value) {
-        Mock::given(method("POST"))
+        let token = Mock::given(method("POST")).and(path("/token"));
+        let answer = ResponseTemplate::new(status).set_body_json(body);
+        self.answer(token, answer, 5).await;
+    }
+
+    /// The token endpoint's answer to one `grant_type` (`refresh_token`, …); it takes
+    /// precedence over `token_endpoint_answers`, which then answers the other grants.
+    pub async fn token_endpoint_answers_grant(&self, grant_type: &str, status: u16, body: Value) {
+        let grant = Mock::given(method("POST"))
             .and(path("/token"))
-            .respond_with(ResponseTemplate::new(status).set_body_json(body))
-            .mount(&self.server)
-            .await;
+            .and(body_string_contains(format!("grant_type={grant_type}")));
+        let answer = ResponseTemplate::new(status).set_body_json(body);
+        self.answer(grant, answer, 1).await;
     }
 
     pub async fn userinfo_answers(&self, body: Value) {
-        Mock::given(method("GET"))
-            .and(path("/userinfo"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        let userinfo = Mock::given(method("GET")).and(path("/userinfo"));
+        let answer = ResponseTemplate::new(200).set_body_json(body);
+        self.answer(userinfo, answer, 5).await;
+    }
+
+    /// Mounts `answer` to what `mock` matches; priority 1 goes before wiremock's default 5.
+    async fn answer(&self, mock: MockBuilder, answer: ResponseTemplate, priority: u8) {
+        mock.respond_with(answer)
+            .with_priority(priority)
             .mount(&self.server)
             .await;
     }
 
+    /// The requests the provider received at `path`, in order.
+    pub async fn requests_to(&self, path: &str) -> Vec<Request> {
+        let mut requests = self.server.received_requests().await.unwrap_or_default();
+        requests.retain(|r| r.url.path() == path);
+        requests
+    }
+
     pub async fn token_requests(&self) -> usize {
-        self.server
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.url.path() == "/token")
-            .count()
+        self.requests_to("/token").await.len()
     }
 }
 
-pub fn sign(key: &RsaPrivateKey, claims: &Value) -> String {
-    let header = json!({ "alg": "RS256", "typ": "JWT", "kid": KID });
+/// A JWT of `header` and `claims`, its signature made by `signature` from the signing input.
+pub fn jwt(header: &Value, claims: &Value, signature: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
     let input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let signature = SigningKey::<Sha256>::new(key.clone()).sign(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    let signature = signature(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// RS256 with `key`, as the provider signs (with `key()`).
+pub fn sign(key: &RsaPrivateKey, claims: &Value) -> String {
+    let header = json!({ "alg": "RS256", "typ": "JWT", "kid": KID });
+    jwt(&header, claims, |input| {
+        SigningKey::<Sha256>::new(key.clone()).sign(input).to_vec()
+    })
+}
+
+/// HS256 with `secret` as the HMAC key.
+pub fn sign_hs256(secret: &[u8], claims: &Value) -> String {
+    let header = json!({ "alg": "HS256", "typ": "JWT", "kid": KID });
+    jwt(&header, claims, |input| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+        mac.update(input);
+        mac.finalize().into_bytes().to_vec()
+    })
+}
+
+/// OpenID Connect Core §3.1.3.6's `at_hash` of an access token, for an RS256 id_token.
+pub fn at_hash(access_token: &str) -> String {
+    let digest = Sha256::digest(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
 }

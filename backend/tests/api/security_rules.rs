@@ -3,7 +3,7 @@
 use serde_json::json;
 use shared::SessionResponse;
 
-use crate::helpers::*;
+use crate::{fake_oidc::FakeOidc, helpers::*};
 
 // ---- rule 1: state -----------------------------------------------------------------------------
 
@@ -49,6 +49,41 @@ async fn a_replayed_answer_is_400_and_reaches_the_provider_once() {
 }
 
 #[tokio::test]
+async fn a_state_is_used_up_by_a_login_that_failed_and_its_retry_reaches_no_token_endpoint() {
+    // The test above would pass without removal (a login that succeeds ends every attempt of
+    // the browser): here the first use fails, so only removal makes the second one a 400.
+    let first_tries = [
+        // The token endpoint refuses the code (expired, or already used).
+        (None, 502, "provider_error", 1),
+        // The mix-up defense refuses the answer, before any token request.
+        (Some("https://evil.example"), 400, "issuer_mismatch", 0),
+    ];
+    for (iss, status, code, requests) in first_tries {
+        let provider = FakeOidc::start().await;
+        provider
+            .token_endpoint_answers(400, json!({ "error": "invalid_grant" }))
+            .await;
+        let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+        let browser = app.browser();
+        let login = browser.start_login(PROVIDER, None).await;
+        let mut body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
+        if let Some(iss) = iss {
+            body["iss"] = json!(iss);
+        }
+        browser
+            .post("/api/session", Some(body.clone()))
+            .await
+            .assert_error(status, code);
+        body.as_object_mut().unwrap().remove("iss");
+        browser
+            .post("/api/session", Some(body))
+            .await
+            .assert_error(400, "invalid_state");
+        assert_eq!(provider.token_requests().await, requests, "after {code}");
+    }
+}
+
+#[tokio::test]
 async fn a_state_issued_to_another_browser_is_400() {
     let app = spawn_app().await;
     let victim = app.browser();
@@ -84,7 +119,8 @@ async fn a_state_issued_for_another_provider_is_400() {
 }
 
 #[tokio::test]
-async fn the_answer_of_a_refused_consent_carries_no_code() {
+async fn a_refused_consent_is_answered_without_a_code_by_the_provider() {
+    // devprovider's own behaviour, which the SPA's callback page relies on.
     let app = spawn_app().await;
     let login = app.browser().start_login(PROVIDER, None).await;
     let callback = consent(&login, "ada", "deny").await;
