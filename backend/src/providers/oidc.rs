@@ -68,6 +68,25 @@ impl Kind for Oidc {
     }
 }
 
+/// The id_token verifier, for public-key signatures only (rule 6: "signature from JWKS"). A
+/// provider whose discovery lists an HMAC algorithm would otherwise have its id_tokens checked
+/// with the client secret, which anyone who learnt it could then forge.
+fn id_token_verifier(client: &Client) -> openidconnect::core::CoreIdTokenVerifier<'_> {
+    use openidconnect::core::CoreJwsSigningAlgorithm as Alg;
+    client.id_token_verifier().set_allowed_algs([
+        Alg::RsaSsaPkcs1V15Sha256,
+        Alg::RsaSsaPkcs1V15Sha384,
+        Alg::RsaSsaPkcs1V15Sha512,
+        Alg::RsaSsaPssSha256,
+        Alg::RsaSsaPssSha384,
+        Alg::RsaSsaPssSha512,
+        Alg::EcdsaP256Sha256,
+        Alg::EcdsaP384Sha384,
+        Alg::EcdsaP521Sha512,
+        Alg::EdDsa,
+    ])
+}
+
 /// Rule 15: `url` is https on the issuer's host and port, or plain http when the issuer itself
 /// is plain http on a loopback address (development and tests).
 fn is_the_issuers(issuer: &IssuerUrl, url: &str) -> bool {
@@ -364,6 +383,17 @@ impl OidcFlow {
         })
     }
 
+    /// OIDC Core §3.1.3.7 step 5: an `azp` there must be this client (openidconnect leaves
+    /// this check to its users).
+    fn check_authorized_party(&self, azp: Option<&ClientId>) -> Result<(), ProviderError> {
+        match azp {
+            Some(azp) if azp.as_str() != self.client_id => {
+                Err(self.fail("the id_token was issued to another client (azp)"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn mismatch(&self, message: String) -> ProviderError {
         ProviderError::IssuerMismatch {
             provider: self.id.clone(),
@@ -437,11 +467,12 @@ impl Flow for OidcFlow {
         let id_token = token
             .id_token()
             .ok_or_else(|| self.fail("the token endpoint sent no id_token"))?;
-        let verifier = d.client.id_token_verifier();
+        let verifier = id_token_verifier(&d.client);
         let nonce = nonce.unwrap_or_else(|| Nonce::new(String::new()));
         let claims = id_token
             .claims(&verifier, &nonce)
             .map_err(|e| self.fail(format!("the id_token failed verification: {e}")))?;
+        self.check_authorized_party(claims.authorized_party())?;
         // OpenID Connect Core §3.1.3.8: when the id_token carries `at_hash`, it must match.
         if let Some(expected) = claims.access_token_hash() {
             let cannot = |e: &dyn std::fmt::Display| {
@@ -485,10 +516,11 @@ impl Flow for OidcFlow {
         let id_token = match token.id_token() {
             Some(id_token) => {
                 let claims = id_token
-                    .claims(&d.client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
+                    .claims(&id_token_verifier(&d.client), |_: Option<&Nonce>| Ok(()))
                     .map_err(|e| {
                         self.fail(format!("the refreshed id_token failed verification: {e}"))
                     })?;
+                self.check_authorized_party(claims.authorized_party())?;
                 // OIDC Core §12.2: the same person, or the session is not theirs any more.
                 if claims.subject().as_str() != subject {
                     return Err(ProviderError::refused(

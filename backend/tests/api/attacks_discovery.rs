@@ -1,37 +1,10 @@
 //! Rule 15: a hostile issuer cannot aim Portero at other hosts through its discovery document,
 //! and what browsers read of a provider's failure names no address.
 
-use serde_json::{json, Value};
-use wiremock::{
-    matchers::{method, path},
-    Mock, MockServer, ResponseTemplate,
-};
+use serde_json::json;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{fake_oidc::FakeOidc, helpers::*};
-
-/// `FakeOidc`'s discovery again, with `changes` over it (ahead of FakeOidc's own).
-async fn discovery_says(provider: &FakeOidc, changes: Value) {
-    let issuer = provider.issuer();
-    let mut document = json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/authorize"),
-        "token_endpoint": format!("{issuer}/token"),
-        "userinfo_endpoint": format!("{issuer}/userinfo"),
-        "jwks_uri": format!("{issuer}/jwks"),
-        "response_types_supported": ["code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-    });
-    for (key, value) in changes.as_object().unwrap() {
-        document[key] = value.clone();
-    }
-    Mock::given(method("GET"))
-        .and(path("/.well-known/openid-configuration"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(document))
-        .with_priority(1)
-        .mount(&provider.server)
-        .await;
-}
 
 /// Another service on this machine, which must never hear from Portero.
 async fn internal_service() -> MockServer {
@@ -49,7 +22,7 @@ async fn discovered_endpoints_off_the_issuers_host_are_refused_and_never_called(
         let provider = FakeOidc::start().await;
         let internal = internal_service().await;
         let aimed = format!("{}/admin/{field}", internal.uri());
-        discovery_says(&provider, json!({ field: aimed })).await;
+        provider.discovery_says(json!({ field: aimed })).await;
         let app = spawn_app_with(&config_toml(&provider.issuer())).await;
         let reply = app
             .browser()
@@ -74,11 +47,9 @@ async fn discovered_endpoints_off_the_issuers_host_are_refused_and_never_called(
 async fn an_endpoint_configured_explicitly_may_be_elsewhere() {
     let provider = FakeOidc::start().await;
     let elsewhere = MockServer::start().await;
-    discovery_says(
-        &provider,
-        json!({ "userinfo_endpoint": "https://userinfo.invalid/u" }),
-    )
-    .await;
+    provider
+        .discovery_says(json!({ "userinfo_endpoint": "https://userinfo.invalid/u" }))
+        .await;
     let config = config_toml(&provider.issuer()).replace(
         "client_secret = \"",
         &format!(
@@ -98,14 +69,12 @@ async fn an_endpoint_configured_explicitly_may_be_elsewhere() {
 async fn optional_endpoints_off_the_issuers_host_are_left_unused() {
     let provider = FakeOidc::start().await;
     let internal = internal_service().await;
-    discovery_says(
-        &provider,
-        json!({
+    provider
+        .discovery_says(json!({
             "revocation_endpoint": format!("{}/revoke", internal.uri()),
             "end_session_endpoint": format!("{}/logout", internal.uri()),
-        }),
-    )
-    .await;
+        }))
+        .await;
     let app = spawn_app_with(&config_toml(&provider.issuer())).await;
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, None).await;

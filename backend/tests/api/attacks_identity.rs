@@ -2,17 +2,12 @@
 //! refreshed id_token about someone else (OIDC Core §12.2), a request id a client chose, and a
 //! proxy nobody named (each warned about in the log).
 
-use serde_json::json;
-use wiremock::{
-    matchers::{body_string_contains, method, path},
-    Mock, ResponseTemplate,
-};
-
 use crate::{
     fake_oidc::{key, sign, FakeOidc},
     helpers::*,
     logs,
 };
+use serde_json::json;
 
 #[tokio::test]
 async fn a_provider_configured_without_an_issuer_refuses_an_answer_that_names_one() {
@@ -59,15 +54,13 @@ async fn a_refreshed_id_token_about_another_person_ends_the_session() {
     let mut someone_else = provider.claims("unused");
     someone_else["sub"] = json!("user-2");
     someone_else.as_object_mut().unwrap().remove("nonce");
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(body_string_contains("grant_type=refresh_token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "at-2", "refresh_token": "rt-2", "token_type": "Bearer",
-            "expires_in": 3600, "id_token": sign(key(), &someone_else),
-        })))
-        .with_priority(1)
-        .mount(&provider.server)
+    provider
+        .token_endpoint_answers_grant(
+            "refresh_token",
+            200,
+            json!({ "access_token": "at-2", "refresh_token": "rt-2", "token_type": "Bearer",
+                    "expires_in": 3600, "id_token": sign(key(), &someone_else) }),
+        )
         .await;
     provider
         .token_endpoint_answers(

@@ -253,3 +253,25 @@ async fn a_token_reply_without_an_id_token_is_a_502() {
     reply.assert_error(502, "provider_error");
     assert_eq!(provider.token_requests().await, 1);
 }
+
+#[tokio::test]
+async fn an_id_token_issued_to_another_client_is_a_502() {
+    // OpenID Connect Core §3.1.3.7 step 5: `azp`, when there, is this client.
+    let reply = answer_with(|p, n| sign(key(), &with(p.claims(n), "azp", json!("other")))).await;
+    assert_refused("azp of another client", &reply);
+}
+
+#[tokio::test]
+async fn an_hs256_id_token_keyed_with_the_client_secret_is_a_502_even_where_discovery_lists_hs256()
+{
+    // Rule 6: "signature from JWKS". An HMAC one is made with the client secret, which anyone
+    // who ever read it could use to mint any person's id_token.
+    let provider = FakeOidc::start().await;
+    let declared = json!({ "id_token_signing_alg_values_supported": ["RS256", "HS256"] });
+    provider.discovery_says(declared).await;
+    let reply = answer_from(provider, |p, n| {
+        sign_hs256(CLIENT_SECRET.as_bytes(), &p.claims(n))
+    })
+    .await;
+    assert_refused("HS256 with the client secret", &reply);
+}
