@@ -138,7 +138,8 @@ async fn an_hs256_id_token_keyed_with_the_providers_public_key_is_a_502() {
     // Key confusion: the RSA public key anyone can read from the JWKS, used as an HMAC secret,
     // in each form a verifier might take it in. Also against a provider that declares HS256,
     // where the only HMAC key is the client secret (OpenID Connect Core §10.1).
-    let encodings: [(&str, fn() -> Vec<u8>); 5] = [
+    type Encoding = (&'static str, fn() -> Vec<u8>);
+    let encodings: [Encoding; 5] = [
         ("SPKI PEM", || {
             key()
                 .to_public_key()
