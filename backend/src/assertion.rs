@@ -27,10 +27,13 @@ pub struct AssertionClaims {
     pub iat: i64,
     /// Seconds since the Unix epoch; at most 60 s after `iat`.
     pub exp: i64,
+    /// The person's login at the provider, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
+    /// Their email, as the provider gave it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Their name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
@@ -38,20 +41,27 @@ pub struct AssertionClaims {
 /// Why a key or an assertion was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AssertionError {
+    /// A configured key is not 32 bytes of base64.
     #[error(
         "the key must be base64 for exactly 32 random bytes (head -c 32 /dev/urandom | base64)"
     )]
     BadKey,
+    /// Not three base64url parts of JSON.
     #[error("the assertion is not a JWT")]
     Malformed,
+    /// Another algorithm, or a `kid` the keys do not have (fetch the JWKS again: a rotation).
     #[error("the assertion is not EdDSA or names a key the JWKS does not have")]
     UnknownKey,
+    /// Forged or changed.
     #[error("the assertion's signature does not verify")]
     BadSignature,
+    /// Signed by this Portero for another app, or by another Portero.
     #[error("the assertion is for another issuer or audience")]
     WrongParty,
+    /// Past its `exp` (with a few seconds of leeway).
     #[error("the assertion has expired")]
     Expired,
+    /// Not what `/.well-known/jwks.json` answers.
     #[error("the JWKS is not a set of Ed25519 keys")]
     BadJwks,
 }
@@ -79,6 +89,7 @@ fn kid_of(key: &VerifyingKey) -> String {
 }
 
 impl Signer {
+    /// The 32-byte Ed25519 seed in a configured key.
     pub fn decode_seed(key: &SecretString) -> Result<[u8; 32], AssertionError> {
         let text = key.expose_secret().trim();
         let bytes = STANDARD
@@ -88,6 +99,7 @@ impl Signer {
         bytes.try_into().map_err(|_| AssertionError::BadKey)
     }
 
+    /// Signs with `key`; publishes `previous` too.
     pub fn new(key: &SecretString, previous: &[SecretString]) -> Result<Self, AssertionError> {
         let key = SigningKey::from_bytes(&Self::decode_seed(key)?);
         let previous = previous
@@ -119,6 +131,7 @@ impl Signer {
         SecretString::from(STANDARD.encode(rand::random::<[u8; 32]>()))
     }
 
+    /// The compact JWT of `claims`.
     pub fn sign(&self, claims: &AssertionClaims) -> String {
         let header = json!({ "alg": "EdDSA", "typ": "JWT", "kid": self.kid });
         let input = format!(

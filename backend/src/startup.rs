@@ -18,21 +18,22 @@ use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
 
 use crate::{
-    config::Config, crypto::TokenCipher, keys, providers::Providers, routes, session::Store,
-    state::AppState,
+    config::{Config, ServerConfig},
+    Portero,
 };
 
 /// How long a stop waits for requests in flight before it drops them.
 const DRAIN: Duration = Duration::from_secs(10);
 
+/// The `portero` binary's application: Portero's routes on a bound listener.
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    header_read_timeout: Duration,
-    max_connections: usize,
+    server: ServerConfig,
 }
 
 impl Application {
+    /// Binds `server.bind` and builds Portero from `config`.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.server.bind)
             .await
@@ -42,31 +43,23 @@ impl Application {
 
     /// For tests and tools that bind first (to learn the port) and configure after.
     pub async fn with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
-        // Opened first: the development key lives next to the SQLite file (keys.rs). Swept as
-        // often as login attempts expire (rule 13), at most every minute.
-        let store = Store::open(&config.session.store, config.session.login_timeout).await?;
-        let cipher: TokenCipher = keys::token_cipher(&config.session)?;
-        let providers = Providers::from_config(&config)?;
-        let signer = keys::assertion_signer(&config)?;
-        let (header_read_timeout, max_connections) = (
-            config.server.header_read_timeout,
-            config.server.max_connections,
-        );
-        let router = routes::router(AppState::new(config, providers, cipher, store, signer));
+        let server = config.server.clone();
+        let router = Portero::build(config).await?.router();
         Ok(Application {
             listener,
             router,
-            header_read_timeout,
-            max_connections,
+            server,
         })
     }
 
+    /// Where it listens.
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
     }
 
+    /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
@@ -76,67 +69,72 @@ impl Application {
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout);
-        let builder = Arc::new(builder);
-        let connections = Arc::new(Semaphore::new(self.max_connections));
-        let graceful = GracefulShutdown::new();
-        tokio::pin!(stop);
-        loop {
-            let permit = tokio::select! {
-                permit = connections.clone().acquire_owned() => {
-                    permit.expect("the semaphore is never closed")
-                }
-                () = &mut stop => break,
-            };
-            let (stream, peer) = tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    // Out of file descriptors, a reset before accept: the next one may work.
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot accept a connection");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut stop => break,
-            };
-            // With the TCP peer's address: the client address the login limits count.
-            let service = self
-                .router
-                .clone()
-                .map_request(move |mut request: Request<_>| {
-                    request.extensions_mut().insert(ConnectInfo(peer));
-                    request
-                });
-            let connection = builder
-                .serve_connection_with_upgrades(
-                    TokioIo::new(stream),
-                    TowerToHyperService::new(service),
-                )
-                .into_owned();
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
-                // A client that goes away mid-request is its own business, not an error here.
-                let _ = connection.await;
-                drop(permit);
-            });
-        }
-        tracing::info!("shutting down: finishing requests in flight");
-        if tokio::time::timeout(DRAIN, graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!("requests still in flight after {DRAIN:?} were dropped");
-        }
-        Ok(())
+        serve(self.listener, self.router, &self.server, stop).await
     }
 }
 
-async fn shutdown_signal() {
+/// The server loop: hyper's HTTP/1 with `server.header_read_timeout`, at most
+/// `server.max_connections` at once, upgrades kept; until `stop`, then a drain.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    server: &ServerConfig,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(server.header_read_timeout);
+    let builder = Arc::new(builder);
+    let connections = Arc::new(Semaphore::new(server.max_connections));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(stop);
+    loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => {
+                permit.expect("the semaphore is never closed")
+            }
+            () = &mut stop => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors, a reset before accept: the next one may work.
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        // With the TCP peer's address: the client address the login limits count.
+        let service = router.clone().map_request(move |mut request: Request<_>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that goes away mid-request is its own business, not an error here.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after {DRAIN:?} were dropped");
+    }
+    Ok(())
+}
+
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

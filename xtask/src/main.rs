@@ -97,6 +97,8 @@ fn cargo() -> Command {
 
 const BACKEND_PORT: u16 = 3000;
 const SPA_ORIGIN: &str = "http://127.0.0.1:8080";
+/// Where config/dev.toml's `[upstreams.demo]` points.
+const DEMO_APP: &str = "127.0.0.1:3903";
 
 /// One devprovider process per dialect, matching the providers of config/dev.toml.
 struct Emulated {
@@ -138,8 +140,18 @@ const EMULATED: [Emulated; 3] = [
 
 fn dev() -> Result<()> {
     let tools = tools::ensure_build_tools()?;
-    step("building the backend and the provider emulator");
-    run(cargo().args(["build", "--quiet", "-p", "portero", "-p", "devprovider"]))?;
+    step("building the backend, the provider emulator and the demo app");
+    // One cargo invocation: the three share most of their dependencies.
+    run(cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "portero",
+        "-p",
+        "devprovider",
+        "--example",
+        "demo_upstream",
+    ]))?;
 
     let work = root().join("target/xtask-dev");
     std::fs::create_dir_all(&work)?;
@@ -191,6 +203,17 @@ fn dev() -> Result<()> {
         "portero",
         &format!("http://127.0.0.1:{BACKEND_PORT}/healthz"),
         Duration::from_secs(30),
+    )?;
+
+    // config/dev.toml's [upstreams.demo]: what the profile page shows as "What your app sees".
+    step(&format!("starting the demo app on http://{DEMO_APP}"));
+    supervisor.spawn(
+        "demo app",
+        Command::new(bin.join("examples/demo_upstream")).args([
+            DEMO_APP,
+            &format!("http://127.0.0.1:{BACKEND_PORT}"),
+            SPA_ORIGIN,
+        ]),
     )?;
 
     step("starting trunk serve (the first build of the SPA takes a minute or two)");

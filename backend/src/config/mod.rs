@@ -48,9 +48,12 @@ impl ConfigError {
     }
 }
 
+/// A whole, valid configuration (DESIGN.md, "Configuration").
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `[server]`.
     pub server: ServerConfig,
+    /// `[session]`.
     pub session: SessionConfig,
     /// In the order of the file: `/api/providers` lists them that way.
     pub providers: Vec<ProviderConfig>,

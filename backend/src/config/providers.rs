@@ -12,13 +12,20 @@ use url::Url;
 use super::ConfigError;
 use crate::providers::{self, Protocol};
 
+/// One `[providers.{id}]`, with its kind's defaults filled in.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
+    /// The table name: the provider's id in URLs (`/callback/{id}`).
     pub id: String,
+    /// `kind`.
     pub kind: ProviderKind,
+    /// The button label.
     pub name: String,
+    /// The client id registered with the provider.
     pub client_id: String,
+    /// The client secret; printing it prints nothing.
     pub client_secret: SecretString,
+    /// The scopes asked for.
     pub scopes: Vec<String>,
     /// Kept exactly as written: OpenID Connect compares issuers as strings, so a trailing slash
     /// matters. For OAuth 2.0 kinds, the `iss` the provider puts on its callback (RFC 9207).
@@ -26,16 +33,22 @@ pub struct ProviderConfig {
     /// Explicit endpoints: required for `oauth2`, defaults for `github` and `intra42`, and
     /// overrides of discovery for OpenID Connect kinds.
     pub endpoints: Endpoints,
+    /// How the client authenticates at the token endpoint.
     pub token_auth: TokenAuth,
     /// Where each fact about the person is in the userinfo JSON (dotted paths).
     pub fields: FieldMap,
 }
 
+/// The endpoints the configuration names (or the kind's defaults).
 #[derive(Debug, Clone, Default)]
 pub struct Endpoints {
+    /// Where the browser is sent to log in.
     pub authorize_url: Option<String>,
+    /// Where the code is exchanged.
     pub token_url: Option<String>,
+    /// Where the person is read with the access token.
     pub userinfo_url: Option<String>,
+    /// RFC 7009 revocation.
     pub revocation_url: Option<String>,
     /// OpenID Connect kinds: where the signing keys are, instead of discovery's `jwks_uri`.
     pub jwks_url: Option<String>,
@@ -45,16 +58,24 @@ pub struct Endpoints {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenAuth {
+    /// HTTP basic auth (`client_secret_basic`).
     ClientSecretBasic,
+    /// In the form body (`client_secret_post`).
     ClientSecretPost,
 }
 
+/// Where the person's facts are in a userinfo JSON reply (dotted paths, `image.link`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldMap {
+    /// The stable identifier (`subject_field`).
     pub subject: String,
+    /// `login_field`.
     pub login: String,
+    /// `name_field`.
     pub name: String,
+    /// `email_field`.
     pub email: String,
+    /// `avatar_field`.
     pub avatar: String,
     /// The person's page at the provider, for kinds that have one in userinfo.
     pub profile: Option<String>,

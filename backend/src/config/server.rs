@@ -14,16 +14,21 @@ use url::Url;
 use super::{at_least_one, ConfigError};
 
 #[derive(Debug, Clone)]
+/// `[server]`.
+#[doc(alias = "server")]
 pub struct ServerConfig {
+    /// Where the backend listens.
     pub bind: SocketAddr,
     /// Scheme, host and port only; redirect URIs are `{public_origin}/callback/{provider}`.
     pub public_origin: Url,
+    /// The built SPA to serve beside the API (a one-origin deployment).
     pub static_dir: Option<PathBuf>,
     /// Upper bound for any one call to a provider (rule 9).
     pub provider_timeout: Duration,
     /// `POST /api/login/*` and `POST /api/session` per client address (`rate_limit.rs`): the
     /// steady rate and the burst allowed on top of it. 0 in either turns the limit off.
     pub rate_limit_per_minute: u32,
+    /// The burst on top of `rate_limit_per_minute`.
     pub rate_limit_burst: u32,
     /// `trusted_proxies`: peers whose `X-Forwarded-For` names the client (`rate_limit.rs`).
     /// Empty by default: the header is then ignored, since any client can write it.
@@ -31,15 +36,19 @@ pub struct ServerConfig {
     /// Rule 16: how long a client may take to send a request's headers, and a whole request
     /// (headers and body) before its answer begins; connections served at once.
     pub header_read_timeout: Duration,
+    /// Until a request's answer begins (upstreams have their own `timeout_secs`).
     pub request_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's backlog.
     pub max_connections: usize,
     /// Rule 16: calls to the provider on a person's behalf (`/api/profile`, upstreams with
     /// tokens) per session: the steady rate per minute and the burst on top of it.
     pub provider_calls_per_minute: u32,
+    /// The burst on top of `provider_calls_per_minute`.
     pub provider_calls_burst: u32,
 }
 
 impl ServerConfig {
+    /// Whether people reach Portero over HTTPS (the `__Host-` cookie, keys required).
     pub fn is_https(&self) -> bool {
         self.public_origin.scheme() == "https"
     }

@@ -10,7 +10,9 @@ use url::Url;
 use super::{at_least_one, ConfigError, ServerConfig};
 
 #[derive(Debug, Clone)]
+/// `[session]`.
 pub struct SessionConfig {
+    /// Where sessions are kept.
     pub store: SessionStore,
     /// The key that encrypts provider tokens at rest; `None` only in development.
     pub secret_key: Option<SecretString>,
@@ -25,6 +27,7 @@ pub struct SessionConfig {
     pub login_timeout: Duration,
     /// Logins under way at once from one client address, and in all (rule 13).
     pub max_pending_logins_per_address: usize,
+    /// Logins under way at once in all (per process).
     pub max_pending_logins: usize,
 }
 
@@ -45,6 +48,7 @@ pub enum SessionStore {
 pub const DEFAULT_SESSION_STORE: &str = "sqlite://data/sessions.db";
 
 impl SessionStore {
+    /// `memory`, `sqlite://PATH` or `redis://HOST:PORT`; the reason otherwise.
     pub fn parse(raw: &str) -> Result<SessionStore, String> {
         let raw = raw.trim();
         if raw == "memory" {
