@@ -24,6 +24,65 @@ use process::ProcessGroup;
 
 pub const PROVIDER: &str = "dev";
 
+/// A Python virtual environment in `target/FOLDER` with `requirements` installed (pip from
+/// PyPI), made once and reused while its requirements stay the same; its `python`. Tests
+/// install their Python tools themselves, like their npm ones, so a fresh machine needs only
+/// python3 with venv.
+pub fn python_venv(folder: &str, requirements: &[&str]) -> Result<PathBuf> {
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target")
+        .join(folder);
+    let python = folder.join("bin/python");
+    let wanted = requirements.join("\n");
+    let stamp = folder.join("portero-requirements.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        let _ = std::fs::remove_dir_all(&folder);
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&folder)
+            .status()
+            .context("python3 with venv is needed")?;
+        if !made.success() {
+            bail!(
+                "python3 -m venv {} failed (Debian: apt-get install python3-venv)",
+                folder.display()
+            );
+        }
+        let installed = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(requirements)
+            .status()?;
+        if !installed.success() {
+            bail!("pip install {requirements:?} failed");
+        }
+        std::fs::write(&stamp, wanted)?;
+    }
+    Ok(python)
+}
+
+/// Waits until something answers TCP connections on `addr`, up to `limit`.
+pub async fn wait_for_port(addr: SocketAddr, limit: Duration) -> Result<()> {
+    let started = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        if started.elapsed() > limit {
+            bail!("nothing answered on {addr} within {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// A free port on 127.0.0.1.
+pub fn free_port() -> Result<u16> {
+    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
 /// `npm install PACKAGE@VERSION` into `target/FOLDER` unless that version is there already;
 /// the package's folder. Tests install their npm tools themselves, so a fresh machine needs
 /// only npm.

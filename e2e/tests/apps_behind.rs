@@ -1,0 +1,118 @@
+//! Apps behind Portero, with real servers (DESIGN.md, "Your app behind Portero"): a Django app
+//! behind the gateway, reading the person from Portero's headers and verifying the assertion
+//! with PyJWT, shown on the profile page; and nginx guarding a page with `auth_request`.
+
+use std::{net::SocketAddr, path::Path, process::Command, time::Duration};
+
+use anyhow::Result;
+use e2e::{
+    free_port,
+    nginx::{deploy_dir, Nginx},
+    process::ProcessGroup,
+    python_venv, wait_for_port, Browser, Stack,
+};
+
+async fn log_in_as_ada(browser: &Browser) -> Result<()> {
+    browser.click("button[data-provider='dev']").await?;
+    browser.click("button[data-user='ada']").await?;
+    browser.click("#allow").await
+}
+
+/// docs/integrate.md's Django app (e2e/django/portero_app.py), run by Django's own server.
+async fn start_django(portero: &str, port: u16) -> Result<ProcessGroup> {
+    let python = python_venv("django-venv", &["django==5.2.*", "pyjwt[crypto]==2.*"])?;
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("django/portero_app.py");
+    let django = ProcessGroup::spawn(
+        Command::new(python)
+            .arg(app)
+            .args(["runserver", &format!("127.0.0.1:{port}"), "--noreload"])
+            .env("PORTERO_URL", portero)
+            .env("PORTERO_ORIGIN", portero)
+            .env("PYTHONDONTWRITEBYTECODE", "1"),
+    )?;
+    wait_for_port(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(60),
+    )
+    .await?;
+    Ok(django)
+}
+
+#[tokio::test]
+async fn a_django_app_behind_the_gateway_shows_on_the_profile_page_who_logged_in() -> Result<()> {
+    let port = free_port()?;
+    let builder = Stack::bind().await?;
+    let origin = builder.origin.clone();
+    let stack = builder
+        .start(&format!(
+            "[upstreams.demo]\nprefix = \"/api/demo\"\nurl = \"http://127.0.0.1:{port}/demo\"\n"
+        ))
+        .await?;
+    let _django = start_django(&origin, port).await?;
+    let browser = Browser::start().await?;
+    browser.goto(&stack.url("/")).await?;
+    log_in_as_ada(&browser).await?;
+    browser.wait_for_path("/profile").await?;
+    // What Django read from the headers and verified with Portero's keys, on the SPA's page.
+    assert_eq!(browser.text("#app-sees-subject").await?, "dev:user-ada");
+    let card = browser.text("#app-sees").await?;
+    assert!(card.contains("django"), "{card}");
+    assert!(card.contains("Ada Lovelace"), "{card}");
+    browser.wait_for("#app-sees-verified").await?;
+    browser.close().await
+}
+
+/// deploy/nginx-auth-request.conf with only its listen, root, alias and proxy_pass lines
+/// pointed at this test's port and folders.
+fn auth_request_server(port: u16, backend: &str, dist: &Path, app: &Path) -> Result<String> {
+    let deploy = deploy_dir();
+    Ok(
+        std::fs::read_to_string(deploy.join("nginx-auth-request.conf"))?
+            .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+            .replace("/srv/portero/dist", &dist.display().to_string())
+            .replace("alias /srv/app/;", &format!("alias {}/;", app.display()))
+            .replace("http://127.0.0.1:3000", backend)
+            .replace(
+                "/etc/nginx/portero-headers.conf",
+                &deploy.join("portero-headers.conf").display().to_string(),
+            ),
+    )
+}
+
+#[tokio::test]
+async fn nginx_auth_request_sends_a_logged_out_visitor_to_log_in_and_back_to_the_page() -> Result<()>
+{
+    let dist = std::path::PathBuf::from(std::env::var("PORTERO_E2E_DIST")?);
+    let port = Nginx::free_port()?;
+    let origin = format!("http://127.0.0.1:{port}");
+    let builder = Stack::bind_with_origin(&origin).await?;
+    let backend = builder.listen_url();
+    let _stack = builder.start("").await?;
+    let app = std::env::temp_dir().join(format!("portero-app-{port}"));
+    std::fs::create_dir_all(&app)?;
+    std::fs::write(
+        app.join("page.html"),
+        "<!doctype html><title>Members</title><h1 id=\"members\">For members only</h1>",
+    )?;
+    let _nginx = Nginx::start(port, &auth_request_server(port, &backend, &dist, &app)?).await?;
+
+    let browser = Browser::start().await?;
+    browser.goto(&format!("{origin}/app/page.html")).await?;
+    // Logged out: on Portero's start page, with where to come back.
+    browser.wait_for("button[data-provider='dev']").await?;
+    let url = browser.client.current_url().await?;
+    assert_eq!(url.path(), "/");
+    assert_eq!(
+        url.query_pairs()
+            .find(|(k, _)| k == "return_to")
+            .map(|(_, v)| v.into_owned()),
+        Some("/app/page.html".into())
+    );
+    log_in_as_ada(&browser).await?;
+    // Back on the page, which nginx now serves.
+    browser.wait_for_path("/app/page.html").await?;
+    assert_eq!(browser.text("#members").await?, "For members only");
+    browser.close().await?;
+    let _ = std::fs::remove_dir_all(&app);
+    Ok(())
+}
