@@ -206,3 +206,86 @@ async fn no_row_of_the_sqlite_file_holds_a_session_cookie_value() {
         }
     }
 }
+
+/// Rules 8 and 12: whoever can write the file, but has no key, cannot move a person's sealed
+/// tokens into a session of their own. Ada's whole `auth` record (person, tokens, login time)
+/// copied into Mallory's row does not open there: the seal is bound to Ada's session id, so
+/// Mallory's session ends (401 `session_expired`) before any call to the provider with Ada's
+/// tokens, and Ada's own session is untouched.
+#[tokio::test]
+async fn sealed_tokens_copied_into_another_sessions_row_do_not_open_there() {
+    use sqlx::{sqlite::SqliteConnectOptions, Connection, Row};
+
+    let provider = start_devprovider().await;
+    let db = temp_dir("moved-tokens").join("sessions.db");
+    let app = spawn_app_with(&config_on(
+        &provider.issuer(),
+        &sqlite_store(&db),
+        &format!("secret_key = \"{SECRET_KEY}\""),
+    ))
+    .await;
+    let ada = app.browser();
+    let ada_user = log_in(&ada, "ada").await;
+    let mallory = app.browser();
+    let mallory_user = log_in(&mallory, "grace").await;
+    let mallory_id = mallory.session_cookie().expect("a session cookie");
+    // Before: each session's tokens open in it.
+    for browser in [&ada, &mallory] {
+        let profile = browser.get("/api/profile").await;
+        assert_eq!(profile.status, 200, "{}", profile.body);
+    }
+
+    // Writing the file as an attacker with no key would: Ada's `auth` (and the index columns
+    // that name her) into Mallory's row.
+    let mut conn = sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&db))
+        .await
+        .unwrap();
+    let rows = sqlx::query("select key, data, person, sid from portero_sessions")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let subject_of = |row: &sqlx::sqlite::SqliteRow| {
+        let data: serde_json::Value = serde_json::from_str(&row.get::<String, _>(1)).unwrap();
+        data["auth"]["user"]["subject"].as_str().map(str::to_owned)
+    };
+    let find = |subject: &str| {
+        rows.iter()
+            .find(|row| subject_of(row).as_deref() == Some(subject))
+            .unwrap_or_else(|| panic!("a row for {subject}"))
+    };
+    let (from, to) = (find(&ada_user.subject), find(&mallory_user.subject));
+    let ada_data: serde_json::Value = serde_json::from_str(&from.get::<String, _>(1)).unwrap();
+    let mut moved: serde_json::Value = serde_json::from_str(&to.get::<String, _>(1)).unwrap();
+    moved["auth"] = ada_data["auth"].clone();
+    let done =
+        sqlx::query("update portero_sessions set data = ?1, person = ?2, sid = ?3 where key = ?4")
+            .bind(moved.to_string())
+            .bind(from.get::<Option<String>, _>(2))
+            .bind(from.get::<Option<String>, _>(3))
+            .bind(to.get::<Vec<u8>, _>(0))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(done.rows_affected(), 1);
+    conn.close().await.unwrap();
+
+    let userinfo_before = provider.stats().userinfo_requests;
+    call_with_cookie(&app, reqwest::Method::GET, "/api/profile", &mallory_id)
+        .await
+        .assert_error(401, "session_expired");
+    assert_eq!(
+        provider.stats().userinfo_requests,
+        userinfo_before,
+        "Ada's tokens never reached the provider from Mallory's session"
+    );
+    call_with_cookie(&app, reqwest::Method::GET, "/api/me", &mallory_id)
+        .await
+        .assert_error(401, "not_logged_in");
+    let profile = ada.get("/api/profile").await;
+    assert_eq!(
+        profile.status, 200,
+        "Ada's own session still works: {}",
+        profile.body
+    );
+    assert_eq!(profile.json::<ProfileResponse>().user, ada_user);
+}
