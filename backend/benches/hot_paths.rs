@@ -81,9 +81,16 @@ async fn logged_in_session<S: SessionStore + Clone>(
     cipher: &TokenCipher,
 ) -> tower_sessions::session::Id {
     let session = Session::new(None, Arc::new(store.clone()), None);
-    session::log_in(&session, &config().session, cipher, user(), &tokens())
-        .await
-        .expect("log_in");
+    session::log_in(
+        &session,
+        &config().session,
+        cipher,
+        user(),
+        &tokens(),
+        Default::default(),
+    )
+    .await
+    .expect("log_in");
     // What the session layer does after the handler.
     session.save().await.expect("save");
     session.id().expect("a saved session has an id")
@@ -156,10 +163,10 @@ fn sessions(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 
     let id = tower_sessions::session::Id::default();
-    let record = AuthRecord::new(user(), &tokens(), &cipher, &id);
+    let record = AuthRecord::new(user(), &tokens(), &cipher, &id, Default::default());
     c.bench_function("auth_record/seal", |b| {
         let tokens = tokens();
-        b.iter(|| AuthRecord::new(user(), &tokens, &cipher, &id))
+        b.iter(|| AuthRecord::new(user(), &tokens, &cipher, &id, Default::default()))
     });
     c.bench_function("auth_record/open", |b| {
         b.iter(|| record.tokens(&cipher, &id).expect("opens"))
@@ -201,7 +208,7 @@ fn states(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 let session = Session::new(None, Arc::new(store.clone()), None);
-                let authorize = provider.authorize().await.expect("authorize");
+                let authorize = provider.authorize(false).await.expect("authorize");
                 let state = authorize.state.secret().clone();
                 let attempt = LoginAttempt {
                     provider: "bench".into(),

@@ -49,6 +49,9 @@ pub enum AppError {
     /// A request body over the upstream's `max_body_bytes` (413).
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(u64),
+    /// A back-channel logout token that does not verify (Back-Channel Logout 1.0 §2.8: 400).
+    #[error("the logout token is refused: {0}")]
+    InvalidLogoutToken(String),
     /// Rule 18: the person matches none of the provider's access rules (403).
     #[error("{0}")]
     AccessDenied(String),
@@ -112,6 +115,9 @@ impl AppError {
                 (StatusCode::PAYLOAD_TOO_LARGE, codes::PAYLOAD_TOO_LARGE)
             }
             AppError::AccessDenied(_) => (StatusCode::FORBIDDEN, codes::ACCESS_DENIED),
+            AppError::InvalidLogoutToken(_) => {
+                (StatusCode::BAD_REQUEST, codes::INVALID_LOGOUT_TOKEN)
+            }
             AppError::CsrfRequired => (StatusCode::FORBIDDEN, codes::CSRF),
             AppError::ForbiddenOrigin(_) => (StatusCode::FORBIDDEN, codes::FORBIDDEN_ORIGIN),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, codes::NOT_FOUND),

@@ -40,6 +40,9 @@ pub struct ProviderInfo {
 pub struct LoginRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_to: Option<String>,
+    /// Ask the provider to let the person choose another account (after an `access_denied`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub another_account: bool,
 }
 
 /// `POST /api/login/{provider}` answer: the SPA builds the authorize URL from these itself.

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-pub use providers::{Endpoints, FieldMap, ProviderConfig, TokenAuth};
+pub use providers::{AllowRules, Endpoints, FieldMap, ProviderConfig, TokenAuth};
 pub use server::ServerConfig;
 pub use session::{SessionConfig, SessionStore, DEFAULT_SESSION_STORE};
 pub use upstreams::{AssertionConfig, Login, UpstreamConfig, PORTERO_ROUTES};

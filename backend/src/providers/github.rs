@@ -11,9 +11,12 @@ use shared::{ProfileDetails, User};
 
 use super::{
     standard::{self, field, get_json},
-    Api, Kind, KindDefaults, Profile, Protocol, ProviderError,
+    Api, Facts, Kind, KindDefaults, LoginResult, Profile, Protocol, ProviderError, Rule,
 };
-use crate::{config::TokenAuth, session::ProviderTokens};
+use crate::{
+    config::{AllowRules, TokenAuth},
+    session::ProviderTokens,
+};
 
 /// GitHub's REST API media type ("Getting started with the REST API").
 const API_JSON: &str = "application/vnd.github+json";
@@ -80,6 +83,82 @@ impl Kind for Github {
             ..ProfileDetails::default()
         };
         Ok(Profile { user, details, raw })
+    }
+
+    /// "Authorizing OAuth apps": `prompt=select_account` makes GitHub show its account
+    /// picker even when one account is signed in.
+    fn choose_account(&self) -> Option<(&'static str, &'static str)> {
+        Some(("prompt", "select_account"))
+    }
+
+    fn rules(&self) -> &'static [Rule] {
+        &[
+            Rule::Emails,
+            Rule::EmailDomains,
+            Rule::GithubOrgs,
+            Rule::GithubTeams,
+        ]
+    }
+
+    /// Every *verified* address of `GET /user/emails`; the organizations of `GET /user/orgs`
+    /// and the teams of `GET /user/teams` (REST API, "Organizations" and "Teams"; both need
+    /// `read:org`, which the configuration adds). An organization with OAuth App access
+    /// restrictions that has not approved this app is not listed: as far as this app may know,
+    /// the person is not a member — and so they are not, here.
+    async fn facts(
+        &self,
+        api: &Api<'_>,
+        token: &AccessToken,
+        _login: &LoginResult,
+        allow: &AllowRules,
+    ) -> Result<Facts, ProviderError> {
+        let base = api_base(api)?;
+        let list = |path: &'static str| {
+            let url = format!("{base}{path}");
+            async move {
+                match get_json(api, &url, token, API_JSON).await {
+                    Ok(Value::Array(items)) => Ok(items),
+                    Ok(_) => Ok(Vec::new()),
+                    Err(
+                        e
+                        @ (ProviderError::Unauthorized { .. } | ProviderError::RateLimited { .. }),
+                    ) => Err(e),
+                    // A 403 (a scope short of read:org) or 404: no memberships to show.
+                    Err(e) => {
+                        tracing::warn!(provider = %api.id, error = %e, %path, "GitHub did not list it");
+                        Ok(Vec::new())
+                    }
+                }
+            }
+        };
+        let lower = |v: Option<String>| v.map(|s| s.to_lowercase());
+        let mut facts = Facts::default();
+        if allow.needs_emails() {
+            facts.verified_emails = list("/user/emails")
+                .await?
+                .iter()
+                .filter(|e| e.get("verified") == Some(&Value::Bool(true)))
+                .filter_map(|e| lower(field(e, "email")))
+                .collect();
+        }
+        if !allow.github_orgs.is_empty() {
+            facts.orgs = list("/user/orgs")
+                .await?
+                .iter()
+                .filter_map(|o| lower(field(o, "login")))
+                .collect();
+        }
+        if !allow.github_teams.is_empty() {
+            facts.teams = list("/user/teams")
+                .await?
+                .iter()
+                .filter_map(|t| {
+                    let org = lower(field(t, "organization.login"))?;
+                    Some(format!("{org}/{}", lower(field(t, "slug"))?))
+                })
+                .collect();
+        }
+        Ok(facts)
     }
 
     /// OAuth App tokens are revoked with `DELETE /applications/{client_id}/token`, basic auth

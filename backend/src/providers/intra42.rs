@@ -11,9 +11,9 @@ use shared::{ProfileDetails, User};
 
 use super::{
     standard::{field, get_json},
-    Api, Kind, KindDefaults, Profile, Protocol, ProviderError,
+    Api, Facts, Kind, KindDefaults, LoginResult, Profile, Protocol, ProviderError, Rule,
 };
-use crate::config::TokenAuth;
+use crate::config::{AllowRules, TokenAuth};
 
 pub struct Intra42;
 
@@ -57,6 +57,39 @@ impl Kind for Intra42 {
             ..ProfileDetails::default()
         };
         Ok(Profile { user, details, raw })
+    }
+
+    fn rules(&self) -> &'static [Rule] {
+        &[Rule::Emails, Rule::EmailDomains, Rule::Intra42Campuses]
+    }
+
+    /// `/v2/me`'s `email` is the school's address, which 42 issues itself: it counts as
+    /// verified (docs/providers.md says so). Its `campus` list holds every campus of the
+    /// student (one primary, in `campus_users`); a rule matches any of them.
+    async fn facts(
+        &self,
+        _api: &Api<'_>,
+        _token: &AccessToken,
+        login: &LoginResult,
+        _allow: &AllowRules,
+    ) -> Result<Facts, ProviderError> {
+        let me = login.raw.as_ref();
+        let campuses = me
+            .and_then(|me| me.get("campus"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| Some((field(c, "id")?, field(c, "name")?)))
+            .collect();
+        Ok(Facts {
+            verified_emails: me
+                .and_then(|me| field(me, "email"))
+                .map(|e| e.to_lowercase())
+                .into_iter()
+                .collect(),
+            campuses,
+            ..Facts::default()
+        })
     }
 }
 

@@ -7,6 +7,7 @@
 //! A new kind (say Discord) is a `ProviderKind` variant, a file here with a type implementing
 //! [`Kind`], and one line in [`kind`].
 
+mod access;
 mod error;
 mod github;
 mod gitlab;
@@ -25,10 +26,12 @@ use secrecy::SecretString;
 use serde_json::Value;
 use shared::{ProfileDetails, ProviderInfo, ProviderKind, User};
 
+pub use access::{Facts, Rule, ALL_RULES};
 pub use error::ProviderError;
+pub use oidc::{LogoutToken, LOGOUT_TOKEN_MAX_AGE};
 
 use crate::{
-    config::{Config, FieldMap, ProviderConfig, TokenAuth},
+    config::{AllowRules, Config, FieldMap, ProviderConfig, TokenAuth},
     http_client::ProviderHttp,
     session::{IdToken, ProviderTokens},
 };
@@ -103,6 +106,30 @@ pub trait Kind: Send + Sync + 'static {
     /// A token endpoint reply, before the oauth2 crate reads it: where a provider bends
     /// RFC 6749 §5, its kind bends the reply back.
     fn token_reply(&self, _reply: &mut HttpResponse) {}
+
+    /// The access rules (`[providers.{id}.allow]`) this kind can check.
+    fn rules(&self) -> &'static [Rule] {
+        &access::STANDARD_RULES
+    }
+
+    /// What the provider vouches for, as far as `allow` needs it (rule 18). Standard: the
+    /// verified email and the groups of the id_token and userinfo.
+    async fn facts(
+        &self,
+        _api: &Api<'_>,
+        _token: &AccessToken,
+        login: &LoginResult,
+        allow: &AllowRules,
+    ) -> Result<Facts, ProviderError> {
+        let docs: Vec<&Value> = login.id_token_claims.iter().chain(&login.raw).collect();
+        Ok(access::standard_facts(&docs, allow))
+    }
+
+    /// The authorize parameter that makes the provider ask which account to use (the SPA's
+    /// "Try another account"), where it has one.
+    fn choose_account(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
 }
 
 /// The kind behind each `kind = "…"` of the configuration: the one place the kind is matched.
@@ -160,10 +187,15 @@ pub struct AuthorizeRequest {
     pub nonce: Option<Nonce>,
 }
 
-/// A finished login: who logged in, and the tokens to keep (sealed) in the session.
+/// A finished login: who logged in, the tokens to keep (sealed) in the session, and what the
+/// provider said about the person (for the access rules, rule 18, and the provider session).
 pub struct LoginResult {
     pub user: User,
     pub tokens: ProviderTokens,
+    /// The verified id_token's claims (OpenID Connect).
+    pub id_token_claims: Option<Value>,
+    /// The provider API's reply about the person (userinfo, GitHub's `/user`, 42's `/v2/me`).
+    pub raw: Option<Value>,
 }
 
 /// The live profile (`GET /api/profile`).
@@ -174,16 +206,21 @@ pub struct Profile {
 }
 
 /// A code exchanged at the token endpoint; OpenID Connect also has the person from the
-/// verified id_token.
+/// verified id_token, and its claims.
 pub struct Exchanged {
     pub tokens: ProviderTokens,
     pub id_token_user: Option<User>,
+    pub id_token_claims: Option<Value>,
 }
 
 /// The protocol half of a provider (`oauth2.rs`, `oidc.rs`).
 #[async_trait]
 trait Flow: Send + Sync {
-    async fn authorize(&self) -> Result<AuthorizeRequest, ProviderError>;
+    /// `extra`: one more authorize parameter (the kind's account chooser).
+    async fn authorize(
+        &self,
+        extra: Option<(&'static str, &'static str)>,
+    ) -> Result<AuthorizeRequest, ProviderError>;
 
     /// Mix-up defense (RFC 9207, rule 3): `iss` on the callback must be this provider's.
     async fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), ProviderError>;
@@ -204,6 +241,11 @@ trait Flow: Send + Sync {
     ) -> Result<ProviderTokens, ProviderError>;
 
     async fn endpoints(&self) -> Result<Arc<ApiEndpoints>, ProviderError>;
+
+    /// A back-channel logout token, verified; OAuth 2.0 has none.
+    async fn logout_token(&self, _jwt: &str) -> Result<oidc::LogoutToken, String> {
+        Err("this provider has no back-channel logout (it is not OpenID Connect)".into())
+    }
 }
 
 /// What every flow is built from.
@@ -222,6 +264,7 @@ pub struct Provider {
     client_id: String,
     client_secret: SecretString,
     fields: FieldMap,
+    allow: Option<AllowRules>,
 }
 
 impl Provider {
@@ -250,6 +293,7 @@ impl Provider {
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
             fields: config.fields.clone(),
+            allow: config.allow.clone(),
         }
     }
 
@@ -269,8 +313,15 @@ impl Provider {
         }
     }
 
-    pub async fn authorize(&self) -> Result<AuthorizeRequest, ProviderError> {
-        self.flow.authorize().await
+    /// A new login; `another_account` asks the provider to let the person choose an account.
+    pub async fn authorize(
+        &self,
+        another_account: bool,
+    ) -> Result<AuthorizeRequest, ProviderError> {
+        let extra = another_account
+            .then(|| self.kind.choose_account())
+            .flatten();
+        self.flow.authorize(extra).await
     }
 
     pub async fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), ProviderError> {
@@ -288,13 +339,15 @@ impl Provider {
         let Exchanged {
             tokens,
             id_token_user,
+            id_token_claims,
         } = self.flow.exchange(code, verifier, nonce).await?;
         let endpoints = self.flow.endpoints().await?;
+        let mut raw = None;
         let user = match id_token_user {
             Some(claims) if endpoints.userinfo.is_none() => claims,
             claims => {
                 let api = self.api(&endpoints);
-                let from_api = self
+                let profile = self
                     .kind
                     .profile(&api, &tokens.access_token)
                     .await
@@ -303,8 +356,9 @@ impl Provider {
                             api.fail("refused the access token it had just issued")
                         }
                         other => other,
-                    })?
-                    .user;
+                    })?;
+                raw = Some(profile.raw);
+                let from_api = profile.user;
                 match claims {
                     None => from_api,
                     // OIDC Core §5.3.2: userinfo's `sub` must be the id_token's.
@@ -323,7 +377,46 @@ impl Provider {
                 }
             }
         };
-        Ok(LoginResult { user, tokens })
+        Ok(LoginResult {
+            user,
+            tokens,
+            id_token_claims,
+            raw,
+        })
+    }
+
+    /// OpenID Connect Back-Channel Logout 1.0 §2.6: the logout token's signature and claims
+    /// (its `jti` is checked against replays by the caller).
+    pub async fn logout_token(&self, jwt: &str) -> Result<LogoutToken, String> {
+        self.flow.logout_token(jwt).await
+    }
+
+    /// Rule 18: whether the person of `login` may log in here; the sentence naming the rules
+    /// that failed when not (their tokens are then the caller's to revoke).
+    pub async fn check_access(
+        &self,
+        login: &LoginResult,
+    ) -> Result<Result<(), String>, ProviderError> {
+        let Some(allow) = &self.allow else {
+            return Ok(Ok(()));
+        };
+        let endpoints = self.flow.endpoints().await?;
+        let facts = self
+            .kind
+            .facts(
+                &self.api(&endpoints),
+                &login.tokens.access_token,
+                login,
+                allow,
+            )
+            .await?;
+        let who = login
+            .user
+            .email
+            .as_deref()
+            .or(login.user.login.as_deref())
+            .unwrap_or(&login.user.subject);
+        Ok(access::check(allow, &facts, who))
     }
 
     /// The live profile with an access token.

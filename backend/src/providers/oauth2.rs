@@ -95,14 +95,20 @@ impl OAuth2Flow {
 
 #[async_trait]
 impl Flow for OAuth2Flow {
-    async fn authorize(&self) -> Result<AuthorizeRequest, ProviderError> {
+    async fn authorize(
+        &self,
+        extra: Option<(&'static str, &'static str)>,
+    ) -> Result<AuthorizeRequest, ProviderError> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state) = self
+        let mut request = self
             .client
             .authorize_url(|| CsrfToken::new_random_len(STATE_BYTES))
             .add_scopes(self.scopes.iter().map(|s| Scope::new(s.clone())))
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        if let Some((name, value)) = extra {
+            request = request.add_extra_param(name, value);
+        }
+        let (url, state) = request.url();
         let endpoint = self.client.auth_uri().to_string();
         Ok(AuthorizeRequest {
             params: split_authorize_url(&url, &endpoint),
@@ -151,6 +157,7 @@ impl Flow for OAuth2Flow {
         Ok(Exchanged {
             tokens: tokens_from(&token, None, None),
             id_token_user: None,
+            id_token_claims: None,
         })
     }
 

@@ -23,6 +23,7 @@ use openidconnect::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use shared::User;
 use tokio::sync::RwLock;
 
@@ -59,6 +60,11 @@ impl Kind for Oidc {
         self.defaults
     }
 
+    /// OIDC Core §3.1.2.1: `prompt=select_account`.
+    fn choose_account(&self) -> Option<(&'static str, &'static str)> {
+        Some(("prompt", "select_account"))
+    }
+
     /// OIDC Core §5.1's standard claims, `profile` (the person's page) included.
     fn fields(&self) -> FieldMap {
         FieldMap {
@@ -72,19 +78,9 @@ impl Kind for Oidc {
 /// provider whose discovery lists an HMAC algorithm would otherwise have its id_tokens checked
 /// with the client secret, which anyone who learnt it could then forge.
 fn id_token_verifier(client: &Client) -> openidconnect::core::CoreIdTokenVerifier<'_> {
-    use openidconnect::core::CoreJwsSigningAlgorithm as Alg;
-    client.id_token_verifier().set_allowed_algs([
-        Alg::RsaSsaPkcs1V15Sha256,
-        Alg::RsaSsaPkcs1V15Sha384,
-        Alg::RsaSsaPkcs1V15Sha512,
-        Alg::RsaSsaPssSha256,
-        Alg::RsaSsaPssSha384,
-        Alg::RsaSsaPssSha512,
-        Alg::EcdsaP256Sha256,
-        Alg::EcdsaP384Sha384,
-        Alg::EcdsaP521Sha512,
-        Alg::EdDsa,
-    ])
+    client
+        .id_token_verifier()
+        .set_allowed_algs(PUBLIC_KEY_ALGORITHMS)
 }
 
 /// Rule 15: `url` is https on the issuer's host and port, or plain http when the issuer itself
@@ -99,6 +95,159 @@ fn is_the_issuers(issuer: &IssuerUrl, url: &str) -> bool {
         || (url.scheme() == "http" && issuer.scheme() == "http" && standard::is_loopback(issuer));
     same_host && scheme_ok
 }
+
+/// What a verified logout token says.
+pub struct LogoutToken {
+    pub sub: Option<String>,
+    pub sid: Option<String>,
+    pub jti: String,
+    pub iat: i64,
+}
+
+/// A logout token older than this is refused (Back-Channel Logout 1.0 §2.6 step 7 leaves the
+/// window to the client); its `jti` is remembered as long.
+pub const LOGOUT_TOKEN_MAX_AGE: i64 = 5 * 60;
+const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+enum JwsError {
+    Malformed,
+    Algorithm,
+    UnknownKey,
+    Signature,
+}
+
+impl std::fmt::Display for JwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            JwsError::Malformed => "it is not a JWT",
+            JwsError::Algorithm => {
+                "it is not signed with one of the provider's public-key algorithms"
+            }
+            JwsError::UnknownKey => "it names a key the provider does not publish",
+            JwsError::Signature => "its signature does not verify",
+        })
+    }
+}
+
+/// A compact JWS checked against `jwks` (public-key algorithms only, as id_tokens): its header
+/// and its claims.
+fn verify_jws(jwks: &CoreJsonWebKeySet, jwt: &str) -> Result<(Value, Value), JwsError> {
+    use base64::Engine;
+    use openidconnect::JsonWebKey;
+    let decode = |part: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| JwsError::Malformed)
+    };
+    let mut parts = jwt.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwsError::Malformed);
+    };
+    let header_json: Value =
+        serde_json::from_slice(&decode(header)?).map_err(|_| JwsError::Malformed)?;
+    let alg: openidconnect::core::CoreJwsSigningAlgorithm =
+        serde_json::from_value(header_json.get("alg").cloned().unwrap_or_default())
+            .map_err(|_| JwsError::Algorithm)?;
+    if !PUBLIC_KEY_ALGORITHMS.contains(&alg) {
+        return Err(JwsError::Algorithm);
+    }
+    let kid = header_json.get("kid").and_then(Value::as_str);
+    let candidates: Vec<_> = jwks
+        .keys()
+        .iter()
+        .filter(|k| kid.is_none_or(|kid| k.key_id().is_some_and(|id| id.as_str() == kid)))
+        .collect();
+    if candidates.is_empty() {
+        return Err(JwsError::UnknownKey);
+    }
+    let signature = decode(signature)?;
+    let signed = &jwt[..header.len() + 1 + payload.len()];
+    candidates
+        .iter()
+        .find(|key| {
+            key.verify_signature(&alg, signed.as_bytes(), &signature)
+                .is_ok()
+        })
+        .ok_or(JwsError::Signature)?;
+    let claims = serde_json::from_slice(&decode(payload)?).map_err(|_| JwsError::Malformed)?;
+    Ok((header_json, claims))
+}
+
+/// §2.6 steps 3–8 on the verified claims.
+fn logout_claims(
+    header: &Value,
+    claims: &Value,
+    issuer: &str,
+    client_id: &str,
+) -> Result<LogoutToken, String> {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+    if let Some(typ) = header.get("typ").and_then(Value::as_str) {
+        // §2.4: `logout+jwt` tells it from an id_token; plain `JWT` is what older servers send.
+        if !typ.eq_ignore_ascii_case("logout+jwt") && !typ.eq_ignore_ascii_case("jwt") {
+            return Err(format!("its typ is {typ:?}, not logout+jwt"));
+        }
+    }
+    if text("iss").as_deref() != Some(issuer) {
+        return Err("it was issued by another issuer".into());
+    }
+    let audience_ok = match claims.get("aud") {
+        Some(Value::String(aud)) => aud == client_id,
+        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(client_id)),
+        _ => false,
+    };
+    if !audience_ok {
+        return Err("it is not for this client (aud)".into());
+    }
+    let now = crate::session::now();
+    let iat = claims
+        .get("iat")
+        .and_then(Value::as_i64)
+        .ok_or("it has no iat")?;
+    if iat < now - LOGOUT_TOKEN_MAX_AGE || iat > now + 60 {
+        return Err("its iat is not recent".into());
+    }
+    if claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .is_some_and(|exp| exp < now)
+    {
+        return Err("it has expired".into());
+    }
+    let event = claims
+        .get("events")
+        .and_then(|events| events.get(BACKCHANNEL_EVENT));
+    if !event.is_some_and(Value::is_object) {
+        return Err("its events do not name a back-channel logout".into());
+    }
+    if claims.get("nonce").is_some() {
+        return Err("it carries a nonce, as an id_token would".into());
+    }
+    let (sub, sid) = (text("sub"), text("sid"));
+    if sub.is_none() && sid.is_none() {
+        return Err("it names neither a sub nor a sid".into());
+    }
+    let jti = text("jti").ok_or("it has no jti")?;
+    Ok(LogoutToken { sub, sid, jti, iat })
+}
+
+/// Public-key signatures only: an HMAC one would be keyed with the client secret.
+const PUBLIC_KEY_ALGORITHMS: [openidconnect::core::CoreJwsSigningAlgorithm; 10] = {
+    use openidconnect::core::CoreJwsSigningAlgorithm as Alg;
+    [
+        Alg::RsaSsaPkcs1V15Sha256,
+        Alg::RsaSsaPkcs1V15Sha384,
+        Alg::RsaSsaPkcs1V15Sha512,
+        Alg::RsaSsaPssSha256,
+        Alg::RsaSsaPssSha384,
+        Alg::RsaSsaPssSha512,
+        Alg::EcdsaP256Sha256,
+        Alg::EcdsaP384Sha384,
+        Alg::EcdsaP521Sha512,
+        Alg::EdDsa,
+    ]
+};
 
 /// The person from verified id_token claims.
 fn user_from_claims(provider: &str, claims: &openidconnect::core::CoreIdTokenClaims) -> User {
@@ -157,6 +306,8 @@ type Client = CoreClient<
 
 struct Discovered {
     client: Client,
+    /// The signing keys, for logout tokens (the client keeps its own copy for id_tokens).
+    jwks: CoreJsonWebKeySet,
     authorize_endpoint: String,
     issuer: String,
     iss_parameter_required: bool,
@@ -363,10 +514,11 @@ impl OidcFlow {
                 };
                 failed(what, detail)
             })?;
-        metadata = metadata.set_jwks(jwks);
+        metadata = metadata.set_jwks(jwks.clone());
         let redirect = RedirectUrl::new(self.redirect_uri.clone())
             .map_err(|e| self.fail(format!("the redirect URI is not valid ({e})")))?;
         Ok(Discovered {
+            jwks,
             authorize_endpoint: metadata.authorization_endpoint().to_string(),
             issuer: metadata.issuer().to_string(),
             iss_parameter_required: extra.authorization_response_iss_parameter_supported,
@@ -404,7 +556,10 @@ impl OidcFlow {
 
 #[async_trait]
 impl Flow for OidcFlow {
-    async fn authorize(&self) -> Result<AuthorizeRequest, ProviderError> {
+    async fn authorize(
+        &self,
+        extra: Option<(&'static str, &'static str)>,
+    ) -> Result<AuthorizeRequest, ProviderError> {
         let d = self.discovered().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let scopes = self
@@ -413,7 +568,7 @@ impl Flow for OidcFlow {
             // openidconnect always adds `openid` itself.
             .filter(|s| s.as_str() != "openid")
             .map(|s| Scope::new(s.clone()));
-        let (url, state, nonce) = d
+        let request = d
             .client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
@@ -421,8 +576,12 @@ impl Flow for OidcFlow {
                 Nonce::new_random,
             )
             .add_scopes(scopes)
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        let (url, state, nonce) = match extra {
+            Some((name, value)) => request.add_extra_param(name, value),
+            None => request,
+        }
+        .url();
         Ok(AuthorizeRequest {
             params: split_authorize_url(&url, &d.authorize_endpoint),
             authorize_endpoint: d.authorize_endpoint.clone(),
@@ -488,6 +647,9 @@ impl Flow for OidcFlow {
         }
         Ok(Exchanged {
             id_token_user: Some(user_from_claims(&self.id, claims)),
+            // Verified just above; read again whole, for the claims openidconnect does not
+            // type (`sid`, `groups`, …).
+            id_token_claims: standard::jwt_payload(&id_token.to_string()),
             tokens: tokens_from(&token, Some(IdToken::new(id_token.to_string())), None),
         })
     }
@@ -537,5 +699,22 @@ impl Flow for OidcFlow {
 
     async fn endpoints(&self) -> Result<Arc<ApiEndpoints>, ProviderError> {
         Ok(self.discovered().await?.endpoints.clone())
+    }
+
+    /// OpenID Connect Back-Channel Logout 1.0 §2.6, steps 1–8 (the `jti` replay of step 9 is
+    /// the caller's, with the store).
+    async fn logout_token(&self, jwt: &str) -> Result<LogoutToken, String> {
+        let d = self.discovered().await.map_err(|e| e.to_string())?;
+        let (header, claims) = match verify_jws(&d.jwks, jwt) {
+            Err(JwsError::UnknownKey) => {
+                // A key the provider rotated in since discovery: read its keys again, once.
+                *self.discovered.write().await = None;
+                let fresh = self.discovered().await.map_err(|e| e.to_string())?;
+                verify_jws(&fresh.jwks, jwt)
+            }
+            other => other,
+        }
+        .map_err(|e| e.to_string())?;
+        logout_claims(&header, &claims, &d.issuer, &self.client_id)
     }
 }

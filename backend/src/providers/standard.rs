@@ -184,6 +184,16 @@ fn retry_after(headers: &http::HeaderMap) -> Duration {
         .unwrap_or(Duration::from_secs(1))
 }
 
+/// The JSON payload of a JWT whose signature was already checked.
+pub fn jwt_payload(jwt: &str) -> Option<Value> {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
 /// A value at a dotted path (`image.link`) of a JSON document, as text.
 pub fn field(json: &Value, path: &str) -> Option<String> {
     let value = path.split('.').try_fold(json, |node, key| node.get(key))?;

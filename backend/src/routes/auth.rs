@@ -7,8 +7,8 @@ use axum::{
 };
 use oauth2::AuthorizationCode;
 use shared::{
-    LoginRequest, LoginResponse, LogoutResponse, ProviderInfo, ReturnTo, SessionRequest,
-    SessionResponse,
+    LoginRequest, LoginResponse, LogoutRequest, LogoutResponse, ProviderInfo, ReturnTo,
+    SessionRequest, SessionResponse,
 };
 use tower_sessions::Session;
 
@@ -56,7 +56,7 @@ pub async fn login(
         .pending_logins
         .reserve(client)
         .map_err(AppError::TooManyLogins)?;
-    let authorize = provider.authorize().await;
+    let authorize = provider.authorize(request.another_account).await;
     let kept = match authorize {
         Ok(authorize) => {
             let attempt = LoginAttempt {
@@ -89,6 +89,7 @@ pub async fn login(
 pub async fn create_session(
     State(state): State<AppState>,
     session: Session,
+    headers: axum::http::HeaderMap,
     ApiJson(request): ApiJson<SessionRequest>,
 ) -> Result<Json<SessionResponse>, AppError> {
     // Only configured ids become metric labels: a request cannot mint new time series.
@@ -96,7 +97,12 @@ pub async fn create_session(
         Some(provider) => provider.id().to_owned(),
         None => "unknown".to_owned(),
     };
-    let result = finish_login(&state, &session, request).await;
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        // What a person needs to tell their browsers apart, and no more.
+        .map(|ua| ua.chars().take(200).collect::<String>());
+    let result = finish_login(&state, &session, request, user_agent).await;
     let outcome = result.as_ref().map_or_else(AppError::code, |_| "ok");
     state.metrics.login_finished(&label, outcome);
     result.map(Json)
@@ -106,6 +112,7 @@ async fn finish_login(
     state: &AppState,
     session: &Session,
     request: SessionRequest,
+    user_agent: Option<String>,
 ) -> Result<SessionResponse, AppError> {
     for (field, value) in [("code", &request.code), ("state", &request.state)] {
         if value.is_empty() || value.len() > MAX_CALLBACK_VALUE {
@@ -147,13 +154,28 @@ async fn finish_login(
         .metrics
         .token_exchange_took(provider.id(), started.elapsed());
     let login = login?;
+    // Rule 18: who may log in, on what the provider vouches for. A refusal leaves no session,
+    // and the tokens just issued are revoked.
+    if let Err(denied) = provider.check_access(&login).await? {
+        provider.revoke(&login.tokens).await;
+        tracing::info!(provider = %provider.id(), subject = %login.user.subject, "login denied by the access rules");
+        return Err(AppError::AccessDenied(denied));
+    }
+    let sid = login
+        .id_token_claims
+        .as_ref()
+        .and_then(|claims| claims.get("sid"))
+        .and_then(|sid| sid.as_str())
+        .map(str::to_owned);
     let config = &state.config.session;
+    let facts = session::LoginFacts { user_agent, sid };
     session::log_in(
         session,
         config,
         &state.cipher,
         login.user.clone(),
         &login.tokens,
+        facts,
     )
     .await?;
     tracing::info!(provider = %provider.id(), subject = %login.user.subject, "login succeeded");
@@ -169,12 +191,25 @@ async fn finish_login(
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,
+    body: Bytes,
 ) -> Result<Json<LogoutResponse>, AppError> {
+    // The body is optional: no body is `{}`, this browser's session only.
+    let request: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        LogoutRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            AppError::BadRequest(format!("the body is not a valid logout request: {e}"))
+        })?
+    };
     let mut end_session_url = None;
     if let Some(id) = session.id() {
         let _guard = state.session_locks.lock(id).await;
         session.load().await?;
         if let Some(record) = session::auth(&session).await? {
+            if request.everywhere {
+                let person = session::person_key(&record.user.provider, &record.user.subject);
+                session::end_everywhere(&state, &person, &session::key_of(&id)).await?;
+            }
             match (
                 state.providers.get(&record.user.provider),
                 record.tokens(&state.cipher, &id),

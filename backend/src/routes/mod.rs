@@ -6,6 +6,7 @@ mod auth;
 mod health;
 mod me;
 mod profile;
+mod sessions;
 
 use crate::{
     error::AppError,
@@ -46,6 +47,12 @@ pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
         .route("/me", get(me::me))
         .route("/profile", get(profile::profile))
         .route("/logout", post(auth::logout))
+        .route("/sessions", get(sessions::list))
+        .route("/sessions/{id}", axum::routing::delete(sessions::end))
+        .route(
+            "/backchannel-logout/{provider}",
+            post(sessions::backchannel_logout),
+        )
         .route("/auth", get(app::auth))
         .merge(app)
         // JSON bodies of this API are small; an upstream has its own `max_body_bytes`.
@@ -109,6 +116,10 @@ async fn request_timeout(State(state): State<AppState>, request: Request, next: 
 /// as its `Origin` (rule 17), which browsers always send on one.
 fn csrf_check(state: &AppState, request: &Request) -> Result<(), AppError> {
     let headers = request.headers();
+    // The provider's back-channel logout: server to server, proved by its signed token.
+    if request.uri().path().starts_with("/backchannel-logout/") && request.method() == "POST" {
+        return Ok(());
+    }
     let to_upstream = || {
         state
             .gateway

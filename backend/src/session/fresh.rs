@@ -105,9 +105,35 @@ impl CurrentUser {
         provider: &Provider,
         used: &ProviderTokens,
     ) -> Result<ProviderTokens, AppError> {
+        let id = self.session.id().ok_or(AppError::NotLoggedIn)?;
+        let _guard = self.state.session_locks.lock(id).await;
+        // Across replicas too (Redis): one refresh spends the rotating refresh token, and the
+        // others read its result (a no-op on a store of one process).
+        let key = super::store::Key::of_session(&id);
+        let replica = self
+            .state
+            .store
+            .lock(&key, super::control::LOCK_TTL, super::control::LOCK_WAIT)
+            .await
+            .map_err(|e| AppError::StoreUnavailable(e.to_string()))?
+            .ok_or_else(|| {
+                AppError::StoreUnavailable(
+                    "another replica held the session's lock too long".into(),
+                )
+            })?;
+        let result = self.refreshed_under_lock(provider, used).await;
+        replica.release().await;
+        result
+    }
+
+    /// `refreshed`, once this session's locks are held.
+    async fn refreshed_under_lock(
+        &self,
+        provider: &Provider,
+        used: &ProviderTokens,
+    ) -> Result<ProviderTokens, AppError> {
         let state = &self.state;
         let id = self.session.id().ok_or(AppError::NotLoggedIn)?;
-        let _guard = state.session_locks.lock(id).await;
         // The record as it is in the store now, not as this request read it.
         let current_session = Session::new(
             Some(id),

@@ -10,17 +10,24 @@ use std::{
 use tokio::sync::OwnedMutexGuard;
 use tower_sessions::{session::Id, Session};
 
-use super::{layer::LockSlot, now, record, AuthRecord};
+use super::{layer::LockSlot, now, record, store::Key, AuthRecord};
 use crate::{config::SessionConfig, error::AppError};
 
-/// One async lock per session id, alive while someone holds or waits for it.
+/// One async lock per session (by its key in the store, so that sessions known only by their
+/// key — another browser's — can be locked too), alive while someone holds or waits for it.
 #[derive(Clone, Default)]
 pub struct SessionLocks {
-    locks: Arc<Mutex<HashMap<Id, Weak<tokio::sync::Mutex<()>>>>>,
+    locks: Arc<Mutex<HashMap<Key, Weak<tokio::sync::Mutex<()>>>>>,
 }
 
 impl SessionLocks {
+    /// The lock of the session `id`.
     pub async fn lock(&self, id: Id) -> OwnedMutexGuard<()> {
+        self.lock_key(Key::of_session(&id)).await
+    }
+
+    /// The lock of the session under `key`.
+    pub async fn lock_key(&self, id: Key) -> OwnedMutexGuard<()> {
         let lock = {
             let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
             // Only sessions with a request in here have a live entry: the map stays small.
@@ -54,12 +61,14 @@ pub async fn logged_in(config: &SessionConfig, session: &Session) -> Result<Auth
     Ok(record)
 }
 
-/// Where the session keeps when its expiry was last moved (seconds since the epoch).
-const TOUCHED_KEY: &str = "touched_at";
+/// Where the session keeps when its expiry was last moved (seconds since the epoch): when the
+/// person was last seen, to the minute.
+pub(super) const TOUCHED_KEY: &str = "touched_at";
+const LAST_SEEN_EVERY: i64 = 60;
 
 /// Sliding idle expiry without a store write on every request: the expiry moves (the record is
 /// saved by the session layer, which sets its expiry to now + idle and sends the cookie again)
-/// once a twentieth of the idle window has passed since it last moved. tower-sessions does not
+/// once a minute has passed since it last moved (or a twentieth of a shorter idle window). tower-sessions does not
 /// show a loaded record's expiry date, so the session keeps the time it last moved. Returns when
 /// the session ends if unused.
 pub async fn extend_idle(
@@ -85,7 +94,9 @@ pub async fn extend_idle(
     let (Some(id), Some(slot)) = (session.id(), slot) else {
         return Ok(ends(touched));
     };
-    if now.saturating_sub(touched) < idle / 20 {
+    // At most once a minute: often enough for "last seen" in the person's list of sessions,
+    // rarely enough that `/api/me` stays a read.
+    if now.saturating_sub(touched) < (idle / 20).min(LAST_SEEN_EVERY) {
         return Ok(ends(touched));
     }
     let guard = locks.lock(id).await;

@@ -16,6 +16,7 @@
 
 mod attempt;
 mod budget;
+mod control;
 mod current_user;
 mod fresh;
 mod layer;
@@ -26,6 +27,7 @@ pub(crate) mod store;
 
 pub use attempt::{kept_for, remember_attempt, take_attempt, LoginAttempt};
 pub use budget::ProviderCalls;
+pub use control::{end_everywhere, end_for_provider, key_of, person_key, seen_key};
 pub use current_user::CurrentUser;
 pub use fresh::needs_refresh;
 pub use layer::{
@@ -33,5 +35,5 @@ pub use layer::{
 };
 pub use life::SessionLocks;
 pub use pending::{Full, PendingLogins};
-pub use record::{auth, log_in, now, AuthRecord, IdToken, ProviderTokens};
+pub use record::{auth, log_in, now, AuthRecord, IdToken, LoginFacts, ProviderTokens};
 pub use store::{Counts, Store};

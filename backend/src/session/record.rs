@@ -61,15 +61,36 @@ pub struct AuthRecord {
     /// `ProviderTokens` as JSON, sealed with the token key (rule 8).
     pub sealed_tokens: String,
     pub logged_in_at: i64,
+    /// The browser, as it named itself at login (for the person's list of sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The provider's session (the id_token's `sid`), for back-channel logout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// What a login knows beside the person and the tokens.
+#[derive(Clone, Debug, Default)]
+pub struct LoginFacts {
+    pub user_agent: Option<String>,
+    pub sid: Option<String>,
 }
 
 impl AuthRecord {
     /// The record of a login that happens now, in the session `id`.
-    pub fn new(user: User, tokens: &ProviderTokens, cipher: &TokenCipher, id: &Id) -> Self {
+    pub fn new(
+        user: User,
+        tokens: &ProviderTokens,
+        cipher: &TokenCipher,
+        id: &Id,
+        facts: LoginFacts,
+    ) -> Self {
         AuthRecord {
             user,
             sealed_tokens: String::new(),
             logged_in_at: now(),
+            user_agent: facts.user_agent,
+            sid: facts.sid,
         }
         .with_tokens(tokens, cipher, id)
     }
@@ -78,28 +99,45 @@ impl AuthRecord {
     pub fn with_tokens(&self, tokens: &ProviderTokens, cipher: &TokenCipher, id: &Id) -> Self {
         let plain = serde_json::to_vec(tokens).expect("serialising strings cannot fail");
         AuthRecord {
-            user: self.user.clone(),
             sealed_tokens: cipher.seal(&plain, &self.associated_data(id)),
-            logged_in_at: self.logged_in_at,
+            ..self.clone()
         }
     }
 
     pub fn tokens(&self, cipher: &TokenCipher, id: &Id) -> Result<ProviderTokens, AppError> {
-        let plain = cipher
-            .open(&self.sealed_tokens, &self.associated_data(id))
-            .map_err(|e| AppError::Internal(e.into()))?;
-        serde_json::from_slice(&plain).map_err(|e| AppError::Internal(e.into()))
+        self.tokens_at(cipher, &super::store::Key::of_session(id))
     }
 
     /// Sealed tokens open only in the record they were sealed for: this person, this session
-    /// id, this login time. Whoever can write the store cannot move them to a session of their
-    /// own, nor extend the session's life by moving its login time (rules 8, 12).
+    /// (its key in the store, a hash of its id), this login time. Whoever can write the store
+    /// cannot move them to a session of their own, nor extend the session's life by moving its
+    /// login time (rules 8, 12). The key rather than the id itself, so that the person's other
+    /// sessions, known by their keys, can have their tokens revoked when they end.
     fn associated_data(&self, id: &Id) -> Vec<u8> {
+        self.associated_data_at(&super::store::Key::of_session(id))
+    }
+
+    fn associated_data_at(&self, key: &super::store::Key) -> Vec<u8> {
         format!(
-            "{}\n{}\n{id}\n{}",
-            self.user.provider, self.user.subject, self.logged_in_at
+            "{}\n{}\n{}\n{}",
+            self.user.provider,
+            self.user.subject,
+            key.hex(),
+            self.logged_in_at
         )
         .into_bytes()
+    }
+
+    /// The tokens of this record kept under `key` (a session other than this request's).
+    pub fn tokens_at(
+        &self,
+        cipher: &TokenCipher,
+        key: &super::store::Key,
+    ) -> Result<ProviderTokens, AppError> {
+        let plain = cipher
+            .open(&self.sealed_tokens, &self.associated_data_at(key))
+            .map_err(|e| AppError::Internal(e.into()))?;
+        serde_json::from_slice(&plain).map_err(|e| AppError::Internal(e.into()))
     }
 }
 
@@ -115,6 +153,7 @@ pub async fn log_in(
     cipher: &TokenCipher,
     user: User,
     tokens: &ProviderTokens,
+    facts: LoginFacts,
 ) -> Result<(), AppError> {
     super::attempt::forget_attempts(session).await?;
     session.cycle_id().await?;
@@ -129,7 +168,7 @@ pub async fn log_in(
         "the new session has no id".into(),
     ))?;
     session
-        .insert(AUTH_KEY, AuthRecord::new(user, tokens, cipher, &id))
+        .insert(AUTH_KEY, AuthRecord::new(user, tokens, cipher, &id, facts))
         .await?;
     Ok(())
 }

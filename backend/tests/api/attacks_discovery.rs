@@ -111,3 +111,28 @@ async fn a_failing_provider_is_named_but_not_its_address() {
     assert!(!reply.body.contains(&port), "{}", reply.body);
     assert!(!reply.body.contains("127.0.0.1"), "{}", reply.body);
 }
+
+#[tokio::test]
+async fn an_unreachable_provider_is_named_but_not_its_address() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let app = spawn_app_with(&config_toml(&format!("http://{closed}"))).await;
+    let reply = app
+        .browser()
+        .post(&format!("/api/login/{PROVIDER}"), None)
+        .await;
+    reply.assert_error(502, "provider_error");
+    assert!(
+        reply.body.contains("could not be reached"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        !reply.body.contains(&closed.port().to_string()),
+        "{}",
+        reply.body
+    );
+    assert!(!reply.body.contains("127.0.0.1"), "{}", reply.body);
+}

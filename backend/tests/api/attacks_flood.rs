@@ -52,7 +52,7 @@ async fn hundreds_of_attempts_from_many_addresses_leave_nothing_once_they_expire
 }
 
 #[tokio::test]
-async fn attempts_under_way_are_capped_per_address_and_in_all_and_a_finished_one_frees_its_place() {
+async fn attempts_under_way_are_capped_per_address_and_in_all_until_they_expire() {
     let provider = start_devprovider().await;
     let db = temp_dir("caps").join("sessions.db");
     let config = flood_config(

@@ -37,6 +37,8 @@ async fn of_two_concurrent_answers_with_one_state_exactly_one_reaches_the_token_
     two_answers_at_once_with_one_state("memory").await;
     let db = temp_dir("race").join("sessions.db");
     two_answers_at_once_with_one_state(&format!("sqlite://{}", db.display())).await;
+    let redis = crate::redis_server::RedisServer::start("race").await;
+    two_answers_at_once_with_one_state(&redis.url()).await;
 }
 
 #[tokio::test]
@@ -67,7 +69,8 @@ async fn a_logout_during_a_slow_refresh_stays_a_logout() {
         log_in(&browser, "ada").await;
         let id = browser.session_cookie().expect("a session cookie");
         tokio::time::sleep(Duration::from_secs(4)).await;
-        provider.set_refresh_delay(Duration::from_secs(2));
+        // Slower than the logout, within the provider timeout (2 s): the refresh succeeds.
+        provider.set_refresh_delay(Duration::from_millis(1200));
         let refreshing = {
             let browser = browser.clone();
             tokio::spawn(async move { browser.get("/api/profile").await })
@@ -75,7 +78,17 @@ async fn a_logout_during_a_slow_refresh_stays_a_logout() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let out = browser.post("/api/logout", None).await;
         assert_eq!(out.status, 200, "{store}: {}", out.body);
-        let _ = refreshing.await.unwrap();
+        // The logout waited for the refresh (the session's lock), so it revoked the new tokens.
+        assert!(
+            refreshing.is_finished(),
+            "{store}: the logout waited for the refresh"
+        );
+        let profile = refreshing.await.unwrap();
+        assert_eq!(
+            profile.status, 200,
+            "{store}: the refresh itself worked: {}",
+            profile.body
+        );
         provider.set_refresh_delay(Duration::ZERO);
         // The cookie the browser had: the session it named must not have come back.
         call_with_cookie(&app, reqwest::Method::GET, "/api/me", &id)

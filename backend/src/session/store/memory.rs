@@ -1,8 +1,9 @@
 //! The `memory` store: this process only; every session ends with it. For tests and trying
-//! things out.
+//! things out. Its index maps (person → sessions, provider session → sessions) change with the
+//! sessions, under one lock.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Mutex, MutexGuard},
 };
 
@@ -16,13 +17,64 @@ pub struct Memory(Mutex<Maps>);
 #[derive(Debug, Default)]
 struct Maps {
     sessions: HashMap<Key, Entry>,
+    by_person: HashMap<String, HashSet<Key>>,
+    by_sid: HashMap<String, HashSet<Key>>,
     attempts: HashMap<Key, (String, i64)>,
+    seen: HashMap<Key, i64>,
+}
+
+impl Maps {
+    fn index(&mut self, key: Key, entry: &Entry) {
+        if let Some(person) = &entry.person {
+            self.by_person
+                .entry(person.clone())
+                .or_default()
+                .insert(key);
+        }
+        if let Some(sid) = &entry.sid {
+            self.by_sid.entry(sid.clone()).or_default().insert(key);
+        }
+    }
+
+    fn remove(&mut self, key: &Key) {
+        let Some(entry) = self.sessions.remove(key) else {
+            return;
+        };
+        for (map, name) in [
+            (&mut self.by_person, &entry.person),
+            (&mut self.by_sid, &entry.sid),
+        ] {
+            if let Some(name) = name {
+                if let Some(keys) = map.get_mut(name) {
+                    keys.remove(key);
+                    if keys.is_empty() {
+                        map.remove(name);
+                    }
+                }
+            }
+        }
+    }
+
+    fn put(&mut self, key: Key, entry: &Entry) {
+        self.remove(&key);
+        self.index(key, entry);
+        self.sessions.insert(key, entry.clone());
+    }
+
+    fn live(&self, keys: Option<&HashSet<Key>>) -> Vec<(Key, Entry)> {
+        let now = now_millis();
+        keys.into_iter()
+            .flatten()
+            .filter_map(|key| Some((*key, self.sessions.get(key)?.clone())))
+            .filter(|(_, entry)| entry.expires_at > now)
+            .collect()
+    }
 }
 
 impl Memory {
     fn maps(&self) -> MutexGuard<'_, Maps> {
-        // A panic while holding the lock cannot leave a half-written map: every change is
-        // one insert or remove.
+        // A panic while holding the lock cannot leave the maps apart: they change together in
+        // `put` and `remove`, which do not panic.
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -33,24 +85,28 @@ impl Memory {
 impl Backend for Memory {
     async fn insert(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
         let mut maps = self.maps();
-        let now = now_millis();
-        if maps.sessions.get(key).is_some_and(|e| e.expires_at > now) {
+        if maps
+            .sessions
+            .get(key)
+            .is_some_and(|e| e.expires_at > now_millis())
+        {
             return Ok(false);
         }
-        maps.sessions.insert(*key, entry.clone());
+        maps.put(*key, entry);
         Ok(true)
     }
 
     async fn update(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
         let mut maps = self.maps();
-        let now = now_millis();
-        match maps.sessions.get_mut(key) {
-            Some(stored) if stored.expires_at > now => {
-                *stored = entry.clone();
-                Ok(true)
-            }
-            _ => Ok(false),
+        if !maps
+            .sessions
+            .get(key)
+            .is_some_and(|e| e.expires_at > now_millis())
+        {
+            return Ok(false);
         }
+        maps.put(*key, entry);
+        Ok(true)
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
@@ -64,7 +120,7 @@ impl Backend for Memory {
     }
 
     async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
-        self.maps().sessions.remove(key);
+        self.maps().remove(key);
         Ok(())
     }
 
@@ -109,11 +165,40 @@ impl Backend for Memory {
         Ok(())
     }
 
+    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+        let maps = self.maps();
+        Ok(maps.live(maps.by_person.get(person)))
+    }
+
+    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+        let maps = self.maps();
+        Ok(maps.live(maps.by_sid.get(sid)))
+    }
+
+    async fn first_sight(&self, key: &Key, expires_at: i64) -> Result<bool, Unavailable> {
+        let now = now_millis();
+        let mut maps = self.maps();
+        if maps.seen.get(key).is_some_and(|at| *at > now) {
+            return Ok(false);
+        }
+        maps.seen.insert(*key, expires_at);
+        Ok(true)
+    }
+
     async fn sweep(&self) -> Result<(), Unavailable> {
         let now = now_millis();
         let mut maps = self.maps();
-        maps.sessions.retain(|_, e| e.expires_at > now);
+        let expired: Vec<Key> = maps
+            .sessions
+            .iter()
+            .filter(|(_, e)| e.expires_at <= now)
+            .map(|(key, _)| *key)
+            .collect();
+        for key in expired {
+            maps.remove(&key);
+        }
         maps.attempts.retain(|_, (_, at)| *at > now);
+        maps.seen.retain(|_, at| *at > now);
         Ok(())
     }
 }

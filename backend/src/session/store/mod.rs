@@ -55,6 +55,23 @@ impl Key {
             .into())
     }
 
+    /// The key under which a `jti` (back-channel logout, rule 14) is remembered.
+    pub fn of_seen(provider: &str, jti: &str) -> Key {
+        Key(Sha256::new()
+            .chain_update(b"portero seen\0")
+            .chain_update(provider.as_bytes())
+            .chain_update(b"\0")
+            .chain_update(jti.as_bytes())
+            .finalize()
+            .into())
+    }
+
+    /// A handle shown to the person for one of their sessions (`GET /api/sessions`): the first
+    /// half of the key, as hex. Not a cookie value, nor anything one can be made from.
+    pub fn handle(&self) -> String {
+        self.hex()[..32].to_owned()
+    }
+
     /// The key of a login attempt: its browser's binding (kept in that browser's session) and
     /// its state.
     pub fn of_attempt(binding: &str, state: &str) -> Key {
@@ -69,6 +86,18 @@ impl Key {
 
     pub fn hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The key whose [`Key::hex`] `text` is.
+    pub fn from_hex(text: &str) -> Option<Key> {
+        if text.len() != 64 {
+            return None;
+        }
+        let mut key = [0u8; 32];
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Key(key))
     }
 
     pub fn bytes(&self) -> &[u8; 32] {
@@ -187,6 +216,21 @@ trait Backend: Send + Sync + std::fmt::Debug {
     async fn take_attempt(&self, key: &Key) -> Result<Option<String>, Unavailable>;
     async fn count(&self) -> Result<Counts, Unavailable>;
     async fn ping(&self) -> Result<(), Unavailable>;
+    /// The unexpired sessions of `person` (`provider\nsubject`).
+    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, Entry)>, Unavailable>;
+    /// The unexpired sessions of the provider's session `sid` (`provider\nsid`).
+    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, Entry)>, Unavailable>;
+    /// Notes `key` as seen until `expires_at`: false when it was seen already (a replay).
+    async fn first_sight(&self, key: &Key, expires_at: i64) -> Result<bool, Unavailable>;
+    /// A lock on `key` held by `token` for `ttl_ms` at most, shared by every replica: false
+    /// while another holds it. Stores used by one process only need none (true at once).
+    async fn try_lock(&self, _key: &Key, _token: &str, _ttl_ms: i64) -> Result<bool, Unavailable> {
+        Ok(true)
+    }
+    /// Releases the lock `token` holds (if it still does).
+    async fn unlock(&self, _key: &Key, _token: &str) -> Result<(), Unavailable> {
+        Ok(())
+    }
     /// Deletes what has expired (a no-op where the store expires records itself).
     async fn sweep(&self) -> Result<(), Unavailable>;
 }
@@ -290,6 +334,73 @@ impl Store {
     /// Deletes what has expired now (the sweeper does it on its own schedule).
     pub async fn sweep(&self) -> Result<(), Unavailable> {
         within_timeout(self.backend.sweep()).await
+    }
+
+    /// The unexpired sessions of `person` (`provider\nsubject`), with their keys.
+    pub async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+        within_timeout(self.backend.sessions_of(person)).await
+    }
+
+    /// The unexpired sessions of the provider's session `sid` (`provider\nsid`).
+    pub async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+        within_timeout(self.backend.sessions_with_sid(sid)).await
+    }
+
+    /// Ends the session under `key` (one known by its key: another browser's, a provider's).
+    pub async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
+        within_timeout(self.backend.remove(key)).await
+    }
+
+    /// The session under `key`, if it is there and unexpired.
+    pub async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
+        within_timeout(self.backend.get(key)).await
+    }
+
+    /// Notes `key` as seen until `expires_at`: false when it was seen already (a replay).
+    pub async fn first_sight(&self, key: &Key, expires_at: i64) -> Result<bool, Unavailable> {
+        within_timeout(self.backend.first_sight(key, expires_at)).await
+    }
+
+    /// The lock of the session `key` across replicas, waited for up to `wait`; `None` when it
+    /// stayed taken. Held until [`ReplicaLock::release`] (or `ttl`, should this process die).
+    pub async fn lock(
+        &self,
+        key: &Key,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Option<ReplicaLock>, Unavailable> {
+        let token = crate::crypto::random_token();
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let started = tokio::time::Instant::now();
+        loop {
+            if within_timeout(self.backend.try_lock(key, &token, ttl_ms)).await? {
+                return Ok(Some(ReplicaLock {
+                    store: self.clone(),
+                    key: *key,
+                    token,
+                }));
+            }
+            if started.elapsed() >= wait {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// A lock held in the store (`Store::lock`).
+pub struct ReplicaLock {
+    store: Store,
+    key: Key,
+    token: String,
+}
+
+impl ReplicaLock {
+    pub async fn release(self) {
+        if let Err(e) = within_timeout(self.store.backend.unlock(&self.key, &self.token)).await {
+            // It expires on its own.
+            tracing::warn!(error = %e, "cannot release a session lock");
+        }
     }
 }
 

@@ -2,8 +2,11 @@
 //! several replicas. Each record is a key that expires with it (`PXAT`); every change is one Lua
 //! script, so the record and the sorted sets that count the live ones change together.
 //!
-//! Keys: `portero:s:{key}` a session (JSON), `portero:a:{key}` a login attempt, and the sorted
-//! sets `portero:live` and `portero:pending` (member: key, score: its expiry) for `/metrics`.
+//! Keys: `portero:s:{key}` a session (JSON), `portero:a:{key}` a login attempt, the sorted
+//! sets `portero:live` and `portero:pending` (member: key, score: its expiry) for `/metrics`,
+//! the sets `portero:p:{person}` and `portero:sid:{sid}` of a person's and a provider
+//! session's keys (expiring with the last of their sessions; a member whose session is gone is
+//! dropped when read), `portero:j:{key}` a seen logout token, `portero:l:{key}` a session's lock.
 
 use std::time::Duration;
 
@@ -14,6 +17,7 @@ use fred::{
         Builder, ClientLike, Config as RedisConfig, KeysInterface, LuaInterface, Options,
         ReconnectPolicy,
     },
+    types::{Expiration, SetOptions},
 };
 
 use super::{now_millis, Backend, Counts, Entry, Key, Unavailable, STORE_TIMEOUT};
@@ -32,6 +36,44 @@ const WRITE: &str = "
 if redis.call('SET', KEYS[1], ARGV[1], ARGV[4], 'PXAT', ARGV[2]) then
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
   return 1
+end
+return 0";
+/// A session: the record and its sorted set as `WRITE`, then the index sets (`-` for none).
+/// KEYS: record, live set, person set, sid set. ARGV: value, expiry (ms), member, `NX`/`XX`,
+/// whether there is a person, whether there is a sid.
+const WRITE_SESSION: &str = "
+if not redis.call('SET', KEYS[1], ARGV[1], ARGV[4], 'PXAT', ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+for i, flag in ipairs({ARGV[5], ARGV[6]}) do
+  if flag == '1' then
+    local set = KEYS[i + 2]
+    redis.call('SADD', set, ARGV[3])
+    if redis.call('PEXPIRETIME', set) < tonumber(ARGV[2]) then
+      redis.call('PEXPIREAT', set, ARGV[2])
+    end
+  end
+end
+return 1";
+/// KEYS: an index set. The members whose session is there, each followed by the session; the
+/// others are dropped from the set.
+const MEMBERS: &str = "
+local out = {}
+for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local value = redis.call('GET', 'portero:s:' .. member)
+  if value then
+    table.insert(out, member)
+    table.insert(out, value)
+  else
+    redis.call('SREM', KEYS[1], member)
+  end
+end
+return out";
+/// KEYS: a lock. ARGV: its holder's token.
+const UNLOCK: &str = "
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
 end
 return 0";
 /// KEYS: record, its sorted set. ARGV: member.
@@ -139,15 +181,51 @@ impl Redis {
         mode: &str,
     ) -> Result<bool, Unavailable> {
         let value = serde_json::to_string(entry).expect("JSON values serialise");
-        self.write(
-            session_key(key),
-            LIVE,
-            value,
-            entry.expires_at,
-            key.hex(),
-            mode,
-        )
-        .await
+        let set = |prefix: &str, name: &Option<String>| match name {
+            Some(name) => (format!("{prefix}{name}"), "1"),
+            None => ("portero:-".to_owned(), "0"),
+        };
+        let (person, has_person) = set("portero:p:", &entry.person);
+        let (sid, has_sid) = set("portero:sid:", &entry.sid);
+        let written: i64 = self
+            .client
+            .eval(
+                WRITE_SESSION,
+                vec![session_key(key), LIVE.to_owned(), person, sid],
+                vec![
+                    value,
+                    entry.expires_at.to_string(),
+                    key.hex(),
+                    mode.to_owned(),
+                    has_person.to_owned(),
+                    has_sid.to_owned(),
+                ],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(written == 1)
+    }
+
+    async fn members(&self, set: String) -> Result<Vec<(Key, Entry)>, Unavailable> {
+        let flat: Vec<String> = self
+            .client
+            .eval(MEMBERS, vec![set], Vec::<String>::new())
+            .await
+            .map_err(unavailable)?;
+        flat.chunks(2)
+            .filter_map(|pair| match pair {
+                [member, value] => Some((member, value)),
+                _ => None,
+            })
+            .map(|(member, value)| {
+                let key = Key::from_hex(member)
+                    .ok_or_else(|| Unavailable("Redis: an index member is not a key".into()))?;
+                let entry = serde_json::from_str(value).map_err(|e| {
+                    Unavailable(format!("Redis: a session record is not JSON ({e})"))
+                })?;
+                Ok((key, entry))
+            })
+            .collect()
     }
 }
 
@@ -225,6 +303,57 @@ impl Backend for Redis {
             .await
             .map(drop)
             .map_err(unavailable)
+    }
+
+    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+        self.members(format!("portero:p:{person}")).await
+    }
+
+    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+        self.members(format!("portero:sid:{sid}")).await
+    }
+
+    async fn first_sight(&self, key: &Key, expires_at: i64) -> Result<bool, Unavailable> {
+        let set: Option<String> = self
+            .client
+            .set(
+                format!("portero:j:{}", key.hex()),
+                "1",
+                Some(Expiration::PXAT(expires_at)),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(set.is_some())
+    }
+
+    async fn try_lock(&self, key: &Key, token: &str, ttl_ms: i64) -> Result<bool, Unavailable> {
+        let set: Option<String> = self
+            .client
+            .set(
+                format!("portero:l:{}", key.hex()),
+                token,
+                Some(Expiration::PX(ttl_ms)),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(set.is_some())
+    }
+
+    async fn unlock(&self, key: &Key, token: &str) -> Result<(), Unavailable> {
+        let _: i64 = self
+            .client
+            .eval(
+                UNLOCK,
+                vec![format!("portero:l:{}", key.hex())],
+                vec![token.to_owned()],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     /// Redis expires the records itself; `count` prunes the sorted sets.

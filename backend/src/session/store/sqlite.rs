@@ -25,6 +25,10 @@ create index if not exists portero_sessions_person on portero_sessions (person)
     where person is not null;
 create index if not exists portero_sessions_sid on portero_sessions (sid) where sid is not null;
 create index if not exists portero_sessions_expiry on portero_sessions (expires_at);
+create table if not exists portero_seen (
+    key blob primary key,           -- SHA-256 of the provider and a logout token's jti
+    expires_at integer not null
+) without rowid;
 create table if not exists portero_attempts (
     key blob primary key,           -- SHA-256 of the browser's binding and the state
     sealed text not null,
@@ -102,6 +106,47 @@ fn make_private(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A row of `select key, data, expires_at, person, sid`.
+fn entry_of(row: &sqlx::sqlite::SqliteRow) -> Result<(Key, Entry), Unavailable> {
+    let key: Vec<u8> = row.get(0);
+    let key = Key(key
+        .try_into()
+        .map_err(|_| Unavailable("SQLite: a session key is not 32 bytes".into()))?);
+    let data: String = row.get(1);
+    Ok((
+        key,
+        Entry {
+            data: serde_json::from_str(&data)
+                .map_err(|e| Unavailable(format!("SQLite: a session record is not JSON ({e})")))?,
+            expires_at: row.get(2),
+            person: row.get(3),
+            sid: row.get(4),
+        },
+    ))
+}
+
+impl Sqlite {
+    /// The unexpired sessions whose indexed `column` (`person` or `sid`) is `value`.
+    async fn sessions_where(
+        &self,
+        column: &str,
+        value: &str,
+    ) -> Result<Vec<(Key, Entry)>, Unavailable> {
+        sqlx::query(&format!(
+            "select key, data, expires_at, person, sid from portero_sessions
+             where {column} = ?1 and expires_at > ?2"
+        ))
+        .bind(value)
+        .bind(now_millis())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?
+        .iter()
+        .map(entry_of)
+        .collect()
+    }
+}
+
 fn data_of(entry: &Entry) -> String {
     serde_json::to_string(&entry.data).expect("JSON values serialise")
 }
@@ -148,7 +193,7 @@ impl Backend for Sqlite {
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
         let row = sqlx::query(
-            "select data, expires_at, person, sid from portero_sessions
+            "select key, data, expires_at, person, sid from portero_sessions
              where key = ?1 and expires_at > ?2",
         )
         .bind(key.bytes().as_slice())
@@ -156,17 +201,32 @@ impl Backend for Sqlite {
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let data: String = row.get(0);
-        Ok(Some(Entry {
-            data: serde_json::from_str(&data)
-                .map_err(|e| Unavailable(format!("SQLite: a session record is not JSON ({e})")))?,
-            expires_at: row.get(1),
-            person: row.get(2),
-            sid: row.get(3),
-        }))
+        row.map(|row| entry_of(&row).map(|(_, entry)| entry))
+            .transpose()
+    }
+
+    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+        self.sessions_where("person", person).await
+    }
+
+    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+        self.sessions_where("sid", sid).await
+    }
+
+    async fn first_sight(&self, key: &Key, expires_at: i64) -> Result<bool, Unavailable> {
+        // A row that expired is as good as none.
+        let done = sqlx::query(
+            "insert into portero_seen (key, expires_at) values (?1, ?2)
+             on conflict (key) do update set expires_at = ?2
+             where portero_seen.expires_at <= ?3",
+        )
+        .bind(key.bytes().as_slice())
+        .bind(expires_at)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
@@ -234,7 +294,7 @@ impl Backend for Sqlite {
 
     async fn sweep(&self) -> Result<(), Unavailable> {
         let now = now_millis();
-        for table in ["portero_sessions", "portero_attempts"] {
+        for table in ["portero_sessions", "portero_attempts", "portero_seen"] {
             sqlx::query(&format!("delete from {table} where expires_at <= ?1"))
                 .bind(now)
                 .execute(&self.pool)
