@@ -387,3 +387,61 @@ fn an_upstream_outside_api_colliding_or_not_http_stops_start_up_naming_the_key()
     let err = load(&https, &[]).unwrap_err().to_string();
     assert!(err.contains("assertion.key"), "{err}");
 }
+
+#[test]
+fn access_rules_fit_their_kind_and_an_empty_list_stops_start_up_naming_the_key() {
+    let oidc_allow = |table: &str| format!("{BASE}\n[providers.zeta.allow]\n{table}");
+    let config = load(
+        &oidc_allow("email_domains = [\"Example.COM\"]\ngroups = [\"Staff\"]"),
+        &[],
+    )
+    .unwrap();
+    let allow = config.providers[0].allow.as_ref().unwrap();
+    assert_eq!(
+        allow.email_domains,
+        ["example.com"],
+        "domains compare lowercased"
+    );
+    assert_eq!(allow.groups, ["Staff"], "groups compare as written");
+    assert_eq!(allow.groups_claim, "groups");
+    let cases = [
+        (
+            "github_orgs = [\"my-org\"]",
+            "providers.zeta.allow.github_orgs",
+        ),
+        (
+            "intra42_campuses = [\"Madrid\"]",
+            "providers.zeta.allow.intra42_campuses",
+        ),
+        ("emails = []", "providers.zeta.allow.emails"),
+        ("emails = [\"  \"]", "providers.zeta.allow.emails"),
+        (
+            "groups_claim = \"roles\"",
+            "providers.zeta.allow.groups_claim",
+        ),
+        ("nobody = [\"x\"]", "providers.zeta.allow"),
+        ("", "providers.zeta.allow"),
+    ];
+    for (table, key) in cases {
+        let err = load(&oidc_allow(table), &[]).unwrap_err().to_string();
+        assert!(err.contains(key), "{table}: {err:?} should name {key}");
+    }
+    let github =
+        "[server]\npublic_origin = \"http://127.0.0.1:8080\"\n[providers.gh]\nkind = \"github\"\n\
+                  client_id = \"g\"\nclient_secret = \"gs\"\n[providers.gh.allow]\n";
+    let err = load(&format!("{github}github_teams = [\"just-a-team\"]"), &[]).unwrap_err();
+    assert!(
+        err.to_string().contains("providers.gh.allow.github_teams"),
+        "{err}"
+    );
+    let err = load(&format!("{github}groups = [\"staff\"]"), &[]).unwrap_err();
+    assert!(
+        err.to_string().contains("providers.gh.allow.groups"),
+        "{err}"
+    );
+    let config = load(&format!("{github}github_orgs = [\"my-org\"]"), &[]).unwrap();
+    assert_eq!(
+        config.providers[0].scopes,
+        ["read:user", "user:email", "read:org"]
+    );
+}

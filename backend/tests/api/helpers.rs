@@ -79,9 +79,18 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(config_toml: &str) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    spawn_app_on(listener, config_toml).await
+}
+
+/// The backend on a listener bound beforehand: its address is known before it starts, so a
+/// provider can be told where to send back-channel logouts.
+pub async fn spawn_app_on(listener: tokio::net::TcpListener, config_toml: &str) -> TestApp {
     super::logs::capture();
     let config = Config::from_toml(config_toml, std::iter::empty(), None).expect("valid config");
-    let app = Application::build(config).await.expect("backend builds");
+    let app = Application::with_listener(config, listener)
+        .await
+        .expect("backend builds");
     let addr = app.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
@@ -146,11 +155,24 @@ impl TestApp {
     /// A browser on another machine: its connections come from `address` (any of 127.0.0.0/8
     /// is this machine's loopback, so each is another client to the backend).
     pub fn browser_at(&self, address: std::net::IpAddr) -> Browser {
+        self.browser_like(
+            address,
+            concat!("portero-tests/", env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    /// A browser that names itself `user_agent`.
+    pub fn browser_named(&self, user_agent: &str) -> Browser {
+        self.browser_like(std::net::IpAddr::from([127, 0, 0, 1]), user_agent)
+    }
+
+    fn browser_like(&self, address: std::net::IpAddr, user_agent: &str) -> Browser {
         Browser {
             base: self.url(""),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .local_address(address)
+                .user_agent(user_agent)
                 .build()
                 .unwrap(),
             cookies: Mutex::new(BTreeMap::new()),

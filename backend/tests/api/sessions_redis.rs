@@ -173,3 +173,120 @@ async fn no_key_or_value_in_redis_holds_a_session_cookie_value() {
         );
     }
 }
+
+/// A `portero` process (the binary, as a replica runs) with `config`; stopped when dropped.
+struct Replica {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn replica(config: &str, name: &str) -> Replica {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = temp_dir(name);
+    let file = dir.join("portero.toml");
+    std::fs::write(
+        &file,
+        config.replace(
+            "bind = \"127.0.0.1:0\"",
+            &format!("bind = \"127.0.0.1:{port}\""),
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_portero"))
+        .arg("--config")
+        .arg(&file)
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
+            return Replica { child, base };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{name} did not start");
+}
+
+#[tokio::test]
+async fn two_replica_processes_refresh_a_rotating_token_once_and_no_one_is_logged_out() {
+    let redis = RedisServer::start("two-processes").await;
+    // 33 s tokens: after 4 s they are inside the 30 s refresh margin. devprovider rotates the
+    // refresh token and revokes the whole grant when an old one comes back.
+    let provider = devprovider::DevProvider::start(devprovider::Config {
+        clients: vec![devprovider::Client {
+            id: CLIENT_ID.into(),
+            secret: CLIENT_SECRET.into(),
+            redirect_uris: vec![format!("{ORIGIN}/callback/{PROVIDER}")],
+            backchannel_logout_uri: None,
+        }],
+        access_token_ttl: Duration::from_secs(33),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let config = redis_config(&provider.issuer(), &redis);
+    let (a, b) = (
+        replica(&config, "replica-a").await,
+        replica(&config, "replica-b").await,
+    );
+    // The login itself, through an in-process backend on the same Redis.
+    let app = spawn_app_with(&config).await;
+    let browser = app.browser();
+    let user = log_in(&browser, "ada").await;
+    let cookie = format!("portero_session={}", browser.session_cookie().unwrap());
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Slow enough that the calls on both replicas meet while one refreshes.
+    provider.set_refresh_delay(Duration::from_millis(500));
+    let before = provider.stats().refresh_grants;
+    let http = reqwest::Client::new();
+    let mut calls = tokio::task::JoinSet::new();
+    for n in 0..16 {
+        let url = format!("{}/api/profile", if n % 2 == 0 { &a.base } else { &b.base });
+        let request = http
+            .get(url)
+            .header("x-csrf", "1")
+            .header("origin", ORIGIN)
+            .header("cookie", &cookie);
+        calls.spawn(async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        });
+    }
+    while let Some(answer) = calls.join_next().await {
+        let (status, body) = answer.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(&user.subject), "{body}");
+    }
+    assert_eq!(
+        provider.stats().refresh_grants - before,
+        1,
+        "one refresh for both replicas"
+    );
+    // Still logged in, with the rotated refresh token kept: the next refresh works too.
+    provider.set_refresh_delay(Duration::ZERO);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let again = http
+        .get(format!("{}/api/profile", b.base))
+        .header("x-csrf", "1")
+        .header("origin", ORIGIN)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(provider.stats().refresh_grants - before, 2);
+}

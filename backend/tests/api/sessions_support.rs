@@ -29,13 +29,19 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// The whole login of `user` at devprovider, as the SPA and a person do it.
 pub async fn log_in(browser: &Browser, user: &str) -> User {
-    let login = browser.start_login(PROVIDER, None).await;
-    let callback = consent(&login, user, "allow").await;
-    let reply = browser
-        .post("/api/session", Some(callback_body(PROVIDER, &callback)))
-        .await;
+    let reply = log_in_at(browser, PROVIDER, user).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     reply.json::<SessionResponse>().user
+}
+
+/// The whole login of `user` with `provider` (any of devprovider's dialects); the answer of
+/// `POST /api/session`, whatever it is.
+pub async fn log_in_at(browser: &Browser, provider: &str, user: &str) -> Reply {
+    let login = browser.start_login(provider, None).await;
+    let callback = consent(&login, user, "allow").await;
+    browser
+        .post("/api/session", Some(callback_body(provider, &callback)))
+        .await
 }
 
 /// A request to `app` carrying the session cookie `id`, as the same browser would send it to

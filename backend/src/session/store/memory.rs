@@ -98,7 +98,10 @@ impl Backend for Memory {
 
     async fn update(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
         let mut maps = self.maps();
-        let live = maps.sessions.get(key).is_some_and(|e| e.expires_at > now_millis());
+        let live = maps
+            .sessions
+            .get(key)
+            .is_some_and(|e| e.expires_at > now_millis());
         if !live {
             return Ok(false);
         }
