@@ -62,7 +62,15 @@ pub async fn login(provider: &str, return_to: Option<String>) -> Result<LoginRes
         "/api/login/{}",
         String::from(js_sys::encode_uri_component(provider))
     );
-    send("POST", &path, Some(&LoginRequest { return_to })).await
+    send(
+        "POST",
+        &path,
+        Some(&LoginRequest {
+            return_to,
+            another_account: false,
+        }),
+    )
+    .await
 }
 
 /// `POST /api/session`: trades the provider's one-time code for a session cookie.

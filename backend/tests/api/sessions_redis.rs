@@ -211,10 +211,17 @@ async fn replica(config: &str, name: &str) -> Replica {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    // Owned by a Replica at once so a failed start still kills and reaps the process.
+    let replica = Replica {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
     for _ in 0..100 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
-            return Replica { child, base };
+        if reqwest::get(format!("{}/healthz", replica.base))
+            .await
+            .is_ok()
+        {
+            return replica;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
