@@ -1,7 +1,8 @@
 //! Conformance with an independent, OpenID Certified server: npm `oidc-provider`, installed in
 //! a test-local folder and started on loopback, logged in through the real SPA in Chromium as a
 //! `kind = "oidc"` provider; then `/api/me`, `/api/profile`, and logout with revocation checked
-//! at the provider itself.
+//! at the provider itself; and logout at the provider ending the Portero session over OpenID
+//! Connect Back-Channel Logout.
 
 use std::{
     path::PathBuf,
@@ -19,6 +20,14 @@ struct OidcProvider {
     child: Child,
     issuer: String,
     tokens_file: PathBuf,
+    /// Its stderr: back-channel logout failures are reported there.
+    log_file: PathBuf,
+}
+
+impl OidcProvider {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_file).unwrap_or_default()
+    }
 }
 
 impl Drop for OidcProvider {
@@ -42,6 +51,7 @@ fn start_oidc_provider(origin: &str, secret: &str) -> Result<OidcProvider> {
         .port();
     let tokens_file = folder.join(format!("tokens-{port}.txt"));
     std::fs::write(&tokens_file, "")?;
+    let log_file = folder.join(format!("stderr-{port}.txt"));
     let child = Command::new("node")
         .arg("server.mjs")
         .current_dir(&folder)
@@ -51,13 +61,14 @@ fn start_oidc_provider(origin: &str, secret: &str) -> Result<OidcProvider> {
         .env("CLIENT_SECRET", secret)
         .env("TOKENS_FILE", &tokens_file)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log_file)?)
         .spawn()
         .context("cannot start node")?;
     Ok(OidcProvider {
         child,
         issuer: format!("http://127.0.0.1:{port}"),
         tokens_file,
+        log_file,
     })
 }
 
@@ -95,8 +106,8 @@ async fn bearer_get(url: &str, token: Option<&str>) -> Result<u16> {
         .context("no status")
 }
 
-#[tokio::test]
-async fn logs_in_through_oidc_provider_then_me_profile_and_logout_with_revocation() -> Result<()> {
+/// oidc-provider and a Portero stack that knows it as provider `op`.
+async fn stack_with_oidc_provider() -> Result<(OidcProvider, Stack)> {
     let builder = Stack::bind().await?;
     let secret = format!("conformance-{}", std::process::id());
     let op = start_oidc_provider(&builder.origin, &secret)?;
@@ -115,11 +126,14 @@ async fn logs_in_through_oidc_provider_then_me_profile_and_logout_with_revocatio
             op.issuer
         ))
         .await?;
+    Ok((op, stack))
+}
 
-    let browser = Browser::start().await?;
+/// From the SPA's home page through oidc-provider's own development pages (a login form, then
+/// a consent form) back to the profile page.
+async fn log_in_as_marie(browser: &Browser, stack: &Stack) -> Result<()> {
     browser.goto(&stack.url("/")).await?;
     browser.click("button[data-provider='op']").await?;
-    // oidc-provider's own development pages: a login form, then a consent form.
     browser
         .wait_for("input[name='login']")
         .await?
@@ -136,8 +150,15 @@ async fn logs_in_through_oidc_provider_then_me_profile_and_logout_with_revocatio
     browser
         .click("form:has(input[name='prompt'][value='consent']) button[type='submit']")
         .await?;
-
     browser.wait_for_path("/profile").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn logs_in_through_oidc_provider_then_me_profile_and_logout_with_revocation() -> Result<()> {
+    let (op, stack) = stack_with_oidc_provider().await?;
+    let browser = Browser::start().await?;
+    log_in_as_marie(&browser, &stack).await?;
     assert_eq!(browser.text("#profile-name").await?, "Conformance marie");
     assert_eq!(
         browser.text("#profile-email").await?,
@@ -176,5 +197,37 @@ async fn logs_in_through_oidc_provider_then_me_profile_and_logout_with_revocatio
         401,
         "oidc-provider refuses the access token Portero revoked at logout"
     );
+    browser.close().await
+}
+
+#[tokio::test]
+async fn logging_out_at_oidc_provider_ends_the_portero_session_over_the_back_channel() -> Result<()>
+{
+    let (op, stack) = stack_with_oidc_provider().await?;
+    let browser = Browser::start().await?;
+    log_in_as_marie(&browser, &stack).await?;
+    assert_eq!(browser.api_status("/api/me").await?, 200);
+
+    // Marie logs out on the provider's own site, not through Portero: oidc-provider then POSTs
+    // a logout_token naming her session's sid to /api/backchannel-logout/op.
+    browser.goto(&format!("{}/session/end", op.issuer)).await?;
+    browser.click("button[name='logout'][value='yes']").await?;
+    browser.wait_for_path("/session/end/success").await?;
+    assert_eq!(
+        browser.text("h1").await?,
+        "Sign-out Success",
+        "{}",
+        op.log()
+    );
+    assert!(
+        !op.log().contains("back-channel logout failed"),
+        "{}",
+        op.log()
+    );
+
+    // The same browser, the same cookie: Portero's session is gone.
+    browser.goto(&stack.url("/")).await?;
+    browser.wait_for("button[data-provider='op']").await?;
+    assert_eq!(browser.api_status("/api/me").await?, 401);
     browser.close().await
 }

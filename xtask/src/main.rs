@@ -163,14 +163,20 @@ fn dev() -> Result<()> {
         // A fresh client secret per run: the repository holds no secret, not even a demo one.
         let secret = tools::random_hex(24)?;
         let config = work.join(format!("devprovider-{}.toml", emulated.provider));
-        std::fs::write(
-            &config,
-            format!(
-                "bind = \"127.0.0.1:{}\"\ndialect = \"{}\"\n\n[[clients]]\nid = \"{}\"\n\
-                 secret = \"{secret}\"\nredirect_uris = [\"{SPA_ORIGIN}/callback/{}\"]\n",
-                emulated.port, emulated.dialect, emulated.client_id, emulated.provider,
-            ),
-        )?;
+        let mut client = format!(
+            "bind = \"127.0.0.1:{}\"\ndialect = \"{}\"\n\n[[clients]]\nid = \"{}\"\n\
+             secret = \"{secret}\"\nredirect_uris = [\"{SPA_ORIGIN}/callback/{}\"]\n",
+            emulated.port, emulated.dialect, emulated.client_id, emulated.provider,
+        );
+        // Only OpenID providers log out over the back channel: "Log out" on devprovider's
+        // page then ends the Portero sessions that login made.
+        if emulated.dialect == "standard" {
+            client.push_str(&format!(
+                "backchannel_logout_uri = \"http://127.0.0.1:{BACKEND_PORT}/api/backchannel-logout/{}\"\n",
+                emulated.provider
+            ));
+        }
+        std::fs::write(&config, client)?;
         backend.env(
             format!(
                 "PORTERO_PROVIDERS__{}__CLIENT_SECRET",
