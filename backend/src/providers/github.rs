@@ -113,6 +113,7 @@ impl Kind for Github {
         allow: &AllowRules,
     ) -> Result<Facts, ProviderError> {
         let base = api_base(api)?;
+        // One page of 100, GitHub's largest: the default page of 30 would hide the 31st org.
         let list = |path: &'static str| {
             let url = format!("{base}{path}");
             async move {
@@ -134,7 +135,7 @@ impl Kind for Github {
         let lower = |v: Option<String>| v.map(|s| s.to_lowercase());
         let mut facts = Facts::default();
         if allow.needs_emails() {
-            facts.verified_emails = list("/user/emails")
+            facts.verified_emails = list("/user/emails?per_page=100")
                 .await?
                 .iter()
                 .filter(|e| e.get("verified") == Some(&Value::Bool(true)))
@@ -142,14 +143,14 @@ impl Kind for Github {
                 .collect();
         }
         if !allow.github_orgs.is_empty() {
-            facts.orgs = list("/user/orgs")
+            facts.orgs = list("/user/orgs?per_page=100")
                 .await?
                 .iter()
                 .filter_map(|o| lower(field(o, "login")))
                 .collect();
         }
         if !allow.github_teams.is_empty() {
-            facts.teams = list("/user/teams")
+            facts.teams = list("/user/teams?per_page=100")
                 .await?
                 .iter()
                 .filter_map(|t| {

@@ -91,9 +91,8 @@ impl CurrentUser {
             .await
             .map_err(unavailable)?;
         let Some((key, entry)) = entries.into_iter().find(|(key, _)| key.handle() == handle) else {
-            return Err(AppError::NotFound(format!(
-                "no session {handle:?} of yours"
-            )));
+            let shown: String = handle.chars().take(64).collect();
+            return Err(AppError::NotFound(format!("no session {shown:?} of yours")));
         };
         if key == own {
             // This request may hold this session's lock already (the idle extension).
