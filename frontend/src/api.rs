@@ -6,8 +6,9 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use shared::{
-    ApiError, LoginRequest, LoginResponse, LogoutResponse, MeResponse, ProfileDetails,
-    ProviderInfo, SessionRequest, SessionResponse, User, CSRF_HEADER, CSRF_VALUE,
+    ApiError, AppSees, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse, MeResponse,
+    ProfileDetails, ProviderInfo, SessionInfo, SessionRequest, SessionResponse, User, CSRF_HEADER,
+    CSRF_VALUE,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -55,14 +56,8 @@ pub async fn providers() -> Result<Vec<ProviderInfo>, ApiFailure> {
 }
 
 /// `POST /api/login/{provider}`: starts a login attempt and answers what the authorize URL needs.
-pub async fn login(provider: &str, return_to: Option<String>) -> Result<LoginResponse, ApiFailure> {
-    // The id comes from the server, but encoding it keeps a stray `/` or `?` from changing
-    // which route is called.
-    let path = format!(
-        "/api/login/{}",
-        String::from(js_sys::encode_uri_component(provider))
-    );
-    send("POST", &path, Some(&LoginRequest { return_to })).await
+pub async fn login(request: &LoginRequest, provider: &str) -> Result<LoginResponse, ApiFailure> {
+    send("POST", &in_path("/api/login/", provider), Some(request)).await
 }
 
 /// `POST /api/session`: trades the provider's one-time code for a session cookie.
@@ -89,9 +84,36 @@ pub struct Profile {
     pub details: ProfileDetails,
 }
 
-/// `POST /api/logout`
-pub async fn logout() -> Result<LogoutResponse, ApiFailure> {
-    send("POST", "/api/logout", None::<&()>).await
+/// `POST /api/logout`; with `everywhere`, every session of this person ends, not only this one.
+pub async fn logout(everywhere: bool) -> Result<LogoutResponse, ApiFailure> {
+    let body = everywhere.then_some(LogoutRequest { everywhere });
+    send("POST", "/api/logout", body.as_ref()).await
+}
+
+/// `GET /api/sessions`: every session of the signed-in person, this browser's included.
+pub async fn sessions() -> Result<Vec<SessionInfo>, ApiFailure> {
+    send("GET", "/api/sessions", None::<&()>).await
+}
+
+/// `DELETE /api/sessions/{id}`: ends one of the person's other sessions.
+pub async fn end_session(id: &str) -> Result<(), ApiFailure> {
+    send_for_text("DELETE", &in_path("/api/sessions/", id), None::<&()>)
+        .await
+        .map(drop)
+}
+
+/// `GET /api/demo/whoami`, through Portero's gateway: what the demo app behind Portero
+/// received and verified. A 404 where no demo app is configured (production).
+pub async fn whoami() -> Result<AppSees, ApiFailure> {
+    send("GET", "/api/demo/whoami", None::<&()>).await
+}
+
+/// `prefix` and `segment`, percent-encoded: the segment comes from the server, but encoding
+/// it keeps a stray `/` or `?` from changing which route is called.
+fn in_path(prefix: &str, segment: &str) -> String {
+    let mut path = prefix.to_owned();
+    path.push_str(&String::from(js_sys::encode_uri_component(segment)));
+    path
 }
 
 async fn send<B: Serialize, T: DeserializeOwned>(
@@ -99,6 +121,20 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: Option<&B>,
 ) -> Result<T, ApiFailure> {
+    let text = send_for_text(method, path, body).await?;
+    serde_json::from_str(&text).map_err(|_| {
+        ApiFailure::Network(format!(
+            "The server sent an unexpected answer to {method} {path}."
+        ))
+    })
+}
+
+/// The body of a successful answer, unread; a failure for an error status.
+async fn send_for_text<B: Serialize>(
+    method: &str,
+    path: &str,
+    body: Option<&B>,
+) -> Result<String, ApiFailure> {
     let early = if body.is_none() && method == "GET" {
         take_early(path)
     } else {
@@ -119,11 +155,7 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     let status = response.status();
     let text = read_text(&response).await.unwrap_or_default();
     if response.ok() {
-        serde_json::from_str(&text).map_err(|_| {
-            ApiFailure::Network(format!(
-                "The server sent an unexpected answer to {method} {path}."
-            ))
-        })
+        Ok(text)
     } else {
         // A proxy or a crashed backend may answer without the JSON error body.
         let error = serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| ApiError {

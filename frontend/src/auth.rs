@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use shared::ApiError;
+use shared::{ApiError, LoginRequest};
 use web_sys::{Url, UrlSearchParams};
 
 use crate::api::{self, ApiFailure};
@@ -15,8 +15,19 @@ pub const DEFAULT_RETURN_TO: &str = "/profile";
 
 /// Flow steps 2 and 3: asks the backend for a login attempt, then leaves for the provider.
 /// Returns only when that failed (on success the browser is already unloading the page).
-pub async fn start_login(provider: &str, return_to: String) -> ApiFailure {
-    let login = match api::login(provider, Some(return_to)).await {
+///
+/// `return_to` is kept for this tab, so the callback page can start the login again ("Try
+/// again", "Try another account") towards the same page. With `another_account`, the provider
+/// is asked to show its account chooser.
+pub async fn start_login(provider: &str, return_to: String, another_account: bool) -> ApiFailure {
+    if let Some(storage) = session_storage() {
+        let _ = storage.set_item(RETURN_TO_KEY, &return_to);
+    }
+    let request = LoginRequest {
+        return_to: Some(return_to),
+        another_account,
+    };
+    let login = match api::login(&request, provider).await {
         Ok(login) => login,
         Err(failure) => return failure,
     };
@@ -36,6 +47,32 @@ pub async fn start_login(provider: &str, return_to: String) -> ApiFailure {
             ),
         },
         Err(message) => local("bad_authorize_endpoint", message),
+    }
+}
+
+const RETURN_TO_KEY: &str = "portero.return_to";
+
+/// This tab's `sessionStorage`, when the browser allows it.
+pub fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// Where the login this tab started last was going: what a new attempt from the callback page
+/// aims at too.
+pub fn remembered_return_to() -> String {
+    session_storage()
+        .and_then(|storage| storage.get_item(RETURN_TO_KEY).ok().flatten())
+        .unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned())
+}
+
+/// `true` for a path the SPA's own router shows (`/`, `/profile`, `/callback/{provider}`, with
+/// any query or fragment). Any other path after a login — a page of the app behind Portero,
+/// such as nginx's `/app/page.html` — is another document: the browser must load it.
+pub fn is_spa_route(path: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    match path.strip_prefix("/callback/") {
+        Some(provider) => !provider.is_empty() && !provider.contains('/'),
+        None => path == "/" || path == "/profile",
     }
 }
 

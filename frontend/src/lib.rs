@@ -4,7 +4,8 @@
 //!
 //! `api` is the only module that talks to the server; `auth` holds the pure URL helpers the
 //! browser tests exercise; `pages` has one component per route and `components` the pieces they
-//! share; `i18n` holds every text, in English and Spanish.
+//! share; `i18n` holds every text, in English and Spanish; `user_agent` names the browser of a
+//! session.
 
 pub mod api;
 pub mod auth;
@@ -12,6 +13,7 @@ mod components;
 pub mod i18n;
 mod loader;
 mod pages;
+pub mod user_agent;
 
 use leptos::prelude::*;
 use leptos_router::{

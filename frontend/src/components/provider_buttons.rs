@@ -4,7 +4,7 @@ use shared::ProviderInfo;
 
 use crate::{
     api::ApiFailure,
-    auth::{start_login, DEFAULT_RETURN_TO},
+    auth::{session_storage, start_login, DEFAULT_RETURN_TO},
     components::{BrandMark, ErrorNotice},
     i18n::{fill, use_i18n},
 };
@@ -16,16 +16,14 @@ fn name_key(id: &str) -> String {
 /// Kept for this tab in `sessionStorage`, so the callback page can name the provider at once
 /// instead of showing its id until `/api/providers` answers.
 fn remember_name(id: &str, name: &str) {
-    if let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+    if let Some(storage) = session_storage() {
         let _ = storage.set_item(&name_key(id), name);
     }
 }
 
 /// The name of the provider whose button this tab pressed last, if any.
 pub fn remembered_name(id: &str) -> Option<String> {
-    web_sys::window()
-        .and_then(|w| w.session_storage().ok().flatten())
-        .and_then(|storage| storage.get_item(&name_key(id)).ok().flatten())
+    session_storage().and_then(|storage| storage.get_item(&name_key(id)).ok().flatten())
 }
 
 /// One "Log in with …" button per configured provider, each with its brand mark.
@@ -49,7 +47,7 @@ pub fn ProviderButtons(providers: Vec<ProviderInfo>) -> impl IntoView {
         pending.set(Some(id.clone()));
         failure.set(None);
         spawn_local(async move {
-            let err = start_login(&id, return_to).await;
+            let err = start_login(&id, return_to, false).await;
             failure.set(Some((err, name)));
             pending.set(None);
         });

@@ -1,3 +1,9 @@
+//! `/profile`: the person (`/api/me`), the live profile (`/api/profile`), what an app behind
+//! Portero sees (`app_sees`) and the person's sessions (`sessions`).
+
+mod app_sees;
+mod sessions;
+
 use leptos::prelude::*;
 use leptos_router::{hooks::use_navigate, NavigateOptions};
 use shared::{MeResponse, ProfileDetails};
@@ -6,9 +12,11 @@ use wasm_bindgen::JsValue;
 use crate::{
     api,
     components::{failure_sentence, ErrorNotice, LogoutButton, Skeleton},
-    i18n::{fill, tr, use_i18n, I18n, Lang},
+    i18n::{fill, tr, use_i18n, I18n, Lang, Texts},
     loader::Loaded,
 };
+use app_sees::AppSeesCard;
+use sessions::Sessions;
 
 /// Where a visitor without a session goes: the start page, which brings them back here after
 /// the login.
@@ -77,14 +85,19 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
             />
         }
     });
-    // The provider no longer honours the session's tokens (DESIGN.md, rule 11): the backend
-    // ended the session, so the card would describe a login that is gone.
+    // The provider no longer honours the session's tokens (DESIGN.md, rule 11), or the session
+    // was ended elsewhere (another browser's "Log out everywhere"; the sessions list learns it
+    // first then): the backend ended the session, so the cards would describe a login that is
+    // gone.
+    let signed_out = RwSignal::new(false);
     let ended = move || {
-        live.get()
-            .is_some_and(|answer| answer.is_err_and(|failure| failure.is_unauthorized()))
+        signed_out.get()
+            || live
+                .get()
+                .is_some_and(|answer| answer.is_err_and(|failure| failure.is_unauthorized()))
     };
     let card = view! {
-        <section class="card profile" id="profile" aria-labelledby="profile-name" hidden=ended>
+        <section class="card profile" id="profile" aria-labelledby="profile-name">
             <div class="profile-head">
                 {avatar}
                 <div>
@@ -94,9 +107,9 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
             </div>
             <dl class="facts">
                 <dt>{tr(|t| t.profile_login)}</dt>
-                <dd id="profile-login">{or_not_shared(user.login)}</dd>
+                <dd id="profile-login">{or_missing(user.login, |t| t.not_shared)}</dd>
                 <dt>{tr(|t| t.profile_email)}</dt>
-                <dd id="profile-email">{or_not_shared(user.email)}</dd>
+                <dd id="profile-email">{or_missing(user.email, |t| t.not_shared)}</dd>
                 <dt>{tr(|t| t.profile_provider)}</dt>
                 <dd id="profile-provider">{provider_name}</dd>
                 <dt>{tr(|t| t.profile_session_ends)}</dt>
@@ -130,12 +143,16 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
                 }}
             </section>
             <div class="actions">
-                <LogoutButton provider=provider_id />
+                <LogoutButton provider=provider_id.clone() />
             </div>
         </section>
     };
     view! {
-        {card}
+        <div class="cards" hidden=ended>
+            {card}
+            <AppSeesCard />
+            <Sessions provider=provider_id signed_out />
+        </div>
         {move || {
             ended()
                 .then(|| {
@@ -246,11 +263,12 @@ fn format_level(lang: Lang, level: f64) -> String {
     format!("{sign}{}{point}{:02}", hundredths / 100, hundredths % 100)
 }
 
-/// Providers may withhold a field (a private GitHub email): say so instead of leaving a gap.
-fn or_not_shared(value: Option<String>) -> impl IntoView {
+/// Providers may withhold a field (a private GitHub email), and Portero sends no header for a
+/// missing value: say so (`missing`) instead of leaving a gap.
+fn or_missing(value: Option<String>, missing: fn(&Texts) -> &'static str) -> impl IntoView {
     match value {
         Some(value) => view! { {value} }.into_any(),
-        None => view! { <span class="missing">{tr(|t| t.not_shared)}</span> }.into_any(),
+        None => view! { <span class="missing">{tr(missing)}</span> }.into_any(),
     }
 }
 
