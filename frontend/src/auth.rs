@@ -82,7 +82,13 @@ pub fn is_spa_route(path: &str) -> bool {
 /// there). Only `http:` and `https:` endpoints are accepted, so a broken or hostile
 /// configuration cannot make the SPA navigate to a `javascript:` URL.
 pub fn authorize_url(endpoint: &str, params: &BTreeMap<String, String>) -> Result<String, String> {
-    let invalid = || format!("The provider's authorize endpoint is not a valid URL: {endpoint}");
+    let invalid = || {
+        [
+            "The provider's authorize endpoint is not a valid URL: ",
+            endpoint,
+        ]
+        .concat()
+    };
     let url = Url::new(endpoint).map_err(|_| invalid())?;
     if !matches!(url.protocol().as_str(), "https:" | "http:") {
         return Err(invalid());

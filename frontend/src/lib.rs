@@ -2,7 +2,7 @@
 //! finishes it on `/callback/{provider}` and shows who is signed in. It never sees a provider
 //! token: the backend keeps those and the browser only holds an HttpOnly session cookie.
 //!
-//! `api` is the only module that talks to the server; `auth` holds the pure URL helpers the
+//! `api` is the only module that talks to the server (`json` reads and writes its bodies); `auth` holds the pure URL helpers the
 //! browser tests exercise; `pages` has one component per route and `components` the pieces they
 //! share; `i18n` holds every text, in English and Spanish; `user_agent` names the browser of a
 //! session.
@@ -11,8 +11,10 @@ pub mod api;
 pub mod auth;
 mod components;
 pub mod i18n;
+pub mod json;
 mod loader;
 mod pages;
+mod plain;
 pub mod user_agent;
 
 use leptos::prelude::*;
@@ -58,7 +60,11 @@ pub fn App() -> impl IntoView {
 
 /// Mounts the app on `<body>`; `main.rs` calls this once the module has loaded.
 pub fn start() {
-    // Without the hook a panic shows up as an opaque `unreachable` trap in the console.
+    // Without the hook a panic shows up as an opaque `unreachable` trap in the console. Debug
+    // builds only: the release build aborts at once on a panic (`-Cpanic=immediate-abort`, see
+    // docs/BENCHMARKS.md), so a hook would never run, and linking std's panic printing for it
+    // would cost ~10 KB of WebAssembly.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     // A page restored from the back/forward cache shows what was true when it was left: a
     // profile after logging out, disabled login buttons after leaving for the provider. Load it

@@ -7,10 +7,11 @@ use crate::{
     auth::{session_storage, start_login, DEFAULT_RETURN_TO},
     components::{BrandMark, ErrorNotice},
     i18n::{fill, use_i18n},
+    plain::bool_text,
 };
 
 fn name_key(id: &str) -> String {
-    format!("portero.name.{id}")
+    ["portero.name.", id].concat()
 }
 
 /// Kept for this tab in `sessionStorage`, so the callback page can name the provider at once
@@ -66,7 +67,7 @@ pub fn ProviderButtons(providers: Vec<ProviderInfo>) -> impl IntoView {
                         data-provider=id
                         disabled=move || pending.with(Option::is_some)
                         aria-busy=move || {
-                            pending.with(|p| p.as_deref() == Some(busy_id.as_str())).to_string()
+                            bool_text(pending.with(|p| p.as_deref() == Some(busy_id.as_str())))
                         }
                         on:click=move |_| start(click.0.clone(), click.1.clone())
                     >

@@ -11,6 +11,7 @@ use crate::{
     components::{remembered_name, ErrorNotice},
     i18n::{failure_text, fill, tr, use_i18n},
     loader::Loaded,
+    plain::bool_text,
 };
 
 /// What the callback page shows.
@@ -215,7 +216,7 @@ pub fn Callback() -> impl IntoView {
                             id="try-again"
                             on:click=move |_| restart.with_value(|start| start(false))
                             disabled=restarting
-                            aria-busy=move || restarting.get().to_string()
+                            aria-busy=move || bool_text(restarting.get())
                         >
                             {tr(|t| t.try_again)}
                         </button>
@@ -242,7 +243,7 @@ pub fn Callback() -> impl IntoView {
                         id="try-another-account"
                         on:click=move |_| restart.with_value(|start| start(true))
                         disabled=restarting
-                        aria-busy=move || restarting.get().to_string()
+                        aria-busy=move || bool_text(restarting.get())
                     >
                         {tr(|t| t.try_another_account)}
                     </button>

@@ -8,7 +8,7 @@ use leptos::{prelude::*, task::spawn_local};
 use shared::AppSees;
 
 use super::or_missing;
-use crate::{api, i18n::tr};
+use crate::{api, i18n::tr, plain::bool_text};
 
 #[component]
 pub fn AppSeesCard() -> impl IntoView {
@@ -29,7 +29,7 @@ pub fn AppSeesCard() -> impl IntoView {
                         <dt>{tr(|t| t.app_sees_app)}</dt>
                         <dd id="app-sees-app"><code>{seen.app}</code></dd>
                         <dt>{tr(|t| t.app_sees_signature)}</dt>
-                        <dd id="app-sees-verified" data-verified=verified.to_string()>
+                        <dd id="app-sees-verified" data-verified=bool_text(verified)>
                             <span class=if verified { "badge ok" } else { "badge bad" }>
                                 {tr(if verified { |t| t.app_sees_verified } else { |t| t.app_sees_not_verified })}
                             </span>

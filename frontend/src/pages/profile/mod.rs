@@ -14,6 +14,7 @@ use crate::{
     components::{failure_sentence, ErrorNotice, LogoutButton, Skeleton},
     i18n::{fill, tr, use_i18n, I18n, Lang, Texts},
     loader::Loaded,
+    plain::decimal,
 };
 use app_sees::AppSeesCard;
 use sessions::Sessions;
@@ -243,8 +244,8 @@ fn details(i18n: I18n, details: ProfileDetails) -> impl IntoView {
             {row("profile-campus", |t| t.campus, campus)}
             {row("profile-cursus", |t| t.cursus, cursus)}
             {move || row("profile-level", |t| t.level, level.map(|l| format_level(i18n.lang(), l)))}
-            {row("profile-repos", |t| t.public_repos, public_repos.map(|n| n.to_string()))}
-            {row("profile-followers", |t| t.followers, followers.map(|n| n.to_string()))}
+            {row("profile-repos", |t| t.public_repos, public_repos.map(decimal))}
+            {row("profile-followers", |t| t.followers, followers.map(decimal))}
             {link}
         </dl>
     }
@@ -252,7 +253,8 @@ fn details(i18n: I18n, details: ProfileDetails) -> impl IntoView {
 }
 
 /// 42 levels have two decimals (`7.42`); Spanish writes the comma. Done with integers: the
-/// standard library's float formatting would add about 10 KB to the WebAssembly.
+/// standard library's float formatting would add about 10 KB to the WebAssembly, and
+/// `core::fmt` some more.
 fn format_level(lang: Lang, level: f64) -> String {
     let hundredths = (level.abs() * 100.0).round() as u64;
     let sign = if level < 0.0 { "-" } else { "" };
@@ -260,7 +262,15 @@ fn format_level(lang: Lang, level: f64) -> String {
         Lang::Es => ',',
         Lang::En => '.',
     };
-    format!("{sign}{}{point}{:02}", hundredths / 100, hundredths % 100)
+    let cents = hundredths % 100;
+    let mut text = String::from(sign);
+    text.push_str(&decimal(hundredths / 100));
+    text.push(point);
+    if cents < 10 {
+        text.push('0');
+    }
+    text.push_str(&decimal(cents));
+    text
 }
 
 /// Providers may withhold a field (a private GitHub email), and Portero sends no header for a

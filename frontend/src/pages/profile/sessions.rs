@@ -10,13 +10,25 @@ use crate::{
     components::{failure_sentence, LogoutButton, Skeleton},
     i18n::{fill, now_seconds, time_ago, tr, use_i18n},
     loader::Loaded,
+    plain::bool_text,
     user_agent::device_name,
 };
 
 /// This browser's session first, then the most recently used.
 async fn load() -> Result<Vec<SessionInfo>, ApiFailure> {
     let mut sessions = api::sessions().await?;
-    sessions.sort_by_key(|s| (!s.current, std::cmp::Reverse(s.last_seen_at)));
+    // An insertion sort: a person has a handful of sessions, and the standard library's sorts
+    // would add ~3 KB of WebAssembly for them.
+    let before = |a: &SessionInfo, b: &SessionInfo| {
+        (a.current && !b.current) || (a.current == b.current && a.last_seen_at > b.last_seen_at)
+    };
+    for i in 1..sessions.len() {
+        let mut j = i;
+        while j > 0 && before(&sessions[j], &sessions[j - 1]) {
+            sessions.swap(j, j - 1);
+            j -= 1;
+        }
+    }
     Ok(sessions)
 }
 
@@ -91,7 +103,7 @@ pub fn Sessions(
                     aria-label=move || fill(i18n.t().end_session_of, &label())
                     disabled=move || ending.with(Option::is_some)
                     aria-busy=move || {
-                        ending.with(|e| e.as_deref() == Some(busy_id.as_str())).to_string()
+                        bool_text(ending.with(|e| e.as_deref() == Some(busy_id.as_str())))
                     }
                     on:click=move |_| end(id.clone())
                 >
@@ -100,7 +112,7 @@ pub fn Sessions(
             }
         });
         view! {
-            <li class="session" data-current=current.to_string()>
+            <li class="session" data-current=bool_text(current)>
                 <div>
                     <strong class="session-name">{name}</strong>
                     <span class="session-when">{when}</span>
