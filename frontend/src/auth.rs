@@ -65,17 +65,6 @@ pub fn remembered_return_to() -> String {
         .unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned())
 }
 
-/// `true` for a path the SPA's own router shows (`/`, `/profile`, `/callback/{provider}`, with
-/// any query or fragment). Any other path after a login — a page of the app behind Portero,
-/// such as nginx's `/app/page.html` — is another document: the browser must load it.
-pub fn is_spa_route(path: &str) -> bool {
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    match path.strip_prefix("/callback/") {
-        Some(provider) => !provider.is_empty() && !provider.contains('/'),
-        None => path == "/" || path == "/profile",
-    }
-}
-
 /// The authorize URL: `endpoint` with each of `params` appended to its query, form-urlencoded.
 ///
 /// A query the endpoint already carries is kept (some providers put a tenant or a policy

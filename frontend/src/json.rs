@@ -107,14 +107,15 @@ impl<T: Decode> Decode for Vec<T> {
 impl Decode for BTreeMap<String, String> {
     fn decode(value: &JsValue) -> Option<Self> {
         let fields = Fields::of(value)?;
-        Object::keys(fields.0.unchecked_ref::<Object>())
-            .iter()
-            .map(|key| {
-                let key = key.as_string()?;
-                let value = fields.req(&key)?;
-                Some((key, value))
-            })
-            .collect()
+        // One insert at a time: collecting into a BTreeMap sorts a Vec first, with the
+        // standard library's stable sort (~3 KB of WebAssembly).
+        let mut map = BTreeMap::new();
+        for key in Object::keys(fields.0.unchecked_ref::<Object>()).iter() {
+            let key = key.as_string()?;
+            let value = fields.req(&key)?;
+            map.insert(key, value);
+        }
+        Some(map)
     }
 }
 

@@ -4,8 +4,8 @@
 //!
 //! `api` is the only module that talks to the server (`json` reads and writes its bodies); `auth` holds the pure URL helpers the
 //! browser tests exercise; `pages` has one component per route and `components` the pieces they
-//! share; `i18n` holds every text, in English and Spanish; `user_agent` names the browser of a
-//! session.
+//! share; `router` says which page the address bar shows; `i18n` holds every text, in English
+//! and Spanish; `user_agent` names the browser of a session.
 
 pub mod api;
 pub mod auth;
@@ -15,18 +15,16 @@ pub mod json;
 mod loader;
 mod pages;
 mod plain;
+pub mod router;
 pub mod user_agent;
 
 use leptos::prelude::*;
-use leptos_router::{
-    components::{Route, Router, Routes},
-    path,
-};
 
 use crate::{
     components::LangSwitch,
     i18n::{tr, I18n},
     pages::{Callback, Home, NotFound, Profile},
+    router::{Page, Router},
 };
 
 /// The whole app: a header (with the language switch) and the routed page.
@@ -34,27 +32,27 @@ use crate::{
 pub fn App() -> impl IntoView {
     let i18n = I18n::detect();
     provide_context(i18n);
+    let page = Router::start().page();
     view! {
-        <Router>
-            <header class="site-header">
-                <a href="/" class="brand">
-                    <svg class="logo" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
-                        <path fill="currentColor" d="M5 21V5a2 2 0 0 1 2-2h10a2 2 0 0 1 2 2v16h-2V5H7v16zm8-9h2v2h-2z" />
-                    </svg>
-                    "Portero"
-                </a>
-                <nav aria-label=tr(|t| t.language)>
-                    <LangSwitch />
-                </nav>
-            </header>
-            <main id="content">
-                <Routes fallback=|| view! { <NotFound /> }>
-                    <Route path=path!("/") view=Home />
-                    <Route path=path!("/callback/:provider") view=Callback />
-                    <Route path=path!("/profile") view=Profile />
-                </Routes>
-            </main>
-        </Router>
+        <header class="site-header">
+            <a href="/" class="brand">
+                <svg class="logo" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+                    <path fill="currentColor" d="M5 21V5a2 2 0 0 1 2-2h10a2 2 0 0 1 2 2v16h-2V5H7v16zm8-9h2v2h-2z" />
+                </svg>
+                "Portero"
+            </a>
+            <nav aria-label=tr(|t| t.language)>
+                <LangSwitch />
+            </nav>
+        </header>
+        <main id="content">
+            {move || match page.get() {
+                Page::Home => view! { <Home /> }.into_any(),
+                Page::Callback { provider } => view! { <Callback provider /> }.into_any(),
+                Page::Profile => view! { <Profile /> }.into_any(),
+                Page::NotFound => view! { <NotFound /> }.into_any(),
+            }}
+        </main>
     }
 }
 

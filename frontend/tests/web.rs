@@ -8,8 +8,9 @@
 use std::collections::BTreeMap;
 
 use portero_frontend::{
-    auth::{authorize_url, is_spa_route, parse_callback_query, CallbackQuery},
+    auth::{authorize_url, parse_callback_query, CallbackQuery},
     i18n::{time_ago, Lang},
+    router::{is_spa_route, Page},
 };
 use wasm_bindgen_test::*;
 use web_sys::Url;
@@ -211,4 +212,26 @@ fn last_seen_reads_as_a_relative_time_in_both_languages() {
     assert_eq!(time_ago(Lang::En, now - 2 * 86_400, now), "2 days ago");
     // A clock a little ahead of the server's is not "in 1 minute".
     assert_eq!(time_ago(Lang::En, now + 90, now), "just now");
+}
+
+#[wasm_bindgen_test]
+fn each_path_shows_its_page() {
+    assert_eq!(Page::of("/"), Page::Home);
+    assert_eq!(Page::of("/?return_to=%2Fapp%2Fpage.html"), Page::Home);
+    assert_eq!(Page::of("/profile#sessions"), Page::Profile);
+    assert_eq!(
+        Page::of("/callback/github?code=c&state=s"),
+        Page::Callback {
+            provider: "github".into()
+        }
+    );
+    // The parameter is decoded, as leptos_router did.
+    assert_eq!(
+        Page::of("/callback/my%20idp"),
+        Page::Callback {
+            provider: "my idp".into()
+        }
+    );
+    assert_eq!(Page::of("/nowhere"), Page::NotFound);
+    assert_eq!(Page::of("/callback/"), Page::NotFound);
 }

@@ -1,5 +1,4 @@
 use leptos::{prelude::*, task::spawn_local};
-use leptos_router::hooks::use_query_map;
 use shared::ProviderInfo;
 
 use crate::{
@@ -8,6 +7,7 @@ use crate::{
     components::{BrandMark, ErrorNotice},
     i18n::{fill, use_i18n},
     plain::bool_text,
+    router::query_param,
 };
 
 fn name_key(id: &str) -> String {
@@ -31,7 +31,6 @@ pub fn remembered_name(id: &str) -> Option<String> {
 #[component]
 pub fn ProviderButtons(providers: Vec<ProviderInfo>) -> impl IntoView {
     let i18n = use_i18n();
-    let query = use_query_map();
     // The provider whose login is starting: the buttons stay disabled until the browser has
     // left for the provider, so a second click cannot start a competing attempt.
     let pending = RwSignal::new(None::<String>);
@@ -40,10 +39,7 @@ pub fn ProviderButtons(providers: Vec<ProviderInfo>) -> impl IntoView {
 
     let start = move |id: String, name: String| {
         // The backend re-validates it (DESIGN.md, rule 5): this only says where to go.
-        let return_to = query
-            .read_untracked()
-            .get("return_to")
-            .unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned());
+        let return_to = query_param("return_to").unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned());
         remember_name(&id, &name);
         pending.set(Some(id.clone()));
         failure.set(None);

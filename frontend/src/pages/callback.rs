@@ -1,17 +1,14 @@
 use leptos::{prelude::*, task::spawn_local};
-use leptos_router::{
-    hooks::{use_navigate, use_params_map},
-    NavigateOptions,
-};
 use shared::{ReturnTo, SessionRequest};
 
 use crate::{
     api::{self, ApiFailure},
-    auth::{is_spa_route, parse_callback_query, remembered_return_to, start_login, CallbackQuery},
+    auth::{parse_callback_query, remembered_return_to, start_login, CallbackQuery},
     components::{remembered_name, ErrorNotice},
     i18n::{failure_text, fill, tr, use_i18n},
     loader::Loaded,
     plain::bool_text,
+    router::{is_spa_route, use_router},
 };
 
 /// What the callback page shows.
@@ -36,12 +33,11 @@ enum Status {
 
 /// `/callback/:provider`: where the provider sends the person back (flow steps 4 and 5).
 #[component]
-pub fn Callback() -> impl IntoView {
+pub fn Callback(
+    /// The `{provider}` of the path.
+    provider: String,
+) -> impl IntoView {
     let i18n = use_i18n();
-    let provider = use_params_map()
-        .read_untracked()
-        .get("provider")
-        .unwrap_or_default();
     // Only for the provider's display name; the exchange below does not wait for it.
     let providers = Loaded::new(api::providers);
     let provider_name = {
@@ -64,10 +60,9 @@ pub fn Callback() -> impl IntoView {
     let query = take_query();
 
     let status = RwSignal::new(Status::Checking);
-    let navigate = use_navigate();
+    let router = use_router();
     // Sends the code to the backend; kept so "Retry" can send it again after a network error.
     let exchange = StoredValue::new_local(move |request: SessionRequest| {
-        let navigate = navigate.clone();
         status.set(Status::Checking);
         spawn_local(async move {
             match api::session(&request).await {
@@ -77,13 +72,7 @@ pub fn Callback() -> impl IntoView {
                     // this page from ever being an open redirect on its own.
                     let target = ReturnTo::parse(Some(&session.return_to));
                     if is_spa_route(target.as_str()) {
-                        navigate(
-                            target.as_str(),
-                            NavigateOptions {
-                                replace: true,
-                                ..Default::default()
-                            },
-                        );
+                        router.navigate(target.as_str(), true);
                     } else if let Some(window) = web_sys::window() {
                         // A page the SPA does not show (the app behind Portero, served by nginx
                         // or an upstream): the browser loads it. `replace`, like the router

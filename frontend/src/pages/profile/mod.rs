@@ -5,7 +5,6 @@ mod app_sees;
 mod sessions;
 
 use leptos::prelude::*;
-use leptos_router::{hooks::use_navigate, NavigateOptions};
 use shared::{MeResponse, ProfileDetails};
 use wasm_bindgen::JsValue;
 
@@ -15,6 +14,7 @@ use crate::{
     i18n::{fill, tr, use_i18n, I18n, Lang, Texts},
     loader::Loaded,
     plain::decimal,
+    router::use_router,
 };
 use app_sees::AppSeesCard;
 use sessions::Sessions;
@@ -28,19 +28,13 @@ const LOGIN_PATH: &str = "/?return_to=%2Fprofile";
 #[component]
 pub fn Profile() -> impl IntoView {
     let me = Loaded::new(api::me);
-    let navigate = use_navigate();
+    let router = use_router();
     Effect::new(move |_| {
         if me
             .get()
             .is_some_and(|result| result.is_err_and(|err| err.is_unauthorized()))
         {
-            navigate(
-                LOGIN_PATH,
-                NavigateOptions {
-                    replace: true,
-                    ..Default::default()
-                },
-            );
+            router.navigate(LOGIN_PATH, true);
         }
     });
 
