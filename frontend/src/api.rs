@@ -2,16 +2,22 @@
 //! `shared` types, so a field renamed on either side fails the build instead of a login.
 //!
 //! Requests go through the browser's `fetch` directly: an HTTP client crate would add weight to
-//! the WebAssembly bundle for nothing the few calls below need.
+//! the WebAssembly bundle for nothing the few calls below need. Bodies are read and written by
+//! `json` (the browser's JSON, not serde_json), for the same reason.
 
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use shared::{
-    ApiError, LoginRequest, LoginResponse, LogoutResponse, MeResponse, ProfileDetails,
-    ProviderInfo, SessionRequest, SessionResponse, User, CSRF_HEADER, CSRF_VALUE,
+    ApiError, AppSees, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse, MeResponse,
+    ProfileDetails, ProviderInfo, SessionInfo, SessionRequest, SessionResponse, User, CSRF_HEADER,
+    CSRF_VALUE,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestCache, RequestInit, Response};
+
+use crate::{
+    json::{self, Decode, Encode},
+    plain::decimal,
+};
 
 /// The code [`ApiFailure::code`] gives when there was no answer at all.
 pub const NETWORK_ERROR: &str = "network_error";
@@ -51,26 +57,12 @@ impl ApiFailure {
 
 /// `GET /api/providers`
 pub async fn providers() -> Result<Vec<ProviderInfo>, ApiFailure> {
-    send("GET", "/api/providers", None::<&()>).await
+    send("GET", "/api/providers", None).await
 }
 
 /// `POST /api/login/{provider}`: starts a login attempt and answers what the authorize URL needs.
-pub async fn login(provider: &str, return_to: Option<String>) -> Result<LoginResponse, ApiFailure> {
-    // The id comes from the server, but encoding it keeps a stray `/` or `?` from changing
-    // which route is called.
-    let path = format!(
-        "/api/login/{}",
-        String::from(js_sys::encode_uri_component(provider))
-    );
-    send(
-        "POST",
-        &path,
-        Some(&LoginRequest {
-            return_to,
-            another_account: false,
-        }),
-    )
-    .await
+pub async fn login(request: &LoginRequest, provider: &str) -> Result<LoginResponse, ApiFailure> {
+    send("POST", &in_path("/api/login/", provider), Some(request)).await
 }
 
 /// `POST /api/session`: trades the provider's one-time code for a session cookie.
@@ -80,33 +72,86 @@ pub async fn session(request: &SessionRequest) -> Result<SessionResponse, ApiFai
 
 /// `GET /api/me`: the signed-in person, or a 401 failure.
 pub async fn me() -> Result<MeResponse, ApiFailure> {
-    send("GET", "/api/me", None::<&()>).await
+    send("GET", "/api/me", None).await
 }
 
 /// `GET /api/profile`: the live profile, fetched from the provider just now.
 pub async fn profile() -> Result<Profile, ApiFailure> {
-    send("GET", "/api/profile", None::<&()>).await
+    send("GET", "/api/profile", None).await
 }
 
 /// The part of [`shared::ProfileResponse`] the SPA shows: the same JSON read without its `raw` field
-/// (serde skips unknown fields). Parsing arbitrary JSON into a `serde_json::Value` would add
+/// (unknown fields are skipped). Holding arbitrary JSON as a `serde_json::Value` would add
 /// about 15 KB of WebAssembly for data no page displays.
-#[derive(Deserialize, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Profile {
     pub user: User,
     pub details: ProfileDetails,
 }
 
-/// `POST /api/logout`
-pub async fn logout() -> Result<LogoutResponse, ApiFailure> {
-    send("POST", "/api/logout", None::<&()>).await
+/// `POST /api/logout`; with `everywhere`, every session of this person ends, not only this one.
+pub async fn logout(everywhere: bool) -> Result<LogoutResponse, ApiFailure> {
+    let body = LogoutRequest { everywhere };
+    send(
+        "POST",
+        "/api/logout",
+        everywhere.then_some(&body as &dyn Encode),
+    )
+    .await
 }
 
-async fn send<B: Serialize, T: DeserializeOwned>(
+/// `GET /api/sessions`: every session of the signed-in person, this browser's included.
+pub async fn sessions() -> Result<Vec<SessionInfo>, ApiFailure> {
+    send("GET", "/api/sessions", None).await
+}
+
+/// `DELETE /api/sessions/{id}`: ends one of the person's other sessions.
+pub async fn end_session(id: &str) -> Result<(), ApiFailure> {
+    send_for_text("DELETE", &in_path("/api/sessions/", id), None)
+        .await
+        .map(drop)
+}
+
+/// `GET /api/demo/whoami`, through Portero's gateway: what the demo app behind Portero
+/// received and verified. A 404 where no demo app is configured (production).
+pub async fn whoami() -> Result<AppSees, ApiFailure> {
+    send("GET", "/api/demo/whoami", None).await
+}
+
+/// `prefix` and `segment`, percent-encoded: the segment comes from the server, but encoding
+/// it keeps a stray `/` or `?` from changing which route is called.
+fn in_path(prefix: &str, segment: &str) -> String {
+    let mut path = prefix.to_owned();
+    path.push_str(&String::from(js_sys::encode_uri_component(segment)));
+    path
+}
+
+async fn send<T: Decode>(
     method: &str,
     path: &str,
-    body: Option<&B>,
+    body: Option<&dyn Encode>,
 ) -> Result<T, ApiFailure> {
+    let text = send_for_text(method, path, body).await?;
+    json::from_str(&text).ok_or_else(|| {
+        ApiFailure::Network(
+            [
+                "The server sent an unexpected answer to ",
+                method,
+                " ",
+                path,
+                ".",
+            ]
+            .concat(),
+        )
+    })
+}
+
+/// The body of a successful answer, unread; a failure for an error status.
+async fn send_for_text(
+    method: &str,
+    path: &str,
+    body: Option<&dyn Encode>,
+) -> Result<String, ApiFailure> {
     let early = if body.is_none() && method == "GET" {
         take_early(path)
     } else {
@@ -127,26 +172,25 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     let status = response.status();
     let text = read_text(&response).await.unwrap_or_default();
     if response.ok() {
-        serde_json::from_str(&text).map_err(|_| {
-            ApiFailure::Network(format!(
-                "The server sent an unexpected answer to {method} {path}."
-            ))
-        })
+        Ok(text)
     } else {
         // A proxy or a crashed backend may answer without the JSON error body.
-        let error = serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| ApiError {
-            error: format!("http_{status}"),
-            message: format!("The server answered {status} {}.", response.status_text()),
+        let error = json::from_str::<ApiError>(&text).unwrap_or_else(|| ApiError {
+            error: ["http_", &decimal(status.into())].concat(),
+            message: [
+                "The server answered ",
+                &decimal(status.into()),
+                " ",
+                &response.status_text(),
+                ".",
+            ]
+            .concat(),
         });
         Err(ApiFailure::Status { status, error })
     }
 }
 
-async fn fetch<B: Serialize>(
-    method: &str,
-    path: &str,
-    body: Option<&B>,
-) -> Result<Response, JsValue> {
+async fn fetch(method: &str, path: &str, body: Option<&dyn Encode>) -> Result<Response, JsValue> {
     let headers = Headers::new()?;
     // Without this header the backend refuses the call (DESIGN.md, CSRF defence).
     headers.set(CSRF_HEADER, CSRF_VALUE)?;
@@ -156,7 +200,7 @@ async fn fetch<B: Serialize>(
     // Who is signed in changes with every login and logout: never answer from the HTTP cache.
     init.set_cache(RequestCache::NoStore);
     if let Some(body) = body {
-        let json = serde_json::to_string(body).map_err(|e| JsValue::from_str(&e.to_string()))?;
+        let json = json::to_string(body).ok_or_else(|| JsValue::from_str("unencodable body"))?;
         headers.set("Content-Type", "application/json")?;
         init.set_body(&JsValue::from_str(&json));
     }

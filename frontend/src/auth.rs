@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use shared::ApiError;
+use shared::{ApiError, LoginRequest};
 use web_sys::{Url, UrlSearchParams};
 
 use crate::api::{self, ApiFailure};
@@ -15,8 +15,19 @@ pub const DEFAULT_RETURN_TO: &str = "/profile";
 
 /// Flow steps 2 and 3: asks the backend for a login attempt, then leaves for the provider.
 /// Returns only when that failed (on success the browser is already unloading the page).
-pub async fn start_login(provider: &str, return_to: String) -> ApiFailure {
-    let login = match api::login(provider, Some(return_to)).await {
+///
+/// `return_to` is kept for this tab, so the callback page can start the login again ("Try
+/// again", "Try another account") towards the same page. With `another_account`, the provider
+/// is asked to show its account chooser.
+pub async fn start_login(provider: &str, return_to: String, another_account: bool) -> ApiFailure {
+    if let Some(storage) = session_storage() {
+        let _ = storage.set_item(RETURN_TO_KEY, &return_to);
+    }
+    let request = LoginRequest {
+        return_to: Some(return_to),
+        another_account,
+    };
+    let login = match api::login(&request, provider).await {
         Ok(login) => login,
         Err(failure) => return failure,
     };
@@ -39,13 +50,34 @@ pub async fn start_login(provider: &str, return_to: String) -> ApiFailure {
     }
 }
 
+const RETURN_TO_KEY: &str = "portero.return_to";
+
+/// This tab's `sessionStorage`, when the browser allows it.
+pub fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// Where the login this tab started last was going: what a new attempt from the callback page
+/// aims at too.
+pub fn remembered_return_to() -> String {
+    session_storage()
+        .and_then(|storage| storage.get_item(RETURN_TO_KEY).ok().flatten())
+        .unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned())
+}
+
 /// The authorize URL: `endpoint` with each of `params` appended to its query, form-urlencoded.
 ///
 /// A query the endpoint already carries is kept (some providers put a tenant or a policy
 /// there). Only `http:` and `https:` endpoints are accepted, so a broken or hostile
 /// configuration cannot make the SPA navigate to a `javascript:` URL.
 pub fn authorize_url(endpoint: &str, params: &BTreeMap<String, String>) -> Result<String, String> {
-    let invalid = || format!("The provider's authorize endpoint is not a valid URL: {endpoint}");
+    let invalid = || {
+        [
+            "The provider's authorize endpoint is not a valid URL: ",
+            endpoint,
+        ]
+        .concat()
+    };
     let url = Url::new(endpoint).map_err(|_| invalid())?;
     if !matches!(url.protocol().as_str(), "https:" | "http:") {
         return Err(invalid());

@@ -2,27 +2,29 @@
 //! finishes it on `/callback/{provider}` and shows who is signed in. It never sees a provider
 //! token: the backend keeps those and the browser only holds an HttpOnly session cookie.
 //!
-//! `api` is the only module that talks to the server; `auth` holds the pure URL helpers the
+//! `api` is the only module that talks to the server (`json` reads and writes its bodies); `auth` holds the pure URL helpers the
 //! browser tests exercise; `pages` has one component per route and `components` the pieces they
-//! share; `i18n` holds every text, in English and Spanish.
+//! share; `router` says which page the address bar shows; `i18n` holds every text, in English
+//! and Spanish; `user_agent` names the browser of a session.
 
 pub mod api;
 pub mod auth;
 mod components;
 pub mod i18n;
+pub mod json;
 mod loader;
 mod pages;
+mod plain;
+pub mod router;
+pub mod user_agent;
 
 use leptos::prelude::*;
-use leptos_router::{
-    components::{Route, Router, Routes},
-    path,
-};
 
 use crate::{
     components::LangSwitch,
     i18n::{tr, I18n},
     pages::{Callback, Home, NotFound, Profile},
+    router::{Page, Router},
 };
 
 /// The whole app: a header (with the language switch) and the routed page.
@@ -30,33 +32,37 @@ use crate::{
 pub fn App() -> impl IntoView {
     let i18n = I18n::detect();
     provide_context(i18n);
+    let page = Router::start().page();
     view! {
-        <Router>
-            <header class="site-header">
-                <a href="/" class="brand">
-                    <svg class="logo" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
-                        <path fill="currentColor" d="M5 21V5a2 2 0 0 1 2-2h10a2 2 0 0 1 2 2v16h-2V5H7v16zm8-9h2v2h-2z" />
-                    </svg>
-                    "Portero"
-                </a>
-                <nav aria-label=tr(|t| t.language)>
-                    <LangSwitch />
-                </nav>
-            </header>
-            <main id="content">
-                <Routes fallback=|| view! { <NotFound /> }>
-                    <Route path=path!("/") view=Home />
-                    <Route path=path!("/callback/:provider") view=Callback />
-                    <Route path=path!("/profile") view=Profile />
-                </Routes>
-            </main>
-        </Router>
+        <header class="site-header">
+            <a href="/" class="brand">
+                <svg class="logo" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+                    <path fill="currentColor" d="M5 21V5a2 2 0 0 1 2-2h10a2 2 0 0 1 2 2v16h-2V5H7v16zm8-9h2v2h-2z" />
+                </svg>
+                "Portero"
+            </a>
+            <nav aria-label=tr(|t| t.language)>
+                <LangSwitch />
+            </nav>
+        </header>
+        <main id="content">
+            {move || match page.get() {
+                Page::Home => view! { <Home /> }.into_any(),
+                Page::Callback { provider } => view! { <Callback provider /> }.into_any(),
+                Page::Profile => view! { <Profile /> }.into_any(),
+                Page::NotFound => view! { <NotFound /> }.into_any(),
+            }}
+        </main>
     }
 }
 
 /// Mounts the app on `<body>`; `main.rs` calls this once the module has loaded.
 pub fn start() {
-    // Without the hook a panic shows up as an opaque `unreachable` trap in the console.
+    // Without the hook a panic shows up as an opaque `unreachable` trap in the console. Debug
+    // builds only: the release build aborts at once on a panic (`-Cpanic=immediate-abort`, see
+    // docs/BENCHMARKS.md), so a hook would never run, and linking std's panic printing for it
+    // would cost ~10 KB of WebAssembly.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     // A page restored from the back/forward cache shows what was true when it was left: a
     // profile after logging out, disabled login buttons after leaving for the provider. Load it

@@ -1,12 +1,17 @@
-//! Browser tests for the URL steps of the login (`src/auth.rs`): they use the browser's own
-//! `URL` and `URLSearchParams`, so they run in headless Chrome, not on the host.
+//! Browser tests for the URL steps of the login (`src/auth.rs`) and the relative times of the
+//! sessions list: they use the browser's own `URL`, `URLSearchParams` and `Intl`, so they run in
+//! headless Chrome, not on the host.
 //!
 //! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p portero-frontend --target wasm32-unknown-unknown`
 #![cfg(target_arch = "wasm32")]
 
 use std::collections::BTreeMap;
 
-use portero_frontend::auth::{authorize_url, parse_callback_query, CallbackQuery};
+use portero_frontend::{
+    auth::{authorize_url, parse_callback_query, CallbackQuery},
+    i18n::{time_ago, Lang},
+    router::{is_spa_route, Page},
+};
 use wasm_bindgen_test::*;
 use web_sys::Url;
 
@@ -166,4 +171,67 @@ fn a_callback_without_code_or_state_is_incomplete() {
             "{query:?}"
         );
     }
+}
+
+#[wasm_bindgen_test]
+fn only_the_spa_routes_stay_in_the_router_after_a_login() {
+    // Where `/?return_to=…` may lead: the SPA's own pages are shown by its router…
+    for path in [
+        "/",
+        "/profile",
+        "/profile?tab=sessions",
+        "/profile#sessions",
+        "/callback/github",
+    ] {
+        assert!(is_spa_route(path), "{path}");
+    }
+    // …anything else is another document the browser must load (an nginx-protected page, an
+    // upstream's page), including paths that merely start like an SPA route.
+    for path in [
+        "/app/page.html",
+        "/app/",
+        "/profile/",
+        "/profiles",
+        "/callback/",
+        "/callback/github/extra",
+        "/api/notes/1",
+    ] {
+        assert!(!is_spa_route(path), "{path}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn last_seen_reads_as_a_relative_time_in_both_languages() {
+    let now = 1_800_000_000;
+    assert_eq!(time_ago(Lang::En, now - 20, now), "just now");
+    assert_eq!(time_ago(Lang::Es, now - 20, now), "justo ahora");
+    assert_eq!(time_ago(Lang::En, now - 3 * 60 - 10, now), "3 minutes ago");
+    assert_eq!(time_ago(Lang::Es, now - 3 * 60, now), "hace 3 minutos");
+    assert_eq!(time_ago(Lang::En, now - 3600, now), "1 hour ago");
+    assert_eq!(time_ago(Lang::Es, now - 5 * 3600, now), "hace 5 horas");
+    assert_eq!(time_ago(Lang::En, now - 2 * 86_400, now), "2 days ago");
+    // A clock a little ahead of the server's is not "in 1 minute".
+    assert_eq!(time_ago(Lang::En, now + 90, now), "just now");
+}
+
+#[wasm_bindgen_test]
+fn each_path_shows_its_page() {
+    assert_eq!(Page::of("/"), Page::Home);
+    assert_eq!(Page::of("/?return_to=%2Fapp%2Fpage.html"), Page::Home);
+    assert_eq!(Page::of("/profile#sessions"), Page::Profile);
+    assert_eq!(
+        Page::of("/callback/github?code=c&state=s"),
+        Page::Callback {
+            provider: "github".into()
+        }
+    );
+    // The parameter is decoded, as leptos_router did.
+    assert_eq!(
+        Page::of("/callback/my%20idp"),
+        Page::Callback {
+            provider: "my idp".into()
+        }
+    );
+    assert_eq!(Page::of("/nowhere"), Page::NotFound);
+    assert_eq!(Page::of("/callback/"), Page::NotFound);
 }

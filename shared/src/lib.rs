@@ -40,7 +40,9 @@ pub struct ProviderInfo {
 pub struct LoginRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_to: Option<String>,
-    /// Ask the provider to let the person choose another account (after an `access_denied`).
+    /// Ask the provider to show its account chooser (OpenID Connect `prompt=select_account`,
+    /// or what the provider offers instead): the SPA's "Try another account" after a 403
+    /// `access_denied`. Left out of the JSON when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub another_account: bool,
 }

@@ -297,9 +297,7 @@ fn browser_tests(tools: &tools::Tools, browser: &tools::Browser, tmp: &Path) -> 
 
 fn build_spa(tools: &tools::Tools) -> Result<()> {
     step("trunk build --release (dist/)");
-    run(tools
-        .command("trunk")
-        .args(["build", "--release", "--skip-version-check"]))?;
+    run(&mut tools.trunk_release())?;
     if !root().join("dist/index.html").exists() {
         bail!("trunk build finished without dist/index.html");
     }

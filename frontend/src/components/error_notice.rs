@@ -42,6 +42,6 @@ pub fn failure_sentence(
 ) -> String {
     match failure_text(t, failure.code()) {
         Some(text) => fill(text, provider.unwrap_or(t.the_provider)),
-        None => format!("{} {}", t.err_unknown, failure.message()),
+        None => [t.err_unknown, " ", failure.message()].concat(),
     }
 }

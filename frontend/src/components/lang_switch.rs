@@ -1,6 +1,9 @@
 use leptos::prelude::*;
 
-use crate::i18n::{tr, use_i18n, Lang};
+use crate::{
+    i18n::{tr, use_i18n, Lang},
+    plain::bool_text,
+};
 
 /// English / Español: the choice is remembered in `localStorage` (see `I18n::set`).
 #[component]
@@ -14,7 +17,7 @@ pub fn LangSwitch() -> impl IntoView {
                     type="button"
                     lang=lang.tag()
                     data-lang=lang.tag()
-                    aria-pressed=move || (i18n.lang() == lang).to_string()
+                    aria-pressed=move || bool_text(i18n.lang() == lang)
                     on:click=move |_| i18n.set(lang)
                 >
                     {lang.name()}

@@ -14,6 +14,9 @@ pub fn LogoutButton(
     /// The id of the session's provider, to name it in the RP-initiated logout link.
     #[prop(optional, into)]
     provider: Option<String>,
+    /// "Log out everywhere" (`#logout-everywhere`): every session of this person ends.
+    #[prop(optional)]
+    everywhere: bool,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let busy = RwSignal::new(false);
@@ -25,7 +28,7 @@ pub fn LogoutButton(
         failure.set(None);
         let provider = provider.clone();
         spawn_local(async move {
-            match api::logout().await {
+            match api::logout(everywhere).await {
                 Ok(shared::LogoutResponse {
                     end_session_url: Some(url),
                 }) => {
@@ -48,8 +51,7 @@ pub fn LogoutButton(
             }
         });
     };
-    move || {
-        match ended.get() {
+    move || match ended.get() {
         Some((url, name)) => view! {
             <p class="notice" id="logged-out">
                 {tr(|t| t.logged_out)} " "
@@ -65,13 +67,18 @@ pub fn LogoutButton(
         }
         .into_any(),
         None => view! {
-            <button id="logout" type="button" class="secondary" on:click=log_out.clone() disabled=busy>
-                {tr(|t| t.log_out)}
+            <button
+                id=if everywhere { "logout-everywhere" } else { "logout" }
+                type="button"
+                class="secondary"
+                on:click=log_out.clone()
+                disabled=busy
+            >
+                {tr(if everywhere { |t| t.log_out_everywhere } else { |t| t.log_out })}
             </button>
             {move || failure.get().map(|failure| view! { <ErrorNotice failure /> })}
         }
         .into_any(),
-    }
     }
 }
 

@@ -1,38 +1,36 @@
 use leptos::{prelude::*, task::spawn_local};
-use leptos_router::hooks::use_query_map;
 use shared::ProviderInfo;
 
 use crate::{
     api::ApiFailure,
-    auth::{start_login, DEFAULT_RETURN_TO},
+    auth::{session_storage, start_login, DEFAULT_RETURN_TO},
     components::{BrandMark, ErrorNotice},
     i18n::{fill, use_i18n},
+    plain::bool_text,
+    router::query_param,
 };
 
 fn name_key(id: &str) -> String {
-    format!("portero.name.{id}")
+    ["portero.name.", id].concat()
 }
 
 /// Kept for this tab in `sessionStorage`, so the callback page can name the provider at once
 /// instead of showing its id until `/api/providers` answers.
 fn remember_name(id: &str, name: &str) {
-    if let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+    if let Some(storage) = session_storage() {
         let _ = storage.set_item(&name_key(id), name);
     }
 }
 
 /// The name of the provider whose button this tab pressed last, if any.
 pub fn remembered_name(id: &str) -> Option<String> {
-    web_sys::window()
-        .and_then(|w| w.session_storage().ok().flatten())
-        .and_then(|storage| storage.get_item(&name_key(id)).ok().flatten())
+    session_storage().and_then(|storage| storage.get_item(&name_key(id)).ok().flatten())
 }
 
 /// One "Log in with …" button per configured provider, each with its brand mark.
 #[component]
 pub fn ProviderButtons(providers: Vec<ProviderInfo>) -> impl IntoView {
     let i18n = use_i18n();
-    let query = use_query_map();
     // The provider whose login is starting: the buttons stay disabled until the browser has
     // left for the provider, so a second click cannot start a competing attempt.
     let pending = RwSignal::new(None::<String>);
@@ -41,15 +39,12 @@ pub fn ProviderButtons(providers: Vec<ProviderInfo>) -> impl IntoView {
 
     let start = move |id: String, name: String| {
         // The backend re-validates it (DESIGN.md, rule 5): this only says where to go.
-        let return_to = query
-            .read_untracked()
-            .get("return_to")
-            .unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned());
+        let return_to = query_param("return_to").unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned());
         remember_name(&id, &name);
         pending.set(Some(id.clone()));
         failure.set(None);
         spawn_local(async move {
-            let err = start_login(&id, return_to).await;
+            let err = start_login(&id, return_to, false).await;
             failure.set(Some((err, name)));
             pending.set(None);
         });
@@ -68,7 +63,7 @@ pub fn ProviderButtons(providers: Vec<ProviderInfo>) -> impl IntoView {
                         data-provider=id
                         disabled=move || pending.with(Option::is_some)
                         aria-busy=move || {
-                            pending.with(|p| p.as_deref() == Some(busy_id.as_str())).to_string()
+                            bool_text(pending.with(|p| p.as_deref() == Some(busy_id.as_str())))
                         }
                         on:click=move |_| start(click.0.clone(), click.1.clone())
                     >

@@ -14,7 +14,8 @@ mod es;
 /// Declares [`Texts`] with one `&'static str` field per key.
 macro_rules! texts {
     ($($(#[$doc:meta])* $key:ident),* $(,)?) => {
-        /// One language's texts. `{provider}` and `{name}` are filled in by [`fill`].
+        /// One language's texts. A `{placeholder}` (`{provider}`, `{name}`, `{time}` …) is filled
+        /// in by [`fill`].
         pub struct Texts {
             $($(#[$doc])* pub $key: &'static str,)*
         }
@@ -88,6 +89,36 @@ texts! {
     followers,
     profile_page,
     log_in_again,
+    /// The card "What your app sees" (`GET /api/demo/whoami`).
+    app_sees_title,
+    app_sees_intro,
+    app_sees_app,
+    app_sees_signature,
+    app_sees_verified,
+    app_sees_not_verified,
+    app_sees_subject,
+    app_sees_name,
+    not_sent,
+    /// The sessions list (`GET /api/sessions`).
+    sessions_title,
+    this_browser,
+    /// A browser named from its `User-Agent`: "Firefox on Linux".
+    browser_on_os,
+    unknown_browser,
+    /// `{time}` is a relative time from the browser's `Intl.RelativeTimeFormat`.
+    last_seen,
+    signed_in_at,
+    just_now,
+    end_session,
+    /// The accessible name of a session's "End" button.
+    end_session_of,
+    log_out_everywhere,
+    sessions_failed,
+    end_session_failed,
+    /// The callback page when the backend's access rules refuse the person (403 `access_denied`).
+    denied_title,
+    denied_lead,
+    try_another_account,
     not_found_title,
     not_found_text,
 }
@@ -132,9 +163,42 @@ impl Lang {
     }
 }
 
-/// Puts `value` in the text's placeholder (`{provider}` or `{name}`).
+/// Puts `value` in the text's first placeholder (`{provider}`, `{name}`, `{time}` …); a text
+/// with two (`{browser} on {os}`) is filled twice.
 pub fn fill(text: &str, value: &str) -> String {
-    text.replace("{provider}", value).replace("{name}", value)
+    let placeholder = text
+        .find('{')
+        .and_then(|start| Some(start..start + text[start..].find('}')? + 1));
+    match placeholder {
+        Some(range) => {
+            let mut filled = text.to_owned();
+            filled.replace_range(range, value);
+            filled
+        }
+        None => text.to_owned(),
+    }
+}
+
+/// "3 minutes ago", "hace 2 horas": how long before `now` the moment `then` was (both in
+/// seconds since the Unix epoch), in the reader's language, by the browser's
+/// `Intl.RelativeTimeFormat`. Under a minute: [`Texts::just_now`].
+pub fn time_ago(lang: Lang, then: i64, now: i64) -> String {
+    let seconds = now.saturating_sub(then).max(0);
+    let (amount, unit) = match seconds {
+        0..=59 => return lang.texts().just_now.to_owned(),
+        60..=3599 => (seconds / 60, "minute"),
+        3600..=86_399 => (seconds / 3600, "hour"),
+        _ => (seconds / 86_400, "day"),
+    };
+    let locales = js_sys::Array::of1(&lang.tag().into());
+    js_sys::Intl::RelativeTimeFormat::new(&locales, &js_sys::Object::new())
+        .format(-(amount as f64), unit)
+        .into()
+}
+
+/// Seconds since the Unix epoch, by the browser's clock.
+pub fn now_seconds() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
 }
 
 /// The plain-words sentence for a machine code: an OAuth `error` from the provider's redirect
@@ -239,7 +303,7 @@ pub fn tr(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{en::EN, *};
 
     #[cfg(target_arch = "wasm32")]
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -291,6 +355,21 @@ mod tests {
             same.iter().all(|key| ["campus", "cursus"].contains(key)),
             "untranslated: {same:?}"
         );
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn fill_puts_the_value_in_the_first_placeholder() {
+        assert_eq!(
+            fill("Log in with {provider}", "GitHub"),
+            "Log in with GitHub"
+        );
+        assert_eq!(fill("Avatar of {name}", "Ada"), "Avatar of Ada");
+        let once = fill(EN.browser_on_os, "Firefox");
+        assert_eq!(once, "Firefox on {os}");
+        assert_eq!(fill(&once, "Linux"), "Firefox on Linux");
+        assert_eq!(fill("No placeholder", "x"), "No placeholder");
+        assert_eq!(fill("Unclosed {brace", "x"), "Unclosed {brace");
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -1,16 +1,14 @@
 use leptos::{prelude::*, task::spawn_local};
-use leptos_router::{
-    hooks::{use_navigate, use_params_map},
-    NavigateOptions,
-};
 use shared::{ReturnTo, SessionRequest};
 
 use crate::{
     api::{self, ApiFailure},
-    auth::{parse_callback_query, start_login, CallbackQuery, DEFAULT_RETURN_TO},
+    auth::{parse_callback_query, remembered_return_to, start_login, CallbackQuery},
     components::{remembered_name, ErrorNotice},
     i18n::{failure_text, fill, tr, use_i18n},
     loader::Loaded,
+    plain::bool_text,
+    router::{is_spa_route, use_router},
 };
 
 /// What the callback page shows.
@@ -21,6 +19,9 @@ enum Status {
     Checking,
     /// The session exists: on the way to `return_to`.
     SigningIn,
+    /// The login worked at the provider, but the backend's access rules (DESIGN.md, "Who may log
+    /// in") refuse this person: 403 `access_denied`, with the backend's sentence naming the rule.
+    Denied { reason: String },
     /// The provider or the backend said no: a machine code and, when given, the details.
     Failed {
         code: String,
@@ -32,12 +33,11 @@ enum Status {
 
 /// `/callback/:provider`: where the provider sends the person back (flow steps 4 and 5).
 #[component]
-pub fn Callback() -> impl IntoView {
+pub fn Callback(
+    /// The `{provider}` of the path.
+    provider: String,
+) -> impl IntoView {
     let i18n = use_i18n();
-    let provider = use_params_map()
-        .read_untracked()
-        .get("provider")
-        .unwrap_or_default();
     // Only for the provider's display name; the exchange below does not wait for it.
     let providers = Loaded::new(api::providers);
     let provider_name = {
@@ -60,10 +60,9 @@ pub fn Callback() -> impl IntoView {
     let query = take_query();
 
     let status = RwSignal::new(Status::Checking);
-    let navigate = use_navigate();
+    let router = use_router();
     // Sends the code to the backend; kept so "Retry" can send it again after a network error.
     let exchange = StoredValue::new_local(move |request: SessionRequest| {
-        let navigate = navigate.clone();
         status.set(Status::Checking);
         spawn_local(async move {
             match api::session(&request).await {
@@ -72,13 +71,21 @@ pub fn Callback() -> impl IntoView {
                     // The backend already checked it; checking again costs nothing and keeps
                     // this page from ever being an open redirect on its own.
                     let target = ReturnTo::parse(Some(&session.return_to));
-                    navigate(
-                        target.as_str(),
-                        NavigateOptions {
-                            replace: true,
-                            ..Default::default()
-                        },
-                    );
+                    if is_spa_route(target.as_str()) {
+                        router.navigate(target.as_str(), true);
+                    } else if let Some(window) = web_sys::window() {
+                        // A page the SPA does not show (the app behind Portero, served by nginx
+                        // or an upstream): the browser loads it. `replace`, like the router
+                        // above, so Back does not return to a spent callback.
+                        let _ = window.location().replace(target.as_str());
+                    }
+                }
+                Err(ApiFailure::Status { status: 403, error })
+                    if error.error == shared::codes::ACCESS_DENIED =>
+                {
+                    status.set(Status::Denied {
+                        reason: error.message,
+                    })
                 }
                 Err(failure) => status.set(Status::Failed {
                     code: failure.code().to_owned(),
@@ -112,18 +119,24 @@ pub fn Callback() -> impl IntoView {
         }),
     }
 
-    // "Try again": a new login with the same provider.
+    // "Try again" and "Try another account": a new login with the same provider, towards the
+    // page the first one was going to.
     let restarting = RwSignal::new(false);
     let restart_failure = RwSignal::new(None::<ApiFailure>);
-    let try_again = move |_| {
+    let restart = StoredValue::new_local(move |another_account: bool| {
         let provider = provider.clone();
         restarting.set(true);
         restart_failure.set(None);
         spawn_local(async move {
-            let failure = start_login(&provider, DEFAULT_RETURN_TO.to_owned()).await;
+            let failure = start_login(&provider, remembered_return_to(), another_account).await;
             restart_failure.set(Some(failure));
             restarting.set(false);
         });
+    });
+    let restart_notice = move || {
+        restart_failure.get().map(|failure| {
+            view! { <ErrorNotice failure provider=provider_name.get() /> }
+        })
     };
 
     move || match status.get() {
@@ -190,9 +203,9 @@ pub fn Callback() -> impl IntoView {
                         <button
                             type="button"
                             id="try-again"
-                            on:click=try_again.clone()
+                            on:click=move |_| restart.with_value(|start| start(false))
                             disabled=restarting
-                            aria-busy=move || restarting.get().to_string()
+                            aria-busy=move || bool_text(restarting.get())
                         >
                             {tr(|t| t.try_again)}
                         </button>
@@ -200,13 +213,37 @@ pub fn Callback() -> impl IntoView {
                             {tr(|t| t.back_home)}
                         </a>
                     </div>
-                    {move || restart_failure.get().map(|failure| {
-                        view! { <ErrorNotice failure provider=provider_name.get() /> }
-                    })}
+                    {restart_notice}
                 </section>
             }
             .into_any()
         }
+        Status::Denied { reason } => view! {
+            <section class="card" id="access-denied" role="alert" aria-labelledby="denied-title">
+                <h1 id="denied-title">{tr(|t| t.denied_title)}</h1>
+                <p class="lead">{move || fill(i18n.t().denied_lead, &provider_name.get())}</p>
+                <dl class="error-facts">
+                    <dt>{tr(|t| t.error_details)}</dt>
+                    <dd id="denied-reason">{reason}</dd>
+                </dl>
+                <div class="actions">
+                    <button
+                        type="button"
+                        id="try-another-account"
+                        on:click=move |_| restart.with_value(|start| start(true))
+                        disabled=restarting
+                        aria-busy=move || bool_text(restarting.get())
+                    >
+                        {tr(|t| t.try_another_account)}
+                    </button>
+                    <a href="/" id="back-home" class="button secondary">
+                        {tr(|t| t.back_home)}
+                    </a>
+                </div>
+                {restart_notice}
+            </section>
+        }
+        .into_any(),
     }
 }
 

@@ -18,10 +18,7 @@ use crate::{brotli11, gzip9, run, step, tools};
 /// `trunk build --release` into `dist`, with the precompressed siblings the backend serves.
 pub fn build_spa_into(tools: &tools::Tools, dist: &Path) -> Result<()> {
     step(&format!("trunk build --release --dist {}", dist.display()));
-    run(tools
-        .command("trunk")
-        .args(["build", "--release", "--skip-version-check", "--dist"])
-        .arg(dist))?;
+    run(tools.trunk_release().arg("--dist").arg(dist))?;
     if !dist.join("index.html").exists() {
         bail!("trunk build finished without {}/index.html", dist.display());
     }

@@ -1,14 +1,23 @@
+//! `/profile`: the person (`/api/me`), the live profile (`/api/profile`), what an app behind
+//! Portero sees (`app_sees`) and the person's sessions (`sessions`).
+
+mod app_sees;
+mod sessions;
+
 use leptos::prelude::*;
-use leptos_router::{hooks::use_navigate, NavigateOptions};
 use shared::{MeResponse, ProfileDetails};
 use wasm_bindgen::JsValue;
 
 use crate::{
     api,
     components::{failure_sentence, ErrorNotice, LogoutButton, Skeleton},
-    i18n::{fill, tr, use_i18n, I18n, Lang},
+    i18n::{fill, tr, use_i18n, I18n, Lang, Texts},
     loader::Loaded,
+    plain::decimal,
+    router::use_router,
 };
+use app_sees::AppSeesCard;
+use sessions::Sessions;
 
 /// Where a visitor without a session goes: the start page, which brings them back here after
 /// the login.
@@ -19,19 +28,13 @@ const LOGIN_PATH: &str = "/?return_to=%2Fprofile";
 #[component]
 pub fn Profile() -> impl IntoView {
     let me = Loaded::new(api::me);
-    let navigate = use_navigate();
+    let router = use_router();
     Effect::new(move |_| {
         if me
             .get()
             .is_some_and(|result| result.is_err_and(|err| err.is_unauthorized()))
         {
-            navigate(
-                LOGIN_PATH,
-                NavigateOptions {
-                    replace: true,
-                    ..Default::default()
-                },
-            );
+            router.navigate(LOGIN_PATH, true);
         }
     });
 
@@ -77,14 +80,19 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
             />
         }
     });
-    // The provider no longer honours the session's tokens (DESIGN.md, rule 11): the backend
-    // ended the session, so the card would describe a login that is gone.
+    // The provider no longer honours the session's tokens (DESIGN.md, rule 11), or the session
+    // was ended elsewhere (another browser's "Log out everywhere"; the sessions list learns it
+    // first then): the backend ended the session, so the cards would describe a login that is
+    // gone.
+    let signed_out = RwSignal::new(false);
     let ended = move || {
-        live.get()
-            .is_some_and(|answer| answer.is_err_and(|failure| failure.is_unauthorized()))
+        signed_out.get()
+            || live
+                .get()
+                .is_some_and(|answer| answer.is_err_and(|failure| failure.is_unauthorized()))
     };
     let card = view! {
-        <section class="card profile" id="profile" aria-labelledby="profile-name" hidden=ended>
+        <section class="card profile" id="profile" aria-labelledby="profile-name">
             <div class="profile-head">
                 {avatar}
                 <div>
@@ -94,9 +102,9 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
             </div>
             <dl class="facts">
                 <dt>{tr(|t| t.profile_login)}</dt>
-                <dd id="profile-login">{or_not_shared(user.login)}</dd>
+                <dd id="profile-login">{or_missing(user.login, |t| t.not_shared)}</dd>
                 <dt>{tr(|t| t.profile_email)}</dt>
-                <dd id="profile-email">{or_not_shared(user.email)}</dd>
+                <dd id="profile-email">{or_missing(user.email, |t| t.not_shared)}</dd>
                 <dt>{tr(|t| t.profile_provider)}</dt>
                 <dd id="profile-provider">{provider_name}</dd>
                 <dt>{tr(|t| t.profile_session_ends)}</dt>
@@ -130,12 +138,16 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
                 }}
             </section>
             <div class="actions">
-                <LogoutButton provider=provider_id />
+                <LogoutButton provider=provider_id.clone() />
             </div>
         </section>
     };
     view! {
-        {card}
+        <div class="cards" hidden=ended>
+            {card}
+            <AppSeesCard />
+            <Sessions provider=provider_id signed_out />
+        </div>
         {move || {
             ended()
                 .then(|| {
@@ -226,8 +238,8 @@ fn details(i18n: I18n, details: ProfileDetails) -> impl IntoView {
             {row("profile-campus", |t| t.campus, campus)}
             {row("profile-cursus", |t| t.cursus, cursus)}
             {move || row("profile-level", |t| t.level, level.map(|l| format_level(i18n.lang(), l)))}
-            {row("profile-repos", |t| t.public_repos, public_repos.map(|n| n.to_string()))}
-            {row("profile-followers", |t| t.followers, followers.map(|n| n.to_string()))}
+            {row("profile-repos", |t| t.public_repos, public_repos.map(decimal))}
+            {row("profile-followers", |t| t.followers, followers.map(decimal))}
             {link}
         </dl>
     }
@@ -235,7 +247,8 @@ fn details(i18n: I18n, details: ProfileDetails) -> impl IntoView {
 }
 
 /// 42 levels have two decimals (`7.42`); Spanish writes the comma. Done with integers: the
-/// standard library's float formatting would add about 10 KB to the WebAssembly.
+/// standard library's float formatting would add about 10 KB to the WebAssembly, and
+/// `core::fmt` some more.
 fn format_level(lang: Lang, level: f64) -> String {
     let hundredths = (level.abs() * 100.0).round() as u64;
     let sign = if level < 0.0 { "-" } else { "" };
@@ -243,14 +256,23 @@ fn format_level(lang: Lang, level: f64) -> String {
         Lang::Es => ',',
         Lang::En => '.',
     };
-    format!("{sign}{}{point}{:02}", hundredths / 100, hundredths % 100)
+    let cents = hundredths % 100;
+    let mut text = String::from(sign);
+    text.push_str(&decimal(hundredths / 100));
+    text.push(point);
+    if cents < 10 {
+        text.push('0');
+    }
+    text.push_str(&decimal(cents));
+    text
 }
 
-/// Providers may withhold a field (a private GitHub email): say so instead of leaving a gap.
-fn or_not_shared(value: Option<String>) -> impl IntoView {
+/// Providers may withhold a field (a private GitHub email), and Portero sends no header for a
+/// missing value: say so (`missing`) instead of leaving a gap.
+fn or_missing(value: Option<String>, missing: fn(&Texts) -> &'static str) -> impl IntoView {
     match value {
         Some(value) => view! { {value} }.into_any(),
-        None => view! { <span class="missing">{tr(|t| t.not_shared)}</span> }.into_any(),
+        None => view! { <span class="missing">{tr(missing)}</span> }.into_any(),
     }
 }
 
