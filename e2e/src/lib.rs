@@ -17,6 +17,7 @@ use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 use portero::{config::Config, startup::Application};
 use tokio::sync::oneshot;
 
+pub mod axe;
 pub mod nginx;
 pub mod process;
 

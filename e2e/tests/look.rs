@@ -6,22 +6,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use e2e::{Browser, DevLikeStack};
+use anyhow::{Context, Result};
+use e2e::{axe, Browser, DevLikeStack};
 use fantoccini::key::Key;
 use serde_json::json;
-
-/// axe-core from npm, installed test-locally into target/axe-core (once).
-const AXE_VERSION: &str = "4.11.0";
 
 const THEMES: [&str; 2] = ["light", "dark"];
 /// (name, width, height)
 const DEVICES: [(&str, u32, u32); 2] = [("desktop", 1280, 800), ("phone", 390, 844)];
-
-fn axe_source() -> Result<String> {
-    let script = e2e::npm_package("axe-core", "axe-core", AXE_VERSION)?.join("axe.min.js");
-    std::fs::read_to_string(&script).with_context(|| format!("reading {}", script.display()))
-}
 
 /// Emulated `prefers-color-scheme` and screen size, as a phone or desktop browser reports them.
 async fn view_as(
@@ -58,31 +50,6 @@ async fn view_as(
     Ok(())
 }
 
-/// Runs axe-core in the page: one line per serious or critical violation.
-async fn serious_violations(browser: &Browser, axe: &str) -> Result<Vec<String>> {
-    browser.client.execute(axe, vec![]).await?;
-    let found = browser
-        .client
-        .execute_async(
-            "const done = arguments[0];
-             axe.run(document, { resultTypes: ['violations'] }).then(
-               r => done({
-                 passed: r.passes.length,
-                 serious: r.violations
-                   .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                   .map(v => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map(n => n.target.join(' ')).join(', ')}`),
-               }),
-               e => done({ passed: 0, serious: ['axe failed: ' + e] }));",
-            vec![],
-        )
-        .await?;
-    // Guards against an audit that silently checked nothing (a page not rendered yet).
-    if found["passed"].as_u64().unwrap_or(0) == 0 {
-        bail!("axe-core checked no rule: {found}");
-    }
-    serde_json::from_value(found["serious"].clone()).context("axe's answer")
-}
-
 /// Audits and photographs the page now shown, in every theme and on every device.
 async fn check_and_photograph(
     browser: &Browser,
@@ -96,7 +63,7 @@ async fn check_and_photograph(
         for device in DEVICES {
             view_as(browser, theme, device).await?;
             let name = format!("{page}-{theme}-{}", device.0);
-            for violation in serious_violations(browser, axe).await? {
+            for violation in axe::serious_violations(browser, axe).await? {
                 problems.push(format!("{name}: {violation}"));
             }
             let png = browser.client.screenshot().await?;
@@ -138,7 +105,7 @@ async fn tab(browser: &Browser) -> Result<(String, bool)> {
 #[tokio::test]
 async fn login_callback_error_and_profile_pass_axe_in_both_themes_and_are_photographed(
 ) -> Result<()> {
-    let axe = axe_source()?;
+    let axe = axe::source()?;
     // The three buttons of `cargo xtask dev`, as a newcomer first sees them.
     let dev = DevLikeStack::start().await?;
     let browser = Browser::start().await?;
@@ -197,7 +164,7 @@ async fn login_callback_error_and_profile_pass_axe_in_both_themes_and_are_photog
         .execute("return document.documentElement.lang;", vec![])
         .await?;
     assert_eq!(lang, "es");
-    for violation in serious_violations(&browser, &axe).await? {
+    for violation in axe::serious_violations(&browser, &axe).await? {
         problems.push(format!("profile in Spanish: {violation}"));
     }
 
