@@ -176,3 +176,64 @@ async fn sigterm_during_a_slow_request_lets_it_finish_and_logs_are_json_with_req
     );
     assert!(logs.contains("shutting down"), "{logs}");
 }
+
+/// A SQLite file serves one process (its sessions are kept in that process's memory): a second
+/// `portero` on the same file stops at start and says why, and starts once the first is gone.
+#[tokio::test]
+async fn a_second_portero_on_the_same_sqlite_file_stops_at_start_and_says_why() {
+    let db = std::env::temp_dir()
+        .join(format!("portero-process-sqlite-{}", free_port()))
+        .join("sessions.db");
+    let with_sqlite = |port: u16| {
+        let file = write_config("http://127.0.0.1:1", port);
+        let text = std::fs::read_to_string(&file).unwrap().replace(
+            "store = \"memory\"",
+            &format!("store = \"sqlite://{}\"", db.display()),
+        );
+        std::fs::write(&file, text).unwrap();
+        (port, file)
+    };
+    let start = |(port, file): &(u16, std::path::PathBuf)| {
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_portero"))
+            .arg("--config")
+            .arg(file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        (child, format!("http://127.0.0.1:{port}/healthz"))
+    };
+    async fn healthy(url: &str) -> bool {
+        for _ in 0..100 {
+            if reqwest::get(url).await.is_ok() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    let (mut first, first_url) = start(&with_sqlite(free_port()));
+    assert!(healthy(&first_url).await, "the first one starts");
+    let second_config = with_sqlite(free_port());
+    let (second, _) = start(&second_config);
+    let out = tokio::time::timeout(Duration::from_secs(10), second.wait_with_output())
+        .await
+        .expect("the second one stops by itself")
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is in use by another Portero process") && err.contains("redis://"),
+        "{err}"
+    );
+    assert!(healthy(&first_url).await, "the first one is untouched");
+
+    first.kill().await.unwrap();
+    let (_again, again_url) = start(&second_config);
+    assert!(
+        healthy(&again_url).await,
+        "the file is free once the first one is gone"
+    );
+}

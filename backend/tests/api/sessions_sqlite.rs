@@ -218,14 +218,15 @@ async fn sealed_tokens_copied_into_another_sessions_row_do_not_open_there() {
 
     let provider = start_devprovider().await;
     let db = temp_dir("moved-tokens").join("sessions.db");
-    let app = spawn_app_with(&config_on(
+    let config = config_on(
         &provider.issuer(),
         &sqlite_store(&db),
         &format!("secret_key = \"{SECRET_KEY}\""),
-    ))
-    .await;
+    );
+    let app = spawn_app_with(&config).await;
     let ada = app.browser();
     let ada_user = log_in(&ada, "ada").await;
+    let ada_id = ada.session_cookie().expect("a session cookie");
     let mallory = app.browser();
     let mallory_user = log_in(&mallory, "grace").await;
     let mallory_id = mallory.session_cookie().expect("a session cookie");
@@ -236,7 +237,9 @@ async fn sealed_tokens_copied_into_another_sessions_row_do_not_open_there() {
     }
 
     // Writing the file as an attacker with no key would: Ada's `auth` (and the index columns
-    // that name her) into Mallory's row.
+    // that name her) into Mallory's row. While the backend is stopped: a running one keeps
+    // the sessions it read in memory, and holds the file for itself.
+    app.stop().await;
     let mut conn = sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&db))
         .await
         .unwrap();
@@ -268,6 +271,7 @@ async fn sealed_tokens_copied_into_another_sessions_row_do_not_open_there() {
             .unwrap();
     assert_eq!(done.rows_affected(), 1);
     conn.close().await.unwrap();
+    let app = spawn_app_with(&config).await;
 
     let userinfo_before = provider.stats().userinfo_requests;
     call_with_cookie(&app, reqwest::Method::GET, "/api/profile", &mallory_id)
@@ -281,7 +285,7 @@ async fn sealed_tokens_copied_into_another_sessions_row_do_not_open_there() {
     call_with_cookie(&app, reqwest::Method::GET, "/api/me", &mallory_id)
         .await
         .assert_error(401, "not_logged_in");
-    let profile = ada.get("/api/profile").await;
+    let profile = call_with_cookie(&app, reqwest::Method::GET, "/api/profile", &ada_id).await;
     assert_eq!(
         profile.status, 200,
         "Ada's own session still works: {}",

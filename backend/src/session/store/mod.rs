@@ -13,6 +13,7 @@
 //! - Expired records are never handed out; SQLite and memory delete them on a sweep, Redis
 //!   expires them itself.
 
+mod cache;
 mod memory;
 mod redis;
 mod sqlite;
@@ -271,11 +272,9 @@ impl Store {
             StoreConfig::Memory => {
                 Store::with(Arc::new(memory::Memory::default()), Vec::new(), sweep_every)
             }
-            StoreConfig::Sqlite(path) => Store::with(
-                Arc::new(sqlite::Sqlite::open(path).await?),
-                Vec::new(),
-                sweep_every,
-            ),
+            StoreConfig::Sqlite(path) => {
+                Store::with(sqlite::shared(path).await?, Vec::new(), sweep_every)
+            }
             StoreConfig::Redis(url) => {
                 let (redis, connection) = redis::Redis::open(url).await?;
                 Store::with(Arc::new(redis), vec![connection], sweep_every)

@@ -1,8 +1,18 @@
 //! `sqlite://PATH` (the default, `sqlite://data/sessions.db`): a file, created with its folder
 //! on first start, readable by the backend's user only; sessions survive a restart. WAL mode,
 //! so readers never wait for the writer.
+//!
+//! One process per file: it keeps the sessions it reads in memory (`cache.rs`), which is right
+//! only while no other process writes the file. `PATH.lock` is held to be sure of it: a second
+//! Portero on the same file stops at start with a message that says so. In one process, every
+//! store opened on one file shares one [`Sqlite`] and its cache.
 
-use std::path::Path;
+use std::{
+    collections::HashMap,
+    fs::File,
+    path::{Path, PathBuf},
+    sync::{Arc, LazyLock, Weak},
+};
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -11,7 +21,9 @@ use sqlx::{
     Row, SqlitePool,
 };
 
-use super::{folder_of, now_millis, Backend, Counts, Entry, Key, Unavailable, STORE_TIMEOUT};
+use super::{
+    cache::Cached, folder_of, now_millis, Backend, Counts, Entry, Key, Unavailable, STORE_TIMEOUT,
+};
 
 const SCHEMA: &str = "
 create table if not exists portero_sessions (
@@ -39,6 +51,53 @@ create table if not exists portero_attempts (
 #[derive(Debug)]
 pub struct Sqlite {
     pool: SqlitePool,
+    /// `PATH.lock`, locked for as long as this lives.
+    _lock: File,
+}
+
+/// The files this process has open, by canonical path.
+static OPEN: LazyLock<tokio::sync::Mutex<HashMap<PathBuf, Weak<Cached<Sqlite>>>>> =
+    LazyLock::new(Default::default);
+
+/// The store of the file at `path`, with its cache: the one this process has open already, or
+/// a new one.
+pub async fn shared(path: &Path) -> anyhow::Result<Arc<Cached<Sqlite>>> {
+    let context = || format!("session.store: cannot open SQLite file {}", path.display());
+    std::fs::create_dir_all(folder_of(path)).with_context(context)?;
+    make_private(path).with_context(context)?;
+    let canonical = path.canonicalize().with_context(context)?;
+    let mut open = OPEN.lock().await;
+    if let Some(store) = open.get(&canonical).and_then(Weak::upgrade) {
+        return Ok(store);
+    }
+    let store = Arc::new(Cached::new(Sqlite::open(path).await?));
+    open.retain(|_, store| store.strong_count() > 0);
+    open.insert(canonical, Arc::downgrade(&store));
+    Ok(store)
+}
+
+/// Takes `PATH.lock`, or says which other process holds it.
+fn lock_for(path: &Path) -> anyhow::Result<File> {
+    let name = format!("{}.lock", path.display());
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .with_context(|| format!("session.store: cannot create {name}"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "session.store: {} is in use by another Portero process (it holds {name}). \
+             A SQLite file serves one process, which keeps the sessions it reads in memory; \
+             stop the other one, give this one its own file, or run several replicas on \
+             Redis (store = \"redis://HOST:PORT\")",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("session.store: cannot lock {name}"))
+        }
+    }
 }
 
 fn unavailable(e: sqlx::Error) -> Unavailable {
@@ -46,10 +105,9 @@ fn unavailable(e: sqlx::Error) -> Unavailable {
 }
 
 impl Sqlite {
-    pub async fn open(path: &Path) -> anyhow::Result<Self> {
+    async fn open(path: &Path) -> anyhow::Result<Self> {
         let context = || format!("session.store: cannot open SQLite file {}", path.display());
-        std::fs::create_dir_all(folder_of(path)).with_context(context)?;
-        make_private(path).with_context(context)?;
+        let lock = lock_for(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -78,7 +136,7 @@ impl Sqlite {
             tracing::warn!("sessions of the previous format ended: their ids were stored as is");
         }
         tracing::info!(path = %path.display(), "sessions kept in SQLite");
-        Ok(Sqlite { pool })
+        Ok(Sqlite { pool, _lock: lock })
     }
 }
 

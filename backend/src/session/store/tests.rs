@@ -162,3 +162,31 @@ async fn an_unreachable_redis_is_unavailable_not_a_hang() {
     assert!(store.load(&Id::default()).await.is_err());
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// SQLite keeps the sessions it reads in memory: what one store opened on a file changes,
+/// another opened on it in the same process sees at once, and a session read (so kept) and
+/// then ended is gone for both.
+#[tokio::test]
+async fn sqlite_stores_on_one_file_share_what_they_keep_in_memory() {
+    let path = temp_db("shared");
+    let config = StoreConfig::Sqlite(path);
+    let open = || Store::open(&config, SWEEP_INTERVAL);
+    let (a, b) = (open().await.unwrap(), open().await.unwrap());
+    let mut first = record(60);
+    a.create(&mut first).await.unwrap();
+    assert!(b.load(&first.id).await.unwrap().is_some(), "read, so kept");
+    let mut changed = first.clone();
+    changed.data.insert("k".into(), serde_json::json!("w"));
+    b.save(&changed).await.unwrap();
+    assert_eq!(a.load(&first.id).await.unwrap().unwrap().data, changed.data);
+    a.remove(&Key::of_session(&first.id)).await.unwrap();
+    assert!(b.load(&first.id).await.unwrap().is_none(), "ended for both");
+    b.save(&changed).await.unwrap();
+    assert!(
+        a.load(&first.id).await.unwrap().is_none(),
+        "a save after the end does not bring it back"
+    );
+    drop((a, b));
+    let reopened = open().await.unwrap();
+    assert!(reopened.load(&first.id).await.unwrap().is_none());
+}
