@@ -162,12 +162,11 @@ async fn emulator(
     provider: &str,
 ) -> Result<DevProvider> {
     DevProvider::start(devprovider::Config {
-        clients: vec![devprovider::Client {
-            id: format!("portero-{provider}"),
-            secret: EMULATED_SECRET.into(),
-            redirect_uris: vec![format!("{origin}/callback/{provider}")],
-            backchannel_logout_uri: None,
-        }],
+        clients: vec![devprovider::Client::new(
+            format!("portero-{provider}"),
+            EMULATED_SECRET,
+            format!("{origin}/callback/{provider}"),
+        )],
         ..devprovider::Config::for_dialect(dialect)
     })
     .await
@@ -247,12 +246,11 @@ impl StackBuilder {
         let origin = self.origin;
         let secret = format!("e2e-secret-{}", std::process::id());
         let provider_config = devprovider::Config {
-            clients: vec![devprovider::Client {
-                id: CLIENT_ID.into(),
-                secret: secret.clone(),
-                redirect_uris: vec![format!("{origin}/callback/{PROVIDER}")],
-                backchannel_logout_uri: None,
-            }],
+            clients: vec![devprovider::Client::new(
+                CLIENT_ID,
+                secret.clone(),
+                format!("{origin}/callback/{PROVIDER}"),
+            )],
             ..Default::default()
         };
         let provider = DevProvider::start(provider_config.clone()).await?;
