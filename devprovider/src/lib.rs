@@ -18,12 +18,11 @@
 //! # async fn demo() -> anyhow::Result<()> {
 //! use devprovider::{Client, Config, DevProvider};
 //! let provider = DevProvider::start(Config {
-//!     clients: vec![Client {
-//!         id: "portero".into(),
-//!         secret: "secret".into(),
-//!         redirect_uris: vec!["http://127.0.0.1:8080/callback/dev".into()],
-//!         backchannel_logout_uri: None,
-//!     }],
+//!     clients: vec![Client::new(
+//!         "portero",
+//!         "secret",
+//!         "http://127.0.0.1:8080/callback/dev",
+//!     )],
 //!     ..Config::default()
 //! })
 //! .await?;
@@ -203,6 +202,23 @@ pub struct Client {
     /// tokens for this client logs out. Standard dialect only; plain `http://` (devprovider
     /// speaks no TLS).
     pub backchannel_logout_uri: Option<String>,
+}
+
+impl Client {
+    /// A client with one redirect URI and no back-channel logout: how Portero is registered,
+    /// with `{origin}/callback/{provider}`.
+    pub fn new(
+        id: impl Into<String>,
+        secret: impl Into<String>,
+        redirect_uri: impl Into<String>,
+    ) -> Client {
+        Client {
+            id: id.into(),
+            secret: secret.into(),
+            redirect_uris: vec![redirect_uri.into()],
+            backchannel_logout_uri: None,
+        }
+    }
 }
 
 // Written by hand so the secret can't end up in a log line.

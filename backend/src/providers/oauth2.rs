@@ -13,8 +13,11 @@ use openidconnect::Nonce;
 use secrecy::ExposeSecret;
 
 use super::{
-    split_authorize_url, standard, tokens_from, ApiEndpoints, AuthorizeRequest, Exchanged, Flow,
-    FlowConfig, Kind, KindDefaults, Protocol, ProviderError, TokenHttp, STATE_BYTES,
+    flow::{
+        split_authorize_url, tokens_from, ApiEndpoints, Exchanged, Flow, FlowConfig, TokenHttp,
+        STATE_BYTES,
+    },
+    standard, AuthorizeRequest, Kind, KindDefaults, Protocol, ProviderError,
 };
 use crate::{config::TokenAuth, http_client::ProviderHttp, session::ProviderTokens};
 

@@ -85,12 +85,7 @@ async fn an_oidc_provider_admits_only_verified_addresses_of_the_allowed_domain()
     assert_admitted(&app, "ada").await;
     // edsger@example.com, not verified.
     assert_denied(&app, &provider, "edsger", "email_domains (example.com)", 2).await;
-    let metrics = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics
             .contains("portero_logins_finished_total{provider=\"p\",outcome=\"access_denied\"} 1"),

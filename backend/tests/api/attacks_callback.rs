@@ -24,15 +24,11 @@ async fn an_answer_after_the_login_timeout_is_400_state_expired_and_reaches_no_t
     // Timestamps are whole seconds: 2 s later is always more than 1 s later.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let reply = browser.post("/api/session", Some(body.clone())).await;
+    let reply = browser.post_session(body.clone()).await;
     reply.assert_error(400, "state_expired");
     assert_eq!(provider.stats().token_requests, 0);
     // The expired attempt was used up too: it cannot be retried.
-    browser
-        .post("/api/session", Some(body))
-        .await
-        .assert_error(400, "invalid_state");
-    assert_eq!(provider.stats().token_requests, 0);
+    assert_invalid_state(&browser, body, &provider).await;
 }
 
 #[tokio::test]
@@ -47,7 +43,7 @@ async fn an_answer_within_the_login_timeout_is_accepted() {
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, None).await;
     let body = callback_body(PROVIDER, &consent(&login, "ada", "allow").await);
-    let reply = browser.post("/api/session", Some(body)).await;
+    let reply = browser.post_session(body).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
@@ -61,10 +57,7 @@ async fn a_code_replayed_with_a_fresh_attempt_is_refused_by_the_provider_and_the
     let login = victim.start_login(PROVIDER, None).await;
     let callback = consent(&login, "ada", "allow").await;
     let used = callback_body(PROVIDER, &callback);
-    assert_eq!(
-        victim.post("/api/session", Some(used.clone())).await.status,
-        200
-    );
+    assert_eq!(victim.post_session(used.clone()).await.status, 200);
 
     // Someone who saw the code (a log, a Referer, browser history) replays it with an attempt
     // of their own, so state and PKCE pass in their browser: only the provider can say no.
@@ -72,7 +65,7 @@ async fn a_code_replayed_with_a_fresh_attempt_is_refused_by_the_provider_and_the
     let own = attacker.start_login(PROVIDER, None).await;
     let mut replay = used.clone();
     replay["state"] = json!(own.params["state"]);
-    let reply = attacker.post("/api/session", Some(replay)).await;
+    let reply = attacker.post_session(replay).await;
     reply.assert_error(502, "provider_error");
     assert!(reply.body.contains("invalid_grant"), "{}", reply.body);
     attacker
@@ -86,7 +79,7 @@ async fn a_code_replayed_with_a_fresh_attempt_is_refused_by_the_provider_and_the
     let mut replay = used;
     replay["state"] = json!(fresh.params["state"]);
     victim
-        .post("/api/session", Some(replay))
+        .post_session(replay)
         .await
         .assert_error(502, "provider_error");
     let me = victim.get("/api/me").await;
@@ -104,14 +97,10 @@ async fn a_code_sent_without_the_attempts_cookie_is_400_and_the_attempt_stays_wi
 
     // The same request, minus the cookie (stripped, blocked, or sent from elsewhere).
     let cookieless = app.browser();
-    cookieless
-        .post("/api/session", Some(body.clone()))
-        .await
-        .assert_error(400, "invalid_state");
-    assert_eq!(app.devprovider().stats().token_requests, 0);
+    assert_invalid_state(&cookieless, body.clone(), app.devprovider()).await;
 
     // The browser that started the login still can finish it.
-    let reply = browser.post("/api/session", Some(body)).await;
+    let reply = browser.post_session(body).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
@@ -128,7 +117,7 @@ async fn a_missing_iss_from_a_provider_that_declares_it_is_400_and_reaches_no_to
     let mut body = callback_body(PROVIDER, &callback);
     body.as_object_mut().unwrap().remove("iss");
     browser
-        .post("/api/session", Some(body))
+        .post_session(body)
         .await
         .assert_error(400, "issuer_mismatch");
     assert_eq!(app.devprovider().stats().token_requests, 0);
@@ -150,7 +139,7 @@ async fn an_iss_other_than_the_configured_issuer_is_400_and_reaches_no_token_end
         let login = browser.start_login(PROVIDER, None).await;
         let mut body = callback_body(PROVIDER, &consent(&login, "ada", "allow").await);
         body["iss"] = json!(iss);
-        let reply = browser.post("/api/session", Some(body)).await;
+        let reply = browser.post_session(body).await;
         assert_eq!(reply.status, 400, "{iss:?}: {}", reply.body);
         reply.assert_error(400, "issuer_mismatch");
     }

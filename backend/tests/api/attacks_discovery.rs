@@ -4,7 +4,10 @@
 use serde_json::json;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::{fake_oidc::FakeOidc, helpers::*};
+use crate::{
+    fake_oidc::{fake_callback_body, FakeOidc},
+    helpers::*,
+};
 
 /// Another service on this machine, which must never hear from Portero.
 async fn internal_service() -> MockServer {
@@ -23,7 +26,7 @@ async fn discovered_endpoints_off_the_issuers_host_are_refused_and_never_called(
         let internal = internal_service().await;
         let aimed = format!("{}/admin/{field}", internal.uri());
         provider.discovery_says(json!({ field: aimed })).await;
-        let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+        let app = provider.spawn_app().await;
         let reply = app
             .browser()
             .post(&format!("/api/login/{PROVIDER}"), None)
@@ -75,22 +78,15 @@ async fn optional_endpoints_off_the_issuers_host_are_left_unused() {
             "end_session_endpoint": format!("{}/logout", internal.uri()),
         }))
         .await;
-    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let app = provider.spawn_app().await;
     let browser = app.browser();
-    let login = browser.start_login(PROVIDER, None).await;
-    let id_token = crate::fake_oidc::sign(
-        crate::fake_oidc::key(),
-        &provider.claims(&login.params["nonce"]),
-    );
     provider
-        .token_endpoint_answers(
-            200,
-            json!({ "access_token": "at-r15", "refresh_token": "rt-r15", "token_type": "Bearer", "id_token": id_token }),
+        .log_in(
+            &browser,
+            json!({ "access_token": "at-r15", "refresh_token": "rt-r15", "token_type": "Bearer" }),
+            json!({ "sub": "user-1" }),
         )
         .await;
-    provider.userinfo_answers(json!({ "sub": "user-1" })).await;
-    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
-    assert_eq!(browser.post("/api/session", Some(body)).await.status, 200);
     let out = browser.post("/api/logout", None).await;
     assert_eq!(out.status, 200, "{}", out.body);
     assert!(!out.body.contains("end_session_url"), "{}", out.body);
@@ -100,12 +96,12 @@ async fn optional_endpoints_off_the_issuers_host_are_left_unused() {
 #[tokio::test]
 async fn a_failing_provider_is_named_but_not_its_address() {
     let provider = FakeOidc::start().await;
-    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let app = provider.spawn_app().await;
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, None).await;
     provider.token_endpoint_answers(500, json!({})).await;
-    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
-    let reply = browser.post("/api/session", Some(body)).await;
+    let body = fake_callback_body(&login);
+    let reply = browser.post_session(body).await;
     reply.assert_error(502, "provider_error");
     let port = provider.server.address().port().to_string();
     assert!(!reply.body.contains(&port), "{}", reply.body);

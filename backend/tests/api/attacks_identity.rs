@@ -3,7 +3,7 @@
 //! proxy nobody named (each warned about in the log).
 
 use crate::{
-    fake_oidc::{key, sign, FakeOidc},
+    fake_oidc::{fake_callback_body, key, sign, FakeOidc},
     helpers::*,
     logs,
 };
@@ -11,17 +11,15 @@ use serde_json::json;
 
 #[tokio::test]
 async fn a_provider_configured_without_an_issuer_refuses_an_answer_that_names_one() {
-    let provider = devprovider::DevProvider::start(devprovider::Config {
-        clients: vec![devprovider::Client {
-            id: CLIENT_ID.into(),
-            secret: CLIENT_SECRET.into(),
-            redirect_uris: vec![format!("{ORIGIN}/callback/plain")],
-            backchannel_logout_uri: None,
-        }],
+    let provider = start_devprovider_with(devprovider::Config {
+        clients: vec![devprovider::Client::new(
+            CLIENT_ID,
+            CLIENT_SECRET,
+            format!("{ORIGIN}/callback/plain"),
+        )],
         ..Default::default()
     })
-    .await
-    .unwrap();
+    .await;
     let issuer = provider.issuer();
     // The standard dialect puts `iss` on its answers (RFC 9207); this provider says none.
     let config = format!(
@@ -38,7 +36,7 @@ async fn a_provider_configured_without_an_issuer_refuses_an_answer_that_names_on
     let body = callback_body("plain", &callback);
     assert!(body.get("iss").is_some(), "devprovider sent an iss");
     browser
-        .post("/api/session", Some(body))
+        .post_session(body)
         .await
         .assert_error(400, "issuer_mismatch");
     assert_eq!(provider.stats().token_requests, 0);
@@ -47,7 +45,7 @@ async fn a_provider_configured_without_an_issuer_refuses_an_answer_that_names_on
 #[tokio::test]
 async fn a_refreshed_id_token_about_another_person_ends_the_session() {
     let provider = FakeOidc::start().await;
-    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let app = provider.spawn_app().await;
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, None).await;
     let first = sign(key(), &provider.claims(&login.params["nonce"]));
@@ -70,17 +68,10 @@ async fn a_refreshed_id_token_about_another_person_ends_the_session() {
         )
         .await;
     provider.userinfo_answers(json!({ "sub": "user-1" })).await;
-    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
-    assert_eq!(browser.post("/api/session", Some(body)).await.status, 200);
+    let body = fake_callback_body(&login);
+    assert_eq!(browser.post_session(body).await.status, 200);
     // Within the refresh margin at once: the profile refreshes first.
-    browser
-        .get("/api/profile")
-        .await
-        .assert_error(401, "session_expired");
-    browser
-        .get("/api/me")
-        .await
-        .assert_error(401, "not_logged_in");
+    browser.assert_session_expired().await;
 }
 
 #[tokio::test]

@@ -15,7 +15,10 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::{fake_oidc::FakeOidc, helpers::*};
+use crate::{
+    fake_oidc::{fake_callback_body, FakeOidc},
+    helpers::*,
+};
 
 /// A login attempt against `provider`, and the `/api/session` call that makes the backend
 /// call the token endpoint: its reply and how long it took.
@@ -27,9 +30,9 @@ async fn finish_login_with(config: &str) -> (TestApp, Reply, Duration) {
     let app = spawn_app_with(config).await;
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, None).await;
-    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
+    let body = fake_callback_body(&login);
     let started = Instant::now();
-    let reply = browser.post("/api/session", Some(body)).await;
+    let reply = browser.post_session(body).await;
     let took = started.elapsed();
     (app, reply, took)
 }
@@ -236,7 +239,7 @@ async fn a_token_reply_that_is_not_json_is_a_502() {
 async fn a_userinfo_endpoint_that_hangs_is_a_502_too() {
     // The second call of a login: the same limits hold for every call to a provider.
     let provider = FakeOidc::start().await;
-    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let app = provider.spawn_app().await;
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, None).await;
     let id_token = crate::fake_oidc::sign(
@@ -259,12 +262,7 @@ async fn a_userinfo_endpoint_that_hangs_is_a_502_too() {
         .mount(&provider.server)
         .await;
     let started = Instant::now();
-    let reply = browser
-        .post(
-            "/api/session",
-            Some(json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] })),
-        )
-        .await;
+    let reply = browser.post_session(fake_callback_body(&login)).await;
     reply.assert_error(502, "provider_error");
     assert!(started.elapsed() < Duration::from_secs(5));
     browser

@@ -6,19 +6,15 @@ use crate::{helpers::*, sessions_support::*};
 
 async fn two_answers_at_once_with_one_state(store: &str) {
     let provider = start_devprovider().await;
-    let config = config_on(
-        &provider.issuer(),
-        store,
-        &format!("secret_key = \"{SECRET_KEY}\""),
-    );
+    let config = config_with_store(&provider.issuer(), store);
     let app = spawn_app_with(&config).await;
     let browser = Arc::new(app.browser());
     let login = browser.start_login(PROVIDER, None).await;
     let body = callback_body(PROVIDER, &consent(&login, "ada", "allow").await);
     let before = provider.stats().token_requests;
     let (a, b) = tokio::join!(
-        browser.post("/api/session", Some(body.clone())),
-        browser.post("/api/session", Some(body)),
+        browser.post_session(body.clone()),
+        browser.post_session(body),
     );
     let mut statuses = [a.status.as_u16(), b.status.as_u16()];
     statuses.sort_unstable();
@@ -44,26 +40,11 @@ async fn of_two_concurrent_answers_with_one_state_exactly_one_reaches_the_token_
 #[tokio::test]
 async fn a_logout_during_a_slow_refresh_stays_a_logout() {
     // 33 s tokens: after 4 s they are inside the 30 s refresh margin.
-    let provider = devprovider::DevProvider::start(devprovider::Config {
-        clients: vec![devprovider::Client {
-            id: CLIENT_ID.into(),
-            secret: CLIENT_SECRET.into(),
-            redirect_uris: vec![format!("{ORIGIN}/callback/{PROVIDER}")],
-            backchannel_logout_uri: None,
-        }],
-        access_token_ttl: Duration::from_secs(33),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let provider = start_devprovider_with_token_ttl(Duration::from_secs(33)).await;
     let db = temp_dir("slow-refresh").join("sessions.db");
     let store = format!("sqlite://{}", db.display());
     for store in ["memory", store.as_str()] {
-        let config = config_on(
-            &provider.issuer(),
-            store,
-            &format!("secret_key = \"{SECRET_KEY}\""),
-        );
+        let config = config_with_store(&provider.issuer(), store);
         let app = spawn_app_with(&config).await;
         let browser = Arc::new(app.browser());
         log_in(&browser, "ada").await;

@@ -69,10 +69,7 @@ async fn the_login_after_the_burst_is_429_with_retry_after_and_the_json_error_sh
 
     // One budget for both routes: finishing logins is limited as well.
     browser
-        .post(
-            "/api/session",
-            Some(json!({ "provider": "dev", "code": "c", "state": "s" })),
-        )
+        .post_session(json!({ "provider": "dev", "code": "c", "state": "s" }))
         .await
         .assert_error(429, "rate_limited");
     // Nothing reached the provider for the refused calls.

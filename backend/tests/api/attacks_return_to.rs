@@ -11,7 +11,7 @@ async fn round_trip(app: &TestApp, given: &str) -> String {
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, Some(given)).await;
     let body = callback_body(PROVIDER, &consent(&login, "ada", "allow").await);
-    let reply = browser.post("/api/session", Some(body)).await;
+    let reply = browser.post_session(body).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     reply.json::<SessionResponse>().return_to
 }

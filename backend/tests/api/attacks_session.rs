@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::{
-    fake_oidc::{key, sign, FakeOidc},
+    fake_oidc::{fake_callback_body, key, sign, FakeOidc},
     helpers::*,
 };
 
@@ -104,7 +104,7 @@ async fn over_https_every_session_cookie_is_host_prefixed_secure_httponly_lax_pa
         )
         .await;
     provider.userinfo_answers(json!({ "sub": "user-1" })).await;
-    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
+    let body = fake_callback_body(&login);
     let reply = https_call(&browser, Method::POST, "/api/session", Some(body)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let me = https_call(&browser, Method::GET, "/api/me", None).await;

@@ -15,24 +15,17 @@ use crate::{
 async fn with_backchannel(store: &str) -> (TestApp, devprovider::DevProvider) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let backend = listener.local_addr().unwrap();
-    let provider = devprovider::DevProvider::start(devprovider::Config {
+    let provider = start_devprovider_with(devprovider::Config {
         clients: vec![devprovider::Client {
-            id: CLIENT_ID.into(),
-            secret: CLIENT_SECRET.into(),
-            redirect_uris: vec![format!("{ORIGIN}/callback/{PROVIDER}")],
             backchannel_logout_uri: Some(format!(
                 "http://{backend}/api/backchannel-logout/{PROVIDER}"
             )),
+            ..dev_client()
         }],
         ..Default::default()
     })
-    .await
-    .unwrap();
-    let config = config_on(
-        &provider.issuer(),
-        store,
-        &format!("secret_key = \"{SECRET_KEY}\""),
-    );
+    .await;
+    let config = config_with_store(&provider.issuer(), store);
     (spawn_app_on(listener, &config).await, provider)
 }
 
@@ -64,11 +57,7 @@ async fn a_logout_at_the_provider_ends_that_persons_portero_sessions() {
 async fn a_back_channel_logout_reaching_one_replica_ends_the_session_on_the_other() {
     let redis = RedisServer::start("backchannel").await;
     let (a, provider) = with_backchannel(&redis.url()).await;
-    let config = config_on(
-        &provider.issuer(),
-        &redis.url(),
-        &format!("secret_key = \"{SECRET_KEY}\""),
-    );
+    let config = config_with_store(&provider.issuer(), &redis.url());
     let b = spawn_app_with(&config).await;
     let browser = b.browser();
     log_in(&browser, "ada").await;
@@ -118,7 +107,7 @@ async fn post_logout_token(app: &TestApp, jwt: &str) -> Reply {
 #[tokio::test]
 async fn a_logout_token_is_checked_as_section_2_6_says_and_used_once() {
     let provider = FakeOidc::start().await;
-    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let app = provider.spawn_app().await;
     let good = sign(key(), &token(&provider, json!({})));
     let reply = post_logout_token(&app, &good).await;
     assert_eq!(reply.status, 200, "{}", reply.body);

@@ -60,21 +60,15 @@ async fn bad_bodies_unknown_routes_and_wrong_methods_answer_the_json_error_shape
         .await;
     reply.assert_error(400, "bad_request");
     browser
-        .post(
-            "/api/session",
-            Some(json!({ "provider": "dev", "code": "c" })),
-        )
+        .post_session(json!({ "provider": "dev", "code": "c" }))
         .await
         .assert_error(400, "bad_request");
     browser
-        .post(
-            "/api/session",
-            Some(json!({ "provider": "dev", "code": "", "state": "s" })),
-        )
+        .post_session(json!({ "provider": "dev", "code": "", "state": "s" }))
         .await
         .assert_error(400, "bad_request");
     let huge = json!({ "provider": "dev", "code": "c".repeat(20_000), "state": "s" });
-    let reply = browser.post("/api/session", Some(huge)).await;
+    let reply = browser.post_session(huge).await;
     assert!(reply.status.is_client_error(), "{}", reply.status);
     browser
         .get("/api/nothing/here")

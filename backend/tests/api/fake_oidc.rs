@@ -13,10 +13,13 @@ use rsa::{
 };
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use shared::LoginResponse;
 use wiremock::{
     matchers::{body_string_contains, method, path},
     Mock, MockBuilder, MockServer, Request, ResponseTemplate,
 };
+
+use crate::helpers::{config_toml, spawn_app_with, Browser, TestApp, PROVIDER};
 
 pub const KID: &str = "test-key";
 
@@ -71,11 +74,30 @@ impl FakeOidc {
         self.server.uri()
     }
 
+    /// The backend with this provider as `dev`.
+    pub async fn spawn_app(&self) -> TestApp {
+        spawn_app_with(&config_toml(&self.issuer())).await
+    }
+
+    /// A whole login in `browser`: the token endpoint answers `tokens` and a valid id_token
+    /// for the attempt, userinfo answers `userinfo`, and `POST /api/session` succeeds. Returns
+    /// the id_token.
+    pub async fn log_in(&self, browser: &Browser, mut tokens: Value, userinfo: Value) -> String {
+        let login = browser.start_login(PROVIDER, None).await;
+        let id_token = sign(key(), &self.claims(&login.params["nonce"]));
+        tokens["id_token"] = json!(id_token);
+        self.token_endpoint_answers(200, tokens).await;
+        self.userinfo_answers(userinfo).await;
+        let reply = browser.post_session(fake_callback_body(&login)).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        id_token
+    }
+
     /// Standard, valid claims for `nonce`; tests change one of them.
     pub fn claims(&self, nonce: &str) -> Value {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         json!({
-            "iss": self.issuer(), "sub": "user-1", "aud": super::helpers::CLIENT_ID,
+            "iss": self.issuer(), "sub": "user-1", "aud": crate::helpers::CLIENT_ID,
             "iat": now, "exp": now + 300, "nonce": nonce,
             "name": "Test Person", "email": "person@example.test",
         })
@@ -134,6 +156,12 @@ impl FakeOidc {
     pub async fn token_requests(&self) -> usize {
         self.requests_to("/token").await.len()
     }
+}
+
+/// The `POST /api/session` body for `login` at FakeOidc, which has no login pages: any code,
+/// and the attempt's state.
+pub fn fake_callback_body(login: &LoginResponse) -> Value {
+    json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] })
 }
 
 /// A JWT of `header` and `claims`, its signature made by `signature` from the signing input.

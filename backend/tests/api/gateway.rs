@@ -129,16 +129,8 @@ async fn the_app_learns_who_is_calling_and_nothing_the_browser_made_up() {
 async fn the_assertion_verifies_with_the_published_keys_for_its_upstream_only() {
     let (app, upstream, browser, _p) = logged_in_gateway("").await;
     assert_eq!(browser.get("/api/app/x").await.status, 200);
-    let assertion = upstream.received()[0].headers["x-portero-assertion"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let jwks: Value = reqwest::get(app.url("/.well-known/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let assertion = upstream.received()[0].header("x-portero-assertion");
+    let jwks = app.jwks().await;
     let claims = AssertionVerifier::from_jwks(&jwks, ORIGIN, "app")
         .unwrap()
         .verify(&assertion)
@@ -171,20 +163,12 @@ async fn after_a_key_rotation_assertions_signed_before_still_verify() {
     let browser = before.browser();
     log_in(&browser, "ada").await;
     assert_eq!(browser.get("/api/app/x").await.status, 200);
-    let signed_before = upstream.received()[0].headers["x-portero-assertion"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let signed_before = upstream.received()[0].header("x-portero-assertion");
     let after = spawn_app_with(&config(&format!(
         "key = \"{new}\"\n        previous_keys = [\"{old}\"]"
     )))
     .await;
-    let jwks: Value = reqwest::get(after.url("/.well-known/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = after.jwks().await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "{jwks}");
     let verifier = AssertionVerifier::from_jwks(&jwks, ORIGIN, "app").unwrap();
     verifier
@@ -193,10 +177,7 @@ async fn after_a_key_rotation_assertions_signed_before_still_verify() {
     let browser = after.browser();
     log_in(&browser, "ada").await;
     assert_eq!(browser.get("/api/app/y").await.status, 200);
-    let signed_after = upstream.received()[1].headers["x-portero-assertion"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let signed_after = upstream.received()[1].header("x-portero-assertion");
     verifier.verify(&signed_after).expect("the new key's too");
     assert_ne!(
         signed_before.split('.').next(),
@@ -299,12 +280,7 @@ async fn an_app_that_is_down_is_502_one_too_slow_504_and_a_body_too_large_413() 
         .post("/api/app/big", Some(Value::String("y".repeat(2000))))
         .await
         .assert_error(413, "payload_too_large");
-    let metrics = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for line in [
         "portero_upstream_requests_total{upstream=\"down\",status=\"502\"} 1",
         "portero_upstream_requests_total{upstream=\"app\",status=\"504\"} 1",
@@ -394,12 +370,7 @@ async fn get_api_auth_answers_the_identity_headers_or_401_for_nginx() {
     assert_eq!(reply.headers["x-portero-login"], "ada");
     assert_eq!(reply.headers["x-portero-subject"], "user-ada");
     assert_eq!(reply.headers["cache-control"], "no-store");
-    let jwks: Value = reqwest::get(app.url("/.well-known/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = app.jwks().await;
     let assertion = reply.headers["x-portero-assertion"].to_str().unwrap();
     AssertionVerifier::from_jwks(&jwks, ORIGIN, portero::routes::AUTH_AUDIENCE)
         .unwrap()

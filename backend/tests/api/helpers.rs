@@ -56,18 +56,38 @@ pub fn config_toml(issuer: &str) -> String {
     )
 }
 
+/// This backend as devprovider knows it: client `CLIENT_ID`, the callback of provider `dev`.
+pub fn dev_client() -> devprovider::Client {
+    devprovider::Client::new(
+        CLIENT_ID,
+        CLIENT_SECRET,
+        format!("{ORIGIN}/callback/{PROVIDER}"),
+    )
+}
+
 pub async fn start_devprovider() -> DevProvider {
-    DevProvider::start(devprovider::Config {
-        clients: vec![devprovider::Client {
-            id: CLIENT_ID.into(),
-            secret: CLIENT_SECRET.into(),
-            redirect_uris: vec![format!("{ORIGIN}/callback/{PROVIDER}")],
-            backchannel_logout_uri: None,
-        }],
+    start_devprovider_with(devprovider::Config {
+        clients: vec![dev_client()],
         ..Default::default()
     })
     .await
-    .expect("devprovider starts")
+}
+
+/// A devprovider whose access tokens last `ttl` (33 s: inside the backend's 30 s refresh
+/// margin after 4 s, and a refreshed one is not).
+pub async fn start_devprovider_with_token_ttl(ttl: std::time::Duration) -> DevProvider {
+    start_devprovider_with(devprovider::Config {
+        clients: vec![dev_client()],
+        access_token_ttl: ttl,
+        ..Default::default()
+    })
+    .await
+}
+
+pub async fn start_devprovider_with(config: devprovider::Config) -> DevProvider {
+    DevProvider::start(config)
+        .await
+        .expect("devprovider starts")
 }
 
 /// The backend next to a fresh devprovider registered as provider `dev`.
@@ -130,13 +150,28 @@ impl TestApp {
         self.store_gauge("portero_login_attempts_pending").await
     }
 
-    async fn store_gauge(&self, name: &str) -> Option<u64> {
-        let text = reqwest::get(self.url("/metrics"))
+    /// `/metrics`, as a scrape reads it.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
             .await
             .expect("the backend answers /metrics")
             .text()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// `/.well-known/jwks.json`: the keys that verify `X-Portero-Assertion`.
+    pub async fn jwks(&self) -> Value {
+        reqwest::get(self.url("/.well-known/jwks.json"))
+            .await
+            .expect("the backend answers /.well-known/jwks.json")
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn store_gauge(&self, name: &str) -> Option<u64> {
+        let text = self.metrics().await;
         let gauge = |name: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
@@ -237,6 +272,17 @@ impl Browser {
         .await
     }
 
+    /// `POST /api/session`, as the SPA's callback page sends it.
+    pub async fn post_session(&self, body: Value) -> Reply {
+        self.post("/api/session", Some(body)).await
+    }
+
+    /// `POST /api/login/{provider}` with no body at all, and only `headers` (not the SPA's).
+    pub async fn post_login_without_body(&self, provider: &str, headers: &[(&str, &str)]) -> Reply {
+        let path = format!("/api/login/{provider}");
+        self.request(Method::POST, &path, None, headers).await
+    }
+
     pub async fn request(
         &self,
         method: Method,
@@ -292,6 +338,15 @@ impl Browser {
         self.cookies.lock().unwrap().get("portero_session").cloned()
     }
 
+    /// The session ended because its tokens did (a refused refresh, someone else's id_token):
+    /// the call that needed them says `session_expired`, and the session is gone after it.
+    pub async fn assert_session_expired(&self) {
+        self.get("/api/profile")
+            .await
+            .assert_error(401, "session_expired");
+        self.get("/api/me").await.assert_error(401, "not_logged_in");
+    }
+
     pub async fn start_login(&self, provider: &str, return_to: Option<&str>) -> LoginResponse {
         let body = match return_to {
             Some(r) => json!({ "return_to": r }),
@@ -303,6 +358,15 @@ impl Browser {
         assert_eq!(reply.status, 200, "{}", reply.body);
         reply.json()
     }
+}
+
+/// Rule 1: `body` is refused with 400 `invalid_state`, and no token request reaches `provider`.
+pub async fn assert_invalid_state(browser: &Browser, body: Value, provider: &DevProvider) {
+    browser
+        .post_session(body)
+        .await
+        .assert_error(400, "invalid_state");
+    assert_eq!(provider.stats().token_requests, 0);
 }
 
 /// The authorize URL exactly as the SPA builds it.

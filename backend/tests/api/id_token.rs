@@ -11,7 +11,7 @@ use rsa::{
 use serde_json::{json, Value};
 
 use crate::{
-    fake_oidc::{at_hash, jwt, key, other_key, sign, sign_hs256, FakeOidc},
+    fake_oidc::{at_hash, fake_callback_body, jwt, key, other_key, sign, sign_hs256, FakeOidc},
     helpers::*,
 };
 
@@ -30,7 +30,7 @@ async fn answer_from(
     provider: FakeOidc,
     id_token: impl FnOnce(&FakeOidc, &str) -> String,
 ) -> Reply {
-    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let app = provider.spawn_app().await;
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, None).await;
     let token = id_token(&provider, &login.params["nonce"]);
@@ -43,12 +43,7 @@ async fn answer_from(
     provider
         .userinfo_answers(json!({ "sub": "user-1", "name": "Test Person" }))
         .await;
-    let reply = browser
-        .post(
-            "/api/session",
-            Some(json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] })),
-        )
-        .await;
+    let reply = browser.post_session(fake_callback_body(&login)).await;
     if reply.status != 200 {
         browser
             .get("/api/me")
@@ -239,18 +234,13 @@ async fn an_id_token_without_the_nonce_is_a_502() {
 #[tokio::test]
 async fn a_token_reply_without_an_id_token_is_a_502() {
     let provider = FakeOidc::start().await;
-    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let app = provider.spawn_app().await;
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, None).await;
     provider
         .token_endpoint_answers(200, json!({ "access_token": "at", "token_type": "Bearer" }))
         .await;
-    let reply = browser
-        .post(
-            "/api/session",
-            Some(json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] })),
-        )
-        .await;
+    let reply = browser.post_session(fake_callback_body(&login)).await;
     reply.assert_error(502, "provider_error");
     assert_eq!(provider.token_requests().await, 1);
 }

@@ -9,7 +9,7 @@ use wiremock::{
 };
 
 use crate::{
-    fake_oidc::{key, sign, FakeOidc},
+    fake_oidc::{fake_callback_body, key, sign, FakeOidc},
     helpers::*,
     logs,
 };
@@ -25,8 +25,8 @@ async fn log_in(provider: &FakeOidc, browser: &Browser, tokens: Value) -> (Value
     provider
         .userinfo_answers(json!({ "sub": "user-1", "name": "Test Person" }))
         .await;
-    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
-    let reply = browser.post("/api/session", Some(body.clone())).await;
+    let body = fake_callback_body(&login);
+    let reply = browser.post_session(body.clone()).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     (body, reply, id_token)
 }
@@ -60,7 +60,7 @@ fn assert_nothing_carries(tokens: &[&str], replies: &[Reply]) {
 #[tokio::test]
 async fn no_response_and_no_log_line_carries_a_token_or_the_client_secret() {
     let provider = FakeOidc::start().await;
-    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let app = provider.spawn_app().await;
     let browser = app.browser();
     let access = "leak-test-access-9d2b7f0e";
     let refresh = "leak-test-refresh-41c8aa3d";
@@ -71,7 +71,7 @@ async fn no_response_and_no_log_line_carries_a_token_or_the_client_secret() {
     let replies = [
         login,
         browser.get("/api/me").await,
-        browser.post("/api/session", Some(body)).await, // a refused replay
+        browser.post_session(body).await, // a refused replay
         browser.post("/api/logout", None).await,
     ];
     assert!(
@@ -96,7 +96,7 @@ async fn no_profile_call_refresh_or_failed_revocation_leaks_a_token_either() {
         .respond_with(ResponseTemplate::new(500).set_body_string(format!("{new_refresh}?")))
         .mount(&provider.server)
         .await;
-    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let app = provider.spawn_app().await;
     let browser = app.browser();
     // Expiring within the 30 s refresh margin: the first `/api/profile` refreshes.
     let tokens = json!({ "access_token": access, "refresh_token": refresh,
@@ -154,7 +154,7 @@ async fn no_profile_call_refresh_or_failed_revocation_leaks_a_token_either() {
 #[tokio::test]
 async fn an_error_reply_from_the_token_endpoint_does_not_echo_the_reply_body() {
     let provider = FakeOidc::start().await;
-    let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+    let app = provider.spawn_app().await;
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, None).await;
     // Unparseable as a token response, yet carrying a token-looking value.
@@ -164,12 +164,7 @@ async fn an_error_reply_from_the_token_endpoint_does_not_echo_the_reply_body() {
             json!({ "access_token": 12, "secret": "echo-me-not-5e1f" }),
         )
         .await;
-    let reply = browser
-        .post(
-            "/api/session",
-            Some(json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] })),
-        )
-        .await;
+    let reply = browser.post_session(fake_callback_body(&login)).await;
     reply.assert_error(502, "provider_error");
     assert!(!reply.body.contains("echo-me-not-5e1f"), "{}", reply.body);
     assert!(!logs::text().contains("echo-me-not-5e1f"));

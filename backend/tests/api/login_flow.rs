@@ -62,7 +62,7 @@ async fn a_person_logs_in_then_me_answers_them_until_they_log_out() {
         .starts_with(&format!("{ORIGIN}/callback/dev?")));
 
     let reply = browser
-        .post("/api/session", Some(callback_body(PROVIDER, &callback)))
+        .post_session(callback_body(PROVIDER, &callback))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let session: SessionResponse = reply.json();
@@ -115,12 +115,7 @@ async fn login_accepts_an_empty_body_and_refuses_a_malformed_one() {
     let app = spawn_app().await;
     let browser = app.browser();
     let reply = browser
-        .request(
-            reqwest::Method::POST,
-            "/api/login/dev",
-            None,
-            &[("x-csrf", "1")],
-        )
+        .post_login_without_body("dev", &[("x-csrf", "1")])
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let reply = browser

@@ -10,20 +10,14 @@ async fn a_login_and_a_refused_callback_are_counted_by_provider_and_outcome() {
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, None).await;
     let body = callback_body(PROVIDER, &consent(&login, "ada", "allow").await);
-    assert_eq!(
-        browser
-            .post("/api/session", Some(body.clone()))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(browser.post_session(body.clone()).await.status, 200);
     assert_eq!(browser.get("/api/profile").await.status, 200);
     browser
-        .post("/api/session", Some(body))
+        .post_session(body)
         .await
         .assert_error(400, "invalid_state");
     let forged = json!({ "provider": "no-such-provider", "code": "c", "state": "s" });
-    assert_eq!(browser.post("/api/session", Some(forged)).await.status, 400);
+    assert_eq!(browser.post_session(forged).await.status, 400);
 
     let reply = reqwest::get(app.url("/metrics")).await.unwrap();
     assert_eq!(reply.status(), 200);
@@ -63,7 +57,7 @@ async fn active_sessions_are_counted_at_each_scrape() {
         let browser = app.browser();
         let login = browser.start_login(PROVIDER, None).await;
         let body = callback_body(PROVIDER, &consent(&login, user, "allow").await);
-        assert_eq!(browser.post("/api/session", Some(body)).await.status, 200);
+        assert_eq!(browser.post_session(body).await.status, 200);
         people.push(browser);
     }
     // A login started and never finished holds a session too, until it expires.

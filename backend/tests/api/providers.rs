@@ -50,6 +50,14 @@ fn json_reply(status: u16, body: Value) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(body)
 }
 
+async fn token_endpoint_answers(server: &MockServer, reply: ResponseTemplate) {
+    mount(server, "POST", "/token", reply).await;
+}
+
+async fn user_endpoint_answers(server: &MockServer, reply: ResponseTemplate) {
+    mount(server, "GET", "/user", reply).await;
+}
+
 /// Starts a login and posts a callback with a made-up code: the token endpoint is wiremock's.
 async fn log_in(app: &TestApp, browser: &Browser, iss: Option<&str>) -> Reply {
     let login = browser.start_login("p", None).await;
@@ -58,7 +66,7 @@ async fn log_in(app: &TestApp, browser: &Browser, iss: Option<&str>) -> Reply {
         body["iss"] = json!(iss);
     }
     let _ = app;
-    browser.post("/api/session", Some(body)).await
+    browser.post_session(body).await
 }
 
 fn github_user(email: Value) -> Value {
@@ -114,7 +122,7 @@ async fn github_logs_in_with_the_private_email_taken_from_user_emails() {
 #[tokio::test]
 async fn github_token_errors_sent_with_http_200_become_a_clear_502() {
     let server = MockServer::start().await;
-    mount(&server, "POST", "/token", json_reply(200, json!({
+    token_endpoint_answers(&server, json_reply(200, json!({
         "error": "bad_verification_code",
         "error_description": "The code passed is incorrect or expired.",
         "error_uri": "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code"
@@ -152,10 +160,8 @@ async fn github_iss_other_than_github_is_refused_before_any_token_request() {
 #[tokio::test]
 async fn github_profile_with_a_revoked_token_ends_the_session() {
     let server = MockServer::start().await;
-    mount(
+    token_endpoint_answers(
         &server,
-        "POST",
-        "/token",
         json_reply(
             200,
             json!({ "access_token": "gho_x", "token_type": "bearer" }),
@@ -169,24 +175,15 @@ async fn github_profile_with_a_revoked_token_ends_the_session() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    mount(
+    user_endpoint_answers(
         &server,
-        "GET",
-        "/user",
         json_reply(401, json!({ "message": "Bad credentials" })),
     )
     .await;
     let app = app_for("github", &server, "").await;
     let browser = app.browser();
     assert_eq!(log_in(&app, &browser, None).await.status, 200);
-    browser
-        .get("/api/profile")
-        .await
-        .assert_error(401, "session_expired");
-    browser
-        .get("/api/me")
-        .await
-        .assert_error(401, "not_logged_in");
+    browser.assert_session_expired().await;
 }
 
 // ---- 42 Intra ----------------------------------------------------------------------------------
@@ -269,24 +266,17 @@ async fn intra42_refused_refresh_ends_the_session_with_session_expired() {
         .respond_with(json_reply(400, json!({ "error": "invalid_grant", "error_description": "The provided authorization grant is invalid, expired, revoked" })))
         .mount(&server)
         .await;
-    mount(&server, "GET", "/user", json_reply(200, intra_me())).await;
+    user_endpoint_answers(&server, json_reply(200, intra_me())).await;
     let app = app_for("intra42", &server, "").await;
     let browser = app.browser();
     assert_eq!(log_in(&app, &browser, None).await.status, 200);
-    browser
-        .get("/api/profile")
-        .await
-        .assert_error(401, "session_expired");
-    browser
-        .get("/api/me")
-        .await
-        .assert_error(401, "not_logged_in");
+    browser.assert_session_expired().await;
 }
 
 #[tokio::test]
 async fn intra42_rate_limits_are_waited_out_when_short_and_answered_429_when_long() {
     let server = MockServer::start().await;
-    mount(&server, "POST", "/token", json_reply(200, json!({ "access_token": "a", "token_type": "bearer", "expires_in": 7200, "refresh_token": "r" }))).await;
+    token_endpoint_answers(&server, json_reply(200, json!({ "access_token": "a", "token_type": "bearer", "expires_in": 7200, "refresh_token": "r" }))).await;
     Mock::given(method("GET"))
         .and(path("/user"))
         .respond_with(
@@ -302,10 +292,8 @@ async fn intra42_rate_limits_are_waited_out_when_short_and_answered_429_when_lon
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    mount(
+    user_endpoint_answers(
         &server,
-        "GET",
-        "/user",
         json_reply(429, json!({ "error": "Too Many Requests" })).insert_header("retry-after", "30"),
     )
     .await;
@@ -324,7 +312,7 @@ async fn intra42_rate_limits_are_waited_out_when_short_and_answered_429_when_lon
 #[tokio::test]
 async fn invalid_grant_at_the_token_endpoint_is_a_502_naming_it() {
     let server = MockServer::start().await;
-    mount(&server, "POST", "/token", json_reply(400, json!({ "error": "invalid_grant", "error_description": "The provided authorization grant is invalid" }))).await;
+    token_endpoint_answers(&server, json_reply(400, json!({ "error": "invalid_grant", "error_description": "The provided authorization grant is invalid" }))).await;
     let app = app_for("intra42", &server, "").await;
     let reply = log_in(&app, &app.browser(), None).await;
     reply.assert_error(502, "provider_error");
@@ -336,17 +324,13 @@ async fn invalid_grant_at_the_token_endpoint_is_a_502_naming_it() {
 #[tokio::test]
 async fn oauth2_maps_userinfo_fields_from_configuration() {
     let server = MockServer::start().await;
-    mount(
+    token_endpoint_answers(
         &server,
-        "POST",
-        "/token",
         json_reply(200, json!({ "access_token": "t", "token_type": "Bearer" })),
     )
     .await;
-    mount(
+    user_endpoint_answers(
         &server,
-        "GET",
-        "/user",
         json_reply(
             200,
             json!({
@@ -414,17 +398,15 @@ async fn misbehaving_user_endpoints_end_in_a_502_never_a_panic_or_a_hang() {
     ];
     for (what, reply) in cases {
         let server = MockServer::start().await;
-        mount(
+        token_endpoint_answers(
             &server,
-            "POST",
-            "/token",
             json_reply(
                 200,
                 json!({ "access_token": "a", "token_type": "bearer", "expires_in": 7200 }),
             ),
         )
         .await;
-        mount(&server, "GET", "/user", reply).await;
+        user_endpoint_answers(&server, reply).await;
         let app = app_for("intra42", &server, "").await;
         let started = Instant::now();
         let answer = log_in(&app, &app.browser(), None).await;

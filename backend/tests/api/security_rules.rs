@@ -3,7 +3,10 @@
 use serde_json::json;
 use shared::SessionResponse;
 
-use crate::{fake_oidc::FakeOidc, helpers::*};
+use crate::{
+    fake_oidc::{fake_callback_body, FakeOidc},
+    helpers::*,
+};
 
 // ---- rule 1: state -----------------------------------------------------------------------------
 
@@ -17,12 +20,12 @@ async fn a_wrong_or_missing_state_is_400_and_no_token_request_is_made() {
 
     body["state"] = json!("x".repeat(43));
     browser
-        .post("/api/session", Some(body.clone()))
+        .post_session(body.clone())
         .await
         .assert_error(400, "invalid_state");
     body.as_object_mut().unwrap().remove("state");
     browser
-        .post("/api/session", Some(body))
+        .post_session(body)
         .await
         .assert_error(400, "bad_request");
     assert_eq!(app.devprovider().stats().token_requests, 0);
@@ -34,15 +37,9 @@ async fn a_replayed_answer_is_400_and_reaches_the_provider_once() {
     let browser = app.browser();
     let login = browser.start_login(PROVIDER, None).await;
     let body = callback_body(PROVIDER, &consent(&login, "ada", "allow").await);
-    assert_eq!(
-        browser
-            .post("/api/session", Some(body.clone()))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(browser.post_session(body.clone()).await.status, 200);
     browser
-        .post("/api/session", Some(body))
+        .post_session(body)
         .await
         .assert_error(400, "invalid_state");
     assert_eq!(app.devprovider().stats().token_requests, 1);
@@ -63,20 +60,20 @@ async fn a_state_is_used_up_by_a_login_that_failed_and_its_retry_reaches_no_toke
         provider
             .token_endpoint_answers(400, json!({ "error": "invalid_grant" }))
             .await;
-        let app = spawn_app_with(&config_toml(&provider.issuer())).await;
+        let app = provider.spawn_app().await;
         let browser = app.browser();
         let login = browser.start_login(PROVIDER, None).await;
-        let mut body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
+        let mut body = fake_callback_body(&login);
         if let Some(iss) = iss {
             body["iss"] = json!(iss);
         }
         browser
-            .post("/api/session", Some(body.clone()))
+            .post_session(body.clone())
             .await
             .assert_error(status, code);
         body.as_object_mut().unwrap().remove("iss");
         browser
-            .post("/api/session", Some(body))
+            .post_session(body)
             .await
             .assert_error(400, "invalid_state");
         assert_eq!(provider.token_requests().await, requests, "after {code}");
@@ -91,11 +88,7 @@ async fn a_state_issued_to_another_browser_is_400() {
     let login = attacker.start_login(PROVIDER, None).await;
     let body = callback_body(PROVIDER, &consent(&login, "alan", "allow").await);
     // Login CSRF: the attacker's answer planted in the victim's browser.
-    victim
-        .post("/api/session", Some(body))
-        .await
-        .assert_error(400, "invalid_state");
-    assert_eq!(app.devprovider().stats().token_requests, 0);
+    assert_invalid_state(&victim, body, app.devprovider()).await;
 }
 
 #[tokio::test]
@@ -111,11 +104,7 @@ async fn a_state_issued_for_another_provider_is_400() {
     let login = browser.start_login("dev", None).await;
     let mut body = callback_body("dev", &consent(&login, "ada", "allow").await);
     body["provider"] = json!("other");
-    browser
-        .post("/api/session", Some(body))
-        .await
-        .assert_error(400, "invalid_state");
-    assert_eq!(provider.stats().token_requests, 0);
+    assert_invalid_state(&browser, body, &provider).await;
 }
 
 #[tokio::test]
@@ -140,12 +129,9 @@ async fn a_code_presented_with_another_attempts_verifier_is_refused_by_the_provi
     // The attacker's own attempt (own state, own verifier) with the victim's code.
     let own = browser.start_login(PROVIDER, None).await;
     let reply = browser
-        .post(
-            "/api/session",
-            Some(
-                json!({ "provider": PROVIDER, "code": stolen_code, "state": own.params["state"],
+        .post_session(
+            json!({ "provider": PROVIDER, "code": stolen_code, "state": own.params["state"],
                           "iss": app.devprovider().issuer() }),
-            ),
         )
         .await;
     reply.assert_error(502, "provider_error");
@@ -198,7 +184,7 @@ async fn return_to_keeps_same_origin_paths_and_turns_everything_else_into_root()
         let browser = app.browser();
         let login = browser.start_login(PROVIDER, Some(given)).await;
         let body = callback_body(PROVIDER, &consent(&login, "ada", "allow").await);
-        let reply = browser.post("/api/session", Some(body)).await;
+        let reply = browser.post_session(body).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         assert_eq!(
             reply.json::<SessionResponse>().return_to,
@@ -219,7 +205,7 @@ async fn the_session_cookie_is_httponly_secure_lax_host_wide_and_renewed_at_logi
         .session_cookie()
         .expect("the attempt lives in a session");
     let body = callback_body(PROVIDER, &consent(&login, "ada", "allow").await);
-    assert_eq!(browser.post("/api/session", Some(body)).await.status, 200);
+    assert_eq!(browser.post_session(body).await.status, 200);
     let after = browser.session_cookie().expect("logged in");
     assert_ne!(before, after, "a fresh session id at login (no fixation)");
 
@@ -262,12 +248,7 @@ async fn over_https_the_cookie_name_carries_the_host_prefix() {
     let app = spawn_app_with(&config).await;
     let browser = app.browser();
     let reply = browser
-        .request(
-            reqwest::Method::POST,
-            "/api/login/dev",
-            None,
-            &[("x-csrf", "1"), ("origin", "https://app.example")],
-        )
+        .post_login_without_body("dev", &[("x-csrf", "1"), ("origin", "https://app.example")])
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let cookie = reply.headers["set-cookie"].to_str().unwrap();

@@ -23,12 +23,8 @@ async fn sessions(browser: &Browser) -> Vec<SessionInfo> {
 
 async fn a_person_sees_their_sessions_ends_one_and_then_all(store: &str) {
     let provider = start_devprovider().await;
-    let config = config_on(
-        &provider.issuer(),
-        store,
-        &format!("secret_key = \"{SECRET_KEY}\""),
-    )
-    .replace("store = ", "idle_timeout_secs = 40\n        store = ");
+    let config = config_with_store(&provider.issuer(), store)
+        .replace("store = ", "idle_timeout_secs = 40\n        store = ");
     let app = spawn_app_with(&config).await;
     let (laptop, phone, other) = (
         app.browser_named(FIREFOX),

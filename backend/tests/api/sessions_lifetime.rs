@@ -5,32 +5,13 @@ use std::{sync::Arc, time::Duration};
 
 use serde_json::json;
 use shared::{LogoutResponse, MeResponse, ProfileResponse};
-use wiremock::{
-    matchers::{method, path},
-    Mock, ResponseTemplate,
-};
 
-use crate::{
-    fake_oidc::{key, sign, FakeOidc},
-    helpers::*,
-    sessions_support::*,
-};
+use crate::{fake_oidc::FakeOidc, helpers::*, sessions_support::*};
 
 #[tokio::test]
 async fn twenty_concurrent_profiles_with_an_expiring_token_make_exactly_one_refresh() {
     // 33 s tokens: after 4 s they are inside the 30 s refresh margin; a refreshed one is not.
-    let provider = devprovider::DevProvider::start(devprovider::Config {
-        clients: vec![devprovider::Client {
-            id: CLIENT_ID.into(),
-            secret: CLIENT_SECRET.into(),
-            redirect_uris: vec![format!("{ORIGIN}/callback/{PROVIDER}")],
-            backchannel_logout_uri: None,
-        }],
-        access_token_ttl: Duration::from_secs(33),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let provider = start_devprovider_with_token_ttl(Duration::from_secs(33)).await;
     let app = spawn_app_with(&config_toml(&provider.issuer())).await;
     let browser = Arc::new(app.browser());
     let user = log_in(&browser, "ada").await;
@@ -112,36 +93,19 @@ async fn a_session_older_than_the_absolute_timeout_ends_with_session_expired() {
 async fn logout_from_an_oidc_provider_with_end_session_endpoint_answers_its_logout_url() {
     let provider = FakeOidc::start().await;
     let issuer = provider.issuer();
-    // Discovery again, now with RP-Initiated Logout 1.0 (ahead of FakeOidc's own).
-    Mock::given(method("GET"))
-        .and(path("/.well-known/openid-configuration"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "issuer": issuer,
-            "authorization_endpoint": format!("{issuer}/authorize"),
-            "token_endpoint": format!("{issuer}/token"),
-            "userinfo_endpoint": format!("{issuer}/userinfo"),
-            "jwks_uri": format!("{issuer}/jwks"),
-            "end_session_endpoint": format!("{issuer}/logout?ui=compact"),
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-        })))
-        .with_priority(1)
-        .mount(&provider.server)
-        .await;
-    let app = spawn_app_with(&config_toml(&issuer)).await;
-    let browser = app.browser();
-    let login = browser.start_login(PROVIDER, None).await;
-    let id_token = sign(key(), &provider.claims(&login.params["nonce"]));
+    // Discovery with RP-Initiated Logout 1.0.
     provider
-        .token_endpoint_answers(
-            200,
-            json!({ "access_token": "at-e5", "token_type": "Bearer", "id_token": id_token }),
+        .discovery_says(json!({ "end_session_endpoint": format!("{issuer}/logout?ui=compact") }))
+        .await;
+    let app = provider.spawn_app().await;
+    let browser = app.browser();
+    let id_token = provider
+        .log_in(
+            &browser,
+            json!({ "access_token": "at-e5", "token_type": "Bearer" }),
+            json!({ "sub": "user-1" }),
         )
         .await;
-    provider.userinfo_answers(json!({ "sub": "user-1" })).await;
-    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
-    assert_eq!(browser.post("/api/session", Some(body)).await.status, 200);
 
     let out = browser.post("/api/logout", None).await;
     assert_eq!(out.status, 200, "{}", out.body);

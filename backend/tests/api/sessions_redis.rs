@@ -8,19 +8,10 @@ use reqwest::Method;
 use serde_json::json;
 use shared::MeResponse;
 
-use crate::{
-    fake_oidc::{key, sign, FakeOidc},
-    helpers::*,
-    redis_server::RedisServer,
-    sessions_support::*,
-};
+use crate::{fake_oidc::FakeOidc, helpers::*, redis_server::RedisServer, sessions_support::*};
 
 fn redis_config(issuer: &str, redis: &RedisServer) -> String {
-    config_on(
-        issuer,
-        &redis.url(),
-        &format!("secret_key = \"{SECRET_KEY}\""),
-    )
+    config_with_store(issuer, &redis.url())
 }
 
 #[tokio::test]
@@ -118,35 +109,16 @@ async fn redis_holds_no_provider_token_in_clear_text() {
     let provider = FakeOidc::start().await;
     let app = spawn_app_with(&redis_config(&provider.issuer(), &redis)).await;
     let browser = app.browser();
-    let login = browser.start_login(PROVIDER, None).await;
-    let id_token = sign(key(), &provider.claims(&login.params["nonce"]));
     let access = "redis-raw-access-71f0c3aa";
     let refresh = "redis-raw-refresh-2d9be845";
-    provider
-        .token_endpoint_answers(
-            200,
-            json!({ "access_token": access, "refresh_token": refresh, "token_type": "Bearer",
-                    "expires_in": 3600, "id_token": id_token }),
-        )
-        .await;
-    provider
-        .userinfo_answers(json!({ "sub": "user-1", "name": "Test Person" }))
-        .await;
-    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
-    let reply = browser.post("/api/session", Some(body)).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    let id_token = log_in_with_tokens(&provider, &browser, access, refresh).await;
 
     let values = redis.dump_values().await;
     assert!(
         values.iter().any(|v| v.contains("user-1")),
         "the logged-in session is among the values: {values:?}"
     );
-    for secret in [access, refresh, id_token.as_str(), CLIENT_SECRET] {
-        assert!(
-            values.iter().all(|v| !v.contains(secret)),
-            "{secret} in clear text"
-        );
-    }
+    assert_not_in_clear_text(&values, &[access, refresh, &id_token, CLIENT_SECRET]);
 }
 
 #[tokio::test]
@@ -233,18 +205,7 @@ async fn two_replica_processes_refresh_a_rotating_token_once_and_no_one_is_logge
     let redis = RedisServer::start("two-processes").await;
     // 33 s tokens: after 4 s they are inside the 30 s refresh margin. devprovider rotates the
     // refresh token and revokes the whole grant when an old one comes back.
-    let provider = devprovider::DevProvider::start(devprovider::Config {
-        clients: vec![devprovider::Client {
-            id: CLIENT_ID.into(),
-            secret: CLIENT_SECRET.into(),
-            redirect_uris: vec![format!("{ORIGIN}/callback/{PROVIDER}")],
-            backchannel_logout_uri: None,
-        }],
-        access_token_ttl: Duration::from_secs(33),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let provider = start_devprovider_with_token_ttl(Duration::from_secs(33)).await;
     let config = redis_config(&provider.issuer(), &redis);
     let (a, b) = (
         replica(&config, "replica-a").await,

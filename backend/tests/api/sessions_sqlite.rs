@@ -3,14 +3,9 @@
 
 use std::path::Path;
 
-use serde_json::json;
 use shared::{MeResponse, ProfileResponse};
 
-use crate::{
-    fake_oidc::{key, sign, FakeOidc},
-    helpers::*,
-    sessions_support::*,
-};
+use crate::{fake_oidc::FakeOidc, helpers::*, sessions_support::*};
 
 const OLD_KEY: &str = SECRET_KEY;
 const NEW_KEY: &str = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
@@ -23,11 +18,7 @@ fn sqlite_store(db: &Path) -> String {
 async fn a_session_outlives_a_restart_of_the_backend_on_the_same_sqlite_file() {
     let provider = start_devprovider().await;
     let db = temp_dir("restart").join("data").join("sessions.db");
-    let config = config_on(
-        &provider.issuer(),
-        &sqlite_store(&db),
-        &format!("secret_key = \"{SECRET_KEY}\""),
-    );
+    let config = config_with_store(&provider.issuer(), &sqlite_store(&db));
     let first = spawn_app_with(&config).await;
     assert!(
         db.exists(),
@@ -86,42 +77,18 @@ async fn without_a_key_development_keeps_a_generated_one_next_to_the_file_and_re
 async fn the_sqlite_file_holds_no_provider_token_in_clear_text() {
     let provider = FakeOidc::start().await;
     let db = temp_dir("raw").join("sessions.db");
-    let app = spawn_app_with(&config_on(
-        &provider.issuer(),
-        &sqlite_store(&db),
-        &format!("secret_key = \"{SECRET_KEY}\""),
-    ))
-    .await;
+    let app = spawn_app_with(&config_with_store(&provider.issuer(), &sqlite_store(&db))).await;
     let browser = app.browser();
-    let login = browser.start_login(PROVIDER, None).await;
-    let id_token = sign(key(), &provider.claims(&login.params["nonce"]));
     let access = "raw-store-access-5b8e2c71";
     let refresh = "raw-store-refresh-c09d4a16";
-    provider
-        .token_endpoint_answers(
-            200,
-            json!({ "access_token": access, "refresh_token": refresh, "token_type": "Bearer",
-                    "expires_in": 3600, "id_token": id_token }),
-        )
-        .await;
-    provider
-        .userinfo_answers(json!({ "sub": "user-1", "name": "Test Person" }))
-        .await;
-    let body = json!({ "provider": PROVIDER, "code": "c", "state": login.params["state"] });
-    let reply = browser.post("/api/session", Some(body)).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    let id_token = log_in_with_tokens(&provider, &browser, access, refresh).await;
 
     let raw = sqlite_rows(&db).await;
     assert!(
         raw.iter().any(|row| row.contains("user-1")),
         "the logged-in session is among the rows: {raw:?}"
     );
-    for secret in [access, refresh, id_token.as_str(), CLIENT_SECRET] {
-        assert!(
-            raw.iter().all(|row| !row.contains(secret)),
-            "{secret} in clear text"
-        );
-    }
+    assert_not_in_clear_text(&raw, &[access, refresh, &id_token, CLIENT_SECRET]);
 }
 
 #[tokio::test]
@@ -174,11 +141,7 @@ async fn sessions_sealed_under_the_old_key_open_once_it_moves_to_previous_keys()
 async fn no_row_of_the_sqlite_file_holds_a_session_cookie_value() {
     let provider = start_devprovider().await;
     let db = temp_dir("no-cookie").join("sessions.db");
-    let config = config_on(
-        &provider.issuer(),
-        &sqlite_store(&db),
-        &format!("secret_key = \"{SECRET_KEY}\""),
-    );
+    let config = config_with_store(&provider.issuer(), &sqlite_store(&db));
     let app = spawn_app_with(&config).await;
     // A browser logged in, and one with a login under way.
     let browser = app.browser();
@@ -218,11 +181,7 @@ async fn sealed_tokens_copied_into_another_sessions_row_do_not_open_there() {
 
     let provider = start_devprovider().await;
     let db = temp_dir("moved-tokens").join("sessions.db");
-    let config = config_on(
-        &provider.issuer(),
-        &sqlite_store(&db),
-        &format!("secret_key = \"{SECRET_KEY}\""),
-    );
+    let config = config_with_store(&provider.issuer(), &sqlite_store(&db));
     let app = spawn_app_with(&config).await;
     let ada = app.browser();
     let ada_user = log_in(&ada, "ada").await;

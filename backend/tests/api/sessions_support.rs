@@ -1,12 +1,14 @@
 //! What the `sessions_*` tests share: a backend on a chosen store and key, a login through
-//! devprovider, a request carrying a given session cookie, a folder under target/.
+//! devprovider (or FakeOidc, with known tokens), a request carrying a given session cookie,
+//! what the store holds checked for tokens, a folder under target/.
 
 use std::path::PathBuf;
 
 use reqwest::Method;
+use serde_json::json;
 use shared::{SessionResponse, User};
 
-use crate::helpers::*;
+use crate::{fake_oidc::FakeOidc, helpers::*};
 
 /// `config_toml(issuer)` with `store` instead of memory and `key_lines` instead of the test key
 /// (`""` for no key at all).
@@ -16,6 +18,39 @@ pub fn config_on(issuer: &str, store: &str, key_lines: &str) -> String {
         .replace(&format!("secret_key = \"{SECRET_KEY}\""), key_lines);
     assert!(config.contains(&format!("store = \"{store}\"")));
     config
+}
+
+/// `config_toml(issuer)` with `store` instead of memory, and the test key.
+pub fn config_with_store(issuer: &str, store: &str) -> String {
+    config_on(issuer, store, &format!("secret_key = \"{SECRET_KEY}\""))
+}
+
+/// A login at FakeOidc whose access and refresh tokens are `access` and `refresh`, values to
+/// look for in what the store holds; its id_token.
+pub async fn log_in_with_tokens(
+    provider: &FakeOidc,
+    browser: &Browser,
+    access: &str,
+    refresh: &str,
+) -> String {
+    provider
+        .log_in(
+            browser,
+            json!({ "access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+                    "expires_in": 3600 }),
+            json!({ "sub": "user-1", "name": "Test Person" }),
+        )
+        .await
+}
+
+/// Rule 8 at rest: none of `secrets` stands in clear text in `stored`, what the store holds.
+pub fn assert_not_in_clear_text(stored: &[String], secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            stored.iter().all(|v| !v.contains(secret)),
+            "{secret} in clear text"
+        );
+    }
 }
 
 /// A fresh, empty folder under target/ for this test.
@@ -40,7 +75,7 @@ pub async fn log_in_at(browser: &Browser, provider: &str, user: &str) -> Reply {
     let login = browser.start_login(provider, None).await;
     let callback = consent(&login, user, "allow").await;
     browser
-        .post("/api/session", Some(callback_body(provider, &callback)))
+        .post_session(callback_body(provider, &callback))
         .await
 }
 

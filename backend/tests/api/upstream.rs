@@ -64,6 +64,13 @@ impl Upstream {
     }
 }
 
+impl Received {
+    /// The header `name`'s value, which must be there.
+    pub fn header(&self, name: &str) -> String {
+        self.headers[name].to_str().unwrap().to_owned()
+    }
+}
+
 async fn record(recorder: &Recorder, request: Request) -> Received {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX)

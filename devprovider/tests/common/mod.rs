@@ -35,12 +35,7 @@ pub fn client(redirect_uri: &str) -> Client {
 }
 
 pub fn other_client(id: &str, secret: &str, redirect_uri: &str) -> Client {
-    Client {
-        id: id.into(),
-        secret: secret.into(),
-        redirect_uris: vec![redirect_uri.into()],
-        backchannel_logout_uri: None,
-    }
+    Client::new(id, secret, redirect_uri)
 }
 
 pub fn challenge(verifier: &str) -> String {

@@ -43,12 +43,11 @@ impl Backend {
         let origin = format!("http://{addr}");
         let secret = tools::random_hex(24)?;
         let provider = devprovider::DevProvider::start(devprovider::Config {
-            clients: vec![devprovider::Client {
-                id: CLIENT_ID.into(),
-                secret: secret.clone(),
-                redirect_uris: vec![format!("{origin}/callback/{PROVIDER}")],
-                backchannel_logout_uri: None,
-            }],
+            clients: vec![devprovider::Client::new(
+                CLIENT_ID,
+                secret.clone(),
+                format!("{origin}/callback/{PROVIDER}"),
+            )],
             ..Default::default()
         })
         .await?;

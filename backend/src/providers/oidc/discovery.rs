@@ -1,0 +1,268 @@
+//! OpenID Connect Discovery 1.0: the issuer's document read on first use and again after
+//! `DISCOVERY_TTL`, the configured endpoints taken over the discovered ones, the discovered ones
+//! held to the issuer's host (rule 15), and the signing keys fetched.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use openidconnect::{
+    core::{
+        CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
+        CoreGrantType, CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
+        CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType,
+        CoreSubjectIdentifierType,
+    },
+    AdditionalProviderMetadata, AuthUrl, ClientId, ClientSecret, DiscoveryError, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata, RedirectUrl,
+    TokenUrl, UserInfoUrl,
+};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use super::OidcFlow;
+use crate::providers::{standard, ApiEndpoints, ProviderError};
+
+/// Discovery and keys are fetched again after this long, so a provider's key rotation is
+/// picked up without a restart.
+const DISCOVERY_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// Rule 15: `url` is https on the issuer's host and port, or plain http when the issuer itself
+/// is plain http on a loopback address (development and tests).
+fn is_the_issuers(issuer: &IssuerUrl, url: &str) -> bool {
+    let (Ok(url), issuer) = (url::Url::parse(url), issuer.url()) else {
+        return false;
+    };
+    let same_host = url.host() == issuer.host()
+        && url.port_or_known_default() == issuer.port_or_known_default();
+    let scheme_ok = url.scheme() == "https"
+        || (url.scheme() == "http" && issuer.scheme() == "http" && standard::is_loopback(issuer));
+    same_host && scheme_ok
+}
+
+/// Discovery fields beyond OpenID Connect Discovery 1.0 that Portero uses.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+struct ExtraMetadata {
+    /// RFC 8414 / RFC 7009.
+    revocation_endpoint: Option<String>,
+    /// OpenID Connect RP-Initiated Logout 1.0.
+    end_session_endpoint: Option<String>,
+    /// RFC 9207 §3: when true, a callback without `iss` is refused.
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+impl AdditionalProviderMetadata for ExtraMetadata {}
+
+type Metadata = ProviderMetadata<
+    ExtraMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+pub(super) type Client = CoreClient<
+    EndpointSet,      // authorization
+    EndpointNotSet,   // device authorization
+    EndpointNotSet,   // introspection
+    EndpointNotSet,   // revocation: see `standard::revoke_rfc7009`
+    EndpointMaybeSet, // token
+    EndpointMaybeSet, // userinfo
+>;
+
+pub(super) struct Discovered {
+    pub client: Client,
+    /// The signing keys, for logout tokens (the client keeps its own copy for id_tokens).
+    pub jwks: CoreJsonWebKeySet,
+    pub authorize_endpoint: String,
+    pub issuer: String,
+    pub iss_parameter_required: bool,
+    pub endpoints: Arc<ApiEndpoints>,
+    fetched_at: Instant,
+}
+
+impl OidcFlow {
+    /// Discovery happens on first use rather than at start-up, so the backend starts (and
+    /// serves the other providers) while one provider is down; its routes answer 502 meanwhile.
+    pub(super) async fn discovered(&self) -> Result<Arc<Discovered>, ProviderError> {
+        if let Some(d) = self.discovered.read().await.as_ref() {
+            if d.fetched_at.elapsed() < DISCOVERY_TTL {
+                return Ok(d.clone());
+            }
+        }
+        let mut slot = self.discovered.write().await;
+        if let Some(d) = slot.as_ref() {
+            if d.fetched_at.elapsed() < DISCOVERY_TTL {
+                return Ok(d.clone());
+            }
+        }
+        let discovered = Arc::new(self.discover().await?);
+        *slot = Some(discovered.clone());
+        Ok(discovered)
+    }
+
+    /// Reads the discovery document (OpenID Connect Discovery 1.0 §4), takes the configured
+    /// endpoints over the discovered ones, checks the discovered ones (rule 15), then fetches the
+    /// signing keys.
+    async fn discover(&self) -> Result<Discovered, ProviderError> {
+        let issuer = IssuerUrl::new(self.issuer.clone())
+            .map_err(|e| self.fail(format!("the issuer is not a valid URL ({e})")))?;
+        let document = format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        );
+        let failed = |what: String, detail: String| {
+            ProviderError::failed_at(
+                &self.id,
+                format!("OpenID Connect discovery failed: {what}"),
+                format!("discovery at {document}: {detail}"),
+            )
+        };
+        let request = http::Request::get(&document)
+            .header(http::header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|e| failed("the issuer cannot be called".into(), e.to_string()))?;
+        let reply = self
+            .http
+            .send(request)
+            .await
+            .map_err(|e| failed(format!("the issuer {e}"), e.detail()))?;
+        if reply.status() != http::StatusCode::OK {
+            let status = reply.status();
+            return Err(failed(
+                format!("the issuer answered {status}"),
+                status.to_string(),
+            ));
+        }
+        let mut metadata: Metadata = serde_json::from_slice(reply.body()).map_err(|e| {
+            failed(
+                "the issuer sent a document that is not discovery JSON".into(),
+                e.to_string(),
+            )
+        })?;
+        if metadata.issuer() != &issuer {
+            return Err(failed(
+                "the document names another issuer than the configured one".into(),
+                format!("it names {}", metadata.issuer().as_str()),
+            ));
+        }
+        // Configured endpoints win over discovered ones (DESIGN.md: any kind may override).
+        let bad =
+            |key: &str, e: &dyn std::fmt::Display| self.fail(format!("{key} is not valid ({e})"));
+        let configured = &self.endpoints;
+        if let Some(url) = &configured.authorize_url {
+            metadata = metadata.set_authorization_endpoint(
+                AuthUrl::new(url.clone()).map_err(|e| bad("authorize_url", &e))?,
+            );
+        }
+        if let Some(url) = &configured.token_url {
+            metadata = metadata.set_token_endpoint(Some(
+                TokenUrl::new(url.clone()).map_err(|e| bad("token_url", &e))?,
+            ));
+        }
+        if let Some(url) = &configured.userinfo_url {
+            metadata = metadata.set_userinfo_endpoint(Some(
+                UserInfoUrl::new(url.clone()).map_err(|e| bad("userinfo_url", &e))?,
+            ));
+        }
+        if let Some(url) = &configured.jwks_url {
+            metadata = metadata
+                .set_jwks_uri(JsonWebKeySetUrl::new(url.clone()).map_err(|e| bad("jwks_url", &e))?);
+        }
+        // Rule 15: what discovery alone names must be the issuer's. Token, userinfo and keys
+        // are needed: one elsewhere stops the login. Revocation and logout are optional: one
+        // elsewhere is left unused.
+        let on_issuer = |url: &str| is_the_issuers(&issuer, url);
+        let required = [
+            (
+                "token_endpoint",
+                configured.token_url.is_none(),
+                metadata.token_endpoint().map(|u| u.to_string()),
+            ),
+            (
+                "userinfo_endpoint",
+                configured.userinfo_url.is_none(),
+                metadata.userinfo_endpoint().map(|u| u.to_string()),
+            ),
+            (
+                "jwks_uri",
+                configured.jwks_url.is_none(),
+                Some(metadata.jwks_uri().to_string()),
+            ),
+        ];
+        for (name, discovered, url) in required {
+            if let (true, Some(url)) = (discovered, url) {
+                if !on_issuer(&url) {
+                    return Err(failed(
+                        format!(
+                            "its {name} is not on the issuer's host over https (configure it \
+                             explicitly to use it)"
+                        ),
+                        format!("{name} {url}"),
+                    ));
+                }
+            }
+        }
+        let extra = metadata.additional_metadata().clone();
+        let optional = |name: &str, url: Option<String>| {
+            url.filter(|url| {
+                let ok = on_issuer(url);
+                if !ok {
+                    tracing::warn!(provider = %self.id, %name, %url, "left unused: not on the issuer's host over https");
+                }
+                ok
+            })
+        };
+        let endpoints = ApiEndpoints {
+            userinfo: metadata.userinfo_endpoint().map(|u| u.to_string()),
+            revocation: configured
+                .revocation_url
+                .clone()
+                .or_else(|| optional("revocation_endpoint", extra.revocation_endpoint)),
+            end_session: optional("end_session_endpoint", extra.end_session_endpoint),
+        };
+        let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
+            .await
+            .map_err(|e| {
+                let (what, detail) = match &e {
+                    DiscoveryError::Request(e) => (format!("the keys endpoint {e}"), e.detail()),
+                    DiscoveryError::Response(status, _, _) => (
+                        format!("the keys endpoint answered {status}"),
+                        e.to_string(),
+                    ),
+                    _ => (
+                        "the keys endpoint sent a reply that is not JSON Web Keys".to_owned(),
+                        e.to_string(),
+                    ),
+                };
+                failed(what, detail)
+            })?;
+        metadata = metadata.set_jwks(jwks.clone());
+        let redirect = RedirectUrl::new(self.redirect_uri.clone())
+            .map_err(|e| self.fail(format!("the redirect URI is not valid ({e})")))?;
+        Ok(Discovered {
+            jwks,
+            authorize_endpoint: metadata.authorization_endpoint().to_string(),
+            issuer: metadata.issuer().to_string(),
+            iss_parameter_required: extra.authorization_response_iss_parameter_supported,
+            endpoints: Arc::new(endpoints),
+            client: CoreClient::from_provider_metadata(
+                metadata,
+                ClientId::new(self.client_id.clone()),
+                Some(ClientSecret::new(
+                    self.client_secret.expose_secret().to_owned(),
+                )),
+            )
+            .set_redirect_uri(redirect),
+            fetched_at: Instant::now(),
+        })
+    }
+}
