@@ -116,8 +116,17 @@ impl Sqlite {
             // With WAL, NORMAL cannot corrupt the file; a power cut may lose the last commits
             // (sessions of the last moments, who log in again). FULL fsyncs every commit.
             .synchronous(SqliteSynchronous::Normal)
+            // Pages read through memory instead of a read(2) each.
+            .pragma("mmap_size", "268435456")
             .busy_timeout(STORE_TIMEOUT);
+        // One connection: sessions are read from memory (`cache.rs`), so what reaches SQLite is
+        // mostly writes, which SQLite makes one at a time anyway; one connection keeps its page
+        // cache warm and its statements prepared, where several would each read the pages again.
         let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .acquire_timeout(STORE_TIMEOUT)
             .connect_with(options)
             .await
