@@ -91,7 +91,7 @@ pub fn bundle(env: &Env, report: &mut Report) -> Result<()> {
         "bundle, gzip -9",
         gz as f64 / 1024.0,
         kb(gz),
-        Budget::at_most(130.0, "≤ 130 KB"),
+        Budget::at_most(120.0, "≤ 120 KB"),
     );
     section.info("bundle, raw", kb(raw));
     section.info("bundle, brotli 11 (what browsers get)", kb(br));

@@ -207,7 +207,12 @@ impl Logins {
             format!("backend CPU per login, {store}"),
             cpu_per_login * 1000.0,
             format!("{:.2} ms", cpu_per_login * 1000.0),
-            Budget::at_most(1.0, "≤ 1 ms"),
+            // Issue 16 asks 0.7 ms of the default store; the others keep issue 8's 1 ms.
+            if store == "sqlite" {
+                Budget::at_most(0.7, "≤ 0.7 ms")
+            } else {
+                Budget::at_most(1.0, "≤ 1 ms")
+            },
         );
         section.budgeted(
             format!("login errors, {store}"),

@@ -152,7 +152,7 @@ pub async fn first_render(env: &Env, browser: &tools::Browser, report: &mut Repo
                 "first render, first visit (median)",
                 middle,
                 format!("{middle:.1} ms"),
-                Budget::at_most(150.0, "≤ 150 ms"),
+                Budget::at_most(100.0, "≤ 100 ms"),
             );
         } else {
             section.info(
