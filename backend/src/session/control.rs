@@ -47,9 +47,8 @@ impl CurrentUser {
         person_key(&self.record.user.provider, &self.record.user.subject)
     }
 
-    /// `GET /api/sessions`: every session of this person, this browser's first, then the most
-    /// recently seen.
-    pub async fn sessions(&self) -> Result<Vec<SessionInfo>, AppError> {
+    /// This session's key, and every unexpired session of this person.
+    async fn own_sessions(&self) -> Result<(Key, Vec<(Key, Entry)>), AppError> {
         let own = self.key()?;
         let entries = self
             .state
@@ -57,6 +56,13 @@ impl CurrentUser {
             .sessions_of(&self.person())
             .await
             .map_err(unavailable)?;
+        Ok((own, entries))
+    }
+
+    /// `GET /api/sessions`: every session of this person, this browser's first, then the most
+    /// recently seen.
+    pub async fn sessions(&self) -> Result<Vec<SessionInfo>, AppError> {
+        let (own, entries) = self.own_sessions().await?;
         let mut sessions: Vec<SessionInfo> = entries
             .iter()
             .filter_map(|(key, entry)| {
@@ -83,13 +89,7 @@ impl CurrentUser {
     /// `DELETE /api/sessions/{handle}`: ends one of this person's own sessions (its tokens
     /// revoked at the provider); 404 for any other handle. This browser's own is its logout.
     pub async fn end_session(&self, handle: &str) -> Result<(), AppError> {
-        let own = self.key()?;
-        let entries = self
-            .state
-            .store
-            .sessions_of(&self.person())
-            .await
-            .map_err(unavailable)?;
+        let (own, entries) = self.own_sessions().await?;
         let Some((key, entry)) = entries.into_iter().find(|(key, _)| key.handle() == handle) else {
             let shown: String = handle.chars().take(64).collect();
             return Err(AppError::NotFound(format!("no session {shown:?} of yours")));

@@ -152,13 +152,8 @@ impl<B: Backend> Backend for Cached<B> {
         self.store.remove(key).await
     }
 
-    async fn put_attempt(
-        &self,
-        key: &Key,
-        sealed: &str,
-        expires_at: i64,
-    ) -> Result<(), Unavailable> {
-        self.store.put_attempt(key, sealed, expires_at).await
+    async fn put_attempt(&self, key: &Key, sealed: &str, until: i64) -> Result<(), Unavailable> {
+        self.store.put_attempt(key, sealed, until).await
     }
 
     async fn take_attempt(&self, key: &Key) -> Result<Option<String>, Unavailable> {

@@ -124,15 +124,10 @@ impl Backend for Memory {
         Ok(())
     }
 
-    async fn put_attempt(
-        &self,
-        key: &Key,
-        sealed: &str,
-        expires_at: i64,
-    ) -> Result<(), Unavailable> {
+    async fn put_attempt(&self, key: &Key, sealed: &str, until: i64) -> Result<(), Unavailable> {
         self.maps()
             .attempts
-            .insert(*key, (sealed.to_owned(), expires_at));
+            .insert(*key, (sealed.to_owned(), until));
         Ok(())
     }
 

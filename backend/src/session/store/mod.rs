@@ -207,12 +207,7 @@ trait Backend: Send + Sync + std::fmt::Debug {
     async fn update(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable>;
     async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable>;
     async fn remove(&self, key: &Key) -> Result<(), Unavailable>;
-    async fn put_attempt(
-        &self,
-        key: &Key,
-        sealed: &str,
-        expires_at: i64,
-    ) -> Result<(), Unavailable>;
+    async fn put_attempt(&self, key: &Key, sealed: &str, until: i64) -> Result<(), Unavailable>;
     /// Removes and returns the unexpired attempt under `key`, in one step.
     async fn take_attempt(&self, key: &Key) -> Result<Option<String>, Unavailable>;
     async fn count(&self) -> Result<Counts, Unavailable>;
@@ -321,9 +316,9 @@ impl Store {
         &self,
         key: &Key,
         sealed: &str,
-        expires_at: i64,
+        until: i64,
     ) -> Result<(), Unavailable> {
-        within_timeout(self.backend.put_attempt(key, sealed, expires_at)).await
+        within_timeout(self.backend.put_attempt(key, sealed, until)).await
     }
 
     pub async fn take_attempt(&self, key: &Key) -> Result<Option<String>, Unavailable> {

@@ -259,17 +259,12 @@ impl Backend for Redis {
             .map(drop)
     }
 
-    async fn put_attempt(
-        &self,
-        key: &Key,
-        sealed: &str,
-        expires_at: i64,
-    ) -> Result<(), Unavailable> {
+    async fn put_attempt(&self, key: &Key, sealed: &str, until: i64) -> Result<(), Unavailable> {
         self.write(
             attempt_key(key),
             PENDING,
             sealed.to_owned(),
-            expires_at,
+            until,
             key.hex(),
             "NX",
         )

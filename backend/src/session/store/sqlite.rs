@@ -214,6 +214,25 @@ impl Sqlite {
     }
 }
 
+impl Sqlite {
+    /// Runs `sql`, an insert or update of one session whose parameters are ?1 the key, ?2 the
+    /// data, ?3 the expiry, ?4 the person, ?5 the provider session and ?6 now: whether it
+    /// wrote a row.
+    async fn write(&self, sql: &str, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
+        let done = sqlx::query(sql)
+            .bind(key.bytes().as_slice())
+            .bind(data_of(entry))
+            .bind(entry.expires_at)
+            .bind(entry.person.as_deref())
+            .bind(entry.sid.as_deref())
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
 fn data_of(entry: &Entry) -> String {
     serde_json::to_string(&entry.data).expect("JSON values serialise")
 }
@@ -222,40 +241,26 @@ fn data_of(entry: &Entry) -> String {
 impl Backend for Sqlite {
     async fn insert(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
         // An expired row under the key is as good as none.
-        let done = sqlx::query(
+        self.write(
             "insert into portero_sessions (key, data, expires_at, person, sid)
              values (?1, ?2, ?3, ?4, ?5)
              on conflict (key) do update
              set data = ?2, expires_at = ?3, person = ?4, sid = ?5
              where portero_sessions.expires_at <= ?6",
+            key,
+            entry,
         )
-        .bind(key.bytes().as_slice())
-        .bind(data_of(entry))
-        .bind(entry.expires_at)
-        .bind(entry.person.as_deref())
-        .bind(entry.sid.as_deref())
-        .bind(now_millis())
-        .execute(&self.pool)
         .await
-        .map_err(unavailable)?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn update(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
-        let done = sqlx::query(
+        self.write(
             "update portero_sessions set data = ?2, expires_at = ?3, person = ?4, sid = ?5
              where key = ?1 and expires_at > ?6",
+            key,
+            entry,
         )
-        .bind(key.bytes().as_slice())
-        .bind(data_of(entry))
-        .bind(entry.expires_at)
-        .bind(entry.person.as_deref())
-        .bind(entry.sid.as_deref())
-        .bind(now_millis())
-        .execute(&self.pool)
         .await
-        .map_err(unavailable)?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
@@ -305,18 +310,13 @@ impl Backend for Sqlite {
         Ok(())
     }
 
-    async fn put_attempt(
-        &self,
-        key: &Key,
-        sealed: &str,
-        expires_at: i64,
-    ) -> Result<(), Unavailable> {
+    async fn put_attempt(&self, key: &Key, sealed: &str, until: i64) -> Result<(), Unavailable> {
         sqlx::query(
             "insert or replace into portero_attempts (key, sealed, expires_at) values (?1, ?2, ?3)",
         )
         .bind(key.bytes().as_slice())
         .bind(sealed)
-        .bind(expires_at)
+        .bind(until)
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;
