@@ -49,11 +49,12 @@ impl LoginAttempt {
     }
 }
 
-/// How long an attempt's record is kept: its `login_timeout`, and as much again (at least 2 s,
-/// at most a minute) to recognise a late answer as late.
+/// How long an attempt's record is kept: its `login_timeout`, and as much again (at least 4 s,
+/// at most a minute) to recognise a late answer as late. The 4 s cover a short timeout's
+/// answer arriving a few seconds late through a slow browser (the e2e test of it).
 pub fn kept_for(login_timeout: std::time::Duration) -> std::time::Duration {
     use std::time::Duration;
-    login_timeout + login_timeout.clamp(Duration::from_secs(2), Duration::from_secs(60))
+    login_timeout + login_timeout.clamp(Duration::from_secs(4), Duration::from_secs(60))
 }
 
 /// Keeps `attempt` for this browser until it is used or `login_timeout` has passed.
