@@ -141,7 +141,8 @@ const EMULATED: [Emulated; 3] = [
 fn dev() -> Result<()> {
     let tools = tools::ensure_build_tools()?;
     step("building the backend, the provider emulator and the demo app");
-    // One cargo invocation: the three share most of their dependencies.
+    // One cargo invocation: the three share most of their dependencies. Packages only, no
+    // target flag: `--example` would build that example instead of the binaries, not besides.
     run(cargo().args([
         "build",
         "--quiet",
@@ -149,8 +150,8 @@ fn dev() -> Result<()> {
         "portero",
         "-p",
         "devprovider",
-        "--example",
-        "demo_upstream",
+        "-p",
+        "demo-upstream",
     ]))?;
 
     let work = root().join("target/xtask-dev");
@@ -215,7 +216,7 @@ fn dev() -> Result<()> {
     step(&format!("starting the demo app on http://{DEMO_APP}"));
     supervisor.spawn(
         "demo app",
-        Command::new(bin.join("examples/demo_upstream")).args([
+        Command::new(bin.join("demo_upstream")).args([
             DEMO_APP,
             &format!("http://127.0.0.1:{BACKEND_PORT}"),
             SPA_ORIGIN,
