@@ -97,6 +97,8 @@ fn cargo() -> Command {
 
 const BACKEND_PORT: u16 = 3000;
 const SPA_ORIGIN: &str = "http://127.0.0.1:8080";
+/// `trunk serve`'s cargo target directory (see `dev`).
+const DEV_SPA_TARGET: &str = "target/trunk-serve";
 /// Where config/dev.toml's `[upstreams.demo]` points.
 const DEMO_APP: &str = "127.0.0.1:3903";
 
@@ -140,6 +142,18 @@ const EMULATED: [Emulated; 3] = [
 
 fn dev() -> Result<()> {
     let tools = tools::ensure_build_tools()?;
+    let mut supervisor = Supervisor::new()?;
+    // The SPA first, so that its wasm build runs beside the backend's build instead of after
+    // it. Cargo locks a target directory for the whole of a build, so trunk gets one of its
+    // own: the two builds share only a few small build-time crates anyway (different features).
+    step("starting trunk serve: it builds the SPA beside the backend (a minute or two at first)");
+    supervisor.spawn(
+        "trunk",
+        tools
+            .command("trunk")
+            .args(["serve", "--skip-version-check"])
+            .env("CARGO_TARGET_DIR", root().join(DEV_SPA_TARGET)),
+    )?;
     step("building the backend, the provider emulator and the demo app");
     // One cargo invocation: the three share most of their dependencies. Packages only, no
     // target flag: `--example` would build that example instead of the binaries, not besides.
@@ -157,7 +171,6 @@ fn dev() -> Result<()> {
     let work = root().join("target/xtask-dev");
     std::fs::create_dir_all(&work)?;
     let bin = root().join("target/debug");
-    let mut supervisor = Supervisor::new()?;
     let mut backend = Command::new(bin.join("portero"));
     backend.args(["--config", "config/dev.toml"]);
     for emulated in EMULATED {
@@ -223,13 +236,7 @@ fn dev() -> Result<()> {
         ]),
     )?;
 
-    step("starting trunk serve (the first build of the SPA takes a minute or two)");
-    supervisor.spawn(
-        "trunk",
-        tools
-            .command("trunk")
-            .args(["serve", "--skip-version-check"]),
-    )?;
+    step("waiting for trunk serve's first build of the SPA");
     supervisor.wait_until("trunk", SPA_ORIGIN, Duration::from_secs(15 * 60))?;
     println!(
         "\n  Portero is running: open {SPA_ORIGIN}\n  (log in with a demo user of any of the \
