@@ -1,6 +1,7 @@
 //! `cargo xtask dev | test | dist | bench`. Each first installs what is missing (idempotently, one line
 //! per step), from the registries only: trunk and wasm-bindgen never download from GitHub.
 
+#[cfg(feature = "bench")]
 mod bench;
 mod fuzz;
 mod processes;
@@ -32,13 +33,13 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("dist") => dist(),
         Some("fuzz") => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
-        Some("bench") => bench::bench(&std::env::args().skip(2).collect::<Vec<_>>()),
+        Some("bench") => bench(&std::env::args().skip(2).collect::<Vec<_>>()),
         Some("-h" | "--help") | None => {
-            println!("{USAGE}{}", bench::USAGE);
+            println!("{USAGE}{BENCH_USAGE}");
             return ExitCode::SUCCESS;
         }
         Some(other) => {
-            eprintln!("xtask: unknown task {other:?}\n{USAGE}{}", bench::USAGE);
+            eprintln!("xtask: unknown task {other:?}\n{USAGE}{BENCH_USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -49,6 +50,39 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(feature = "bench")]
+const BENCH_USAGE: &str = bench::USAGE;
+#[cfg(not(feature = "bench"))]
+const BENCH_USAGE: &str = "  bench [--seconds N] [--only SECTION,...]
+         measure against the performance budgets and write docs/BENCHMARKS.md";
+
+#[cfg(feature = "bench")]
+fn bench(args: &[String]) -> Result<()> {
+    bench::bench(args)
+}
+
+/// The bench needs crates the other tasks do not (Cargo.toml, feature `bench`): xtask built
+/// without them hands over to itself built with them.
+#[cfg(not(feature = "bench"))]
+fn bench(args: &[String]) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let error = cargo()
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "xtask",
+            "--features",
+            "bench",
+            "--",
+            "bench",
+        ])
+        .args(args)
+        .current_dir(root())
+        .exec();
+    Err(error).context("cannot run cargo for `cargo xtask bench`")
 }
 
 pub fn root() -> PathBuf {
@@ -256,6 +290,8 @@ fn test() -> Result<()> {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--features",
+        "xtask/bench",
         "--",
         "-D",
         "warnings",
@@ -264,6 +300,8 @@ fn test() -> Result<()> {
     run(cargo().args([
         "test",
         "--workspace",
+        "--features",
+        "xtask/bench",
         "--exclude",
         "e2e",
         "--exclude",
