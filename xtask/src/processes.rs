@@ -61,6 +61,10 @@ impl Process {
         &self.name
     }
 
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `Some` once the process has exited.
     pub fn exited(&mut self) -> Result<Option<ExitStatus>> {
         Ok(self.child.try_wait()?)
