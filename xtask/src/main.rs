@@ -1,6 +1,7 @@
 //! `cargo xtask dev | test | dist | bench`. Each first installs what is missing (idempotently, one line
 //! per step), from the registries only: trunk and wasm-bindgen never download from GitHub.
 
+#[cfg(feature = "bench")]
 mod bench;
 mod fuzz;
 mod processes;
@@ -32,13 +33,13 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("dist") => dist(),
         Some("fuzz") => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
-        Some("bench") => bench::bench(&std::env::args().skip(2).collect::<Vec<_>>()),
+        Some("bench") => bench(&std::env::args().skip(2).collect::<Vec<_>>()),
         Some("-h" | "--help") | None => {
-            println!("{USAGE}{}", bench::USAGE);
+            println!("{USAGE}{BENCH_USAGE}");
             return ExitCode::SUCCESS;
         }
         Some(other) => {
-            eprintln!("xtask: unknown task {other:?}\n{USAGE}{}", bench::USAGE);
+            eprintln!("xtask: unknown task {other:?}\n{USAGE}{BENCH_USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -49,6 +50,39 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(feature = "bench")]
+const BENCH_USAGE: &str = bench::USAGE;
+#[cfg(not(feature = "bench"))]
+const BENCH_USAGE: &str = "  bench [--seconds N] [--only SECTION,...]
+         measure against the performance budgets and write docs/BENCHMARKS.md";
+
+#[cfg(feature = "bench")]
+fn bench(args: &[String]) -> Result<()> {
+    bench::bench(args)
+}
+
+/// The bench needs crates the other tasks do not (Cargo.toml, feature `bench`): xtask built
+/// without them hands over to itself built with them.
+#[cfg(not(feature = "bench"))]
+fn bench(args: &[String]) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let error = cargo()
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "xtask",
+            "--features",
+            "bench",
+            "--",
+            "bench",
+        ])
+        .args(args)
+        .current_dir(root())
+        .exec();
+    Err(error).context("cannot run cargo for `cargo xtask bench`")
 }
 
 pub fn root() -> PathBuf {
@@ -97,6 +131,8 @@ fn cargo() -> Command {
 
 const BACKEND_PORT: u16 = 3000;
 const SPA_ORIGIN: &str = "http://127.0.0.1:8080";
+/// `trunk serve`'s cargo target directory (see `dev`).
+const DEV_SPA_TARGET: &str = "target/trunk-serve";
 /// Where config/dev.toml's `[upstreams.demo]` points.
 const DEMO_APP: &str = "127.0.0.1:3903";
 
@@ -140,8 +176,21 @@ const EMULATED: [Emulated; 3] = [
 
 fn dev() -> Result<()> {
     let tools = tools::ensure_build_tools()?;
+    let mut supervisor = Supervisor::new()?;
+    // The SPA first, so that its wasm build runs beside the backend's build instead of after
+    // it. Cargo locks a target directory for the whole of a build, so trunk gets one of its
+    // own: the two builds share only a few small build-time crates anyway (different features).
+    step("starting trunk serve: it builds the SPA beside the backend (a minute or two at first)");
+    supervisor.spawn(
+        "trunk",
+        tools
+            .command("trunk")
+            .args(["serve", "--skip-version-check"])
+            .env("CARGO_TARGET_DIR", root().join(DEV_SPA_TARGET)),
+    )?;
     step("building the backend, the provider emulator and the demo app");
-    // One cargo invocation: the three share most of their dependencies.
+    // One cargo invocation: the three share most of their dependencies. Packages only, no
+    // target flag: `--example` would build that example instead of the binaries, not besides.
     run(cargo().args([
         "build",
         "--quiet",
@@ -149,14 +198,13 @@ fn dev() -> Result<()> {
         "portero",
         "-p",
         "devprovider",
-        "--example",
-        "demo_upstream",
+        "-p",
+        "demo-upstream",
     ]))?;
 
     let work = root().join("target/xtask-dev");
     std::fs::create_dir_all(&work)?;
     let bin = root().join("target/debug");
-    let mut supervisor = Supervisor::new()?;
     let mut backend = Command::new(bin.join("portero"));
     backend.args(["--config", "config/dev.toml"]);
     for emulated in EMULATED {
@@ -215,20 +263,14 @@ fn dev() -> Result<()> {
     step(&format!("starting the demo app on http://{DEMO_APP}"));
     supervisor.spawn(
         "demo app",
-        Command::new(bin.join("examples/demo_upstream")).args([
+        Command::new(bin.join("demo_upstream")).args([
             DEMO_APP,
             &format!("http://127.0.0.1:{BACKEND_PORT}"),
             SPA_ORIGIN,
         ]),
     )?;
 
-    step("starting trunk serve (the first build of the SPA takes a minute or two)");
-    supervisor.spawn(
-        "trunk",
-        tools
-            .command("trunk")
-            .args(["serve", "--skip-version-check"]),
-    )?;
+    step("waiting for trunk serve's first build of the SPA");
     supervisor.wait_until("trunk", SPA_ORIGIN, Duration::from_secs(15 * 60))?;
     println!(
         "\n  Portero is running: open {SPA_ORIGIN}\n  (log in with a demo user of any of the \
@@ -248,6 +290,8 @@ fn test() -> Result<()> {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--features",
+        "xtask/bench",
         "--",
         "-D",
         "warnings",
@@ -256,6 +300,8 @@ fn test() -> Result<()> {
     run(cargo().args([
         "test",
         "--workspace",
+        "--features",
+        "xtask/bench",
         "--exclude",
         "e2e",
         "--exclude",

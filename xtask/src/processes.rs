@@ -3,6 +3,9 @@
 //! Ctrl-C leaves none behind), and the bench's release backend and Redis, whose CPU time and
 //! memory it reads from /proc.
 
+// The bench's own calls (CPU time, memory, free ports) are compiled out with it.
+#![cfg_attr(not(feature = "bench"), allow(dead_code))]
+
 use std::{
     io::{Read, Write},
     net::{TcpListener, TcpStream},
@@ -56,6 +59,10 @@ impl Process {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 
     /// `Some` once the process has exited.

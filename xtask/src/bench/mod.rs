@@ -6,7 +6,8 @@
 //! One module per job: `bundle` and `wasm` (the first visit's bytes and what the wasm holds),
 //! `render` (first render, through e2e's browser harness), `stores` with `load` and `logins`
 //! (throughput and login cost per session store), `footprint` (memory and start-up), `micro`
-//! (criterion), over `backend` (the release backend as a process) and `report` (the Markdown).
+//! (criterion), `newcomer` (a fresh clone to the page of `cargo xtask dev`, only when asked),
+//! over `backend` (the release backend as a process) and `report` (the Markdown).
 //! Everything listens on 127.0.0.1 only, and every loop is bounded in count and time.
 
 mod backend;
@@ -16,6 +17,7 @@ mod load;
 mod logins;
 mod machine;
 mod micro;
+mod newcomer;
 mod render;
 mod report;
 mod stores;
@@ -30,16 +32,19 @@ use report::{minutes, Report};
 
 pub const USAGE: &str = "  bench [--seconds N] [--only SECTION,...]
          measure against the performance budgets and write docs/BENCHMARKS.md (sections:
-         bundle, render, throughput, logins, footprint, micro; with --only, print only)";
+         bundle, render, throughput, logins, footprint, micro; with --only, print only;
+         newcomer, a cold build of minutes, runs only when named in --only, and the other
+         runs report its last figure)";
 
 const DEFAULT_SECONDS: u64 = 10;
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "bundle",
     "render",
     "throughput",
     "logins",
     "footprint",
     "micro",
+    "newcomer",
 ];
 /// The criterion harness of backend/benches/.
 const BENCH_TARGET: &str = "hot_paths";
@@ -87,6 +92,13 @@ impl Options {
         self.only
             .as_ref()
             .is_none_or(|only| only.iter().any(|s| s == section))
+    }
+
+    /// Named in `--only`: for the sections that run only when asked for.
+    pub fn asked(&self, section: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_some_and(|only| only.iter().any(|s| s == section))
     }
 
     pub fn shortened(&self) -> bool {
@@ -138,6 +150,13 @@ pub fn bench(args: &[String]) -> Result<()> {
     if options.wants("micro") {
         micro::micro(&mut report)?;
     }
+    if options.asked("newcomer") {
+        if let Err(e) = newcomer::newcomer(&mut report) {
+            report.failures.push(format!("newcomer: {e:#}"));
+        }
+    } else if options.only.is_none() {
+        newcomer::last(&mut report);
+    }
     drop(runtime);
 
     let total = started.elapsed();
@@ -174,18 +193,24 @@ pub fn bench(args: &[String]) -> Result<()> {
 fn build(options: &Options, tools: &tools::Tools, work: PathBuf) -> Result<Env> {
     // The release backend and the criterion harness in one build: `cargo bench` unifies the
     // dev-dependencies' features, so building the binary separately would build it twice.
-    step("cargo bench --no-run: the release backend and the micro-benchmarks");
-    run(crate::cargo().args([
-        "bench",
-        "-p",
-        "portero",
-        "--bench",
-        BENCH_TARGET,
-        "--no-run",
-    ]))?;
     let portero = target_dir().join("release/portero");
-    if !portero.exists() {
-        bail!("{} was not built", portero.display());
+    // The newcomer section alone needs no release build (it builds a clone of its own).
+    if SECTIONS
+        .iter()
+        .any(|s| *s != "newcomer" && options.wants(s))
+    {
+        step("cargo bench --no-run: the release backend and the micro-benchmarks");
+        run(crate::cargo().args([
+            "bench",
+            "-p",
+            "portero",
+            "--bench",
+            BENCH_TARGET,
+            "--no-run",
+        ]))?;
+        if !portero.exists() {
+            bail!("{} was not built", portero.display());
+        }
     }
     // Its own dist/: `dist/` may be in use by `cargo xtask test` or a deployment meanwhile.
     let dist = work.join("dist");

@@ -1,0 +1,561 @@
+//! The newcomer section (issue 16, "time to the first login"): a fresh clone of HEAD, with the
+//! tools of `cargo xtask dev` installed and cargo's registry shared (nothing to download), and
+//! how long `cargo xtask dev` takes until the SPA is served and the backend answers `/healthz`.
+//! A cold build of minutes: measured only when asked (`--only newcomer`), kept in
+//! docs/BENCHMARKS.newcomer.json, which every other run reports with its date.
+
+use std::{
+    fmt::Write as _,
+    io::{Read, Seek, SeekFrom, Write},
+    net::{TcpListener, TcpStream},
+    path::Path,
+    process::{Command, Stdio},
+    thread::sleep,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use super::report::{minutes, Budget, Report, Section};
+use crate::{
+    processes::{clock_ticks_per_second, http_ok, Process},
+    root, run, step, BACKEND_PORT, DEMO_APP, EMULATED, SPA_ORIGIN,
+};
+
+/// The last measurement, committed with the code it measured.
+const RECORD: &str = "docs/BENCHMARKS.newcomer.json";
+/// The budget of issue 16: the page within 6 minutes, on two idle cores.
+const BUDGET_SECONDS: f64 = 360.0;
+/// A cold build on two busy cores has taken 21 minutes; past this, something is wrong.
+const LIMIT: Duration = Duration::from_secs(40 * 60);
+const POLL: Duration = Duration::from_millis(500);
+const LOAD_EVERY: Duration = Duration::from_secs(15);
+/// How long `cargo xtask dev` has to stop its servers after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(20);
+
+/// One measurement, as docs/BENCHMARKS.newcomer.json holds it.
+struct Record {
+    date: String,
+    commit: String,
+    /// Seconds from the start of `cargo xtask dev` to the page (index.html and its wasm).
+    page: f64,
+    /// Seconds to the backend's first `/healthz` answer.
+    healthz: f64,
+    /// CPU seconds of every process of the run until the page (cargo, rustc, trunk, servers).
+    cpu: f64,
+    cores: usize,
+    load_start: String,
+    load_end: String,
+    /// The mean of the one-minute load average, sampled during the run.
+    load_mean: f64,
+    /// What `cargo xtask dev` printed (its `xtask:` lines), with the second it appeared.
+    steps: Vec<(f64, String)>,
+}
+
+impl Record {
+    fn to_json(&self) -> Value {
+        json!({
+            "date": self.date,
+            "commit": self.commit,
+            "page_seconds": round1(self.page),
+            "healthz_seconds": round1(self.healthz),
+            "cpu_seconds": round1(self.cpu),
+            "cores": self.cores,
+            "load_average_start": self.load_start,
+            "load_average_end": self.load_end,
+            "load_average_mean": (self.load_mean * 100.0).round() / 100.0,
+            "steps": self.steps.iter().map(|(at, line)| json!([round1(*at), line])).collect::<Vec<_>>(),
+        })
+    }
+
+    fn from_json(value: &Value) -> Option<Record> {
+        let text = |key: &str| value[key].as_str().map(str::to_owned);
+        Some(Record {
+            date: text("date")?,
+            commit: text("commit")?,
+            page: value["page_seconds"].as_f64()?,
+            healthz: value["healthz_seconds"].as_f64()?,
+            cpu: value["cpu_seconds"].as_f64()?,
+            cores: value["cores"].as_u64()? as usize,
+            load_start: text("load_average_start")?,
+            load_end: text("load_average_end")?,
+            load_mean: value["load_average_mean"].as_f64()?,
+            steps: value["steps"]
+                .as_array()?
+                .iter()
+                .filter_map(|s| Some((s[0].as_f64()?, s[1].as_str()?.to_owned())))
+                .collect(),
+        })
+    }
+
+    fn section(&self, measured_now: bool) -> Section {
+        let when = if measured_now {
+            format!("measured in this run ({})", self.date)
+        } else {
+            format!(
+                "measured on {} by `cargo xtask bench --only newcomer`, not in this run \
+                 (read back from `{RECORD}`)",
+                self.date
+            )
+        };
+        let mut section = Section::new(
+            "Newcomer: a fresh clone to the page",
+            format!(
+                "Measured: `git clone` of commit {} into a temporary folder (its own `target/` \
+                 and `.tools/`; cargo's registry and the installed trunk and wasm-bindgen \
+                 shared), then `cargo xtask dev` until {SPA_ORIGIN}/ serves the SPA and the \
+                 backend answers `/healthz`; {when}. {} cores, load average {} at the start, \
+                 {} at the end, {:.1} on average.",
+                self.commit, self.cores, self.load_start, self.load_end, self.load_mean
+            ),
+        );
+        section.budgeted(
+            "newcomer: `cargo xtask dev` to the page, fresh clone",
+            self.page,
+            format!(
+                "{} (load average {:.1}{})",
+                minutes_f(self.page),
+                self.load_mean,
+                if measured_now {
+                    String::new()
+                } else {
+                    format!("; on {}", self.date)
+                }
+            ),
+            Budget::at_most(BUDGET_SECONDS, "≤ 6 min"),
+        );
+        section.info("backend answering `/healthz`", minutes_f(self.healthz));
+        section.info(
+            "CPU time of the run, until the page",
+            format!(
+                "{} ({:.1} of {} cores busy on average)",
+                minutes_f(self.cpu),
+                self.cpu / self.page.max(1.0),
+                self.cores
+            ),
+        );
+        let mut table = String::from("| at | `cargo xtask dev` printed |\n|---|---|\n");
+        for (at, line) in &self.steps {
+            let _ = writeln!(
+                table,
+                "| {} | {} |",
+                minutes_f(*at),
+                line.replace('|', "\\|")
+            );
+        }
+        let _ = writeln!(table, "| {} | (the page answered) |", minutes_f(self.page));
+        section.details = table;
+        section
+    }
+}
+
+/// The newcomer figure of the last measurement, for a run that does not measure it.
+pub fn last(report: &mut Report) {
+    let record = std::fs::read_to_string(root().join(RECORD))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|value| Record::from_json(&value));
+    match record {
+        Some(record) => report.sections.push(record.section(false)),
+        None => report.unmeasured.push(format!(
+            "newcomer: no earlier measurement in `{RECORD}`; `cargo xtask bench --only newcomer` \
+             measures it (a cold build: minutes)"
+        )),
+    }
+}
+
+/// Clones HEAD, times `cargo xtask dev` in the clone, stops it, and records the figures.
+pub fn newcomer(report: &mut Report) -> Result<()> {
+    step("newcomer: a fresh clone of HEAD and `cargo xtask dev` to the page (a cold build)");
+    for port in dev_ports() {
+        if TcpListener::bind(("127.0.0.1", port)).is_err() {
+            bail!(
+                "port {port} is taken (is a `cargo xtask dev` running?): the newcomer run needs \
+                 the ports of `cargo xtask dev` free"
+            );
+        }
+    }
+    let commit = git(&["rev-parse", "--short", "HEAD"])?;
+    if !git(&["status", "--porcelain"])?.is_empty() {
+        step(&format!(
+            "newcomer: uncommitted changes are not measured, the clone holds commit {commit}"
+        ));
+    }
+    let clone = std::env::temp_dir().join(format!("portero-newcomer-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&clone);
+    run(Command::new("git")
+        .args(["clone", "--quiet", "--no-checkout"])
+        .arg(root())
+        .arg(&clone))?;
+    run(Command::new("git")
+        .arg("-C")
+        .arg(&clone)
+        .args(["checkout", "--quiet", "--detach", &commit]))?;
+    let measured = measure(&clone, commit);
+    step("newcomer: removing the clone");
+    let _ = std::fs::remove_dir_all(&clone);
+    let record = measured?;
+    std::fs::write(
+        root().join(RECORD),
+        format!("{}\n", serde_json::to_string_pretty(&record.to_json())?),
+    )?;
+    step(&format!(
+        "newcomer: the page after {} (load average {:.1}); recorded in {RECORD}",
+        minutes_f(record.page),
+        record.load_mean
+    ));
+    report.sections.push(record.section(true));
+    Ok(())
+}
+
+fn measure(clone: &Path, commit: String) -> Result<Record> {
+    let log_path = root().join("target/bench/newcomer-dev.log");
+    let log = std::fs::File::create(&log_path)?;
+    let mut cmd = crate::cargo();
+    cmd.args(["xtask", "dev"])
+        .current_dir(clone)
+        // The clone's own target/, as on a newcomer's machine.
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET_DIR")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    let load_start = load_average();
+    let started = Instant::now();
+    let mut dev = Process::spawn_group("cargo xtask dev (fresh clone)", &mut cmd)?;
+    step(&format!(
+        "newcomer: `cargo xtask dev` started in {} (its output: {})",
+        clone.display(),
+        log_path.display()
+    ));
+
+    let mut tail = LogTail::open(&log_path)?;
+    let mut steps = Vec::new();
+    let (mut healthz, mut page, mut cpu) = (None, None, 0.0);
+    let mut loads = vec![one_minute_load()];
+    let mut sampled = Instant::now();
+    let outcome = loop {
+        let at = started.elapsed().as_secs_f64();
+        for line in tail.new_lines()? {
+            if let Some(said) = line.strip_prefix("xtask: ") {
+                step(&format!("newcomer: [{}] {said}", minutes_f(at)));
+                steps.push((at, said.to_owned()));
+            }
+        }
+        if healthz.is_none() && http_ok(&format!("http://127.0.0.1:{BACKEND_PORT}/healthz")) {
+            healthz = Some(at);
+        }
+        if page.is_none() && spa_served() {
+            page = Some(at);
+            cpu = tree_cpu_seconds(dev.id());
+        }
+        if let (Some(healthz), Some(page)) = (healthz, page) {
+            break Ok((healthz, page));
+        }
+        if let Some(status) = dev.exited()? {
+            break Err(anyhow::anyhow!(
+                "`cargo xtask dev` exited ({status}) before the page was served; see {}",
+                log_path.display()
+            ));
+        }
+        if started.elapsed() > LIMIT {
+            break Err(anyhow::anyhow!(
+                "no page within {}; see {}",
+                minutes(LIMIT),
+                log_path.display()
+            ));
+        }
+        if sampled.elapsed() >= LOAD_EVERY {
+            loads.push(one_minute_load());
+            sampled = Instant::now();
+        }
+        sleep(POLL);
+    };
+    let load_end = load_average();
+    stop(dev);
+    let (healthz, page) = outcome?;
+    Ok(Record {
+        date: output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        commit,
+        page,
+        healthz,
+        cpu,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load_start,
+        load_end,
+        load_mean: loads.iter().sum::<f64>() / loads.len() as f64,
+        steps,
+    })
+}
+
+/// SIGTERM to xtask alone, so that it stops its servers as at Ctrl-C; then SIGKILL to whatever
+/// of the run is left (a server that outlived it, trunk's cargo).
+fn stop(mut dev: Process) {
+    step("newcomer: stopping `cargo xtask dev` and its servers");
+    let pid = dev.id();
+    let descendants = descendants(pid);
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + STOP_GRACE;
+    while Instant::now() < deadline && matches!(dev.exited(), Ok(None)) {
+        sleep(Duration::from_millis(100));
+    }
+    drop(dev);
+    for (pid, started) in descendants {
+        // Only the very process seen before: a pid reused since has another start time.
+        if stat(pid).is_some_and(|s| s.start_time == started) {
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
+    }
+    let freed = Instant::now();
+    while freed.elapsed() < Duration::from_secs(10) {
+        if dev_ports()
+            .into_iter()
+            .all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+        {
+            return;
+        }
+        sleep(Duration::from_millis(200));
+    }
+    step("newcomer: some port of `cargo xtask dev` is still taken after the stop");
+}
+
+fn dev_ports() -> Vec<u16> {
+    let spa = SPA_ORIGIN
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok());
+    let demo = DEMO_APP
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok());
+    let mut ports = vec![BACKEND_PORT];
+    ports.extend(EMULATED.iter().map(|e| e.port));
+    ports.extend(demo.into_iter().chain(spa));
+    ports
+}
+
+/// The SPA is served: index.html, as trunk writes it (naming its wasm), and that wasm.
+fn spa_served() -> bool {
+    let Some(index) = http_get(&format!("{SPA_ORIGIN}/")) else {
+        return false;
+    };
+    let Some(at) = index.find("data-wasm=\"") else {
+        return false;
+    };
+    let rest = &index[at + "data-wasm=\"".len()..];
+    let Some(end) = rest.find('"') else {
+        return false;
+    };
+    http_ok(&format!(
+        "{SPA_ORIGIN}/{}",
+        rest[..end].trim_start_matches('/')
+    ))
+}
+
+/// The body of a 2xx answer to a plain HTTP/1.1 GET on loopback.
+fn http_get(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_at(rest.find('/')?);
+    let mut stream =
+        TcpStream::connect_timeout(&host.parse().ok()?, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = Vec::new();
+    stream.take(1 << 20).read_to_end(&mut answer).ok()?;
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .starts_with("HTTP/1.1 2")
+        .then(|| {
+            answer
+                .split_once("\r\n\r\n")
+                .map(|(_, body)| body.to_owned())
+        })
+        .flatten()
+}
+
+/// The complete lines a growing file gained since the last call.
+struct LogTail {
+    file: std::fs::File,
+    offset: u64,
+    partial: String,
+}
+
+impl LogTail {
+    fn open(path: &Path) -> Result<LogTail> {
+        Ok(LogTail {
+            file: std::fs::File::open(path)?,
+            offset: 0,
+            partial: String::new(),
+        })
+    }
+
+    fn new_lines(&mut self) -> Result<Vec<String>> {
+        self.file.seek(SeekFrom::Start(self.offset))?;
+        let mut bytes = Vec::new();
+        self.offset += self.file.read_to_end(&mut bytes)? as u64;
+        self.partial.push_str(&String::from_utf8_lossy(&bytes));
+        let Some(last) = self.partial.rfind('\n') else {
+            return Ok(Vec::new());
+        };
+        let complete: Vec<String> = self.partial[..last].lines().map(str::to_owned).collect();
+        self.partial.drain(..=last);
+        Ok(complete)
+    }
+}
+
+/// What /proc/PID/stat says of a process.
+struct Stat {
+    parent: u32,
+    /// utime + stime + cutime + cstime: its own CPU and that of the children it has reaped.
+    cpu_ticks: u64,
+    start_time: u64,
+}
+
+fn stat(pid: u32) -> Option<Stat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count from its closing parenthesis.
+    let fields: Vec<&str> = text[text.rfind(')')? + 2..].split_whitespace().collect();
+    let number = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some(Stat {
+        parent: number(1)? as u32,
+        cpu_ticks: (11..=14).map(number).sum::<Option<u64>>()?,
+        start_time: number(19)?,
+    })
+}
+
+/// Every live process below `root` (children, their children…), with its start time.
+fn descendants(root: u32) -> Vec<(u32, u64)> {
+    let all: Vec<(u32, Stat)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| Some((pid, stat(pid)?)))
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            all.iter()
+                .filter(|(_, s)| s.parent == parent)
+                .map(|(pid, _)| *pid),
+        );
+        i += 1;
+    }
+    found
+        .into_iter()
+        .skip(1)
+        .filter_map(|pid| Some((pid, all.iter().find(|(p, _)| *p == pid)?.1.start_time)))
+        .collect()
+}
+
+/// CPU seconds of `root` and every live process below it, each with what it has reaped; the
+/// compiler processes that have ended were reaped by cargo, which was reaped (or exec'ed into
+/// xtask) in turn, so they are counted.
+fn tree_cpu_seconds(root: u32) -> f64 {
+    let ticks: u64 = std::iter::once(root)
+        .chain(descendants(root).into_iter().map(|(pid, _)| pid))
+        .filter_map(stat)
+        .map(|s| s.cpu_ticks)
+        .sum();
+    ticks as f64 / clock_ticks_per_second() as f64
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn one_minute_load() -> f64 {
+    load_average()
+        .split_whitespace()
+        .next()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn git(args: &[&str]) -> Result<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .context("cannot run git")?;
+    if !out.status.success() {
+        bail!("git {} failed", args.join(" "));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn minutes_f(seconds: f64) -> String {
+    minutes(Duration::from_secs_f64(seconds.max(0.0)))
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_reads_back_as_written() {
+        let record = Record {
+            date: "2026-12-01 16:00 UTC".into(),
+            commit: "abc1234".into(),
+            page: 301.26,
+            healthz: 250.0,
+            cpu: 560.0,
+            cores: 2,
+            load_start: "0.50 0.40 0.30".into(),
+            load_end: "2.00 1.50 1.00".into(),
+            load_mean: 1.234,
+            steps: vec![(12.3, "building the backend".into())],
+        };
+        let back = Record::from_json(&record.to_json()).unwrap();
+        assert_eq!(back.page, 301.3);
+        assert_eq!(back.load_mean, 1.23);
+        assert_eq!(back.steps, [(12.3, "building the backend".to_owned())]);
+        let section = back.section(false);
+        assert!(section.details.contains("(the page answered)"));
+    }
+
+    #[test]
+    fn the_tree_of_a_process_is_found_and_its_cpu_counted() {
+        // A child that computes for a moment and is reaped: its CPU time counts as this
+        // process's (cutime), as rustc's counts as cargo's.
+        let busy = "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done";
+        let before = tree_cpu_seconds(std::process::id());
+        assert!(Command::new("sh")
+            .args(["-c", busy])
+            .status()
+            .unwrap()
+            .success());
+        assert!(tree_cpu_seconds(std::process::id()) >= before + 0.05);
+        let child = Process::spawn("sleep", Command::new("sleep").arg("30")).unwrap();
+        assert!(descendants(std::process::id())
+            .iter()
+            .any(|(pid, _)| *pid == child.id()));
+    }
+
+    #[test]
+    fn the_dev_ports_are_all_listed() {
+        assert_eq!(dev_ports(), [3000, 3900, 3901, 3902, 3903, 8080]);
+    }
+}
