@@ -6,12 +6,14 @@
 //! One module per job: `bundle` and `wasm` (the first visit's bytes and what the wasm holds),
 //! `render` (first render, through e2e's browser harness), `stores` with `load` and `logins`
 //! (throughput and login cost per session store), `footprint` (memory and start-up), `micro`
-//! (criterion), over `backend` (the release backend as a process) and `report` (the Markdown).
+//! (criterion), `gateway` (Portero's gateway against nginx `proxy_pass`), over `backend` (the
+//! release backend as a process) and `report` (the Markdown).
 //! Everything listens on 127.0.0.1 only, and every loop is bounded in count and time.
 
 mod backend;
 mod bundle;
 mod footprint;
+mod gateway;
 mod load;
 mod logins;
 mod machine;
@@ -30,16 +32,17 @@ use report::{minutes, Report};
 
 pub const USAGE: &str = "  bench [--seconds N] [--only SECTION,...]
          measure against the performance budgets and write docs/BENCHMARKS.md (sections:
-         bundle, render, throughput, logins, footprint, micro; with --only, print only)";
+         bundle, render, throughput, logins, footprint, micro, gateway; with --only, print only)";
 
 const DEFAULT_SECONDS: u64 = 10;
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "bundle",
     "render",
     "throughput",
     "logins",
     "footprint",
     "micro",
+    "gateway",
 ];
 /// The criterion harness of backend/benches/.
 const BENCH_TARGET: &str = "hot_paths";
@@ -137,6 +140,9 @@ pub fn bench(args: &[String]) -> Result<()> {
     }
     if options.wants("micro") {
         micro::micro(&mut report)?;
+    }
+    if options.wants("gateway") {
+        runtime.block_on(gateway::gateway(&env, &mut report))?;
     }
     drop(runtime);
 
