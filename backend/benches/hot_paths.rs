@@ -10,9 +10,10 @@
 //!   checked (constant-time lookup, single use), through the real `Provider::authorize`.
 //! - `id_token/verify_rs256`: an RS256 id_token checked as OpenID Connect logins do
 //!   (signature against a JWKS, `iss`, `aud`, `exp`, `nonce`).
-//! - `assertion/sign`: the `X-Portero-Assertion` JWT signed (Ed25519), which the gateway does
-//!   for every request it forwards; `assertion/identity_headers`: all the `X-Portero-*`
-//!   headers of a request, the assertion included, as the gateway adds them to each.
+//! - `assertion/sign`: the `X-Portero-Assertion` JWT signed (Ed25519), as for the first request
+//!   of a person to an app in a second; `assertion/sign_again`: the same claims again within
+//!   their second (the JWT signed before, byte for byte); `assertion/identity_headers`: all the
+//!   `X-Portero-*` headers of a request, as the gateway adds them to each.
 
 use std::{sync::Arc, time::Duration};
 
@@ -297,7 +298,17 @@ fn assertions(c: &mut Criterion) {
         email: user.email.clone(),
         name: user.name.clone(),
     };
-    c.bench_function("assertion/sign", |b| b.iter(|| signer.sign(&claims)));
+    c.bench_function("assertion/sign", |b| {
+        // Claims of another second each time: signed afresh, as the first request of a second.
+        let mut claims = claims.clone();
+        b.iter(|| {
+            claims.iat += 1;
+            claims.exp += 1;
+            signer.sign(&claims)
+        })
+    });
+    // The same claims within their second: the JWT signed before, as most requests get it.
+    c.bench_function("assertion/sign_again", |b| b.iter(|| signer.sign(&claims)));
     c.bench_function("assertion/identity_headers", |b| {
         b.iter(|| {
             identity_headers(
