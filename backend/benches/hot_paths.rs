@@ -10,6 +10,10 @@
 //!   checked (constant-time lookup, single use), through the real `Provider::authorize`.
 //! - `id_token/verify_rs256`: an RS256 id_token checked as OpenID Connect logins do
 //!   (signature against a JWKS, `iss`, `aud`, `exp`, `nonce`).
+//! - `assertion/sign`: the `X-Portero-Assertion` JWT signed (Ed25519), as for the first request
+//!   of a person to an app in a second; `assertion/sign_again`: the same claims again within
+//!   their second (the JWT signed before, byte for byte); `assertion/identity_headers`: all the
+//!   `X-Portero-*` headers of a request, as the gateway adds them to each.
 
 use std::{sync::Arc, time::Duration};
 
@@ -20,8 +24,10 @@ use openidconnect::{
     AccessToken, ClientId, IssuerUrl, Nonce, RefreshToken,
 };
 use portero::{
+    assertion::{AssertionClaims, Signer as AssertionSigner},
     config::{Config, SessionStore as StoreConfig},
     crypto::TokenCipher,
+    gateway::identity_headers,
     providers::Providers,
     session::{self, AuthRecord, IdToken, LoginAttempt, ProviderTokens, Store},
 };
@@ -275,5 +281,46 @@ fn id_tokens(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, sessions, states, id_tokens);
+/// What the gateway adds to each request it forwards: the signed assertion, alone and with the
+/// other identity headers.
+fn assertions(c: &mut Criterion) {
+    let signer = AssertionSigner::new(&AssertionSigner::generate_key(), &[]).expect("a key");
+    let user = user();
+    let now = session::now();
+    let claims = AssertionClaims {
+        iss: "http://127.0.0.1:8080".into(),
+        aud: "notes".into(),
+        sub: format!("{}:{}", user.provider, user.subject),
+        provider: user.provider.clone(),
+        iat: now,
+        exp: now + 60,
+        login: user.login.clone(),
+        email: user.email.clone(),
+        name: user.name.clone(),
+    };
+    c.bench_function("assertion/sign", |b| {
+        // Claims of another second each time: signed afresh, as the first request of a second.
+        let mut claims = claims.clone();
+        b.iter(|| {
+            claims.iat += 1;
+            claims.exp += 1;
+            signer.sign(&claims)
+        })
+    });
+    // The same claims within their second: the JWT signed before, as most requests get it.
+    c.bench_function("assertion/sign_again", |b| b.iter(|| signer.sign(&claims)));
+    c.bench_function("assertion/identity_headers", |b| {
+        b.iter(|| {
+            identity_headers(
+                &user,
+                &signer,
+                "http://127.0.0.1:8080",
+                "notes",
+                Duration::from_secs(60),
+            )
+        })
+    });
+}
+
+criterion_group!(benches, sessions, states, id_tokens, assertions);
 criterion_main!(benches);

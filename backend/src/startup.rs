@@ -109,6 +109,10 @@ pub(crate) async fn serve(
             },
             () = &mut stop => break,
         };
+        // As nginx's `tcp_nodelay on`: an answer written in two parts (the gateway's headers,
+        // then the app's body as it streams in) must not wait for the client's delayed ACK
+        // (Nagle's algorithm: up to 40 ms on Linux).
+        let _ = stream.set_nodelay(true);
         // With the TCP peer's address: the client address the login limits count.
         let service = router.clone().map_request(move |mut request: Request<_>| {
             request.extensions_mut().insert(ConnectInfo(peer));

@@ -14,14 +14,17 @@ mod websocket;
 use std::sync::Arc;
 
 use axum::{routing::any, Router};
-use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+use hyper_util::{
+    client::legacy::{connect::HttpConnector, Client},
+    rt::TokioExecutor,
+};
 
 pub use identity::{identity_headers, IDENTITY_HEADERS};
 pub use websocket::is_upgrade as is_websocket_upgrade;
 
 use crate::{assertion::Signer, config::UpstreamConfig, state::AppState};
 
-type Connector = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 type Body = http_body_util::combinators::UnsyncBoxBody<axum::body::Bytes, axum::BoxError>;
 
 /// The upstreams and the client that calls them (one connection pool for all).
@@ -34,11 +37,16 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(upstreams: &[UpstreamConfig], signer: Signer) -> Self {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        // As nginx's `tcp_nodelay on`: a body sent in several writes leaves at once, not after
+        // the app's delayed ACK of the headers (Nagle's algorithm, up to 40 ms on Linux).
+        http.set_nodelay(true);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_webpki_roots()
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             // Apps behind a gateway are few and busy: keep their connections.
             .pool_max_idle_per_host(256)

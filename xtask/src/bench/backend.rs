@@ -39,6 +39,11 @@ pub struct Spec<'a> {
 impl Backend {
     /// Writes the config and starts the process; returns at once (see `wait_ready`).
     pub async fn spawn(env: &Env, spec: &Spec<'_>) -> Result<Backend> {
+        Backend::spawn_with(env, spec, "").await
+    }
+
+    /// The same, with `extra` TOML tables after the config's own (the gateway's upstream).
+    pub async fn spawn_with(env: &Env, spec: &Spec<'_>, extra: &str) -> Result<Backend> {
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
         let origin = format!("http://{addr}");
         let secret = tools::random_hex(24)?;
@@ -63,7 +68,7 @@ impl Backend {
                  # The bench logs in from one address far faster than any person.\n\
                  rate_limit_per_minute = 0\n\n[session]\nstore = \"{}\"\nsecret_key = \"{}\"\n\n\
                  [providers.{PROVIDER}]\nkind = \"oidc\"\nname = \"Portero Dev\"\nissuer = \"{}\"\n\
-                 client_id = \"{CLIENT_ID}\"\nclient_secret = \"{secret}\"\n",
+                 client_id = \"{CLIENT_ID}\"\nclient_secret = \"{secret}\"\n{extra}",
                 spec.store,
                 random_key()?,
                 provider.issuer(),
@@ -92,7 +97,11 @@ impl Backend {
     }
 
     pub async fn start(env: &Env, spec: &Spec<'_>) -> Result<Backend> {
-        let mut backend = Backend::spawn(env, spec).await?;
+        Backend::start_with(env, spec, "").await
+    }
+
+    pub async fn start_with(env: &Env, spec: &Spec<'_>, extra: &str) -> Result<Backend> {
+        let mut backend = Backend::spawn_with(env, spec, extra).await?;
         backend.wait_ready()?;
         Ok(backend)
     }

@@ -6,13 +6,15 @@
 //! One module per job: `bundle` and `wasm` (the first visit's bytes and what the wasm holds),
 //! `render` (first render, through e2e's browser harness), `stores` with `load` and `logins`
 //! (throughput and login cost per session store), `footprint` (memory and start-up), `micro`
-//! (criterion), `newcomer` (a fresh clone to the page of `cargo xtask dev`, only when asked),
-//! over `backend` (the release backend as a process) and `report` (the Markdown).
+//! (criterion), `gateway` (Portero's gateway against nginx `proxy_pass`), `newcomer` (a fresh
+//! clone to the page of `cargo xtask dev`, only when asked), over `backend` (the release
+//! backend as a process) and `report` (the Markdown).
 //! Everything listens on 127.0.0.1 only, and every loop is bounded in count and time.
 
 mod backend;
 mod bundle;
 mod footprint;
+mod gateway;
 mod load;
 mod logins;
 mod machine;
@@ -32,18 +34,19 @@ use report::{minutes, Report};
 
 pub const USAGE: &str = "  bench [--seconds N] [--only SECTION,...]
          measure against the performance budgets and write docs/BENCHMARKS.md (sections:
-         bundle, render, throughput, logins, footprint, micro; with --only, print only;
+         bundle, render, throughput, logins, footprint, micro, gateway; with --only, print only;
          newcomer, a cold build of minutes, runs only when named in --only, and the other
          runs report its last figure)";
 
 const DEFAULT_SECONDS: u64 = 10;
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "bundle",
     "render",
     "throughput",
     "logins",
     "footprint",
     "micro",
+    "gateway",
     "newcomer",
 ];
 /// The criterion harness of backend/benches/.
@@ -149,6 +152,9 @@ pub fn bench(args: &[String]) -> Result<()> {
     }
     if options.wants("micro") {
         micro::micro(&mut report)?;
+    }
+    if options.wants("gateway") {
+        runtime.block_on(gateway::gateway(&env, &mut report))?;
     }
     if options.asked("newcomer") {
         if let Err(e) = newcomer::newcomer(&mut report) {

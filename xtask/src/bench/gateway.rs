@@ -1,0 +1,320 @@
+//! Section 7, the gateway (issue 16, point 3): one trivial app (Debian's nginx answering a fixed
+//! body with `return 200`) reached four ways, in one run with the same load — directly; through
+//! a tuned nginx `proxy_pass` (the anchor: what a proxy in front of an app costs anyway); and
+//! through Portero's gateway with a logged-in session, with the memory store and with SQLite.
+
+use std::{
+    fmt::Write as _,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::{bail, Context, Result};
+
+use super::{
+    backend::{self, Backend},
+    load::{hammer, Load},
+    logins,
+    report::{ms, Budget, Report, Section},
+    Env,
+};
+use crate::{
+    processes::{free_port, Process},
+    step,
+};
+
+/// The same load as the `/api/me` figures: 64 keep-alive connections.
+const CONNECTIONS: usize = 64;
+/// Each case's seconds are split into this many rounds, the cases alternating.
+const ROUNDS: u32 = 2;
+/// What the app answers, a small fixed body.
+const BODY: &str = "Hello from the app behind the proxy.\n";
+/// The path the app is asked for, and where Portero's `[upstreams.bench]` forwards it from.
+const APP_PATH: &str = "/hello";
+const PREFIX: &str = "/api/bench";
+
+pub async fn gateway(env: &Env, report: &mut Report) -> Result<()> {
+    step("7 gateway: the app directly, through nginx proxy_pass, through Portero");
+    let Some(nginx) = nginx_binary() else {
+        report.unmeasured.push(
+            "gateway: no nginx on this machine (`apt-get install nginx`, Debian's package)".into(),
+        );
+        return Ok(());
+    };
+    let app = Nginx::start(&nginx, &env.work, "app", app_servers)?;
+    let proxy = Nginx::start(&nginx, &env.work, "proxy", |port| {
+        proxy_servers(port, app.port)
+    })?;
+    let upstream = format!(
+        "\n[upstreams.bench]\nprefix = \"{PREFIX}\"\nurl = \"http://127.0.0.1:{}\"\n\
+         login = \"required\"\n",
+        app.port
+    );
+    let sqlite_dir = env.work.join("gateway-sqlite");
+    let _ = std::fs::remove_dir_all(&sqlite_dir);
+    let sqlite = format!("sqlite://{}", sqlite_dir.join("sessions.db").display());
+    let mut backends = Vec::new();
+    for (label, store) in [("gateway-memory", "memory"), ("gateway-sqlite", &sqlite)] {
+        let spec = backend::Spec {
+            label,
+            store,
+            static_dir: None,
+        };
+        let backend = Backend::start_with(env, &spec, &upstream).await?;
+        let http = logins::http_client(1)?;
+        let (cookie, _) = logins::login(&http, &backend.origin, "ada")
+            .await
+            .with_context(|| format!("a login at the {label} backend"))?;
+        backends.push((backend, cookie));
+    }
+    let [(memory, memory_cookie), (sqlite, sqlite_cookie)] = &backends[..] else {
+        unreachable!("two backends")
+    };
+    let gateway_path = format!("{PREFIX}{APP_PATH}");
+    let cases = [
+        Case::new("the app directly", app.addr(), APP_PATH, None),
+        Case::new("nginx `proxy_pass`", proxy.addr(), APP_PATH, None),
+        Case::new(
+            "Portero's gateway, memory",
+            memory.addr,
+            &gateway_path,
+            Some(memory_cookie),
+        ),
+        Case::new(
+            "Portero's gateway, SQLite",
+            sqlite.addr,
+            &gateway_path,
+            Some(sqlite_cookie),
+        ),
+    ];
+    for case in &cases {
+        case.check(BODY).await?;
+    }
+    // Warm-up (connection pools, caches), then the cases in alternating rounds, so that a change
+    // in what else the machine does meanwhile weighs on all of them alike.
+    for case in &cases {
+        case.run(Duration::from_secs(1)).await?;
+    }
+    let mut loads: Vec<Load> = cases.iter().map(|_| Load::default()).collect();
+    let round = Duration::from_secs(env.seconds) / ROUNDS;
+    for _ in 0..ROUNDS {
+        for (case, load) in cases.iter().zip(&mut loads) {
+            load.merge(case.run(round).await?);
+        }
+    }
+    let section = section(env.seconds, &cases, &loads, report);
+    report.sections.push(section);
+    Ok(())
+}
+
+/// One way of reaching the app.
+struct Case<'a> {
+    name: &'static str,
+    addr: SocketAddr,
+    path: &'a str,
+    cookie: Option<&'a str>,
+}
+
+impl<'a> Case<'a> {
+    fn new(
+        name: &'static str,
+        addr: SocketAddr,
+        path: &'a str,
+        cookie: Option<&'a String>,
+    ) -> Case<'a> {
+        Case {
+            name,
+            addr,
+            path,
+            cookie: cookie.map(String::as_str),
+        }
+    }
+
+    async fn run(&self, duration: Duration) -> Result<Load> {
+        hammer(self.addr, self.path, self.cookie, CONNECTIONS, duration).await
+    }
+
+    /// One request as the load sends it, answered 200 with the app's body.
+    async fn check(&self, body: &str) -> Result<()> {
+        let mut request = reqwest::Client::new()
+            .get(format!("http://{}{}", self.addr, self.path))
+            .header("x-csrf", "1");
+        if let Some(cookie) = self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if status != reqwest::StatusCode::OK || text != body {
+            bail!("{}: {} answered {status}: {text:?}", self.name, self.path);
+        }
+        Ok(())
+    }
+}
+
+fn section(seconds: u64, cases: &[Case], loads: &[Load], report: &mut Report) -> Section {
+    let mut section = Section::new(
+        "7. Gateway against nginx `proxy_pass`",
+        format!(
+            "Measured: {CONNECTIONS} keep-alive connections, {seconds} s per case in {ROUNDS} \
+             alternating rounds after 1 s of warm-up each; the app is nginx's `return 200` of \
+             {} bytes.",
+            BODY.len()
+        ),
+    );
+    let [direct, nginx, memory, sqlite] = loads else {
+        unreachable!("four cases")
+    };
+    for (store, gateway) in [("memory", memory), ("SQLite", sqlite)] {
+        let ratio = gateway.rate() / nginx.rate();
+        section.budgeted(
+            format!("gateway vs nginx `proxy_pass`, {store}"),
+            ratio,
+            format!(
+                "{ratio:.2}× ({:.0} of {:.0} requests/s)",
+                gateway.rate(),
+                nginx.rate()
+            ),
+            Budget::at_least(0.8, "≥ 0.8×"),
+        );
+    }
+    for (store, gateway) in [("memory", memory), ("SQLite", sqlite)] {
+        let added = added_p99_ms(gateway, direct);
+        section.budgeted(
+            format!("gateway added p99 over direct, {store}"),
+            added,
+            format!(
+                "{added:+.2} ms ({} against {})",
+                ms(gateway.p(99.0)),
+                ms(direct.p(99.0))
+            ),
+            Budget::at_most(1.0, "≤ 1 ms"),
+        );
+    }
+    let added = added_p99_ms(nginx, direct);
+    section.info(
+        "nginx `proxy_pass` added p99 over direct",
+        format!(
+            "{added:+.2} ms ({} against {})",
+            ms(nginx.p(99.0)),
+            ms(direct.p(99.0))
+        ),
+    );
+    section.details = "| case | requests/s | p50 | p99 | errors |\n|---|---|---|---|---|\n".into();
+    for (case, load) in cases.iter().zip(loads) {
+        let _ = writeln!(
+            section.details,
+            "| {} | {:.0} | {} | {} | {} |",
+            case.name,
+            load.rate(),
+            ms(load.p(50.0)),
+            ms(load.p(99.0)),
+            load.failed,
+        );
+        if load.failed > 0 {
+            report.failures.push(format!(
+                "gateway: {} request(s) to {} failed (see target/bench/portero-gateway-*.log \
+                 and target/bench/nginx-*/error.log)",
+                load.failed, case.name
+            ));
+        }
+    }
+    section
+}
+
+fn added_p99_ms(load: &Load, direct: &Load) -> f64 {
+    (load.p(99.0).as_secs_f64() - direct.p(99.0).as_secs_f64()) * 1000.0
+}
+
+fn nginx_binary() -> Option<PathBuf> {
+    ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// The app: a fixed body, no file read, no log line.
+fn app_servers(port: u16) -> String {
+    format!(
+        "server {{\n  listen 127.0.0.1:{port};\n  location / {{\n    default_type text/plain;\n    \
+         return 200 {BODY:?};\n  }}\n}}\n"
+    )
+}
+
+/// nginx as a tuned reverse proxy: keep-alive connections to the app (HTTP/1.1, `Connection`
+/// cleared), and the forwarding headers a proxy sets, as Portero's gateway does.
+fn proxy_servers(port: u16, app: u16) -> String {
+    format!(
+        "upstream app {{\n  server 127.0.0.1:{app};\n  keepalive {CONNECTIONS};\n  \
+         keepalive_requests 1000000;\n}}\n\
+         server {{\n  listen 127.0.0.1:{port};\n  location / {{\n    proxy_pass http://app;\n    \
+         proxy_http_version 1.1;\n    proxy_set_header Connection \"\";\n    \
+         proxy_set_header Host $host;\n    \
+         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n    \
+         proxy_set_header X-Forwarded-Proto $scheme;\n  }}\n}}\n"
+    )
+}
+
+/// Debian's nginx in the foreground on a free loopback port, every file in its own folder
+/// (target/bench/nginx-LABEL/), as e2e's tests run it; stopped (with its workers) when dropped.
+struct Nginx {
+    port: u16,
+    _process: Process,
+}
+
+impl Nginx {
+    fn start(
+        binary: &Path,
+        work: &Path,
+        label: &str,
+        servers: impl FnOnce(u16) -> String,
+    ) -> Result<Nginx> {
+        let port = free_port()?;
+        let dir = work.join(format!("nginx-{label}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("servers.conf"), servers(port))?;
+        // One worker per core, as `auto` does in production; keep-alive connections that the
+        // load generator's closed loop never sees closed (nginx closes after 1000 by default).
+        let main = format!(
+            "daemon off;\nworker_processes auto;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n  access_log off;\n  keepalive_requests 1000000;\n  \
+             client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
+             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  \
+             scgi_temp_path {d}/scgi;\n  include {d}/servers.conf;\n}}\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("main.conf"), main)?;
+        let mut process = Process::spawn(
+            &format!("nginx ({label})"),
+            Command::new(binary)
+                .arg("-p")
+                .arg(&dir)
+                .arg("-e")
+                .arg(dir.join("error.log"))
+                .arg("-c")
+                .arg(dir.join("main.conf"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
+        process
+            .wait_until(
+                &format!("did not listen on port {port}"),
+                Duration::from_secs(10),
+                Duration::from_millis(20),
+                || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            )
+            .with_context(|| format!("see {}", dir.join("error.log").display()))?;
+        Ok(Nginx {
+            port,
+            _process: process,
+        })
+    }
+
+    fn addr(&self) -> SocketAddr {
+        ([127, 0, 0, 1], self.port).into()
+    }
+}
