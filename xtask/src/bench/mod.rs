@@ -20,6 +20,7 @@ mod logins;
 mod machine;
 mod micro;
 mod newcomer;
+mod process_tree;
 mod render;
 mod report;
 mod stores;
