@@ -65,7 +65,7 @@ impl AppState {
                 crate::session::kept_for(session.login_timeout),
             ),
             client_address: ClientAddress::new(&config.server.trusted_proxies),
-            gateway: Gateway::new(&config.upstreams, signer),
+            gateway: Gateway::new(&config.upstreams, &config.server.public_origin, signer),
             provider_calls: ProviderCalls::new(
                 config.server.provider_calls_per_minute,
                 config.server.provider_calls_burst,

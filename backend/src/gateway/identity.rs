@@ -2,6 +2,8 @@
 //! `X-Portero-*` headers and the signed `X-Portero-Assertion`, for the gateway and for
 //! `GET /api/auth` alike.
 
+use std::borrow::Cow;
+
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use shared::User;
@@ -28,8 +30,12 @@ const VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'@');
 
 fn encoded(text: &str) -> HeaderValue {
-    HeaderValue::from_str(&utf8_percent_encode(text, VALUE).to_string())
-        .expect("percent-encoded text is a valid header value")
+    // Text that needs no escape is copied once, escaped text not again.
+    match Cow::from(utf8_percent_encode(text, VALUE)) {
+        Cow::Borrowed(text) => HeaderValue::from_str(text),
+        Cow::Owned(text) => HeaderValue::try_from(text),
+    }
+    .expect("percent-encoded text is a valid header value")
 }
 
 /// The headers that say who `user` is to the app `audience`, the assertion signed by `signer`
@@ -41,7 +47,21 @@ pub fn identity_headers(
     audience: &str,
     ttl: std::time::Duration,
 ) -> HeaderMap {
-    let mut headers = HeaderMap::with_capacity(6);
+    let mut headers = HeaderMap::with_capacity(IDENTITY_HEADERS.len());
+    add_identity_headers(&mut headers, user, signer, issuer, audience, ttl);
+    headers
+}
+
+/// [`identity_headers`] written into `headers` (the request the gateway forwards), each
+/// replacing any value of its name.
+pub fn add_identity_headers(
+    headers: &mut HeaderMap,
+    user: &User,
+    signer: &Signer,
+    issuer: &str,
+    audience: &str,
+    ttl: std::time::Duration,
+) {
     headers.insert(PROVIDER, encoded(&user.provider));
     headers.insert(SUBJECT, encoded(&user.subject));
     for (name, value) in [
@@ -67,9 +87,8 @@ pub fn identity_headers(
     };
     headers.insert(
         ASSERTION,
-        HeaderValue::from_str(&signer.sign(&claims)).expect("a JWT is a valid header value"),
+        HeaderValue::try_from(signer.sign(&claims)).expect("a JWT is a valid header value"),
     );
-    headers
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ mod websocket;
 
 use std::sync::Arc;
 
-use axum::{routing::any, Router};
+use axum::{http::HeaderValue, routing::any, Router};
 use hyper_util::{
     client::legacy::{connect::HttpConnector, Client},
     rt::TokioExecutor,
@@ -21,6 +21,8 @@ use hyper_util::{
 
 pub use identity::{identity_headers, IDENTITY_HEADERS};
 pub use websocket::is_upgrade as is_websocket_upgrade;
+
+use url::Url;
 
 use crate::{assertion::Signer, config::UpstreamConfig, state::AppState};
 
@@ -33,10 +35,14 @@ pub struct Gateway {
     upstreams: Arc<[Arc<UpstreamConfig>]>,
     client: Client<Connector, Body>,
     pub signer: Arc<Signer>,
+    /// `X-Forwarded-Proto` and `-Host` of every forwarded request: the public origin's, the
+    /// one the person used.
+    forwarded_proto: HeaderValue,
+    forwarded_host: Option<HeaderValue>,
 }
 
 impl Gateway {
-    pub fn new(upstreams: &[UpstreamConfig], signer: Signer) -> Self {
+    pub fn new(upstreams: &[UpstreamConfig], public_origin: &Url, signer: Signer) -> Self {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         // As nginx's `tcp_nodelay on`: a body sent in several writes leaves at once, not after
@@ -55,6 +61,15 @@ impl Gateway {
             upstreams: upstreams.iter().cloned().map(Arc::new).collect(),
             client,
             signer: Arc::new(signer),
+            forwarded_proto: HeaderValue::from_static(if public_origin.scheme() == "https" {
+                "https"
+            } else {
+                "http"
+            }),
+            forwarded_host: HeaderValue::from_str(
+                &public_origin[url::Position::BeforeHost..url::Position::AfterPort],
+            )
+            .ok(),
         }
     }
 

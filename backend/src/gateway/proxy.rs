@@ -32,15 +32,19 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::UPGRADE,
 ];
 
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
 /// What a client may not tell an app behind Portero: who it is, its own credentials, where it
 /// came from (Portero says all three), and the `Host` it used (the app's own goes instead).
 const FROM_CLIENT_DROPPED: [HeaderName; 6] = [
     header::AUTHORIZATION,
     header::HOST,
     header::FORWARDED,
-    HeaderName::from_static("x-forwarded-for"),
-    HeaderName::from_static("x-forwarded-proto"),
-    HeaderName::from_static("x-forwarded-host"),
+    X_FORWARDED_FOR,
+    X_FORWARDED_PROTO,
+    X_FORWARDED_HOST,
 ];
 
 pub async fn forward(
@@ -85,15 +89,14 @@ pub async fn forward(
     strip_for_upstream(&mut headers, &state, websocket);
     forwarded_for(&mut headers, &state, peer);
     if let Some(user) = &user {
-        let assertion_ttl = state.config.assertion.ttl;
-        let identity = identity::identity_headers(
+        identity::add_identity_headers(
+            &mut headers,
             user.user(),
             &state.gateway.signer,
             &state.origin,
             &upstream.id,
-            assertion_ttl,
+            state.config.assertion.ttl,
         );
-        headers.extend(identity);
     }
     if let Some(token) = token {
         let bearer =
@@ -160,13 +163,17 @@ fn upstream_uri(upstream: &UpstreamConfig, uri: &Uri) -> Result<Uri, AppError> {
         .unwrap_or(&upstream.prefix);
     let rest = uri.path().strip_prefix(prefix).unwrap_or("");
     let base = upstream.url.as_str().trim_end_matches('/');
-    let target = match uri.query() {
-        Some(query) => format!("{base}{rest}?{query}"),
-        None => format!("{base}{rest}"),
-    };
-    target
-        .parse()
-        .map_err(|_| AppError::BadRequest("the path cannot be forwarded".into()))
+    let query = uri.query();
+    let mut target =
+        String::with_capacity(base.len() + rest.len() + query.map_or(0, |q| q.len() + 1));
+    target.push_str(base);
+    target.push_str(rest);
+    if let Some(query) = query {
+        target.push('?');
+        target.push_str(query);
+    }
+    // From the `String` itself: no copy.
+    Uri::try_from(target).map_err(|_| AppError::BadRequest("the path cannot be forwarded".into()))
 }
 
 fn strip_for_upstream(headers: &mut HeaderMap, state: &AppState, websocket: bool) {
@@ -224,23 +231,14 @@ fn strip_hop_by_hop(headers: &mut HeaderMap, websocket: bool) {
 /// public origin's, the one the person used).
 fn forwarded_for(headers: &mut HeaderMap, state: &AppState, peer: Option<std::net::IpAddr>) {
     let chain = peer.map(|peer| state.client_address.forwarded_chain(peer, headers));
-    headers.remove("x-forwarded-for");
-    if let Some(Ok(value)) = chain.map(|c| HeaderValue::from_str(&c)) {
-        headers.insert("x-forwarded-for", value);
+    headers.remove(X_FORWARDED_FOR);
+    if let Some(Ok(value)) = chain.map(HeaderValue::try_from) {
+        headers.insert(X_FORWARDED_FOR, value);
     }
-    let origin = &state.config.server.public_origin;
-    headers.insert(
-        "x-forwarded-proto",
-        HeaderValue::from_static(if origin.scheme() == "https" {
-            "https"
-        } else {
-            "http"
-        }),
-    );
-    if let Ok(host) =
-        HeaderValue::from_str(&origin[url::Position::BeforeHost..url::Position::AfterPort])
-    {
-        headers.insert("x-forwarded-host", host);
+    let gateway = &state.gateway;
+    headers.insert(X_FORWARDED_PROTO, gateway.forwarded_proto.clone());
+    if let Some(host) = &gateway.forwarded_host {
+        headers.insert(X_FORWARDED_HOST, host.clone());
     }
 }
 

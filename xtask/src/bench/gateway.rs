@@ -29,6 +29,8 @@ use crate::{
 const CONNECTIONS: usize = 64;
 /// Each case's seconds are split into this many rounds, the cases alternating.
 const ROUNDS: u32 = 2;
+/// Then each case with a single connection, for this long.
+const ALONE: Duration = Duration::from_secs(2);
 /// What the app answers, a small fixed body.
 const BODY: &str = "Hello from the app behind the proxy.\n";
 /// The path the app is asked for, and where Portero's `[upstreams.bench]` forwards it from.
@@ -95,16 +97,21 @@ pub async fn gateway(env: &Env, report: &mut Report) -> Result<()> {
     // Warm-up (connection pools, caches), then the cases in alternating rounds, so that a change
     // in what else the machine does meanwhile weighs on all of them alike.
     for case in &cases {
-        case.run(Duration::from_secs(1)).await?;
+        case.run(CONNECTIONS, Duration::from_secs(1)).await?;
     }
     let mut loads: Vec<Load> = cases.iter().map(|_| Load::default()).collect();
     let round = Duration::from_secs(env.seconds) / ROUNDS;
     for _ in 0..ROUNDS {
         for (case, load) in cases.iter().zip(&mut loads) {
-            load.merge(case.run(round).await?);
+            load.merge(case.run(CONNECTIONS, round).await?);
         }
     }
-    let section = section(env.seconds, &cases, &loads, report);
+    // The same one request at a time: the cost of a hop without the queueing of the 64.
+    let mut alone = Vec::new();
+    for case in &cases {
+        alone.push(case.run(1, ALONE).await?);
+    }
+    let section = section(env.seconds, &cases, &loads, &alone, report);
     report.sections.push(section);
     Ok(())
 }
@@ -132,8 +139,8 @@ impl<'a> Case<'a> {
         }
     }
 
-    async fn run(&self, duration: Duration) -> Result<Load> {
-        hammer(self.addr, self.path, self.cookie, CONNECTIONS, duration).await
+    async fn run(&self, connections: usize, duration: Duration) -> Result<Load> {
+        hammer(self.addr, self.path, self.cookie, connections, duration).await
     }
 
     /// One request as the load sends it, answered 200 with the app's body.
@@ -154,13 +161,20 @@ impl<'a> Case<'a> {
     }
 }
 
-fn section(seconds: u64, cases: &[Case], loads: &[Load], report: &mut Report) -> Section {
+fn section(
+    seconds: u64,
+    cases: &[Case],
+    loads: &[Load],
+    alone: &[Load],
+    report: &mut Report,
+) -> Section {
     let mut section = Section::new(
         "7. Gateway against nginx `proxy_pass`",
         format!(
             "Measured: {CONNECTIONS} keep-alive connections, {seconds} s per case in {ROUNDS} \
-             alternating rounds after 1 s of warm-up each; the app is nginx's `return 200` of \
-             {} bytes.",
+             alternating rounds after 1 s of warm-up each, then {} s each over one connection; \
+             the app is nginx's `return 200` of {} bytes.",
+            ALONE.as_secs(),
             BODY.len()
         ),
     );
@@ -202,22 +216,46 @@ fn section(seconds: u64, cases: &[Case], loads: &[Load], report: &mut Report) ->
             ms(direct.p(99.0))
         ),
     );
-    section.details = "| case | requests/s | p50 | p99 | errors |\n|---|---|---|---|---|\n".into();
-    for (case, load) in cases.iter().zip(loads) {
+    let [alone_direct, alone_nginx, alone_memory, alone_sqlite] = alone else {
+        unreachable!("four cases")
+    };
+    for (way, load) in [
+        ("nginx `proxy_pass`", alone_nginx),
+        ("gateway, memory", alone_memory),
+        ("gateway, SQLite", alone_sqlite),
+    ] {
+        section.info(
+            format!("{way} added p50 over direct, one connection"),
+            format!(
+                "{:+.2} ms ({} against {})",
+                (load.p(50.0).as_secs_f64() - alone_direct.p(50.0).as_secs_f64()) * 1000.0,
+                ms(load.p(50.0)),
+                ms(alone_direct.p(50.0))
+            ),
+        );
+    }
+    section.details = "| case | requests/s | p50 | p99 | errors | one connection: requests/s \
+                       | p50 | p99 |\n|---|---|---|---|---|---|---|---|\n"
+        .into();
+    for ((case, load), alone) in cases.iter().zip(loads).zip(alone) {
         let _ = writeln!(
             section.details,
-            "| {} | {:.0} | {} | {} | {} |",
+            "| {} | {:.0} | {} | {} | {} | {:.0} | {} | {} |",
             case.name,
             load.rate(),
             ms(load.p(50.0)),
             ms(load.p(99.0)),
             load.failed,
+            alone.rate(),
+            ms(alone.p(50.0)),
+            ms(alone.p(99.0)),
         );
-        if load.failed > 0 {
+        let failed = load.failed + alone.failed;
+        if failed > 0 {
             report.failures.push(format!(
-                "gateway: {} request(s) to {} failed (see target/bench/portero-gateway-*.log \
-                 and target/bench/nginx-*/error.log)",
-                load.failed, case.name
+                "gateway: {failed} request(s) to {} failed (see \
+                 target/bench/portero-gateway-*.log and target/bench/nginx-*/error.log)",
+                case.name
             ));
         }
     }
