@@ -26,16 +26,31 @@ pub fn build_spa_into(tools: &tools::Tools, dist: &Path) -> Result<()> {
 }
 
 /// index.html and every file of dist/ it names (boot.js names the JS and the wasm through
-/// `data-js` and `data-wasm` on its own tag), in the order a browser asks for them.
+/// `data-js` and `data-wasm` on its own tag), in the order a browser asks for them. The release
+/// index.html is minified, so attribute values may come without quotes.
 fn first_visit_files(dist: &Path) -> Result<Vec<PathBuf>> {
     let index = std::fs::read_to_string(dist.join("index.html"))?;
     let mut files = vec![dist.join("index.html")];
-    for attribute in ["href=\"", "src=\"", "data-js=\"", "data-wasm=\""] {
+    for attribute in [" href=", " src=", " data-js=", " data-wasm="] {
         let mut rest = index.as_str();
         while let Some(at) = rest.find(attribute) {
             rest = &rest[at + attribute.len()..];
-            let Some(end) = rest.find('"') else { break };
-            let name = rest[..end].trim_start_matches('/');
+            let (value, after) = match rest.chars().next() {
+                Some(quote @ ('"' | '\'')) => {
+                    let Some(end) = rest[1..].find(quote) else {
+                        break;
+                    };
+                    (&rest[1..=end], &rest[end + 2..])
+                }
+                _ => {
+                    let end = rest
+                        .find(|c: char| c.is_ascii_whitespace() || c == '>')
+                        .unwrap_or(rest.len());
+                    (&rest[..end], &rest[end..])
+                }
+            };
+            rest = after;
+            let name = value.trim_start_matches('/');
             let name = name.split(['?', '#']).next().unwrap_or_default();
             let path = dist.join(name);
             if !name.is_empty() && !name.contains("://") && path.is_file() && !files.contains(&path)
@@ -43,6 +58,15 @@ fn first_visit_files(dist: &Path) -> Result<Vec<PathBuf>> {
                 files.push(path);
             }
         }
+    }
+    if !files
+        .iter()
+        .any(|f| f.extension().is_some_and(|e| e == "wasm"))
+    {
+        bail!(
+            "{}/index.html names no .wasm file: the bundle figure would leave the app out",
+            dist.display()
+        );
     }
     Ok(files)
 }
