@@ -13,6 +13,12 @@ const USAGE: &str = "usage: portero --config FILE [--check-config]
   --check-config   validate the configuration, print the providers, and exit
   --log-json       write logs as one JSON object per line (or PORTERO_LOG_FORMAT=json)";
 
+/// mimalloc rather than glibc's malloc: every request allocates and frees many small buffers
+/// across threads, where glibc spent a fifth of the gateway's CPU (docs/BENCHMARKS.md, "Where
+/// the gateway spends its time").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut log_format = match std::env::var("PORTERO_LOG_FORMAT").as_deref() {

@@ -2,7 +2,7 @@
 //! and request ids; never a token, a code, a secret or a query string (a callback URL carries a
 //! code, so only the path is logged).
 
-use std::time::Duration;
+use std::{io::IsTerminal, time::Duration};
 
 use axum::{
     extract::Request,
@@ -26,8 +26,11 @@ pub enum LogFormat {
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_env("PORTERO_LOG")
         .unwrap_or_else(|_| EnvFilter::new("portero=info,tower_http=warn"));
+    // Colours only on a terminal: in a file or a collector they are noise, and they cost a
+    // formatting pass per line.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
         .with_target(false);
     let _ = match format {
         LogFormat::Human => builder.try_init(),

@@ -66,7 +66,9 @@ impl Backend {
             format!(
                 "[server]\nbind = \"{addr}\"\npublic_origin = \"{origin}\"\n{static_dir}\
                  # The bench logs in from one address far faster than any person.\n\
-                 rate_limit_per_minute = 0\n\n[session]\nstore = \"{}\"\nsecret_key = \"{}\"\n\n\
+                 rate_limit_per_minute = 0\n\n[session]\nstore = \"{}\"\nsecret_key = \"{}\"\n\
+                 # And has more logins under way at once (the footprint's 10,000).\n\
+                 max_pending_logins_per_address = 20000\nmax_pending_logins = 20000\n\n\
                  [providers.{PROVIDER}]\nkind = \"oidc\"\nname = \"Portero Dev\"\nissuer = \"{}\"\n\
                  client_id = \"{CLIENT_ID}\"\nclient_secret = \"{secret}\"\n{extra}",
                 spec.store,
