@@ -9,7 +9,7 @@
 //! - `state/*`: a login attempt created (state, PKCE verifier, saved in the session) and
 //!   checked (constant-time lookup, single use), through the real `Provider::authorize`.
 //! - `id_token/verify_rs256`: an RS256 id_token checked as OpenID Connect logins do
-//!   (signature against a JWKS, `iss`, `aud`, `exp`, `nonce`).
+//!   (signature against a JWKS of Portero's keys, ring's RSA: `iss`, `aud`, `exp`, `nonce`).
 //! - `assertion/sign`: the `X-Portero-Assertion` JWT signed (Ed25519), as for the first request
 //!   of a person to an app in a second; `assertion/sign_again`: the same claims again within
 //!   their second (the JWT signed before, byte for byte); `assertion/identity_headers`: all the
@@ -20,15 +20,15 @@ use std::{sync::Arc, time::Duration};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use criterion::{criterion_group, criterion_main, Criterion};
 use openidconnect::{
-    core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet},
-    AccessToken, ClientId, IssuerUrl, Nonce, RefreshToken,
+    core::CoreIdToken, AccessToken, ClientId, IdTokenVerifier, IssuerUrl, JsonWebKeySet, Nonce,
+    RefreshToken,
 };
 use portero::{
     assertion::{AssertionClaims, Signer as AssertionSigner},
     config::{Config, SessionStore as StoreConfig},
     crypto::TokenCipher,
     gateway::identity_headers,
-    providers::Providers,
+    providers::{Jwk, Providers},
     session::{self, AuthRecord, IdToken, LoginAttempt, ProviderTokens, Store},
 };
 use rsa::{
@@ -242,7 +242,7 @@ fn states(c: &mut Criterion) {
 fn id_tokens(c: &mut Criterion) {
     let key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("an RSA key");
     let public = key.to_public_key();
-    let jwks: CoreJsonWebKeySet = serde_json::from_value(json!({ "keys": [{
+    let jwks: JsonWebKeySet<Jwk> = serde_json::from_value(json!({ "keys": [{
         "kty": "RSA", "use": "sig", "alg": "RS256", "kid": "bench",
         "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
         "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
@@ -262,7 +262,7 @@ fn id_tokens(c: &mut Criterion) {
     );
     let signature = SigningKey::<Sha256>::new(key).sign(input.as_bytes());
     let jwt = format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()));
-    let verifier = CoreIdTokenVerifier::new_public_client(
+    let verifier = IdTokenVerifier::new_public_client(
         ClientId::new(CLIENT_ID.into()),
         IssuerUrl::new(ISSUER.into()).expect("issuer"),
         jwks,

@@ -32,7 +32,8 @@ pub use access::{Facts, Rule, ALL_RULES};
 pub use error::ProviderError;
 pub use flow::ApiEndpoints;
 pub use kind::{kind, Api, Kind, KindDefaults, Protocol};
-pub use oidc::{LogoutToken, LOGOUT_TOKEN_MAX_AGE};
+/// `Jwk`: the OpenID Connect providers' signing keys (public for backend/benches).
+pub use oidc::{Jwk, LogoutToken, LOGOUT_TOKEN_MAX_AGE};
 
 use crate::{
     config::{AllowRules, Config, FieldMap, ProviderConfig},

@@ -9,19 +9,23 @@ use std::{
 
 use openidconnect::{
     core::{
-        CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
-        CoreGrantType, CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
-        CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType,
-        CoreSubjectIdentifierType,
+        CoreAuthDisplay, CoreAuthPrompt, CoreClaimName, CoreClaimType, CoreClientAuthMethod,
+        CoreErrorResponseType, CoreGenderClaim, CoreGrantType, CoreJweContentEncryptionAlgorithm,
+        CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreRevocableToken,
+        CoreRevocationErrorResponse, CoreSubjectIdentifierType, CoreTokenIntrospectionResponse,
+        CoreTokenResponse,
     },
-    AdditionalProviderMetadata, AuthUrl, ClientId, ClientSecret, DiscoveryError, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata, RedirectUrl,
-    TokenUrl, UserInfoUrl,
+    AdditionalProviderMetadata, AuthUrl, ClientId, ClientSecret, DiscoveryError,
+    EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
+    JsonWebKeySetUrl, ProviderMetadata, RedirectUrl, StandardErrorResponse, TokenUrl, UserInfoUrl,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use super::OidcFlow;
+use super::{
+    jwk::{Jwk, Jwks},
+    OidcFlow,
+};
 use crate::providers::{standard, ApiEndpoints, ProviderError};
 
 /// Discovery and keys are fetched again after this long, so a provider's key rotation is
@@ -63,13 +67,25 @@ type Metadata = ProviderMetadata<
     CoreGrantType,
     CoreJweContentEncryptionAlgorithm,
     CoreJweKeyManagementAlgorithm,
-    CoreJsonWebKey,
+    Jwk,
     CoreResponseMode,
     CoreResponseType,
     CoreSubjectIdentifierType,
 >;
 
-pub(super) type Client = CoreClient<
+/// `CoreClient` with our keys (`jwk.rs`: RSA signatures checked by ring).
+pub(super) type Client = openidconnect::Client<
+    EmptyAdditionalClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    Jwk,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    CoreTokenResponse,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
     EndpointSet,      // authorization
     EndpointNotSet,   // device authorization
     EndpointNotSet,   // introspection
@@ -81,7 +97,7 @@ pub(super) type Client = CoreClient<
 pub(super) struct Discovered {
     pub client: Client,
     /// The signing keys, for logout tokens (the client keeps its own copy for id_tokens).
-    pub jwks: CoreJsonWebKeySet,
+    pub jwks: Jwks,
     pub authorize_endpoint: String,
     pub issuer: String,
     pub iss_parameter_required: bool,
@@ -229,7 +245,7 @@ impl OidcFlow {
                 .or_else(|| optional("revocation_endpoint", extra.revocation_endpoint)),
             end_session: optional("end_session_endpoint", extra.end_session_endpoint),
         };
-        let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
+        let jwks = Jwks::fetch_async(metadata.jwks_uri(), &self.http)
             .await
             .map_err(|e| {
                 let (what, detail) = match &e {
@@ -254,7 +270,7 @@ impl OidcFlow {
             issuer: metadata.issuer().to_string(),
             iss_parameter_required: extra.authorization_response_iss_parameter_supported,
             endpoints: Arc::new(endpoints),
-            client: CoreClient::from_provider_metadata(
+            client: Client::from_provider_metadata(
                 metadata,
                 ClientId::new(self.client_id.clone()),
                 Some(ClientSecret::new(

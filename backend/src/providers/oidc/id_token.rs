@@ -3,13 +3,14 @@
 //! here), a refreshed one too and about the same person, and the person read from its claims.
 
 use openidconnect::{
-    core::{CoreIdToken, CoreIdTokenClaims, CoreIdTokenVerifier},
+    core::{CoreIdToken, CoreIdTokenClaims},
     AccessToken, AccessTokenHash, ClientId, Nonce,
 };
 use shared::User;
 
 use super::{
     discovery::{Client, Discovered},
+    jwk::Verifier,
     OidcFlow, PUBLIC_KEY_ALGORITHMS,
 };
 use crate::providers::ProviderError;
@@ -17,7 +18,7 @@ use crate::providers::ProviderError;
 /// The id_token verifier, for public-key signatures only (rule 6: "signature from JWKS"). A
 /// provider whose discovery lists an HMAC algorithm would otherwise have its id_tokens checked
 /// with the client secret, which anyone who learnt it could then forge.
-fn id_token_verifier(client: &Client) -> CoreIdTokenVerifier<'_> {
+fn id_token_verifier(client: &Client) -> Verifier<'_> {
     client
         .id_token_verifier()
         .set_allowed_algs(PUBLIC_KEY_ALGORITHMS)

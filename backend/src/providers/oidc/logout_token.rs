@@ -2,10 +2,9 @@
 //! provider's keys, then its claims (steps 1–8; the `jti` replay of step 9 is the caller's, with
 //! the store).
 
-use openidconnect::core::CoreJsonWebKeySet;
 use serde_json::Value;
 
-use super::{OidcFlow, PUBLIC_KEY_ALGORITHMS};
+use super::{jwk::Jwks, OidcFlow, PUBLIC_KEY_ALGORITHMS};
 
 /// What a verified logout token says.
 pub struct LogoutToken {
@@ -42,7 +41,7 @@ impl std::fmt::Display for JwsError {
 
 /// A compact JWS checked against `jwks` (public-key algorithms only, as id_tokens): its header
 /// and its claims.
-fn verify_jws(jwks: &CoreJsonWebKeySet, jwt: &str) -> Result<(Value, Value), JwsError> {
+fn verify_jws(jwks: &Jwks, jwt: &str) -> Result<(Value, Value), JwsError> {
     use base64::Engine;
     use openidconnect::JsonWebKey;
     let decode = |part: &str| {

@@ -2,10 +2,11 @@
 //! from the issuer (`discovery.rs`), PKCE S256, the id_token verified (signature from JWKS,
 //! `iss`, `aud`, `exp`, `nonce`, `at_hash`: `id_token.rs`), the profile from userinfo, and
 //! back-channel logout tokens (`logout_token.rs`). The protocol work is the `openidconnect`
-//! crate's.
+//! crate's, but for the RSA signature arithmetic, which is ring's (`jwk.rs`).
 
 mod discovery;
 mod id_token;
+mod jwk;
 mod logout_token;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use openidconnect::{
 use secrecy::SecretString;
 use tokio::sync::RwLock;
 
+pub use jwk::Jwk;
 pub use logout_token::{LogoutToken, LOGOUT_TOKEN_MAX_AGE};
 
 use super::{
