@@ -82,15 +82,11 @@ fn tokens() -> ProviderTokens {
 }
 
 /// A session saved in `store` holding a logged-in record; returns its id.
-async fn logged_in_session<S: SessionStore + Clone>(
-    store: &S,
-    cipher: &TokenCipher,
-) -> tower_sessions::session::Id {
+async fn logged_in_session<S: SessionStore + Clone>(store: &S) -> tower_sessions::session::Id {
     let session = Session::new(None, Arc::new(store.clone()), None);
     session::log_in(
         &session,
         &config().session,
-        cipher,
         user(),
         &tokens(),
         Default::default(),
@@ -126,8 +122,8 @@ fn sessions(c: &mut Criterion) {
     let rt = runtime();
     let cipher = cipher();
 
-    let memory = Store::memory();
-    let id = rt.block_on(logged_in_session(&memory, &cipher));
+    let memory = Store::memory().sealing_with(cipher.clone());
+    let id = rt.block_on(logged_in_session(&memory));
     c.bench_function("session/load_open_save_memory", |b| {
         b.iter(|| rt.block_on(load_open_save(&memory, id, &cipher)))
     });
@@ -149,8 +145,9 @@ fn sessions(c: &mut Criterion) {
             &StoreConfig::Sqlite(dir.join("sessions.db")),
             Duration::from_secs(60),
         ))
-        .expect("SQLite store opens");
-    let id = rt.block_on(logged_in_session(&sqlite, &cipher));
+        .expect("SQLite store opens")
+        .sealing_with(cipher.clone());
+    let id = rt.block_on(logged_in_session(&sqlite));
     c.bench_function("session/load_sqlite", |b| {
         b.iter(|| {
             rt.block_on(async {
@@ -169,10 +166,11 @@ fn sessions(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 
     let id = tower_sessions::session::Id::default();
-    let record = AuthRecord::new(user(), &tokens(), &cipher, &id, Default::default());
+    let record =
+        AuthRecord::new(user(), &tokens(), Default::default()).with_tokens(&tokens(), &cipher, &id);
     c.bench_function("auth_record/seal", |b| {
         let tokens = tokens();
-        b.iter(|| AuthRecord::new(user(), &tokens, &cipher, &id, Default::default()))
+        b.iter(|| record.with_tokens(&tokens, &cipher, &id))
     });
     c.bench_function("auth_record/open", |b| {
         b.iter(|| record.tokens(&cipher, &id).expect("opens"))

@@ -72,10 +72,10 @@ impl AppState {
             ),
             origin: config.server.origin().into(),
             providers,
+            store: store.sealing_with(cipher.clone()),
             cipher,
             config: Arc::new(config),
             metrics: Arc::default(),
-            store,
             session_locks: SessionLocks::default(),
         }))
     }

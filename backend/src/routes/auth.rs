@@ -169,15 +169,7 @@ async fn finish_login(
         .map(str::to_owned);
     let config = &state.config.session;
     let facts = session::LoginFacts { user_agent, sid };
-    session::log_in(
-        session,
-        config,
-        &state.cipher,
-        login.user.clone(),
-        &login.tokens,
-        facts,
-    )
-    .await?;
+    session::log_in(session, config, login.user.clone(), &login.tokens, facts).await?;
     tracing::info!(provider = %provider.id(), subject = %login.user.subject, "login succeeded");
     Ok(SessionResponse {
         user: login.user,

@@ -67,6 +67,45 @@ pub struct AuthRecord {
     /// The provider's session (the id_token's `sid`), for back-channel logout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The tokens of a login that happens now, until the store seals them to the new session's
+    /// key as it writes the record ([`seal_pending_tokens`]): so a new session is written once,
+    /// under its final id. Never in a store: a write with them unsealed fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_to_seal: Option<TokensToSeal>,
+}
+
+/// `ProviderTokens` as JSON, in memory for the length of one request (see
+/// [`AuthRecord::tokens_to_seal`]); its `Debug` prints nothing of them.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TokensToSeal(String);
+
+impl std::fmt::Debug for TokensToSeal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokensToSeal([redacted])")
+    }
+}
+
+/// Seals the tokens of a login that `data` (a session record's) holds unsealed to `key`, the
+/// key the store writes the record under; the store calls it on every write. Nothing to do
+/// for any other record.
+pub fn seal_pending_tokens(
+    data: &mut std::collections::HashMap<String, serde_json::Value>,
+    cipher: &TokenCipher,
+    key: &super::store::Key,
+) -> Result<(), serde_json::Error> {
+    let Some(value) = data.get(AUTH_KEY) else {
+        return Ok(());
+    };
+    if value.get("tokens_to_seal").is_none() {
+        return Ok(());
+    }
+    let mut auth: AuthRecord = serde_json::from_value(value.clone())?;
+    if let Some(plain) = auth.tokens_to_seal.take() {
+        auth.sealed_tokens = cipher.seal(plain.0.as_bytes(), &auth.associated_data_at(key));
+    }
+    data.insert(AUTH_KEY.to_owned(), serde_json::to_value(&auth)?);
+    Ok(())
 }
 
 /// What a login knows beside the person and the tokens.
@@ -77,22 +116,18 @@ pub struct LoginFacts {
 }
 
 impl AuthRecord {
-    /// The record of a login that happens now, in the session `id`.
-    pub fn new(
-        user: User,
-        tokens: &ProviderTokens,
-        cipher: &TokenCipher,
-        id: &Id,
-        facts: LoginFacts,
-    ) -> Self {
+    /// The record of a login that happens now, in a session whose id is not drawn yet: its
+    /// tokens are sealed by the store as it writes it ([`seal_pending_tokens`]).
+    pub fn new(user: User, tokens: &ProviderTokens, facts: LoginFacts) -> Self {
+        let plain = serde_json::to_string(tokens).expect("serialising strings cannot fail");
         AuthRecord {
             user,
             sealed_tokens: String::new(),
             logged_in_at: now(),
             user_agent: facts.user_agent,
             sid: facts.sid,
+            tokens_to_seal: Some(TokensToSeal(plain)),
         }
-        .with_tokens(tokens, cipher, id)
     }
 
     /// The same login with new tokens (a refresh, the rotated refresh token included).
@@ -100,6 +135,7 @@ impl AuthRecord {
         let plain = serde_json::to_vec(tokens).expect("serialising strings cannot fail");
         AuthRecord {
             sealed_tokens: cipher.seal(&plain, &self.associated_data(id)),
+            tokens_to_seal: None,
             ..self.clone()
         }
     }
@@ -150,7 +186,6 @@ pub async fn auth(session: &Session) -> Result<Option<AuthRecord>, AppError> {
 pub async fn log_in(
     session: &Session,
     config: &SessionConfig,
-    cipher: &TokenCipher,
     user: User,
     tokens: &ProviderTokens,
     facts: LoginFacts,
@@ -160,15 +195,11 @@ pub async fn log_in(
     session.set_expiry(Some(Expiry::OnInactivity(
         time::Duration::try_from(config.idle_timeout).unwrap_or(time::Duration::DAY),
     )));
-    // Created now, so the new id is known before the tokens are sealed to it; the record is
-    // written again by the session layer after the handler, before the answer leaves (a store
-    // that fails then turns "logged in" into a 503, `layer::failed_save_as_503`).
-    session.save().await?;
-    let id = session.id().ok_or(AppError::StoreUnavailable(
-        "the new session has no id".into(),
-    ))?;
+    // Written once, by the session layer after the handler and before the answer leaves (a
+    // store that fails then turns "logged in" into a 503, `layer::failed_save_as_503`); the
+    // store seals the tokens to the key it writes the new session under.
     session
-        .insert(AUTH_KEY, AuthRecord::new(user, tokens, cipher, &id, facts))
+        .insert(AUTH_KEY, AuthRecord::new(user, tokens, facts))
         .await?;
     Ok(())
 }

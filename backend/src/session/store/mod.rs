@@ -236,6 +236,8 @@ trait Backend: Send + Sync + std::fmt::Debug {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    /// Seals the tokens of a new login as its record is written (`record::seal_pending_tokens`).
+    cipher: Option<crate::crypto::TokenCipher>,
     _tasks: Arc<BackgroundTasks>,
 }
 
@@ -288,8 +290,41 @@ impl Store {
         }
         Store {
             backend,
+            cipher: None,
             _tasks: Arc::new(BackgroundTasks(tasks)),
         }
+    }
+
+    /// This store, sealing the tokens of new logins with `cipher` as it writes them.
+    pub fn sealing_with(self, cipher: crate::crypto::TokenCipher) -> Self {
+        Store {
+            cipher: Some(cipher),
+            ..self
+        }
+    }
+
+    /// What is written of `record`: with a new login's tokens sealed to its key, or an error
+    /// rather than the tokens in clear.
+    fn entry_of(&self, record: &Record) -> Result<Entry, Unavailable> {
+        let mut entry = Entry::of(record);
+        if let Some(cipher) = &self.cipher {
+            crate::session::record::seal_pending_tokens(
+                &mut entry.data,
+                cipher,
+                &Key::of_session(&record.id),
+            )
+            .map_err(|e| Unavailable(format!("a login's record cannot be sealed: {e}")))?;
+        }
+        if entry
+            .data
+            .get(crate::session::record::AUTH_KEY)
+            .is_some_and(|auth| auth.get("tokens_to_seal").is_some())
+        {
+            return Err(Unavailable(
+                "a login's tokens would be written unsealed: the store has no token key".into(),
+            ));
+        }
+        Ok(entry)
     }
 
     /// Where the development key goes when none is configured (`keys.rs`): next to the SQLite
@@ -409,9 +444,13 @@ async fn within_timeout<T>(
 #[async_trait]
 impl SessionStore for Store {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let entry = Entry::of(record);
-        // A taken key means an id collision (or a guess): draw another id.
-        while !within_timeout(self.backend.insert(&Key::of_session(&record.id), &entry)).await? {
+        // A taken key means an id collision (or a guess): draw another id (and seal to it).
+        while !within_timeout(
+            self.backend
+                .insert(&Key::of_session(&record.id), &self.entry_of(record)?),
+        )
+        .await?
+        {
             record.id = Id::default();
         }
         Ok(())
@@ -420,7 +459,7 @@ impl SessionStore for Store {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let updated = within_timeout(
             self.backend
-                .update(&Key::of_session(&record.id), &Entry::of(record)),
+                .update(&Key::of_session(&record.id), &self.entry_of(record)?),
         )
         .await?;
         if !updated {

@@ -190,3 +190,58 @@ async fn sqlite_stores_on_one_file_share_what_they_keep_in_memory() {
     let reopened = open().await.unwrap();
     assert!(reopened.load(&first.id).await.unwrap().is_none());
 }
+
+/// A new login's record as `record::log_in` leaves it in the session: tokens still in clear.
+fn login_record(access_token: &str) -> Record {
+    use crate::session::record::{AuthRecord, LoginFacts, ProviderTokens};
+    let tokens = ProviderTokens {
+        access_token: oauth2::AccessToken::new(access_token.to_owned()),
+        refresh_token: None,
+        id_token: None,
+        expires_at: None,
+    };
+    let user = shared::User {
+        provider: "dev".into(),
+        subject: "42".into(),
+        login: None,
+        name: None,
+        email: None,
+        avatar_url: None,
+    };
+    let auth = AuthRecord::new(user, &tokens, LoginFacts::default());
+    let mut record = record(60);
+    record.data.insert(
+        crate::session::record::AUTH_KEY.to_owned(),
+        serde_json::to_value(auth).unwrap(),
+    );
+    record
+}
+
+#[tokio::test]
+async fn a_new_login_is_written_once_with_its_tokens_sealed_to_its_key_never_in_clear() {
+    use crate::crypto::TokenCipher;
+    use crate::session::record::AuthRecord;
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    let key = secrecy::SecretString::from(STANDARD.encode([7u8; 32]));
+    let cipher = TokenCipher::new(&key).unwrap();
+    for store in stores("sealing").await {
+        // Without the token key, the record is refused rather than written in clear.
+        let mut unsealed = login_record("at-in-clear");
+        assert!(store.create(&mut unsealed).await.is_err());
+        assert!(store.load(&unsealed.id).await.unwrap().is_none());
+
+        let store = store.sealing_with(cipher.clone());
+        let mut record = login_record("at-in-clear");
+        store.create(&mut record).await.unwrap();
+        let stored = store.load(&record.id).await.unwrap().unwrap();
+        let text = serde_json::to_string(&stored.data).unwrap();
+        assert!(!text.contains("at-in-clear"), "{text}");
+        assert!(!text.contains("tokens_to_seal"), "{text}");
+        let auth: AuthRecord =
+            serde_json::from_value(stored.data[crate::session::record::AUTH_KEY].clone()).unwrap();
+        let tokens = auth.tokens(&cipher, &record.id).unwrap();
+        assert_eq!(tokens.access_token.secret(), "at-in-clear");
+        // Sealed to this session's key: under another id they do not open.
+        assert!(auth.tokens(&cipher, &Id::default()).is_err());
+    }
+}
