@@ -12,7 +12,7 @@
 //!
 //! The same behaviour through the browser's own objects: `from_stream` gives the stream a
 //! `pull` callback instead of an exported class, and `into_stream` reads with a default reader,
-//! cancelled when dropped early as wasm-streams does.
+//! cancelled when dropped early and unlocked when dropped, as wasm-streams does.
 
 use std::{
     cell::RefCell,
@@ -84,7 +84,8 @@ impl ReadableStream {
         Self { raw }
     }
 
-    /// Reads the stream to its end; dropped before that, it cancels the stream.
+    /// Reads the stream to its end; dropped before that, it cancels the stream. Dropped, it
+    /// releases its lock on the stream either way.
     pub fn into_stream(self) -> IntoStream<'static> {
         IntoStream {
             reader: self.raw.get_reader().unchecked_into(),
@@ -144,5 +145,6 @@ impl Drop for IntoStream<'_> {
         if !self.done {
             let _ = self.reader.cancel();
         }
+        self.reader.release_lock();
     }
 }
