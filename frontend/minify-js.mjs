@@ -41,7 +41,9 @@ for (const name of await readdir(dir)) {
 
 // Every hash index.html names must be that of a file here, or the browser refuses the file.
 const hashes = new Set();
-for (const name of await readdir(dir)) hashes.add(sha384(await readFile(join(dir, name))));
+for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+  if (entry.isFile()) hashes.add(sha384(await readFile(join(entry.parentPath ?? entry.path, entry.name))));
+}
 for (const [, hash] of html.matchAll(/sha384-([A-Za-z0-9+/=]+)/g)) {
   if (!hashes.has(hash)) {
     console.error(`minify-js: index.html names sha384-${hash}, which no file has`);
