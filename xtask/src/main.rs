@@ -325,6 +325,9 @@ fn browser_tests(tools: &tools::Tools, browser: &tools::Browser, tmp: &Path) -> 
             "test",
             "-p",
             "portero-frontend",
+            // The stand-in for wasm-streams (root Cargo.toml, [patch.crates-io]).
+            "-p",
+            "wasm-streams",
             "--target",
             "wasm32-unknown-unknown",
         ])

@@ -1,7 +1,8 @@
 //! The toolchain of ../shared/toolchain.md, installed when missing: the wasm32 target and the
 //! standard library's source (rust-src, for the release SPA's own build of std), trunk and
 //! wasm-bindgen-cli from crates.io (into cargo's bin), wasm-opt from npm's `binaryen` (into
-//! `.tools/`, since Debian's binaryen produces broken modules), and for tests Debian's Chromium
+//! `.tools/`, since Debian's binaryen produces broken modules) and terser (into `.tools/`, for
+//! the release JavaScript), and for tests Debian's Chromium
 //! and chromedriver.
 
 use std::{
@@ -19,6 +20,8 @@ const TRUNK_VERSION: &str = "0.21.14";
 const WASM_BINDGEN_VERSION: &str = "0.2.130";
 const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_OPT_VERSION: &str = "version_132";
+/// Minifies the release JavaScript (frontend/minify-js.mjs).
+const TERSER_VERSION: &str = "5.51.4";
 
 /// The PATH under which trunk finds the pinned wasm-bindgen and wasm-opt.
 pub struct Tools {
@@ -129,26 +132,17 @@ pub fn ensure_build_tools() -> Result<Tools> {
     )?;
 
     let npm_bin = local_tools().join("node_modules/.bin");
-    let wasm_opt = npm_bin.join("wasm-opt");
-    if version_of(&wasm_opt).is_some_and(|v| v.contains(WASM_OPT_VERSION)) {
-        step(&format!("wasm-opt {WASM_OPT_VERSION}: present"));
-    } else {
-        step(&format!(
-            "wasm-opt: installing npm binaryen@{BINARYEN_VERSION} into .tools/"
-        ));
-        std::fs::create_dir_all(local_tools())?;
-        run(Command::new("npm").args([
-            "install",
-            "--silent",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-            local_tools()
-                .to_str()
-                .context("the repository path is not UTF-8")?,
-            &format!("binaryen@{BINARYEN_VERSION}"),
-        ]))?;
-    }
+    ensure_npm_tool(
+        &npm_bin.join("wasm-opt"),
+        WASM_OPT_VERSION,
+        &format!("binaryen@{BINARYEN_VERSION}"),
+    )?;
+    // For frontend/minify-js.mjs, trunk's post_build hook (Trunk.toml).
+    ensure_npm_tool(
+        &npm_bin.join("terser"),
+        TERSER_VERSION,
+        &format!("terser@{TERSER_VERSION}"),
+    )?;
 
     let build_std = ensure_build_std();
 
@@ -207,6 +201,31 @@ fn ensure_build_std() -> bool {
         );
     }
     takes_flag
+}
+
+/// `package` (name@version) from npm into `.tools/`, unless `binary` already reports `version`.
+fn ensure_npm_tool(binary: &Path, version: &str, package: &str) -> Result<()> {
+    let name = binary
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("tool");
+    if version_of(binary).is_some_and(|v| v.contains(version)) {
+        step(&format!("{name} {version}: present"));
+        return Ok(());
+    }
+    step(&format!("{name}: installing npm {package} into .tools/"));
+    std::fs::create_dir_all(local_tools())?;
+    run(Command::new("npm").args([
+        "install",
+        "--silent",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        local_tools()
+            .to_str()
+            .context("the repository path is not UTF-8")?,
+        package,
+    ]))
 }
 
 fn ensure_cargo_tool(binary: &Path, version: &str, install: &[&str], takes: &str) -> Result<()> {
