@@ -128,6 +128,9 @@ impl Sqlite {
             .idle_timeout(None)
             .max_lifetime(None)
             .acquire_timeout(STORE_TIMEOUT)
+            // sqlx pings a connection before lending it by default: for a file in this process
+            // that is a round trip to its worker thread per statement, and tells nothing.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .with_context(context)?;
