@@ -197,22 +197,32 @@ fn ensure_build_std() -> bool {
         .is_ok_and(|status| status.success());
     if !takes_flag {
         step(
-            "this rustc has no -Cpanic=immediate-abort: the release SPA uses the prebuilt std              (a larger bundle)",
+            "this rustc has no -Cpanic=immediate-abort: the release SPA uses the prebuilt std \
+             (a larger bundle)",
         );
     }
     takes_flag
 }
 
-/// `package` (name@version) from npm into `.tools/`, unless `binary` already reports `version`.
-fn ensure_npm_tool(binary: &Path, version: &str, package: &str) -> Result<()> {
+/// `binary`'s name when it does not report `version` yet (to be installed); `None`, said so,
+/// when it does.
+fn missing(binary: &Path, version: &str) -> Option<String> {
     let name = binary
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("tool");
     if version_of(binary).is_some_and(|v| v.contains(version)) {
         step(&format!("{name} {version}: present"));
-        return Ok(());
+        return None;
     }
+    Some(name.to_owned())
+}
+
+/// `package` (name@version) from npm into `.tools/`, unless `binary` already reports `version`.
+fn ensure_npm_tool(binary: &Path, version: &str, package: &str) -> Result<()> {
+    let Some(name) = missing(binary, version) else {
+        return Ok(());
+    };
     step(&format!("{name}: installing npm {package} into .tools/"));
     std::fs::create_dir_all(local_tools())?;
     run(Command::new("npm").args([
@@ -229,14 +239,9 @@ fn ensure_npm_tool(binary: &Path, version: &str, package: &str) -> Result<()> {
 }
 
 fn ensure_cargo_tool(binary: &Path, version: &str, install: &[&str], takes: &str) -> Result<()> {
-    let name = binary
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("tool");
-    if version_of(binary).is_some_and(|v| v.contains(version)) {
-        step(&format!("{name} {version}: present"));
+    let Some(name) = missing(binary, version) else {
         return Ok(());
-    }
+    };
     step(&format!(
         "{name} {version}: installing with cargo ({takes})"
     ));
