@@ -8,6 +8,8 @@ use tower_sessions::{session::Id, Expiry, Session};
 use crate::{config::SessionConfig, crypto::TokenCipher, error::AppError};
 
 pub(crate) const AUTH_KEY: &str = "auth";
+/// [`AuthRecord::tokens_to_seal`]'s name in the record's JSON.
+const TOKENS_TO_SEAL: &str = "tokens_to_seal";
 
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -88,23 +90,25 @@ impl std::fmt::Debug for TokensToSeal {
 
 /// Seals the tokens of a login that `data` (a session record's) holds unsealed to `key`, the
 /// key the store writes the record under; the store calls it on every write. Nothing to do
-/// for any other record.
+/// for any other record; without a `cipher` such a record is refused, never written in clear.
 pub fn seal_pending_tokens(
     data: &mut std::collections::HashMap<String, serde_json::Value>,
-    cipher: &TokenCipher,
+    cipher: Option<&TokenCipher>,
     key: &super::store::Key,
-) -> Result<(), serde_json::Error> {
+) -> Result<(), String> {
     let Some(value) = data.get(AUTH_KEY) else {
         return Ok(());
     };
-    if value.get("tokens_to_seal").is_none() {
+    if value.get(TOKENS_TO_SEAL).is_none() {
         return Ok(());
     }
-    let mut auth: AuthRecord = serde_json::from_value(value.clone())?;
+    let cipher = cipher.ok_or("a login's tokens would be written unsealed: no token key")?;
+    let mut auth: AuthRecord = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
     if let Some(plain) = auth.tokens_to_seal.take() {
         auth.sealed_tokens = cipher.seal(plain.0.as_bytes(), &auth.associated_data_at(key));
     }
-    data.insert(AUTH_KEY.to_owned(), serde_json::to_value(&auth)?);
+    let sealed = serde_json::to_value(&auth).map_err(|e| e.to_string())?;
+    data.insert(AUTH_KEY.to_owned(), sealed);
     Ok(())
 }
 

@@ -307,23 +307,9 @@ impl Store {
     /// rather than the tokens in clear.
     fn entry_of(&self, record: &Record) -> Result<Entry, Unavailable> {
         let mut entry = Entry::of(record);
-        if let Some(cipher) = &self.cipher {
-            crate::session::record::seal_pending_tokens(
-                &mut entry.data,
-                cipher,
-                &Key::of_session(&record.id),
-            )
-            .map_err(|e| Unavailable(format!("a login's record cannot be sealed: {e}")))?;
-        }
-        if entry
-            .data
-            .get(crate::session::record::AUTH_KEY)
-            .is_some_and(|auth| auth.get("tokens_to_seal").is_some())
-        {
-            return Err(Unavailable(
-                "a login's tokens would be written unsealed: the store has no token key".into(),
-            ));
-        }
+        let key = Key::of_session(&record.id);
+        crate::session::record::seal_pending_tokens(&mut entry.data, self.cipher.as_ref(), &key)
+            .map_err(|e| Unavailable(format!("a login's record cannot be written: {e}")))?;
         Ok(entry)
     }
 
