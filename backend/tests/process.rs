@@ -1,5 +1,5 @@
 //! The `portero` binary itself, as an operator runs it: `--check-config`, request ids, JSON logs,
-//! and a SIGTERM during a slow request that lets the request finish.
+//! plain human logs in a pipe, and a SIGTERM during a slow request that lets the request finish.
 
 use std::{
     process::{Command, Stdio},
@@ -45,6 +45,17 @@ fn write_config(issuer: &str, port: u16) -> std::path::PathBuf {
     )
     .unwrap();
     file
+}
+
+/// Whether `url` answers within 5 s.
+async fn healthy(url: &str) -> bool {
+    for _ in 0..100 {
+        if reqwest::get(url).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 #[test]
@@ -204,16 +215,6 @@ async fn a_second_portero_on_the_same_sqlite_file_stops_at_start_and_says_why() 
             .unwrap();
         (child, format!("http://127.0.0.1:{port}/healthz"))
     };
-    async fn healthy(url: &str) -> bool {
-        for _ in 0..100 {
-            if reqwest::get(url).await.is_ok() {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        false
-    }
-
     let (mut first, first_url) = start(&with_sqlite(free_port()));
     assert!(healthy(&first_url).await, "the first one starts");
     let second_config = with_sqlite(free_port());
@@ -236,4 +237,26 @@ async fn a_second_portero_on_the_same_sqlite_file_stops_at_start_and_says_why() 
         healthy(&again_url).await,
         "the file is free once the first one is gone"
     );
+}
+
+/// Logs written to a file or a pipe, as a service manager or a collector takes them, are plain
+/// text: no ANSI colour codes (those are for a terminal).
+#[tokio::test]
+async fn human_logs_to_a_pipe_have_no_colour_codes() {
+    let port = free_port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_portero"))
+        .arg("--config")
+        .arg(write_config("http://127.0.0.1:1", port))
+        .env_remove("PORTERO_LOG_FORMAT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    assert!(healthy(&format!("http://127.0.0.1:{port}/healthz")).await);
+    child.start_kill().unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let logs = String::from_utf8_lossy(&out.stdout);
+    assert!(logs.contains("INFO"), "the backend logged: {logs}");
+    assert!(!logs.contains('\u{1b}'), "colour codes in {logs:?}");
 }
