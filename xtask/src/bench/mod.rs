@@ -33,12 +33,6 @@ use anyhow::{bail, Context, Result};
 use crate::{root, run, step, tools};
 use report::{minutes, Report};
 
-pub const USAGE: &str = "  bench [--seconds N] [--only SECTION,...]
-         measure against the performance budgets and write docs/BENCHMARKS.md (sections:
-         bundle, render, throughput, logins, footprint, micro, gateway; with --only, print only;
-         newcomer, a cold build of minutes, runs only when named in --only, and the other
-         runs report its last figure)";
-
 const DEFAULT_SECONDS: u64 = 10;
 const SECTIONS: [&str; 8] = [
     "bundle",
@@ -86,7 +80,7 @@ impl Options {
                     }
                     options.only = Some(list);
                 }
-                other => bail!("bench: unknown argument {other:?}\n{USAGE}"),
+                other => bail!("bench: unknown argument {other:?}\n{}", crate::BENCH_USAGE),
             }
         }
         Ok(options)
