@@ -195,7 +195,7 @@ fn section(
         );
     }
     for (store, gateway) in [("memory", memory), ("SQLite", sqlite)] {
-        let added = added_p99_ms(gateway, direct);
+        let added = added_ms(gateway, direct, 99.0);
         section.budgeted(
             format!("gateway added p99 over direct, {store}"),
             added,
@@ -207,7 +207,7 @@ fn section(
             Budget::at_most(1.0, "≤ 1 ms"),
         );
     }
-    let added = added_p99_ms(nginx, direct);
+    let added = added_ms(nginx, direct, 99.0);
     section.info(
         "nginx `proxy_pass` added p99 over direct",
         format!(
@@ -228,7 +228,7 @@ fn section(
             format!("{way} added p50 over direct, one connection"),
             format!(
                 "{:+.2} ms ({} against {})",
-                (load.p(50.0).as_secs_f64() - alone_direct.p(50.0).as_secs_f64()) * 1000.0,
+                added_ms(load, alone_direct, 50.0),
                 ms(load.p(50.0)),
                 ms(alone_direct.p(50.0))
             ),
@@ -262,8 +262,9 @@ fn section(
     section
 }
 
-fn added_p99_ms(load: &Load, direct: &Load) -> f64 {
-    (load.p(99.0).as_secs_f64() - direct.p(99.0).as_secs_f64()) * 1000.0
+/// How much later than `direct` the percentile `p` of `load` is, in ms.
+fn added_ms(load: &Load, direct: &Load, p: f64) -> f64 {
+    (load.p(p).as_secs_f64() - direct.p(p).as_secs_f64()) * 1000.0
 }
 
 fn nginx_binary() -> Option<PathBuf> {
