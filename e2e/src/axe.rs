@@ -4,12 +4,9 @@ use anyhow::{bail, Context, Result};
 
 use crate::Browser;
 
-/// axe-core from npm, installed test-locally into target/axe-core (once).
-const AXE_VERSION: &str = "4.11.0";
-
 /// The audit's script, to inject into a page.
 pub fn source() -> Result<String> {
-    let script = crate::npm_package("axe-core", "axe-core", AXE_VERSION)?.join("axe.min.js");
+    let script = crate::npm_package("axe-core")?.join("axe.min.js");
     std::fs::read_to_string(&script).with_context(|| format!("reading {}", script.display()))
 }
 

@@ -7,7 +7,6 @@
 use std::{
     net::{SocketAddr, TcpListener as StdListener},
     path::PathBuf,
-    process::Command,
     time::Duration,
 };
 
@@ -25,44 +24,20 @@ pub use browser::Browser;
 
 pub const PROVIDER: &str = "dev";
 
-/// A Python virtual environment in `target/FOLDER` with `requirements` installed (pip from
-/// PyPI), made once and reused while its requirements stay the same; its `python`. Tests
-/// install their Python tools themselves, like their npm ones, so a fresh machine needs only
-/// python3 with venv.
-pub fn python_venv(folder: &str, requirements: &[&str]) -> Result<PathBuf> {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target")
-        .join(folder);
-    let python = folder.join("bin/python");
-    let wanted = requirements.join("\n");
-    let stamp = folder.join("portero-requirements.txt");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-        let _ = std::fs::remove_dir_all(&folder);
-        let made = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&folder)
-            .status()
-            .context("python3 with venv is needed")?;
-        if !made.success() {
-            bail!(
-                "python3 -m venv {} failed (Debian: apt-get install python3-venv)",
-                folder.display()
-            );
-        }
-        let installed = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(requirements)
-            .status()?;
-        if !installed.success() {
-            bail!("pip install {requirements:?} failed");
-        }
-        std::fs::write(&stamp, wanted)?;
+/// The repository's `.tools/`, where `cargo xtask test` installs what the tests use besides
+/// the system's packages: npm packages and Python virtualenvs.
+pub fn tools_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools")
+}
+
+/// The `python` of the virtualenv `.tools/venv-NAME` (xtask/src/tools.rs lists what is in it).
+pub fn python_venv(name: &str) -> Result<PathBuf> {
+    let python = tools_dir().join(format!("venv-{name}/bin/python"));
+    if !python.exists() {
+        bail!(
+            "{} is missing: `cargo xtask test` makes it (xtask/src/tools.rs, TEST_VENVS)",
+            python.display()
+        );
     }
     Ok(python)
 }
@@ -84,30 +59,20 @@ pub fn free_port() -> Result<u16> {
     Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// `npm install PACKAGE@VERSION` into `target/FOLDER` unless that version is there already;
-/// the package's folder. Tests install their npm tools themselves, so a fresh machine needs
-/// only npm.
-pub fn npm_package(folder: &str, package: &str, version: &str) -> Result<PathBuf> {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target")
-        .join(folder);
-    let installed = folder.join("node_modules").join(package);
-    let present = std::fs::read_to_string(installed.join("package.json"))
-        .is_ok_and(|json| json.contains(&format!("\"version\": \"{version}\"")));
-    if !present {
-        std::fs::create_dir_all(&folder)?;
-        let status = Command::new("npm")
-            .args(["install", "--silent", "--no-audit", "--no-fund"])
-            .arg(format!("{package}@{version}"))
-            .current_dir(&folder)
-            .status()
-            .with_context(|| format!("npm is needed to install {package}"))?;
-        if !status.success() {
-            bail!("npm install {package}@{version} failed");
-        }
+/// The folder of the npm package `package` in `.tools/node_modules/` (xtask/src/tools.rs
+/// lists them, with their versions).
+pub fn npm_package(package: &str) -> Result<PathBuf> {
+    let installed = tools_dir().join("node_modules").join(package);
+    if !installed.join("package.json").exists() {
+        bail!(
+            "{} is missing: `cargo xtask test` installs it (xtask/src/tools.rs, \
+             TEST_NPM_PACKAGES)",
+            installed.display()
+        );
     }
     Ok(installed)
 }
+
 const CLIENT_ID: &str = "portero-e2e";
 const EMULATED_SECRET: &str = "e2e-emulated-secret";
 

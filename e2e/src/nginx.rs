@@ -1,4 +1,4 @@
-//! Debian's nginx (`apt-get install nginx`; `.ci/run` does it) run by a test in the foreground
+//! Debian's nginx (Debian package `nginx`; `cargo xtask test` installs it) run by a test in the foreground
 //! on a loopback port, with a minimal main configuration around the server blocks it is given,
 //! every file in the test's own folder.
 
@@ -23,7 +23,7 @@ fn binary() -> Result<PathBuf> {
         .into_iter()
         .map(PathBuf::from)
         .find(|p| p.exists())
-        .context("nginx is not installed (apt-get install nginx; .ci/run does it)")
+        .context("nginx is not installed (Debian package nginx; `cargo xtask test` installs it)")
 }
 
 /// The repository's `deploy/` folder, where the nginx configurations users copy live.

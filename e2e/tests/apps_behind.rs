@@ -20,7 +20,7 @@ async fn log_in_as_ada(browser: &Browser) -> Result<()> {
 
 /// docs/integrate.md's Django app (e2e/django/portero_app.py), run by Django's own server.
 async fn start_django(portero: &str, port: u16) -> Result<ProcessGroup> {
-    let python = python_venv("django-venv", &["django==5.2.*", "pyjwt[crypto]==2.*"])?;
+    let python = python_venv("django")?;
     let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("django/portero_app.py");
     let django = ProcessGroup::spawn(
         Command::new(python)

@@ -1,5 +1,5 @@
-//! Conformance with an independent, OpenID Certified server: npm `oidc-provider`, installed in
-//! a test-local folder and started on loopback, logged in through the real SPA in Chromium as a
+//! Conformance with an independent, OpenID Certified server: npm `oidc-provider` (in `.tools/`,
+//! where `cargo xtask test` installs it), started on loopback, logged in through the real SPA in Chromium as a
 //! `kind = "oidc"` provider; then `/api/me`, `/api/profile`, and logout with revocation checked
 //! at the provider itself; and logout at the provider ending the Portero session over OpenID
 //! Connect Back-Channel Logout.
@@ -13,7 +13,6 @@ use std::{
 use anyhow::{bail, Context, Result};
 use e2e::{Browser, Stack};
 
-const VERSION: &str = "9.13.3";
 const CLIENT_ID: &str = "portero-conformance";
 
 struct OidcProvider {
@@ -37,11 +36,18 @@ impl Drop for OidcProvider {
     }
 }
 
-/// `npm install oidc-provider` into target/oidc-provider (once), then `node server.mjs`.
+/// `node server.mjs` in a folder of the test's own, whose `node_modules` is `.tools/`'s.
 fn start_oidc_provider(origin: &str, secret: &str) -> Result<OidcProvider> {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let installed = e2e::npm_package("oidc-provider", "oidc-provider", VERSION)?;
-    let folder = installed.join("../..");
+    let modules = e2e::npm_package("oidc-provider")?.join("..");
+    let folder = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("oidc-provider");
+    std::fs::create_dir_all(&folder)?;
+    let link = folder.join("node_modules");
+    if std::fs::read_link(&link).ok().as_deref() != Some(modules.as_path()) {
+        let _ = std::fs::remove_file(&link);
+        let _ = std::fs::remove_dir_all(&link);
+        std::os::unix::fs::symlink(&modules, &link)?;
+    }
     std::fs::copy(
         here.join("oidc-provider/server.mjs"),
         folder.join("server.mjs"),

@@ -281,8 +281,9 @@ fn dev() -> Result<()> {
 }
 
 fn test() -> Result<()> {
+    let browser = tools::ensure_test_system()?;
     let tools = tools::ensure_build_tools()?;
-    let browser = tools::ensure_browser()?;
+    tools::ensure_test_packages()?;
 
     step("cargo fmt --check");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;

@@ -1,4 +1,4 @@
-//! A real `redis-server` (Debian package `redis-server`; `.ci/run` installs it) on a random
+//! A real `redis-server` (Debian package `redis-server`; `cargo xtask test` installs it) on a random
 //! loopback port, its data in a folder under target/, killed when dropped.
 
 use std::{
@@ -77,7 +77,9 @@ impl RedisServer {
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
-            .expect("redis-server runs (apt-get install redis-server; .ci/run does it)");
+            .expect(
+                "redis-server runs (Debian package redis-server; `cargo xtask test` installs it)",
+            );
         self.child = Some(child);
         for _ in 0..100 {
             if self
