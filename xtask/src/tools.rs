@@ -341,22 +341,14 @@ fn ensure_system_packages(packages: &[SystemPackage]) -> Result<()> {
     }
     let is_root = unsafe { libc::geteuid() } == 0;
     if !is_root {
-        let mut why = String::new();
-        for package in &missing {
-            why.push_str(&format!("\n  {}: {}", package.package, package.needed_by));
-        }
-        bail!(
-            "missing system packages; run this once, then try again:\n\n  sudo apt-get install -y \
-             {}\n\nwhat needs them:{why}",
-            names.join(" ")
-        );
+        bail!("{}", install_yourself(&missing));
     }
     step(&format!("{}: installing with apt-get", names.join(", ")));
     run(Command::new("apt-get")
         .args(["update", "-qq"])
         .env("DEBIAN_FRONTEND", "noninteractive"))?;
     run(Command::new("apt-get")
-        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(["install", "-y", "-qq"])
         .args(&names)
         .env("DEBIAN_FRONTEND", "noninteractive"))?;
     if let Some(still) = missing.iter().find(|p| !(p.installed)()) {
@@ -366,6 +358,20 @@ fn ensure_system_packages(packages: &[SystemPackage]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What a user who is not root is told: the one command, and what needs each package.
+fn install_yourself(missing: &[&SystemPackage]) -> String {
+    let names: Vec<&str> = missing.iter().map(|p| p.package).collect();
+    let mut text = format!(
+        "missing system packages; run this once, then try again:\n\n  sudo apt-get install -y \
+         {}\n\nwhat needs them:",
+        names.join(" ")
+    );
+    for package in missing {
+        text.push_str(&format!("\n  {}: {}", package.package, package.needed_by));
+    }
+    text
 }
 
 /// The npm packages the browser tests use, in `.tools/node_modules/`.
@@ -452,4 +458,27 @@ pub fn random_hex(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_who_is_not_root_gets_one_command_and_what_needs_each_package() {
+        let missing: Vec<&SystemPackage> = TEST_PACKAGES
+            .iter()
+            .filter(|p| matches!(p.package, "redis-server" | "nginx"))
+            .collect();
+        let told = install_yourself(&missing);
+        assert!(
+            told.contains("\n  sudo apt-get install -y redis-server nginx\n"),
+            "{told}"
+        );
+        assert!(
+            told.contains("redis-server: the Redis session store tests"),
+            "{told}"
+        );
+        assert!(told.contains("nginx: deploy/'s nginx blocks"), "{told}");
+    }
 }
