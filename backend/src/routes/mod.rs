@@ -17,7 +17,7 @@ use crate::{
 };
 use axum::{
     extract::{DefaultBodyLimit, Request, State},
-    http::{header, Uri},
+    http::{header, Method, Uri},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -113,7 +113,8 @@ async fn request_timeout(State(state): State<AppState>, request: Request, next: 
 /// RFC 10017 §6.1.3.3: only the SPA can send the custom header (a cross-site form or image
 /// cannot); a cross-site `Origin` is refused as well, for browsers that send one. A WebSocket
 /// handshake to an upstream cannot carry the header: it passes with exactly the public origin
-/// as its `Origin` (rule 17), which browsers always send on one.
+/// as its `Origin` (rule 17), which browsers always send on one. Forward auth sends
+/// `X-Forwarded-Uri` instead of the header.
 fn csrf_check(state: &AppState, request: &Request) -> Result<(), AppError> {
     let headers = request.headers();
     // The provider's back-channel logout: server to server, proved by its signed token.
@@ -135,7 +136,15 @@ fn csrf_check(state: &AppState, request: &Request) -> Result<(), AppError> {
             )),
         };
     }
-    if headers.get(shared::CSRF_HEADER).map(|v| v.as_bytes()) != Some(shared::CSRF_VALUE.as_bytes())
+    // Caddy's forward_auth and Traefik's forwardAuth cannot add `x-csrf`; on `GET /api/auth` the
+    // `X-Forwarded-Uri` they add is as far out of a cross-site page's reach (docs/design.md,
+    // "Forward auth"). The `Origin` check below holds for both.
+    let forward_auth = request.method() == Method::GET
+        && request.uri().path() == "/auth"
+        && headers.contains_key(app::FORWARDED_URI);
+    if !forward_auth
+        && headers.get(shared::CSRF_HEADER).map(|v| v.as_bytes())
+            != Some(shared::CSRF_VALUE.as_bytes())
     {
         return Err(AppError::CsrfRequired);
     }

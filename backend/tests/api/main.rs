@@ -22,6 +22,7 @@ mod attacks_session;
 mod attacks_slow_clients;
 mod backchannel;
 mod csrf_and_errors;
+mod forward_auth;
 mod gateway;
 mod id_token;
 mod leakage;
