@@ -17,8 +17,10 @@ use tokio::sync::oneshot;
 
 pub mod axe;
 mod browser;
+pub mod caddy;
 pub mod nginx;
 pub mod process;
+pub mod recording_app;
 
 pub use browser::Browser;
 
@@ -86,7 +88,11 @@ pub struct DevLikeStack {
 
 impl DevLikeStack {
     pub async fn start() -> Result<DevLikeStack> {
-        let builder = Stack::bind().await?;
+        DevLikeStack::start_on(Stack::bind().await?).await
+    }
+
+    /// The same on a bound stack, e.g. one behind a proxy ([`Stack::bind_with_origin`]).
+    pub async fn start_on(builder: StackBuilder) -> Result<DevLikeStack> {
         let github = emulator(devprovider::Dialect::Github, &builder.origin, "github").await?;
         let intra42 = emulator(devprovider::Dialect::Intra42, &builder.origin, "intra42").await?;
         let (gh, ft) = (github.base_url(), intra42.base_url());

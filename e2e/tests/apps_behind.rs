@@ -1,6 +1,7 @@
-//! Apps behind Portero, with real servers (DESIGN.md, "Your app behind Portero"): a Django app
-//! behind the gateway, reading the person from Portero's headers and verifying the assertion
-//! with PyJWT, shown on the profile page; and nginx guarding a page with `auth_request`.
+//! Apps behind Portero, with real servers (docs/design.md, "Your app behind Portero"): a Django
+//! app behind the gateway, verifying the assertion with PyJWT and reading the person from its
+//! claims, shown on the profile page; and nginx guarding an app and static pages with
+//! `auth_request`, where a client's forged identity headers never reach the app.
 
 use std::{net::SocketAddr, path::Path, process::Command, time::Duration};
 
@@ -9,7 +10,9 @@ use e2e::{
     free_port,
     nginx::{deploy_dir, Nginx},
     process::ProcessGroup,
-    python_venv, wait_for_port, Browser, Stack,
+    python_venv,
+    recording_app::{self, RecordingApp},
+    wait_for_port, Browser, DevLikeStack, Stack,
 };
 
 async fn log_in_as_ada(browser: &Browser) -> Result<()> {
@@ -63,15 +66,25 @@ async fn a_django_app_behind_the_gateway_shows_on_the_profile_page_who_logged_in
 }
 
 /// deploy/nginx-auth-request.conf with only its listen, root, alias and proxy_pass lines
-/// pointed at this test's port and folders.
-fn auth_request_server(port: u16, backend: &str, dist: &Path, app: &Path) -> Result<String> {
+/// pointed at this test's port, folders, backend and app.
+fn auth_request_server(
+    port: u16,
+    backend: &str,
+    dist: &Path,
+    app: &str,
+    pages: &Path,
+) -> Result<String> {
     let deploy = deploy_dir();
     Ok(
         std::fs::read_to_string(deploy.join("nginx-auth-request.conf"))?
             .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
             .replace("/srv/portero/dist", &dist.display().to_string())
-            .replace("alias /srv/app/;", &format!("alias {}/;", app.display()))
+            .replace(
+                "alias /srv/members/;",
+                &format!("alias {}/;", pages.display()),
+            )
             .replace("http://127.0.0.1:3000", backend)
+            .replace("http://127.0.0.1:9000", app)
             .replace(
                 "/etc/nginx/portero-headers.conf",
                 &deploy.join("portero-headers.conf").display().to_string(),
@@ -79,22 +92,46 @@ fn auth_request_server(port: u16, backend: &str, dist: &Path, app: &Path) -> Res
     )
 }
 
+/// nginx with the shipped auth_request block in front of `backend`, the recording app and a
+/// folder of static pages (`/members/page.html`), removed on drop.
+struct GuardedByNginx {
+    _nginx: Nginx,
+    pages: std::path::PathBuf,
+}
+
+impl GuardedByNginx {
+    async fn start(port: u16, backend: &str, app: &RecordingApp) -> Result<GuardedByNginx> {
+        let dist = std::path::PathBuf::from(std::env::var("PORTERO_E2E_DIST")?);
+        let pages = std::env::temp_dir().join(format!("portero-pages-{port}"));
+        std::fs::create_dir_all(&pages)?;
+        std::fs::write(
+            pages.join("page.html"),
+            "<!doctype html><title>Static</title><h1 id=\"static\">A static page</h1>",
+        )?;
+        let server = auth_request_server(port, backend, &dist, &app.url(), &pages)?;
+        Ok(GuardedByNginx {
+            _nginx: Nginx::start(port, &server).await?,
+            pages,
+        })
+    }
+}
+
+impl Drop for GuardedByNginx {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.pages);
+    }
+}
+
 #[tokio::test]
 async fn nginx_auth_request_sends_a_logged_out_visitor_to_log_in_and_back_to_the_page() -> Result<()>
 {
-    let dist = std::path::PathBuf::from(std::env::var("PORTERO_E2E_DIST")?);
     let port = Nginx::free_port()?;
     let origin = format!("http://127.0.0.1:{port}");
     let builder = Stack::bind_with_origin(&origin).await?;
     let backend = builder.listen_url();
     let _stack = builder.start("").await?;
-    let app = std::env::temp_dir().join(format!("portero-app-{port}"));
-    std::fs::create_dir_all(&app)?;
-    std::fs::write(
-        app.join("page.html"),
-        "<!doctype html><title>Members</title><h1 id=\"members\">For members only</h1>",
-    )?;
-    let _nginx = Nginx::start(port, &auth_request_server(port, &backend, &dist, &app)?).await?;
+    let app = RecordingApp::start().await?;
+    let _nginx = GuardedByNginx::start(port, &backend, &app).await?;
 
     let browser = Browser::start().await?;
     browser.goto(&format!("{origin}/app/page.html")).await?;
@@ -108,11 +145,52 @@ async fn nginx_auth_request_sends_a_logged_out_visitor_to_log_in_and_back_to_the
             .map(|(_, v)| v.into_owned()),
         Some("/app/page.html".into())
     );
+    assert!(app.received().is_empty(), "the app saw nothing");
     log_in_as_ada(&browser).await?;
-    // Back on the page, which nginx now serves.
+    // Back on the page, which the app behind nginx now serves.
     browser.wait_for_path("/app/page.html").await?;
     assert_eq!(browser.text("#members").await?, "For members only");
-    browser.close().await?;
-    let _ = std::fs::remove_dir_all(&app);
-    Ok(())
+    // The static folder, guarded the same way.
+    browser.goto(&format!("{origin}/members/page.html")).await?;
+    assert_eq!(browser.text("#static").await?, "A static page");
+    browser.close().await
+}
+
+#[tokio::test]
+async fn forged_identity_headers_through_the_shipped_nginx_block_never_reach_the_app() -> Result<()>
+{
+    let port = Nginx::free_port()?;
+    let origin = format!("http://127.0.0.1:{port}");
+    let builder = Stack::bind_with_origin(&origin).await?;
+    let backend = builder.listen_url();
+    let _stack = DevLikeStack::start_on(builder).await?;
+    let app = RecordingApp::start().await?;
+    let _nginx = GuardedByNginx::start(port, &backend, &app).await?;
+    recording_app::forged_headers_without_a_session_reach_nothing(&origin, &app).await?;
+
+    let browser = Browser::start().await?;
+    browser.goto(&format!("{origin}/app/page.html")).await?;
+    log_in_as_ada(&browser).await?;
+    browser.wait_for_path("/app/page.html").await?;
+    let cookie = recording_app::session_cookie(&browser).await?;
+    let seen =
+        recording_app::forged_headers_reach_the_app_as_portero_says(&origin, &cookie, &app).await?;
+    assert_eq!(seen["x-portero-login"], "ada");
+    assert_eq!(seen["x-portero-email"], "ada@example.com");
+
+    // edsger at GitHub, whose address is not verified: GitHub gives none, so the app gets no
+    // X-Portero-Email at all, not the forged one.
+    browser.goto(&format!("{origin}/profile")).await?;
+    browser.click("#logout").await?;
+    browser.goto(&format!("{origin}/app/page.html")).await?;
+    browser.click("button[data-provider='github']").await?;
+    browser.click("button[data-user='edsger']").await?;
+    browser.click("#allow").await?;
+    browser.wait_for_path("/app/page.html").await?;
+    let cookie = recording_app::session_cookie(&browser).await?;
+    let seen =
+        recording_app::forged_headers_reach_the_app_as_portero_says(&origin, &cookie, &app).await?;
+    assert_eq!(seen["x-portero-provider"], "github");
+    assert!(seen.get("x-portero-email").is_none(), "{seen:?}");
+    browser.close().await
 }
