@@ -225,3 +225,48 @@ pub async fn forged_headers_without_a_session_reach_nothing(
     );
     Ok(())
 }
+
+/// In `browser`, from `{origin}/app/page.html` through Portero's start page: `user` logs in at
+/// `provider`, back on the page.
+pub async fn log_in_from_the_page(
+    browser: &crate::Browser,
+    origin: &str,
+    provider: &str,
+    user: &str,
+) -> Result<()> {
+    browser.goto(&format!("{origin}/app/page.html")).await?;
+    browser
+        .click(&format!("button[data-provider='{provider}']"))
+        .await?;
+    browser
+        .click(&format!("button[data-user='{user}']"))
+        .await?;
+    browser.click("#allow").await?;
+    browser.wait_for_path("/app/page.html").await?;
+    Ok(())
+}
+
+/// The whole story for a proxy at `origin` that guards `/app/` in front of `app`, with
+/// [`crate::DevLikeStack`]'s providers: forged headers without a session reach nothing; with
+/// one, the app gets Portero's values only, for ada at Portero Dev (every fact) and for
+/// edsger at GitHub, whose address is not verified, so GitHub gives none and the app gets no
+/// `X-Portero-Email` at all.
+pub async fn forged_identity_never_reaches_the_app(origin: &str, app: &RecordingApp) -> Result<()> {
+    forged_headers_without_a_session_reach_nothing(origin, app).await?;
+    let browser = crate::Browser::start().await?;
+    log_in_from_the_page(&browser, origin, "dev", "ada").await?;
+    let cookie = session_cookie(&browser).await?;
+    let seen = forged_headers_reach_the_app_as_portero_says(origin, &cookie, app).await?;
+    ensure!(seen["x-portero-login"] == "ada", "{seen:?}");
+    ensure!(seen["x-portero-email"] == "ada@example.com", "{seen:?}");
+
+    browser.goto(&format!("{origin}/profile")).await?;
+    browser.click("#logout").await?;
+    browser.wait_for("button[data-provider='github']").await?;
+    log_in_from_the_page(&browser, origin, "github", "edsger").await?;
+    let cookie = session_cookie(&browser).await?;
+    let seen = forged_headers_reach_the_app_as_portero_says(origin, &cookie, app).await?;
+    ensure!(seen["x-portero-provider"] == "github", "{seen:?}");
+    ensure!(seen.get("x-portero-email").is_none(), "{seen:?}");
+    browser.close().await
+}
