@@ -3,8 +3,8 @@
 //! SPA's own build of std), trunk and wasm-bindgen-cli from crates.io (into cargo's bin),
 //! wasm-opt from npm's `binaryen` (into `.tools/`, since Debian's binaryen produces broken
 //! modules) and terser (into `.tools/`, for the release JavaScript). For tests: Debian's
-//! packages (Chromium and chromedriver, redis-server, nginx, python3-venv) with apt-get when
-//! run as root, and the tests' npm packages and Python virtualenvs in `.tools/`.
+//! packages (Chromium and chromedriver, redis-server, nginx, caddy, python3-venv) with apt-get
+//! when run as root, and the tests' npm packages and Python virtualenvs in `.tools/`.
 
 use std::{
     ffi::OsString,
@@ -276,7 +276,7 @@ struct SystemPackage {
 }
 
 /// What `cargo xtask test` needs from the system beside Rust and npm.
-const TEST_PACKAGES: [SystemPackage; 5] = [
+const TEST_PACKAGES: [SystemPackage; 6] = [
     SystemPackage {
         package: "chromium",
         installed: || Path::new("/usr/bin/chromium").exists(),
@@ -297,6 +297,11 @@ const TEST_PACKAGES: [SystemPackage; 5] = [
         package: "nginx",
         installed: || Path::new("/usr/sbin/nginx").exists() || Path::new("/usr/bin/nginx").exists(),
         needed_by: "deploy/'s nginx blocks, run by e2e/tests/nginx.rs and apps_behind.rs",
+    },
+    SystemPackage {
+        package: "caddy",
+        installed: || Path::new("/usr/bin/caddy").exists(),
+        needed_by: "deploy/Caddyfile, run by e2e/tests/caddy.rs",
     },
     SystemPackage {
         package: "python3-venv",
