@@ -1,17 +1,17 @@
-"""A Django app behind Portero's gateway: who is calling, from Portero's headers.
+"""A Django app behind Portero: who is calling, from the assertion Portero signs.
 
 Portero forwards /api/demo/... here (config: [upstreams.demo] url = "http://127.0.0.1:8000/demo")
-with X-Portero-Provider, -Subject, -Login, -Email, -Name (percent-encoded UTF-8) and
-X-Portero-Assertion, a JWT Portero signs. Trust the assertion, not the network: check it with
-Portero's published keys, for this app's audience (the [upstreams.X] id) and Portero's public
-origin as issuer. Needs `pip install django pyjwt[crypto]`.
+with X-Portero-Assertion, a JWT Portero signs, beside the plain X-Portero-* headers. Read the
+person from the assertion's claims only, once checked with Portero's published keys, for this
+app's audience (the [upstreams.X] id; "auth" behind nginx, Caddy or Traefik) and Portero's public
+origin as issuer: anyone who reaches the app another way can write headers, not a signature.
+Needs `pip install django pyjwt[crypto]`.
 
 Run: PORTERO_URL=http://127.0.0.1:3000 PORTERO_ORIGIN=http://127.0.0.1:8080 \
      python portero_app.py runserver 127.0.0.1:8000 --noreload
 """
 import os
 import sys
-from urllib.parse import unquote
 
 import django
 import jwt
@@ -21,7 +21,7 @@ from django.urls import path
 
 PORTERO_URL = os.environ["PORTERO_URL"]  # where Portero answers, for its keys
 PORTERO_ORIGIN = os.environ["PORTERO_ORIGIN"]  # its public origin: the assertion's issuer
-AUDIENCE = os.environ.get("PORTERO_AUDIENCE", "demo")  # this app's [upstreams.X] id
+AUDIENCE = os.environ.get("PORTERO_AUDIENCE", "demo")  # [upstreams.X] id, or "auth"
 keys = jwt.PyJWKClient(f"{PORTERO_URL}/.well-known/jwks.json")
 
 
@@ -38,11 +38,6 @@ def portero_identity(request):
         return None
 
 
-def header(request, name):
-    value = request.headers.get(name)
-    return unquote(value) if value is not None else None
-
-
 def whoami(request):
     claims = portero_identity(request)
     if claims is None:
@@ -52,9 +47,9 @@ def whoami(request):
         "app": "django",
         "verified": True,
         "subject": claims["sub"],
-        "login": header(request, "X-Portero-Login"),
-        "email": header(request, "X-Portero-Email"),
-        "name": header(request, "X-Portero-Name"),
+        "login": claims.get("login"),
+        "email": claims.get("email"),
+        "name": claims.get("name"),
     })
 
 

@@ -21,8 +21,9 @@ async fn log_in_as_ada(browser: &Browser) -> Result<()> {
     browser.click("#allow").await
 }
 
-/// docs/integrate.md's Django app (e2e/django/portero_app.py), run by Django's own server.
-async fn start_django(portero: &str, port: u16) -> Result<ProcessGroup> {
+/// docs/integrate.md's Django app (e2e/django/portero_app.py), run by Django's own server,
+/// taking assertions for `audience`.
+async fn start_django(portero: &str, port: u16, audience: &str) -> Result<ProcessGroup> {
     let python = python_venv("django")?;
     let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("django/portero_app.py");
     let django = ProcessGroup::spawn(
@@ -31,6 +32,7 @@ async fn start_django(portero: &str, port: u16) -> Result<ProcessGroup> {
             .args(["runserver", &format!("127.0.0.1:{port}"), "--noreload"])
             .env("PORTERO_URL", portero)
             .env("PORTERO_ORIGIN", portero)
+            .env("PORTERO_AUDIENCE", audience)
             .env("PYTHONDONTWRITEBYTECODE", "1"),
     )?;
     wait_for_port(
@@ -51,7 +53,7 @@ async fn a_django_app_behind_the_gateway_shows_on_the_profile_page_who_logged_in
             "[upstreams.demo]\nprefix = \"/api/demo\"\nurl = \"http://127.0.0.1:{port}/demo\"\n"
         ))
         .await?;
-    let _django = start_django(&origin, port).await?;
+    let _django = start_django(&origin, port, "demo").await?;
     let browser = Browser::start().await?;
     browser.goto(&stack.url("/")).await?;
     log_in_as_ada(&browser).await?;
@@ -62,6 +64,50 @@ async fn a_django_app_behind_the_gateway_shows_on_the_profile_page_who_logged_in
     assert!(card.contains("django"), "{card}");
     assert!(card.contains("Ada Lovelace"), "{card}");
     browser.wait_for("#app-sees-verified").await?;
+    browser.close().await
+}
+
+#[tokio::test]
+async fn the_django_app_reads_the_person_from_the_assertion_never_from_headers_sent_beside_it(
+) -> Result<()> {
+    let stack = Stack::start().await?;
+    let port = free_port()?;
+    let _django = start_django(&stack.origin, port, "auth").await?;
+    let browser = Browser::start().await?;
+    browser.goto(&stack.url("/")).await?;
+    log_in_as_ada(&browser).await?;
+    browser.wait_for_path("/profile").await?;
+    // Ada's own assertion, as GET /api/auth hands it to any logged-in browser, sent straight to
+    // the app beside headers that claim to be someone else.
+    let http = reqwest::Client::new();
+    let auth = http
+        .get(stack.url("/api/auth"))
+        .header("cookie", recording_app::session_cookie(&browser).await?)
+        .header("x-csrf", "1")
+        .send()
+        .await?;
+    assert_eq!(auth.status(), 200);
+    let whoami = format!("http://127.0.0.1:{port}/demo/whoami");
+    let mut request = http.get(&whoami).header(
+        "x-portero-assertion",
+        &auth.headers()["x-portero-assertion"],
+    );
+    for (name, value) in recording_app::FORGED {
+        if name != "X-Portero-Assertion" {
+            request = request.header(name, value);
+        }
+    }
+    let seen: serde_json::Value = request.send().await?.json().await?;
+    assert_eq!(seen["subject"], "dev:user-ada", "{seen}");
+    assert_eq!(seen["login"], "ada", "{seen}");
+    assert_eq!(seen["email"], "ada@example.com", "{seen}");
+    assert_eq!(seen["name"], "Ada Lovelace", "{seen}");
+    // The headers alone, with a made-up assertion: nobody.
+    let mut request = http.get(&whoami);
+    for (name, value) in recording_app::FORGED {
+        request = request.header(name, value);
+    }
+    assert_eq!(request.send().await?.status(), 401);
     browser.close().await
 }
 
