@@ -226,6 +226,18 @@ pub async fn forged_headers_without_a_session_reach_nothing(
     Ok(())
 }
 
+/// Once a logged-out `browser` has been sent to log in: it is on Portero's start page; the
+/// `return_to` it will come back to.
+pub async fn sent_to_log_in(browser: &crate::Browser) -> Result<String> {
+    browser.wait_for("button[data-provider='dev']").await?;
+    let url = browser.client.current_url().await?;
+    ensure!(url.path() == "/", "not on the start page: {url}");
+    url.query_pairs()
+        .find(|(k, _)| k == "return_to")
+        .map(|(_, v)| v.into_owned())
+        .with_context(|| format!("no return_to in {url}"))
+}
+
 /// In `browser`, from `{origin}/app/page.html` through Portero's start page: `user` logs in at
 /// `provider`, back on the page.
 pub async fn log_in_from_the_page(

@@ -138,27 +138,38 @@ fn auth_request_server(
     )
 }
 
-/// nginx with the shipped auth_request block in front of `backend`, the recording app and a
-/// folder of static pages (`/members/page.html`), removed on drop.
+/// nginx with the shipped auth_request block in front of the backend (with the emulated GitHub
+/// beside Portero Dev), the recording app and a folder of static pages (`/members/page.html`,
+/// removed on drop).
 struct GuardedByNginx {
-    _nginx: Nginx,
+    nginx: Nginx,
     pages: std::path::PathBuf,
 }
 
 impl GuardedByNginx {
-    async fn start(port: u16, backend: &str, app: &RecordingApp) -> Result<GuardedByNginx> {
+    async fn start() -> Result<(GuardedByNginx, DevLikeStack, RecordingApp)> {
         let dist = std::path::PathBuf::from(std::env::var("PORTERO_E2E_DIST")?);
+        let port = Nginx::free_port()?;
+        let builder = Stack::bind_with_origin(&format!("http://127.0.0.1:{port}")).await?;
+        let backend = builder.listen_url();
+        let stack = DevLikeStack::start_on(builder).await?;
+        let app = RecordingApp::start().await?;
         let pages = std::env::temp_dir().join(format!("portero-pages-{port}"));
         std::fs::create_dir_all(&pages)?;
         std::fs::write(
             pages.join("page.html"),
             "<!doctype html><title>Static</title><h1 id=\"static\">A static page</h1>",
         )?;
-        let server = auth_request_server(port, backend, &dist, &app.url(), &pages)?;
-        Ok(GuardedByNginx {
-            _nginx: Nginx::start(port, &server).await?,
+        let server = auth_request_server(port, &backend, &dist, &app.url(), &pages)?;
+        let nginx = GuardedByNginx {
+            nginx: Nginx::start(port, &server).await?,
             pages,
-        })
+        };
+        Ok((nginx, stack, app))
+    }
+
+    fn origin(&self) -> String {
+        self.nginx.origin()
     }
 }
 
@@ -171,25 +182,15 @@ impl Drop for GuardedByNginx {
 #[tokio::test]
 async fn nginx_auth_request_sends_a_logged_out_visitor_to_log_in_and_back_to_the_page() -> Result<()>
 {
-    let port = Nginx::free_port()?;
-    let origin = format!("http://127.0.0.1:{port}");
-    let builder = Stack::bind_with_origin(&origin).await?;
-    let backend = builder.listen_url();
-    let _stack = builder.start("").await?;
-    let app = RecordingApp::start().await?;
-    let _nginx = GuardedByNginx::start(port, &backend, &app).await?;
+    let (nginx, _stack, app) = GuardedByNginx::start().await?;
+    let origin = nginx.origin();
 
     let browser = Browser::start().await?;
     browser.goto(&format!("{origin}/app/page.html")).await?;
     // Logged out: on Portero's start page, with where to come back.
-    browser.wait_for("button[data-provider='dev']").await?;
-    let url = browser.client.current_url().await?;
-    assert_eq!(url.path(), "/");
     assert_eq!(
-        url.query_pairs()
-            .find(|(k, _)| k == "return_to")
-            .map(|(_, v)| v.into_owned()),
-        Some("/app/page.html".into())
+        recording_app::sent_to_log_in(&browser).await?,
+        "/app/page.html"
     );
     assert!(app.received().is_empty(), "the app saw nothing");
     log_in_as_ada(&browser).await?;
@@ -205,12 +206,6 @@ async fn nginx_auth_request_sends_a_logged_out_visitor_to_log_in_and_back_to_the
 #[tokio::test]
 async fn forged_identity_headers_through_the_shipped_nginx_block_never_reach_the_app() -> Result<()>
 {
-    let port = Nginx::free_port()?;
-    let origin = format!("http://127.0.0.1:{port}");
-    let builder = Stack::bind_with_origin(&origin).await?;
-    let backend = builder.listen_url();
-    let _stack = DevLikeStack::start_on(builder).await?;
-    let app = RecordingApp::start().await?;
-    let _nginx = GuardedByNginx::start(port, &backend, &app).await?;
-    recording_app::forged_identity_never_reaches_the_app(&origin, &app).await
+    let (nginx, _stack, app) = GuardedByNginx::start().await?;
+    recording_app::forged_identity_never_reaches_the_app(&nginx.origin(), &app).await
 }

@@ -33,17 +33,12 @@ async fn behind_caddy() -> Result<(Caddy, DevLikeStack, RecordingApp)> {
     Ok((caddy, stack, app))
 }
 
-/// Logged out on a page of the app: on Portero's start page, with the page to come back to,
-/// and the app has seen nothing.
+/// Logged out on a page of the app: sent to log in, to come back to the page, and the app has
+/// seen nothing.
 async fn sent_to_log_in(browser: &Browser, app: &RecordingApp, seen_before: usize) -> Result<()> {
-    browser.wait_for("button[data-provider='dev']").await?;
-    let url = browser.client.current_url().await?;
-    assert_eq!(url.path(), "/");
     assert_eq!(
-        url.query_pairs()
-            .find(|(k, _)| k == "return_to")
-            .map(|(_, v)| v.into_owned()),
-        Some("/app/page.html?from=caddy".into())
+        recording_app::sent_to_log_in(browser).await?,
+        "/app/page.html?from=caddy"
     );
     assert_eq!(app.received().len(), seen_before, "the app saw nothing");
     Ok(())
