@@ -401,6 +401,7 @@ pub fn ensure_test_system() -> Result<Browser> {
 }
 
 /// Chromium and chromedriver alone (the bench's first render).
+#[cfg(feature = "bench")]
 pub fn ensure_browser() -> Result<Browser> {
     ensure_system_packages(&TEST_PACKAGES[..2])?;
     Ok(Browser::debian())
