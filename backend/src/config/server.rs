@@ -25,12 +25,12 @@ pub struct ServerConfig {
     pub static_dir: Option<PathBuf>,
     /// Upper bound for any one call to a provider (rule 9).
     pub provider_timeout: Duration,
-    /// `POST /api/login/*` and `POST /api/session` per client address (`rate_limit.rs`): the
+    /// `POST /api/login/*` and `POST /api/session` per client address (`rate_limit/`): the
     /// steady rate and the burst allowed on top of it. 0 in either turns the limit off.
     pub rate_limit_per_minute: u32,
     /// The burst on top of `rate_limit_per_minute`.
     pub rate_limit_burst: u32,
-    /// `trusted_proxies`: peers whose `X-Forwarded-For` names the client (`rate_limit.rs`).
+    /// `trusted_proxies`: peers whose `X-Forwarded-For` names the client (`rate_limit/client.rs`).
     /// Empty by default: the header is then ignored, since any client can write it.
     pub trusted_proxies: Vec<IpNet>,
     /// Rule 16: how long a client may take to send a request's headers, and a whole request

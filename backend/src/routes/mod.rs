@@ -10,7 +10,6 @@ mod sessions;
 
 use crate::{
     error::AppError,
-    rate_limit::RateLimit,
     security_headers,
     session::{self, LockSlot},
     state::AppState,
@@ -36,14 +35,14 @@ pub fn router(state: AppState) -> Router {
 /// Portero's routes, with `app`'s (paths relative to `/api`) beside them: behind the same
 /// session layer and CSRF rule, so their handlers can take [`crate::session::CurrentUser`].
 pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
-    let rate_limit = RateLimit::from_config(&state.config.server);
     // Rule 16: a request (its body included) has `request_timeout` until its answer begins.
     // Not the upstreams': each has its own `timeout_secs`, and may stream for longer.
     let timeout = middleware::from_fn_with_state(state.clone(), request_timeout);
+    let logins = &state.login_requests;
     let own = Router::new()
         .route("/providers", get(auth::providers))
-        .route("/login/{provider}", rate_limit.limit(post(auth::login)))
-        .route("/session", rate_limit.limit(post(auth::create_session)))
+        .route("/login/{provider}", logins.limit(post(auth::login)))
+        .route("/session", logins.limit(post(auth::create_session)))
         .route("/me", get(me::me))
         .route("/profile", get(profile::profile))
         .route("/logout", post(auth::logout))
