@@ -2,8 +2,8 @@
 //! guard and the session layer; health checks and the static SPA do not.
 
 mod app;
-mod auth;
 mod health;
+mod login;
 mod me;
 mod profile;
 mod sessions;
@@ -38,14 +38,20 @@ pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
     // Rule 16: a request (its body included) has `request_timeout` until its answer begins.
     // Not the upstreams': each has its own `timeout_secs`, and may stream for longer.
     let timeout = middleware::from_fn_with_state(state.clone(), request_timeout);
-    let logins = &state.login_requests;
+    let login_requests = &state.login_requests;
     let own = Router::new()
-        .route("/providers", get(auth::providers))
-        .route("/login/{provider}", logins.limit(post(auth::login)))
-        .route("/session", logins.limit(post(auth::create_session)))
+        .route("/providers", get(login::providers))
+        .route(
+            "/login/{provider}",
+            login_requests.limit(post(login::login)),
+        )
+        .route(
+            "/session",
+            login_requests.limit(post(login::create_session)),
+        )
         .route("/me", get(me::me))
         .route("/profile", get(profile::profile))
-        .route("/logout", post(auth::logout))
+        .route("/logout", post(login::logout))
         .route("/sessions", get(sessions::list))
         .route("/sessions/{id}", axum::routing::delete(sessions::end))
         .route(

@@ -1,4 +1,5 @@
-//! The login flow: DESIGN.md steps 1, 2, 5 and 8.
+//! The login flow, from the provider buttons to logging out: steps 1, 2, 5 and 8 of
+//! docs/design.md, "The flow". (`GET /api/auth`, forward auth for nginx, is `app.rs`.)
 
 use axum::{
     body::Bytes,
