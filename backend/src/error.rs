@@ -174,7 +174,7 @@ impl IntoResponse for AppError {
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         // axum's text names the field and what was wrong with it, and never echoes the body.
-        AppError::BadRequest(rejection.body_text())
+        crate::routes::body::refused(rejection.status(), rejection.body_text())
     }
 }
 

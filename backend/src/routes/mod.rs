@@ -2,6 +2,7 @@
 //! guard and the session layer; health checks and the static SPA do not.
 
 mod app;
+pub(crate) mod body;
 mod health;
 mod login;
 mod me;
@@ -22,9 +23,6 @@ use axum::{
     routing::{get, post},
     Router,
 };
-
-/// JSON bodies of this API are a few hundred bytes; refuse anything far larger early.
-const MAX_API_BODY: usize = 16 * 1024;
 
 pub use app::AUTH_AUDIENCE;
 
@@ -61,7 +59,7 @@ pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
         .route("/auth", get(app::auth))
         .merge(app)
         // JSON bodies of this API are small; an upstream has its own `max_body_bytes`.
-        .layer(DefaultBodyLimit::max(MAX_API_BODY))
+        .layer(DefaultBodyLimit::max(body::MAX_API_BODY))
         .layer(timeout.clone());
     let api = own
         .merge(state.gateway.routes())
