@@ -13,7 +13,9 @@ use crate::{
     gateway::Gateway,
     metrics::Metrics,
     providers::Providers,
-    rate_limit::{ClientAddress, LoginRequests, PendingLogins, ProviderCalls, Sweeper},
+    rate_limit::{
+        BackchannelLogouts, ClientAddress, LoginRequests, PendingLogins, ProviderCalls, Sweeper,
+    },
     session::{SessionLocks, Store},
 };
 
@@ -47,6 +49,8 @@ pub struct Shared {
     pub provider_calls: ProviderCalls,
     /// Starting and finishing logins, per client address.
     pub login_requests: LoginRequests,
+    /// Back-channel logouts, per client address and provider.
+    pub backchannel_logouts: BackchannelLogouts,
     /// The apps behind Portero, and the key that signs what they receive.
     pub gateway: Gateway,
 }
@@ -71,6 +75,11 @@ impl AppState {
                 &mut sweeper,
             ),
             login_requests: LoginRequests::from_config(server, &client_address, &mut sweeper),
+            backchannel_logouts: BackchannelLogouts::from_config(
+                &config,
+                &client_address,
+                &mut sweeper,
+            ),
             provider_calls: ProviderCalls::new(
                 server.provider_calls_per_minute,
                 server.provider_calls_burst,

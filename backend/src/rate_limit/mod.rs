@@ -12,7 +12,7 @@
 //! Each limiter keeps state per key, so its table grows with every new key. One task, started
 //! by [`Sweeper::start`], forgets the quiet keys of every table. A limiter's constructor takes
 //! the [`Sweeper`] and registers its table, so no limiter can be built without one; a new
-//! limiter is a key and a constructor (a new route limit is only a [`routes::RouteKey`]).
+//! limiter is a key and a constructor (a new route limit is only a [`RouteKey`]).
 
 mod client;
 mod pending_logins;
@@ -31,7 +31,7 @@ use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
 pub use client::{ClientAddress, ClientIp};
 pub use pending_logins::{Full, PendingLogins};
 pub use provider_calls::ProviderCalls;
-pub use routes::{LoginRequests, RouteKey, RouteLimit};
+pub use routes::{BackchannelLogouts, ClientAndProvider, LoginRequests, RouteKey, RouteLimit};
 
 /// How often the sweeper forgets the keys that have been quiet long enough.
 const FORGET_EVERY: Duration = Duration::from_secs(60);

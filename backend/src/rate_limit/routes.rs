@@ -4,11 +4,15 @@
 //! - [`LoginRequests`]: `POST /api/login/*` and `POST /api/session` per client address, one
 //!   budget for both (RFC 9700 §4.x leaves brute force to the deployment, and each login costs a
 //!   provider round trip). `server.rate_limit_per_minute` and `server.rate_limit_burst`.
+//! - [`BackchannelLogouts`]: `POST /api/backchannel-logout/{provider}` per client address and
+//!   provider. The route takes no CSRF header and no session, and a token signed by a key the
+//!   provider's last keys lack makes Portero read its discovery and keys again: without a limit,
+//!   anyone could make Portero call a provider without end. `server.backchannel_logouts_*`.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use axum::{
-    http::{header, StatusCode},
+    http::{header, Request, StatusCode},
     response::{IntoResponse, Response},
     routing::MethodRouter,
     Json,
@@ -18,7 +22,7 @@ use tower_governor::{
 };
 
 use super::{ClientAddress, Sweeper};
-use crate::config::ServerConfig;
+use crate::config::{Config, ServerConfig};
 
 type Middleware = governor::middleware::NoOpMiddleware;
 
@@ -92,6 +96,50 @@ impl LoginRequests {
             client.clone(),
             server.rate_limit_per_minute,
             server.rate_limit_burst,
+            sweeper,
+        )
+    }
+}
+
+/// The key of a back-channel logout: the client's address, and the provider named in the path
+/// as its index among the configured ones (any other name shares one budget per address, so
+/// made-up names add no keys; the route answers them 404).
+#[derive(Clone)]
+pub struct ClientAndProvider {
+    client: ClientAddress,
+    providers: Arc<[String]>,
+}
+
+impl KeyExtractor for ClientAndProvider {
+    type Key = (IpAddr, usize);
+
+    fn extract<T>(&self, request: &Request<T>) -> Result<Self::Key, GovernorError> {
+        let client = self.client.extract(request)?;
+        let named = request.uri().path().rsplit('/').next().unwrap_or_default();
+        let provider = self.providers.iter().position(|id| id == named);
+        Ok((client, provider.unwrap_or(self.providers.len())))
+    }
+}
+
+impl RouteKey for ClientAndProvider {
+    const REQUESTS: &'static str = "back-channel logouts for this provider from your address";
+}
+
+/// Back-channel logouts, per client address and provider.
+pub type BackchannelLogouts = RouteLimit<ClientAndProvider>;
+
+impl BackchannelLogouts {
+    /// `server.backchannel_logouts_per_minute`, bursts of `server.backchannel_logouts_burst`.
+    pub fn from_config(config: &Config, client: &ClientAddress, sweeper: &mut Sweeper) -> Self {
+        let key = ClientAndProvider {
+            client: client.clone(),
+            providers: config.providers.iter().map(|p| p.id.clone()).collect(),
+        };
+        let server = &config.server;
+        RouteLimit::new(
+            key,
+            server.backchannel_logouts_per_minute,
+            server.backchannel_logouts_burst,
             sweeper,
         )
     }

@@ -54,7 +54,9 @@ pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
         .route("/sessions/{id}", axum::routing::delete(sessions::end))
         .route(
             "/backchannel-logout/{provider}",
-            post(sessions::backchannel_logout),
+            state
+                .backchannel_logouts
+                .limit(post(sessions::backchannel_logout)),
         )
         .route("/auth", get(app::auth))
         .merge(app)

@@ -100,14 +100,7 @@ async fn a_bad_or_oversized_body_is_a_json_400_or_413_on_every_route_that_reads_
                 .header("x-csrf", "1")
                 .header("content-type", "application/json")
                 .body(body.to_owned());
-            async move {
-                let reply = request.send().await.expect("the backend answers");
-                Reply {
-                    status: reply.status(),
-                    headers: reply.headers().clone(),
-                    body: reply.text().await.unwrap(),
-                }
-            }
+            async move { Reply::of(request.send().await.expect("the backend answers")).await }
         };
         for bad in [
             "{not json",
