@@ -60,7 +60,7 @@ pub enum AppError {
     RequestTimeout(u64),
     /// Rule 13: too many logins are under way, from this address or in all.
     #[error("{}", too_many_logins(.0))]
-    TooManyLogins(crate::session::Full),
+    TooManyLogins(crate::rate_limit::Full),
     #[error("this request must carry the header `x-csrf: 1`")]
     CsrfRequired,
     #[error("requests from origin {0:?} are not accepted")]
@@ -157,8 +157,8 @@ impl IntoResponse for AppError {
                 retry_after_secs, ..
             } => Some(retry_after_secs),
             AppError::TooManyLogins(
-                crate::session::Full::Address { retry_after }
-                | crate::session::Full::Everyone { retry_after },
+                crate::rate_limit::Full::Address { retry_after }
+                | crate::rate_limit::Full::Everyone { retry_after },
             ) => Some(retry_after.as_secs().max(1)),
             _ => None,
         };
@@ -174,7 +174,7 @@ impl IntoResponse for AppError {
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         // axum's text names the field and what was wrong with it, and never echoes the body.
-        AppError::BadRequest(rejection.body_text())
+        crate::routes::body::refused(rejection.status(), rejection.body_text())
     }
 }
 
@@ -184,13 +184,13 @@ impl From<tower_sessions::session::Error> for AppError {
     }
 }
 
-fn too_many_logins(full: &crate::session::Full) -> String {
+fn too_many_logins(full: &crate::rate_limit::Full) -> String {
     match full {
-        crate::session::Full::Address { retry_after } => format!(
+        crate::rate_limit::Full::Address { retry_after } => format!(
             "too many logins are under way from your address; try again in {} s",
             retry_after.as_secs().max(1)
         ),
-        crate::session::Full::Everyone { retry_after } => format!(
+        crate::rate_limit::Full::Everyone { retry_after } => format!(
             "too many logins are under way right now; try again in {} s",
             retry_after.as_secs().max(1)
         ),

@@ -13,8 +13,10 @@ use crate::{
     gateway::Gateway,
     metrics::Metrics,
     providers::Providers,
-    rate_limit::ClientAddress,
-    session::{PendingLogins, ProviderCalls, SessionLocks, Store},
+    rate_limit::{
+        BackchannelLogouts, ClientAddress, LoginRequests, PendingLogins, ProviderCalls, Sweeper,
+    },
+    session::{SessionLocks, Store},
 };
 
 #[derive(Clone)]
@@ -45,6 +47,10 @@ pub struct Shared {
     pub client_address: ClientAddress,
     /// Calls to the provider per session (rule 16).
     pub provider_calls: ProviderCalls,
+    /// Starting and finishing logins, per client address.
+    pub login_requests: LoginRequests,
+    /// Back-channel logouts, per client address and provider.
+    pub backchannel_logouts: BackchannelLogouts,
     /// The apps behind Portero, and the key that signs what they receive.
     pub gateway: Gateway,
 }
@@ -57,19 +63,30 @@ impl AppState {
         store: Store,
         signer: Signer,
     ) -> Self {
-        let session = &config.session;
-        AppState(Arc::new(Shared {
+        let (session, server) = (&config.session, &config.server);
+        // Every limiter registers its table here; one task trims them all (rate_limit/).
+        let mut sweeper = Sweeper::default();
+        let client_address = ClientAddress::new(&server.trusted_proxies);
+        let shared = Shared {
             pending_logins: PendingLogins::new(
                 session.max_pending_logins_per_address,
                 session.max_pending_logins,
                 crate::session::kept_for(session.login_timeout),
+                &mut sweeper,
             ),
-            client_address: ClientAddress::new(&config.server.trusted_proxies),
-            gateway: Gateway::new(&config.upstreams, &config.server.public_origin, signer),
+            login_requests: LoginRequests::from_config(server, &client_address, &mut sweeper),
+            backchannel_logouts: BackchannelLogouts::from_config(
+                &config,
+                &client_address,
+                &mut sweeper,
+            ),
             provider_calls: ProviderCalls::new(
-                config.server.provider_calls_per_minute,
-                config.server.provider_calls_burst,
+                server.provider_calls_per_minute,
+                server.provider_calls_burst,
+                &mut sweeper,
             ),
+            client_address,
+            gateway: Gateway::new(&config.upstreams, &server.public_origin, signer),
             origin: config.server.origin().into(),
             providers,
             store: store.sealing_with(cipher.clone()),
@@ -77,7 +94,9 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::default(),
             session_locks: SessionLocks::default(),
-        }))
+        };
+        sweeper.start();
+        AppState(Arc::new(shared))
     }
 }
 

@@ -3,6 +3,14 @@
 //! a number, a list (comma-separated), a string — as the typed configuration asks for it, not
 //! from a list kept by hand. Names without `__` (`PORTERO_CONFIG`, `PORTERO_LOG`, a wrapper's
 //! `PORTERO_BIN`) set no key and are left alone.
+//!
+//! Hand-written, since neither well-kept crate names the variable at fault (tried with figment
+//! 0.10 and config 0.15, for `PORTERO_SERVER__MAX_CONNECTIONS=abc`). figment names the key
+//! ("SERVER.MAX_CONNECTIONS" in "`PORTERO_` environment variable(s)"), reads only the process's
+//! environment (the tests hand theirs in), refuses a secret made of digits (it reads `12345` as
+//! a number) and takes `a, b` as one string, not a list. config names the key too ("key
+//! `server.max_connections` in the environment"), only the table for an unknown key, and splits
+//! every value at commas unless each list key is listed by hand.
 
 use serde::de::{
     self, value::MapDeserializer, value::SeqDeserializer, DeserializeOwned, Deserializer,

@@ -10,7 +10,7 @@ use shared::ProviderKind;
 use url::Url;
 
 use super::ConfigError;
-use crate::providers::{self, Protocol, Rule};
+use crate::providers::{self, KindDefaults, Protocol, Rule};
 
 /// One `[providers.{id}]`, with its kind's defaults filled in.
 #[derive(Debug, Clone)]
@@ -122,47 +122,7 @@ impl RawAllow {
         let mut any = false;
         for (rule, given, slot) in lists {
             let Some(given) = given else { continue };
-            if !supported.contains(&rule) {
-                return Err(ConfigError::new(format!(
-                    "{}: this provider's kind cannot check it (only {})",
-                    key(rule.key()),
-                    supported
-                        .iter()
-                        .map(|r| r.key())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-            let entries: Vec<String> = given
-                .iter()
-                .map(|e| e.trim())
-                .filter(|e| !e.is_empty())
-                .map(|e| {
-                    if rule == Rule::Groups {
-                        e.to_owned()
-                    } else {
-                        e.to_lowercase()
-                    }
-                })
-                .collect();
-            if entries.is_empty() {
-                return Err(ConfigError::new(format!(
-                    "{}: an empty list lets no one in; leave the key out, or name who may",
-                    key(rule.key())
-                )));
-            }
-            if rule == Rule::GithubTeams {
-                if let Some(bad) = entries
-                    .iter()
-                    .find(|t| t.split('/').filter(|p| !p.is_empty()).count() != 2)
-                {
-                    return Err(ConfigError::new(format!(
-                        "{}: {bad:?} is not \"org/team-slug\"",
-                        key(rule.key())
-                    )));
-                }
-            }
-            *slot = entries;
+            *slot = allow_list(rule, given, supported, &key(rule.key()))?;
             any = true;
         }
         match self.groups_claim {
@@ -182,6 +142,54 @@ impl RawAllow {
         }
         Ok(rules)
     }
+}
+
+/// One list of `allow` (written `key`): one the kind can check, not empty, lowercased but for
+/// groups.
+fn allow_list(
+    rule: Rule,
+    given: Vec<String>,
+    supported: &[Rule],
+    key: &str,
+) -> Result<Vec<String>, ConfigError> {
+    if !supported.contains(&rule) {
+        return Err(ConfigError::new(format!(
+            "{key}: this provider's kind cannot check it (only {})",
+            supported
+                .iter()
+                .map(|r| r.key())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let entries: Vec<String> = given
+        .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            if rule == Rule::Groups {
+                e.to_owned()
+            } else {
+                e.to_lowercase()
+            }
+        })
+        .collect();
+    if entries.is_empty() {
+        return Err(ConfigError::new(format!(
+            "{key}: an empty list lets no one in; leave the key out, or name who may"
+        )));
+    }
+    if rule == Rule::GithubTeams {
+        if let Some(bad) = entries
+            .iter()
+            .find(|t| t.split('/').filter(|p| !p.is_empty()).count() != 2)
+        {
+            return Err(ConfigError::new(format!(
+                "{key}: {bad:?} is not \"org/team-slug\""
+            )));
+        }
+    }
+    Ok(entries)
 }
 
 /// The endpoints the configuration names (or the kind's defaults).
@@ -269,96 +277,34 @@ pub(super) fn validate(
     raw: RawProvider,
     base_dir: &Path,
 ) -> Result<ProviderConfig, ConfigError> {
-    let key = |field: &str| format!("providers.{id}.{field}");
-    // Provider ids appear in URLs (`/callback/{id}`): keep them to a URL-safe alphabet.
-    if id.is_empty()
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-    {
-        return Err(ConfigError::new(format!(
-            "providers.{id}: the id must use only a-z, 0-9, '-' and '_'"
-        )));
-    }
+    check_id(id)?;
     if raw.client_id.trim().is_empty() {
         return Err(ConfigError::new(format!(
             "{}: must not be empty",
-            key("client_id")
+            key(id, "client_id")
         )));
     }
     let client_secret = client_secret(id, raw.client_secret, raw.client_secret_file, base_dir)?;
-
     let kind = providers::kind(raw.kind);
     let defaults = kind.defaults();
-    let endpoint = |field: &str, given: Option<String>, default: Option<&str>| {
-        let value = given.or(default.map(str::to_owned));
-        if let Some(url) = &value {
-            Url::parse(url).map_err(|e| {
-                ConfigError::new(format!("{}: {url:?} is not a URL ({e})", key(field)))
-            })?;
-        }
-        Ok::<_, ConfigError>(value)
-    };
-    let endpoints = Endpoints {
-        authorize_url: endpoint("authorize_url", raw.authorize_url, defaults.authorize_url)?,
-        token_url: endpoint("token_url", raw.token_url, defaults.token_url)?,
-        userinfo_url: endpoint("userinfo_url", raw.userinfo_url, defaults.userinfo_url)?,
-        revocation_url: endpoint(
-            "revocation_url",
-            raw.revocation_url,
-            defaults.revocation_url,
-        )?,
-        jwks_url: endpoint("jwks_url", raw.jwks_url, defaults.jwks_url)?,
-    };
-    // These receive the client secret or a token: https, unless on this machine.
-    for (field, value) in [
-        ("token_url", &endpoints.token_url),
-        ("userinfo_url", &endpoints.userinfo_url),
-        ("revocation_url", &endpoints.revocation_url),
-        ("jwks_url", &endpoints.jwks_url),
-    ] {
-        if let Some(url) = value {
-            providers::require_https_off_loopback(url)
-                .map_err(|why| ConfigError::new(format!("{}: {url:?} {why}", key(field))))?;
-        }
-    }
-    let issuer = endpoint("issuer", raw.issuer, defaults.issuer)?;
-    match kind.protocol() {
-        Protocol::OpenIdConnect if issuer.is_none() => {
-            return Err(ConfigError::new(format!(
-                "{}: required for kind \"oidc\" (discovery reads {{issuer}}/.well-known/openid-configuration)",
-                key("issuer")
-            )));
-        }
-        Protocol::OpenIdConnect => {}
-        Protocol::OAuth2 => {
-            for (field, value) in [
-                ("authorize_url", &endpoints.authorize_url),
-                ("token_url", &endpoints.token_url),
-                ("userinfo_url", &endpoints.userinfo_url),
-            ] {
-                if value.is_none() {
-                    return Err(ConfigError::new(format!(
-                        "{}: required for kind \"oauth2\" (it has no discovery)",
-                        key(field)
-                    )));
-                }
-            }
-        }
-    }
+    let endpoints = endpoints(
+        id,
+        &defaults,
+        Endpoints {
+            authorize_url: raw.authorize_url,
+            token_url: raw.token_url,
+            userinfo_url: raw.userinfo_url,
+            revocation_url: raw.revocation_url,
+            jwks_url: raw.jwks_url,
+        },
+    )?;
+    let issuer = url_or_default(id, "issuer", raw.issuer, defaults.issuer)?;
+    check_protocol(id, kind.protocol(), issuer.as_deref(), &endpoints)?;
     let allow = raw
         .allow
         .map(|allow| allow.validate(id, kind.rules()))
         .transpose()?;
-    let mut scopes = raw
-        .scopes
-        .unwrap_or_else(|| defaults.scopes.iter().map(|s| s.to_string()).collect());
-    // GitHub shows an app a person's organizations only with `read:org` (or `user`).
-    if allow.as_ref().is_some_and(AllowRules::needs_org_membership)
-        && !scopes.iter().any(|s| s == "read:org" || s == "user")
-    {
-        scopes.push("read:org".into());
-    }
+    let scopes = scopes(raw.scopes, &defaults, allow.as_ref());
     let name = raw
         .name
         .or(defaults.name.map(str::to_owned))
@@ -386,6 +332,119 @@ pub(super) fn validate(
     })
 }
 
+/// `providers.{id}.{field}`, as errors name it.
+fn key(id: &str, field: &str) -> String {
+    format!("providers.{id}.{field}")
+}
+
+/// Provider ids appear in URLs (`/callback/{id}`): keep them to a URL-safe alphabet.
+fn check_id(id: &str) -> Result<(), ConfigError> {
+    let url_safe = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    if id.is_empty() || !id.chars().all(url_safe) {
+        return Err(ConfigError::new(format!(
+            "providers.{id}: the id must use only a-z, 0-9, '-' and '_'"
+        )));
+    }
+    Ok(())
+}
+
+/// `given`, or else the kind's `default`; a URL either way.
+fn url_or_default(
+    id: &str,
+    field: &str,
+    given: Option<String>,
+    default: Option<&str>,
+) -> Result<Option<String>, ConfigError> {
+    let value = given.or(default.map(str::to_owned));
+    if let Some(url) = &value {
+        Url::parse(url).map_err(|e| {
+            ConfigError::new(format!("{}: {url:?} is not a URL ({e})", key(id, field)))
+        })?;
+    }
+    Ok(value)
+}
+
+/// The endpoints the file names, the kind's defaults for the others.
+fn endpoints(
+    id: &str,
+    defaults: &KindDefaults,
+    given: Endpoints,
+) -> Result<Endpoints, ConfigError> {
+    let endpoint = |field, given, default| url_or_default(id, field, given, default);
+    let endpoints = Endpoints {
+        authorize_url: endpoint("authorize_url", given.authorize_url, defaults.authorize_url)?,
+        token_url: endpoint("token_url", given.token_url, defaults.token_url)?,
+        userinfo_url: endpoint("userinfo_url", given.userinfo_url, defaults.userinfo_url)?,
+        revocation_url: endpoint(
+            "revocation_url",
+            given.revocation_url,
+            defaults.revocation_url,
+        )?,
+        jwks_url: endpoint("jwks_url", given.jwks_url, defaults.jwks_url)?,
+    };
+    // These receive the client secret or a token: https, unless on this machine.
+    for (field, value) in [
+        ("token_url", &endpoints.token_url),
+        ("userinfo_url", &endpoints.userinfo_url),
+        ("revocation_url", &endpoints.revocation_url),
+        ("jwks_url", &endpoints.jwks_url),
+    ] {
+        if let Some(url) = value {
+            providers::require_https_off_loopback(url)
+                .map_err(|why| ConfigError::new(format!("{}: {url:?} {why}", key(id, field))))?;
+        }
+    }
+    Ok(endpoints)
+}
+
+/// What the kind's protocol cannot do without: an issuer to discover, or the three endpoints.
+fn check_protocol(
+    id: &str,
+    protocol: Protocol,
+    issuer: Option<&str>,
+    endpoints: &Endpoints,
+) -> Result<(), ConfigError> {
+    match protocol {
+        Protocol::OpenIdConnect if issuer.is_none() => Err(ConfigError::new(format!(
+            "{}: required for kind \"oidc\" (discovery reads {{issuer}}/.well-known/openid-configuration)",
+            key(id, "issuer")
+        ))),
+        Protocol::OpenIdConnect => Ok(()),
+        Protocol::OAuth2 => {
+            for (field, value) in [
+                ("authorize_url", &endpoints.authorize_url),
+                ("token_url", &endpoints.token_url),
+                ("userinfo_url", &endpoints.userinfo_url),
+            ] {
+                if value.is_none() {
+                    return Err(ConfigError::new(format!(
+                        "{}: required for kind \"oauth2\" (it has no discovery)",
+                        key(id, field)
+                    )));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The scopes asked for: the file's, or the kind's.
+fn scopes(
+    given: Option<Vec<String>>,
+    defaults: &KindDefaults,
+    allow: Option<&AllowRules>,
+) -> Vec<String> {
+    let mut scopes =
+        given.unwrap_or_else(|| defaults.scopes.iter().map(|s| s.to_string()).collect());
+    // GitHub shows an app a person's organizations only with `read:org` (or `user`).
+    if allow.is_some_and(AllowRules::needs_org_membership)
+        && !scopes.iter().any(|s| s == "read:org" || s == "user")
+    {
+        scopes.push("read:org".into());
+    }
+    scopes
+}
+
 /// `client_secret`, or the contents of `client_secret_file` (relative to the config's folder).
 fn client_secret(
     id: &str,
@@ -393,7 +452,6 @@ fn client_secret(
     file: Option<PathBuf>,
     base_dir: &Path,
 ) -> Result<SecretString, ConfigError> {
-    let key = |field: &str| format!("providers.{id}.{field}");
     let secret = match (given, file) {
         (Some(secret), None) => secret,
         (None, Some(file)) => {
@@ -401,7 +459,7 @@ fn client_secret(
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 ConfigError::new(format!(
                     "{}: cannot read {}: {e}",
-                    key("client_secret_file"),
+                    key(id, "client_secret_file"),
                     path.display()
                 ))
             })?;
@@ -410,13 +468,13 @@ fn client_secret(
         (Some(_), Some(_)) => {
             return Err(ConfigError::new(format!(
                 "{}: give client_secret or client_secret_file, not both",
-                key("client_secret")
+                key(id, "client_secret")
             )))
         }
         (None, None) => {
             return Err(ConfigError::new(format!(
             "{}: missing (set it, or client_secret_file, or PORTERO_PROVIDERS__{}__CLIENT_SECRET)",
-            key("client_secret"),
+            key(id, "client_secret"),
             id.to_ascii_uppercase()
         )))
         }
@@ -424,7 +482,7 @@ fn client_secret(
     if secret.expose_secret().is_empty() {
         return Err(ConfigError::new(format!(
             "{}: must not be empty",
-            key("client_secret")
+            key(id, "client_secret")
         )));
     }
     Ok(secret)

@@ -25,12 +25,12 @@ pub struct ServerConfig {
     pub static_dir: Option<PathBuf>,
     /// Upper bound for any one call to a provider (rule 9).
     pub provider_timeout: Duration,
-    /// `POST /api/login/*` and `POST /api/session` per client address (`rate_limit.rs`): the
+    /// `POST /api/login/*` and `POST /api/session` per client address (`rate_limit/`): the
     /// steady rate and the burst allowed on top of it. 0 in either turns the limit off.
     pub rate_limit_per_minute: u32,
     /// The burst on top of `rate_limit_per_minute`.
     pub rate_limit_burst: u32,
-    /// `trusted_proxies`: peers whose `X-Forwarded-For` names the client (`rate_limit.rs`).
+    /// `trusted_proxies`: peers whose `X-Forwarded-For` names the client (`rate_limit/client.rs`).
     /// Empty by default: the header is then ignored, since any client can write it.
     pub trusted_proxies: Vec<IpNet>,
     /// Rule 16: how long a client may take to send a request's headers, and a whole request
@@ -45,6 +45,11 @@ pub struct ServerConfig {
     pub provider_calls_per_minute: u32,
     /// The burst on top of `provider_calls_per_minute`.
     pub provider_calls_burst: u32,
+    /// `POST /api/backchannel-logout/{provider}` per client address and provider
+    /// (`rate_limit/routes.rs`): the steady rate and the burst. 0 in either turns the limit off.
+    pub backchannel_logouts_per_minute: u32,
+    /// The burst on top of `backchannel_logouts_per_minute`.
+    pub backchannel_logouts_burst: u32,
 }
 
 impl ServerConfig {
@@ -76,6 +81,8 @@ pub(super) struct RawServer {
     max_connections: Option<u64>,
     provider_calls_per_minute: Option<u32>,
     provider_calls_burst: Option<u32>,
+    backchannel_logouts_per_minute: Option<u32>,
+    backchannel_logouts_burst: Option<u32>,
 }
 
 impl RawServer {
@@ -119,6 +126,8 @@ impl RawServer {
             },
             provider_calls_per_minute: self.provider_calls_per_minute.unwrap_or(30),
             provider_calls_burst: self.provider_calls_burst.unwrap_or(10),
+            backchannel_logouts_per_minute: self.backchannel_logouts_per_minute.unwrap_or(60),
+            backchannel_logouts_burst: self.backchannel_logouts_burst.unwrap_or(30),
         })
     }
 }

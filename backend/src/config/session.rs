@@ -132,10 +132,11 @@ impl RawSession {
             store,
             secret_key,
             previous_keys: parse_previous_keys(self.previous_keys)?,
-            idle_timeout: self
-                .idle_timeout_secs
-                .map(Duration::from_secs)
-                .unwrap_or(DEFAULT_IDLE_TIMEOUT),
+            idle_timeout: at_least_one(
+                self.idle_timeout_secs,
+                "session.idle_timeout_secs",
+                DEFAULT_IDLE_TIMEOUT,
+            )?,
             absolute_timeout: at_least_one(
                 self.absolute_timeout_secs,
                 "session.absolute_timeout_secs",

@@ -215,6 +215,43 @@ fn an_unknown_key_from_the_environment_names_the_variable_not_the_file() {
 }
 
 #[test]
+fn a_bad_number_from_the_environment_names_its_exact_variable() {
+    let err = load(BASE, &[("PORTERO_SERVER__MAX_CONNECTIONS", "abc")]).unwrap_err();
+    let text = err.to_string();
+    assert!(!err.blames_file(), "{text}");
+    assert!(text.contains("PORTERO_SERVER__MAX_CONNECTIONS"), "{text}");
+    assert!(text.contains("server.max_connections"), "{text}");
+    assert!(text.contains("\"abc\""), "what was wrong with it: {text}");
+    // What the variable holds is read as the key wants it: a secret of digits is a string.
+    let config = load(BASE, &[("PORTERO_PROVIDERS__ZETA__CLIENT_SECRET", "12345")]).unwrap();
+    assert_eq!(config.providers[0].client_secret.expose_secret(), "12345");
+    let err = load(BASE, &[("PORTERO_SERVER__RATE_LIMIT_BURST", "-1")]).unwrap_err();
+    assert!(
+        err.to_string().contains("PORTERO_SERVER__RATE_LIMIT_BURST"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_idle_timeout_of_zero_is_refused_naming_the_key_like_the_other_timeouts() {
+    for key in [
+        "idle_timeout_secs",
+        "absolute_timeout_secs",
+        "login_timeout_secs",
+    ] {
+        let err = load(&format!("{BASE}\n[session]\n{key} = 0"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("session.{key}: must be at least 1")),
+            "{err}"
+        );
+    }
+    let config = load(&format!("{BASE}\n[session]\nidle_timeout_secs = 1"), &[]).unwrap();
+    assert_eq!(config.session.idle_timeout.as_secs(), 1);
+}
+
+#[test]
 fn names_without_a_section_are_left_to_their_own_readers() {
     let config = load(
         BASE,

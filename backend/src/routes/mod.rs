@@ -2,15 +2,15 @@
 //! guard and the session layer; health checks and the static SPA do not.
 
 mod app;
-mod auth;
+pub(crate) mod body;
 mod health;
+mod login;
 mod me;
 mod profile;
 mod sessions;
 
 use crate::{
     error::AppError,
-    rate_limit::RateLimit,
     security_headers,
     session::{self, LockSlot},
     state::AppState,
@@ -24,9 +24,6 @@ use axum::{
     Router,
 };
 
-/// JSON bodies of this API are a few hundred bytes; refuse anything far larger early.
-const MAX_API_BODY: usize = 16 * 1024;
-
 pub use app::AUTH_AUDIENCE;
 
 pub fn router(state: AppState) -> Router {
@@ -36,27 +33,35 @@ pub fn router(state: AppState) -> Router {
 /// Portero's routes, with `app`'s (paths relative to `/api`) beside them: behind the same
 /// session layer and CSRF rule, so their handlers can take [`crate::session::CurrentUser`].
 pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
-    let rate_limit = RateLimit::from_config(&state.config.server);
     // Rule 16: a request (its body included) has `request_timeout` until its answer begins.
     // Not the upstreams': each has its own `timeout_secs`, and may stream for longer.
     let timeout = middleware::from_fn_with_state(state.clone(), request_timeout);
+    let login_requests = &state.login_requests;
     let own = Router::new()
-        .route("/providers", get(auth::providers))
-        .route("/login/{provider}", rate_limit.limit(post(auth::login)))
-        .route("/session", rate_limit.limit(post(auth::create_session)))
+        .route("/providers", get(login::providers))
+        .route(
+            "/login/{provider}",
+            login_requests.limit(post(login::login)),
+        )
+        .route(
+            "/session",
+            login_requests.limit(post(login::create_session)),
+        )
         .route("/me", get(me::me))
         .route("/profile", get(profile::profile))
-        .route("/logout", post(auth::logout))
+        .route("/logout", post(login::logout))
         .route("/sessions", get(sessions::list))
         .route("/sessions/{id}", axum::routing::delete(sessions::end))
         .route(
             "/backchannel-logout/{provider}",
-            post(sessions::backchannel_logout),
+            state
+                .backchannel_logouts
+                .limit(post(sessions::backchannel_logout)),
         )
         .route("/auth", get(app::auth))
         .merge(app)
         // JSON bodies of this API are small; an upstream has its own `max_body_bytes`.
-        .layer(DefaultBodyLimit::max(MAX_API_BODY))
+        .layer(DefaultBodyLimit::max(body::MAX_API_BODY))
         .layer(timeout.clone());
     let api = own
         .merge(state.gateway.routes())

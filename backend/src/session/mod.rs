@@ -15,18 +15,15 @@
 //! replicas on one Redis may still each refresh once.
 
 mod attempt;
-mod budget;
 mod control;
 mod current_user;
 mod fresh;
 mod layer;
 mod life;
-mod pending;
 mod record;
 pub(crate) mod store;
 
 pub use attempt::{kept_for, remember_attempt, take_attempt, LoginAttempt};
-pub use budget::ProviderCalls;
 pub use control::{end_everywhere, end_for_provider, key_of, person_key, seen_key};
 pub use current_user::CurrentUser;
 pub use fresh::needs_refresh;
@@ -34,6 +31,5 @@ pub use layer::{
     complete_cookie_attributes, failed_save_as_503, session_cookie_name, session_layer, LockSlot,
 };
 pub use life::SessionLocks;
-pub use pending::{Full, PendingLogins};
 pub use record::{auth, log_in, now, AuthRecord, IdToken, LoginFacts, ProviderTokens};
 pub use store::{Counts, Store};

@@ -1,5 +1,6 @@
 //! `POST /api/login/*` and `POST /api/session` are rate limited per client address (the TCP
-//! peer, never a header the client writes): 429, `Retry-After`, DESIGN.md's error shape.
+//! peer, never a header the client writes), `POST /api/backchannel-logout/*` per client address
+//! and provider: 429, `Retry-After`, the API's error shape.
 
 use std::net::IpAddr;
 
@@ -159,4 +160,66 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
         429,
         "an untrusted peer chose its own budget"
     );
+}
+
+/// A back-channel logout of `provider` from `local`, with a token that does not verify.
+async fn backchannel_logout_from(app: &TestApp, local: &str, provider: &str) -> Reply {
+    let client = reqwest::Client::builder()
+        .local_address(local.parse::<IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let reply = client
+        .post(app.url(&format!("/api/backchannel-logout/{provider}")))
+        .form(&[("logout_token", "not.a.token")])
+        .send()
+        .await
+        .expect("the backend answers");
+    Reply::of(reply).await
+}
+
+#[tokio::test]
+async fn back_channel_logouts_are_limited_per_address_and_provider_with_429_and_retry_after() {
+    let provider = start_devprovider().await;
+    let config = format!(
+        "{}\n[providers.other]\nkind = \"oidc\"\nissuer = \"{}\"\nclient_id = \"o\"\nclient_secret = \"os\"\n",
+        config_toml(&provider.issuer()).replace(
+            "rate_limit_burst = 1000",
+            &format!(
+                "rate_limit_burst = 1000\n        backchannel_logouts_burst = {BURST}\n        \
+                 backchannel_logouts_per_minute = 6"
+            ),
+        ),
+        provider.issuer()
+    );
+    let app = spawn_app_with(&config).await;
+    for _ in 0..BURST {
+        backchannel_logout_from(&app, "127.0.0.1", "dev")
+            .await
+            .assert_error(400, "invalid_logout_token");
+    }
+    let reply = backchannel_logout_from(&app, "127.0.0.1", "dev").await;
+    reply.assert_error(429, "rate_limited");
+    let retry_after: u64 = reply.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=10).contains(&retry_after), "{retry_after}");
+    // The same address to another provider, and another address to this one: budgets of their own.
+    backchannel_logout_from(&app, "127.0.0.1", "other")
+        .await
+        .assert_error(400, "invalid_logout_token");
+    backchannel_logout_from(&app, "127.0.0.2", "dev")
+        .await
+        .assert_error(400, "invalid_logout_token");
+    // Names no provider has share one budget per address (made-up names add no keys), and are
+    // answered 404 within it.
+    for name in ["nobody", "nemo", "x"].into_iter().take(BURST) {
+        backchannel_logout_from(&app, "127.0.0.1", name)
+            .await
+            .assert_error(404, "unknown_provider");
+    }
+    backchannel_logout_from(&app, "127.0.0.1", "someone")
+        .await
+        .assert_error(429, "rate_limited");
 }

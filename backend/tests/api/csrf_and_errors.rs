@@ -88,3 +88,35 @@ async fn health_answers_without_csrf_or_session() {
     assert!(reply.headers().get("set-cookie").is_none());
     assert_eq!(reply.headers()["referrer-policy"], "no-referrer");
 }
+
+#[tokio::test]
+async fn a_bad_or_oversized_body_is_a_json_400_or_413_on_every_route_that_reads_one() {
+    let app = spawn_app().await;
+    let send = |path: &str, body: &str| {
+        let request = reqwest::Client::new()
+            .post(app.url(path))
+            .header("x-csrf", "1")
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        async move { Reply::of(request.send().await.expect("the backend answers")).await }
+    };
+    let too_big = format!(r#"{{"return_to": "/{}"}}"#, "x".repeat(20 * 1024));
+    for path in ["/api/login/dev", "/api/logout", "/api/session"] {
+        for bad in [
+            "{not json",
+            "[1, 2]",
+            r#"{"everywhere": "yes", "return_to": 7}"#,
+        ] {
+            send(path, bad).await.assert_error(400, "bad_request");
+        }
+        let reply = send(path, &too_big).await;
+        reply.assert_error(413, "payload_too_large");
+        assert!(reply.body.contains("16384 bytes"), "{path}: {}", reply.body);
+    }
+    // Where the body is optional, only whitespace is the empty request, as no body is
+    // (login_flow::login_accepts_an_empty_body_and_refuses_a_malformed_one).
+    for path in ["/api/login/dev", "/api/logout"] {
+        let reply = send(path, " \n").await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    }
+}

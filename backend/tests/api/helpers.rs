@@ -230,6 +230,15 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The answer to a request sent without a `Browser`.
+    pub async fn of(response: reqwest::Response) -> Reply {
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
     pub fn json<T: DeserializeOwned>(&self) -> T {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("not the expected JSON ({e}): {}", self.body))
@@ -307,11 +316,7 @@ impl Browser {
             self.store_cookie(&set);
             self.set_cookie_headers.lock().unwrap().push(set);
         }
-        Reply {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.text().await.unwrap(),
-        }
+        Reply::of(response).await
     }
 
     fn store_cookie(&self, set_cookie: &str) {

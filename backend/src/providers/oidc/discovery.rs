@@ -131,18 +131,53 @@ impl OidcFlow {
     async fn discover(&self) -> Result<Discovered, ProviderError> {
         let issuer = IssuerUrl::new(self.issuer.clone())
             .map_err(|e| self.fail(format!("the issuer is not a valid URL ({e})")))?;
-        let document = format!(
+        let metadata = self.fetch_document(&issuer).await?;
+        let mut metadata = self.with_configured_endpoints(metadata)?;
+        self.check_required_on_issuer(&issuer, &metadata)?;
+        let extra = metadata.additional_metadata().clone();
+        let endpoints = self.api_endpoints(&issuer, &metadata, &extra);
+        let jwks = self.fetch_keys(&metadata).await?;
+        metadata = metadata.set_jwks(jwks.clone());
+        let redirect = RedirectUrl::new(self.redirect_uri.clone())
+            .map_err(|e| self.fail(format!("the redirect URI is not valid ({e})")))?;
+        Ok(Discovered {
+            jwks,
+            authorize_endpoint: metadata.authorization_endpoint().to_string(),
+            issuer: metadata.issuer().to_string(),
+            iss_parameter_required: extra.authorization_response_iss_parameter_supported,
+            endpoints: Arc::new(endpoints),
+            client: Client::from_provider_metadata(
+                metadata,
+                ClientId::new(self.client_id.clone()),
+                Some(ClientSecret::new(
+                    self.client_secret.expose_secret().to_owned(),
+                )),
+            )
+            .set_redirect_uri(redirect),
+            fetched_at: Instant::now(),
+        })
+    }
+
+    fn document_url(&self) -> String {
+        format!(
             "{}/.well-known/openid-configuration",
             self.issuer.trim_end_matches('/')
-        );
-        let failed = |what: String, detail: String| {
-            ProviderError::failed_at(
-                &self.id,
-                format!("OpenID Connect discovery failed: {what}"),
-                format!("discovery at {document}: {detail}"),
-            )
-        };
-        let request = http::Request::get(&document)
+        )
+    }
+
+    /// Discovery failed: `what` for the browser, `detail` for the log.
+    fn discovery_failed(&self, what: String, detail: String) -> ProviderError {
+        ProviderError::failed_at(
+            &self.id,
+            format!("OpenID Connect discovery failed: {what}"),
+            format!("discovery at {}: {detail}", self.document_url()),
+        )
+    }
+
+    /// The issuer's discovery document, which must name the configured issuer.
+    async fn fetch_document(&self, issuer: &IssuerUrl) -> Result<Metadata, ProviderError> {
+        let failed = |what: String, detail: String| self.discovery_failed(what, detail);
+        let request = http::Request::get(self.document_url())
             .header(http::header::ACCEPT, "application/json")
             .body(Vec::new())
             .map_err(|e| failed("the issuer cannot be called".into(), e.to_string()))?;
@@ -158,19 +193,23 @@ impl OidcFlow {
                 status.to_string(),
             ));
         }
-        let mut metadata: Metadata = serde_json::from_slice(reply.body()).map_err(|e| {
+        let metadata: Metadata = serde_json::from_slice(reply.body()).map_err(|e| {
             failed(
                 "the issuer sent a document that is not discovery JSON".into(),
                 e.to_string(),
             )
         })?;
-        if metadata.issuer() != &issuer {
+        if metadata.issuer() != issuer {
             return Err(failed(
                 "the document names another issuer than the configured one".into(),
                 format!("it names {}", metadata.issuer().as_str()),
             ));
         }
-        // Configured endpoints win over discovered ones (DESIGN.md: any kind may override).
+        Ok(metadata)
+    }
+
+    /// Configured endpoints win over discovered ones (docs/design.md: any kind may override).
+    fn with_configured_endpoints(&self, mut metadata: Metadata) -> Result<Metadata, ProviderError> {
         let bad =
             |key: &str, e: &dyn std::fmt::Display| self.fail(format!("{key} is not valid ({e})"));
         let configured = &self.endpoints;
@@ -193,10 +232,17 @@ impl OidcFlow {
             metadata = metadata
                 .set_jwks_uri(JsonWebKeySetUrl::new(url.clone()).map_err(|e| bad("jwks_url", &e))?);
         }
-        // Rule 15: what discovery alone names must be the issuer's. Token, userinfo and keys
-        // are needed: one elsewhere stops the login. Revocation and logout are optional: one
-        // elsewhere is left unused.
-        let on_issuer = |url: &str| is_the_issuers(&issuer, url);
+        Ok(metadata)
+    }
+
+    /// Rule 15: what discovery alone names must be the issuer's. Token, userinfo and keys are
+    /// needed: one elsewhere stops the login.
+    fn check_required_on_issuer(
+        &self,
+        issuer: &IssuerUrl,
+        metadata: &Metadata,
+    ) -> Result<(), ProviderError> {
+        let configured = &self.endpoints;
         let required = [
             (
                 "token_endpoint",
@@ -216,8 +262,8 @@ impl OidcFlow {
         ];
         for (name, discovered, url) in required {
             if let (true, Some(url)) = (discovered, url) {
-                if !on_issuer(&url) {
-                    return Err(failed(
+                if !is_the_issuers(issuer, &url) {
+                    return Err(self.discovery_failed(
                         format!(
                             "its {name} is not on the issuer's host over https (configure it \
                              explicitly to use it)"
@@ -227,25 +273,40 @@ impl OidcFlow {
                 }
             }
         }
-        let extra = metadata.additional_metadata().clone();
-        let optional = |name: &str, url: Option<String>| {
-            url.filter(|url| {
-                let ok = on_issuer(url);
+        Ok(())
+    }
+
+    /// The endpoints calls as the person use. Revocation and logout are optional (rule 15): one
+    /// discovered elsewhere than on the issuer is left unused.
+    fn api_endpoints(
+        &self,
+        issuer: &IssuerUrl,
+        metadata: &Metadata,
+        extra: &ExtraMetadata,
+    ) -> ApiEndpoints {
+        let optional = |name: &str, url: &Option<String>| {
+            url.clone().filter(|url| {
+                let ok = is_the_issuers(issuer, url);
                 if !ok {
                     tracing::warn!(provider = %self.id, %name, %url, "left unused: not on the issuer's host over https");
                 }
                 ok
             })
         };
-        let endpoints = ApiEndpoints {
+        ApiEndpoints {
             userinfo: metadata.userinfo_endpoint().map(|u| u.to_string()),
-            revocation: configured
+            revocation: self
+                .endpoints
                 .revocation_url
                 .clone()
-                .or_else(|| optional("revocation_endpoint", extra.revocation_endpoint)),
-            end_session: optional("end_session_endpoint", extra.end_session_endpoint),
-        };
-        let jwks = Jwks::fetch_async(metadata.jwks_uri(), &self.http)
+                .or_else(|| optional("revocation_endpoint", &extra.revocation_endpoint)),
+            end_session: optional("end_session_endpoint", &extra.end_session_endpoint),
+        }
+    }
+
+    /// The signing keys at `jwks_uri`.
+    async fn fetch_keys(&self, metadata: &Metadata) -> Result<Jwks, ProviderError> {
+        Jwks::fetch_async(metadata.jwks_uri(), &self.http)
             .await
             .map_err(|e| {
                 let (what, detail) = match &e {
@@ -259,26 +320,7 @@ impl OidcFlow {
                         e.to_string(),
                     ),
                 };
-                failed(what, detail)
-            })?;
-        metadata = metadata.set_jwks(jwks.clone());
-        let redirect = RedirectUrl::new(self.redirect_uri.clone())
-            .map_err(|e| self.fail(format!("the redirect URI is not valid ({e})")))?;
-        Ok(Discovered {
-            jwks,
-            authorize_endpoint: metadata.authorization_endpoint().to_string(),
-            issuer: metadata.issuer().to_string(),
-            iss_parameter_required: extra.authorization_response_iss_parameter_supported,
-            endpoints: Arc::new(endpoints),
-            client: Client::from_provider_metadata(
-                metadata,
-                ClientId::new(self.client_id.clone()),
-                Some(ClientSecret::new(
-                    self.client_secret.expose_secret().to_owned(),
-                )),
-            )
-            .set_redirect_uri(redirect),
-            fetched_at: Instant::now(),
-        })
+                self.discovery_failed(what, detail)
+            })
     }
 }

@@ -1,6 +1,4 @@
-//! Rate limiting of the routes that start or finish a login (`POST /api/login/*`,
-//! `POST /api/session`) per client address, with `tower_governor` (issue 4; RFC 9700 §4.x leaves
-//! brute force to the deployment, and each login costs a provider round trip).
+//! Who the client of a request is: the key of every per-address limit.
 //!
 //! The client address is the TCP peer (`startup.rs` serves with `ConnectInfo<SocketAddr>`),
 //! unless that peer is one of `[server] trusted_proxies`: then it is read from
@@ -10,31 +8,14 @@
 
 use std::{
     net::{IpAddr, Ipv6Addr, SocketAddr},
-    sync::{Arc, Weak},
-    time::Duration,
+    sync::Arc,
 };
 
-use axum::{
-    extract::ConnectInfo,
-    http::{header, Request, StatusCode},
-    response::{IntoResponse, Response},
-    routing::MethodRouter,
-    Json,
-};
+use axum::{extract::ConnectInfo, http::Request};
 use ipnet::IpNet;
-use tower_governor::{
-    governor::{GovernorConfig, GovernorConfigBuilder},
-    key_extractor::KeyExtractor,
-    GovernorError, GovernorLayer,
-};
-
-use crate::config::ServerConfig;
+use tower_governor::{key_extractor::KeyExtractor, GovernorError};
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
-
-/// How often addresses that have been quiet long enough are forgotten, so the table of
-/// addresses cannot grow without bound.
-const FORGET_EVERY: Duration = Duration::from_secs(60);
 
 /// The key of a client: its IPv4 address, or the /64 network of its IPv6 address (one host
 /// usually holds a whole /64, and could otherwise take a fresh address for every request).
@@ -214,92 +195,6 @@ impl axum::extract::FromRequestParts<crate::state::AppState> for ClientIp {
             .map(|value| value.to_str().unwrap_or("not an address"));
         let client = state.client_address.client_of(peer, forwarded_for);
         Ok(ClientIp(ClientAddress::key_of(client)))
-    }
-}
-
-type Config = GovernorConfig<ClientAddress, governor::middleware::NoOpMiddleware>;
-type Layer = GovernorLayer<ClientAddress, governor::middleware::NoOpMiddleware, axum::body::Body>;
-
-/// The limiter shared by the rate-limited routes: one budget per address across all of them.
-#[derive(Clone)]
-pub struct RateLimit {
-    layer: Option<Layer>,
-}
-
-impl RateLimit {
-    /// `server.rate_limit_per_minute` requests a minute, with bursts of `server.rate_limit_burst`;
-    /// 0 in either turns the limit off.
-    pub fn from_config(server: &ServerConfig) -> Self {
-        let (per_minute, burst) = (server.rate_limit_per_minute, server.rate_limit_burst);
-        if per_minute == 0 || burst == 0 {
-            return RateLimit { layer: None };
-        }
-        let config: Arc<Config> = Arc::new(
-            GovernorConfigBuilder::default()
-                .key_extractor(ClientAddress::new(&server.trusted_proxies))
-                // One request back every 60/per_minute seconds.
-                .period(Duration::from_secs(60) / per_minute)
-                .burst_size(burst)
-                .finish()
-                .expect("period and burst are not zero"),
-        );
-        forget_quiet_addresses(Arc::downgrade(&config));
-        let layer = GovernorLayer::new(config).error_handler(too_many_requests);
-        RateLimit { layer: Some(layer) }
-    }
-
-    /// `route`, counted against the caller's budget when rate limiting is on.
-    pub fn limit<S: Clone + Send + Sync + 'static>(
-        &self,
-        route: MethodRouter<S>,
-    ) -> MethodRouter<S> {
-        match &self.layer {
-            Some(layer) => route.route_layer(layer.clone()),
-            None => route,
-        }
-    }
-}
-
-/// Drops the state of addresses whose budget is full again, for as long as the limiter lives.
-fn forget_quiet_addresses(config: Weak<Config>) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    runtime.spawn(async move {
-        let mut every = tokio::time::interval(FORGET_EVERY);
-        every.tick().await;
-        loop {
-            every.tick().await;
-            let Some(config) = config.upgrade() else {
-                return;
-            };
-            config.limiter().retain_recent();
-            config.limiter().shrink_to_fit();
-        }
-    });
-}
-
-/// DESIGN.md's error shape, 429, and `Retry-After` in whole seconds (rounded up).
-fn too_many_requests(error: GovernorError) -> Response {
-    match error {
-        GovernorError::TooManyRequests { wait_time, .. } => {
-            let seconds = wait_time + 1;
-            tracing::info!(retry_after = seconds, "login rate limit reached");
-            let body = shared::ApiError {
-                error: shared::codes::RATE_LIMITED.to_owned(),
-                message: format!(
-                    "too many login requests from your address; try again in {seconds} s"
-                ),
-            };
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, seconds.to_string())],
-                Json(body),
-            )
-                .into_response()
-        }
-        other => crate::error::AppError::Internal(anyhow::anyhow!("rate limiter: {other}"))
-            .into_response(),
     }
 }
 

@@ -10,9 +10,11 @@
 use std::{
     collections::{HashMap, VecDeque},
     net::IpAddr,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+
+use super::{Forget, Sweeper};
 
 /// Why an attempt could not start: the cap that is full, and when a place frees up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,13 +27,14 @@ pub enum Full {
 #[derive(Debug)]
 pub struct PendingLogins {
     per_address: usize,
-    total: usize,
     ttl: Duration,
-    state: Mutex<Places>,
+    places: Arc<Mutex<Places>>,
 }
 
 #[derive(Debug, Default)]
 struct Places {
+    /// The cap on places in all.
+    total: usize,
     /// Oldest first: (when the place frees up, its address, its id).
     queue: VecDeque<(Instant, IpAddr, u64)>,
     /// The ids still holding a place, with their address.
@@ -53,7 +56,7 @@ impl Places {
 
     /// Frees the places whose time is up. Places freed early leave their slot in the queue
     /// until then; when such slots outnumber the cap, they go.
-    fn expire(&mut self, now: Instant, cap: usize) {
+    fn expire(&mut self, now: Instant) {
         while let Some(&(until, _, id)) = self.queue.front() {
             if until > now {
                 break;
@@ -61,29 +64,48 @@ impl Places {
             self.queue.pop_front();
             self.free(id);
         }
-        if self.queue.len() > 4 * cap.max(16) {
+        if self.queue.len() > 4 * self.total.max(16) {
             let live = &self.live;
             self.queue.retain(|(_, _, id)| live.contains_key(id));
         }
     }
 }
 
+/// After a flood, the places expire on the next login; this also gives back their memory.
+impl Forget for Mutex<Places> {
+    fn forget_quiet(&self) {
+        let mut places = self.lock().unwrap_or_else(|e| e.into_inner());
+        places.expire(Instant::now());
+        places.queue.shrink_to_fit();
+        places.live.shrink_to_fit();
+        places.per_address.shrink_to_fit();
+    }
+}
+
 impl PendingLogins {
-    pub fn new(per_address: usize, total: usize, ttl: Duration) -> Self {
+    pub fn new(per_address: usize, total: usize, ttl: Duration, sweeper: &mut Sweeper) -> Self {
+        let places = Arc::new(Mutex::new(Places {
+            total,
+            ..Places::default()
+        }));
+        sweeper.watch(&places);
         PendingLogins {
             per_address,
-            total,
             ttl,
-            state: Mutex::default(),
+            places,
         }
+    }
+
+    fn places(&self) -> std::sync::MutexGuard<'_, Places> {
+        self.places.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes a place for an attempt from `address` (its rate-limit key: an IPv4 address or an
     /// IPv6 /64); the id frees it early with [`PendingLogins::release`].
     pub fn reserve(&self, address: IpAddr) -> Result<u64, Full> {
         let now = Instant::now();
-        let mut places = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        places.expire(now, self.total);
+        let mut places = self.places();
+        places.expire(now);
         let oldest = |places: &Places, of: Option<IpAddr>| {
             places
                 .queue
@@ -100,7 +122,7 @@ impl PendingLogins {
                 retry_after: oldest(&places, Some(address)),
             });
         }
-        if places.live.len() >= self.total {
+        if places.live.len() >= places.total {
             return Err(Full::Everyone {
                 retry_after: oldest(&places, None),
             });
@@ -114,15 +136,15 @@ impl PendingLogins {
 
     /// The attempt `id` was used: its place is free again.
     pub fn release(&self, id: u64) {
-        let mut places = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut places = self.places();
         places.free(id);
-        places.expire(Instant::now(), self.total);
+        places.expire(Instant::now());
     }
 
     /// Attempts holding a place now.
     pub fn count(&self) -> usize {
-        let mut places = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        places.expire(Instant::now(), self.total);
+        let mut places = self.places();
+        places.expire(Instant::now());
         places.live.len()
     }
 }
@@ -137,7 +159,7 @@ mod tests {
 
     #[test]
     fn each_address_and_everyone_have_a_cap_and_a_used_attempt_frees_its_place() {
-        let pending = PendingLogins::new(2, 3, Duration::from_secs(60));
+        let pending = PendingLogins::new(2, 3, Duration::from_secs(60), &mut Sweeper::default());
         let a1 = pending.reserve(ip(1)).unwrap();
         pending.reserve(ip(1)).unwrap();
         assert!(matches!(pending.reserve(ip(1)), Err(Full::Address { .. })));
@@ -150,7 +172,7 @@ mod tests {
 
     #[test]
     fn places_free_up_when_attempts_expire() {
-        let pending = PendingLogins::new(1, 1, Duration::from_millis(30));
+        let pending = PendingLogins::new(1, 1, Duration::from_millis(30), &mut Sweeper::default());
         pending.reserve(ip(1)).unwrap();
         let Err(Full::Address { retry_after }) = pending.reserve(ip(1)) else {
             panic!("the address is full")

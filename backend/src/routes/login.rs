@@ -1,7 +1,7 @@
-//! The login flow: DESIGN.md steps 1, 2, 5 and 8.
+//! The login flow, from the provider buttons to logging out: steps 1, 2, 5 and 8 of
+//! docs/design.md, "The flow". (`GET /api/auth`, forward auth for nginx, is `app.rs`.)
 
 use axum::{
-    body::Bytes,
     extract::{Path, State},
     Json,
 };
@@ -12,6 +12,7 @@ use shared::{
 };
 use tower_sessions::Session;
 
+use super::body::OptionalJson;
 use crate::{
     error::{ApiJson, AppError},
     providers::{Provider, Providers},
@@ -40,16 +41,9 @@ pub async fn login(
     session: Session,
     ClientIp(client): ClientIp,
     Path(provider): Path<String>,
-    body: Bytes,
-) -> Result<Json<LoginResponse>, AppError> {
     // The body is optional: `{}` and no body at all both mean "no return_to".
-    let request: LoginRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        LoginRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            AppError::BadRequest(format!("the body is not a valid login request: {e}"))
-        })?
-    };
+    OptionalJson(request): OptionalJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, AppError> {
     let provider = configured(&state.providers, &provider)?;
     // Rule 13: a place among the logins under way, before anything is stored.
     let reservation = state
@@ -183,16 +177,9 @@ async fn finish_login(
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,
-    body: Bytes,
-) -> Result<Json<LogoutResponse>, AppError> {
     // The body is optional: no body is `{}`, this browser's session only.
-    let request: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        LogoutRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            AppError::BadRequest(format!("the body is not a valid logout request: {e}"))
-        })?
-    };
+    OptionalJson(request): OptionalJson<LogoutRequest>,
+) -> Result<Json<LogoutResponse>, AppError> {
     let mut end_session_url = None;
     if let Some(id) = session.id() {
         let _guard = state.session_locks.lock(id).await;
