@@ -152,6 +152,19 @@ pub fn no_store() -> [(header::HeaderName, &'static str); 2] {
     ]
 }
 
+/// RFC 6585 §4: 429 with how long to wait. 42 Intra answers exactly this body.
+pub fn too_many_requests(retry_after_secs: u64) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::RETRY_AFTER, retry_after_secs.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Json(json!({ "error": "Too Many Requests" })),
+    )
+        .into_response()
+}
+
 /// The id and secret a client presented, from HTTP Basic or the body.
 pub fn client_credentials(
     headers: &HeaderMap,

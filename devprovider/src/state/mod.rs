@@ -61,7 +61,7 @@ impl AppState {
                 let redirect_urls = client
                     .redirect_uris
                     .iter()
-                    .filter_map(|uri| crate::parse_redirect_uri(uri).ok())
+                    .filter_map(|uri| crate::config::parse_redirect_uri(uri).ok())
                     .collect();
                 (
                     client.id.clone(),
@@ -123,7 +123,7 @@ impl AppState {
     }
 
     pub fn avatar_url(&self, user: &DemoUser) -> String {
-        crate::routes::avatar::url(&self.issuer, &user.login)
+        crate::pages::avatar::url(&self.issuer, &user.login)
     }
 }
 

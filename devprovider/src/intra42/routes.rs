@@ -11,14 +11,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::authorize::{Challenge, Trusted};
-use super::token;
-use super::userinfo::too_many_requests;
-use crate::dialect::secret_valid_until;
+use super::{personas, secret_valid_until};
+use crate::authorize::{Challenge, Trusted};
 use crate::html;
-use crate::oauth::{bearer_token, check_client, client_credentials, no_store, Params};
-use crate::personas;
+use crate::oauth::{
+    bearer_token, check_client, client_credentials, no_store, too_many_requests, Params,
+};
 use crate::state::{AccessInfo, AccessProblem, AppState, Issued};
+use crate::token_endpoint;
 
 const INVALID_CLIENT: &str = "Client authentication failed due to unknown client, no client \
     authentication included, or unsupported authentication method.";
@@ -91,7 +91,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token::answer(&state, &headers, &body, || {
+    token_endpoint::answer(&state, &headers, &body, || {
         match grant(&state, &headers, &body) {
             Ok(issued) => {
                 let body = json!({

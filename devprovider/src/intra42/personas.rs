@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use super::stable_number;
-use crate::routes::avatar;
+use crate::config::stable_number;
+use crate::pages::avatar;
 use crate::DemoUser;
 
 /// Four of 42's campuses in Spain.
@@ -196,7 +196,7 @@ pub fn intra42_me(user: &DemoUser, base: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::personas::demo_user;
+    use crate::config::demo_user;
 
     #[test]
     fn a_configured_user_gets_a_stable_id_and_the_madrid_campus() {

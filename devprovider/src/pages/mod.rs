@@ -1,15 +1,10 @@
-//! The HTTP surface: one module per endpoint family. The login, consent and logout pages and
-//! the avatars are shared; each dialect mounts its protocol endpoints (`Rules::routes`).
+//! The pages every dialect shares: the login and consent forms its authorize endpoint leads to,
+//! the provider's own logout page, and the avatars. [`router`] mounts them beside the dialect's
+//! protocol endpoints (`Rules::routes`).
 
-pub mod authorize;
 pub mod avatar;
-pub mod discovery;
 mod forms;
-pub mod github;
-pub mod intra42;
 mod logout;
-pub mod token;
-pub mod userinfo;
 
 use std::sync::Arc;
 

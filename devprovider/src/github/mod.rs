@@ -1,6 +1,11 @@
-//! The `github` dialect's rules: what github.com does differently from RFC 6749 as an OAuth App
-//! provider (docs.github.com, "Authorizing OAuth apps" and "Scopes for OAuth apps"). Its
-//! endpoints are in `routes/github.rs`, its users' accounts in `personas/github.rs`.
+//! The `github` dialect: what github.com does differently from RFC 6749 as an OAuth App
+//! provider (docs.github.com, "Authorizing OAuth apps" and "Scopes for OAuth apps"). Its OAuth
+//! endpoints are in `oauth.rs`, the REST calls in `api.rs`, its users' accounts in
+//! `personas.rs`.
+
+mod api;
+mod oauth;
+mod personas;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,11 +13,8 @@ use std::time::Duration;
 use axum::routing::{delete, get, post};
 use axum::Router;
 
-use super::{Minted, Rules};
+use crate::dialect::{Minted, Rules};
 use crate::html::escape;
-use crate::oauth;
-use crate::personas;
-use crate::routes::github;
 use crate::scope::Scope;
 use crate::state::AppState;
 use crate::DemoUser;
@@ -71,17 +73,14 @@ impl Rules for Github {
     /// github.com and api.github.com folded onto one base URL.
     fn routes(&self) -> Router<Arc<AppState>> {
         Router::new()
-            .route("/login/oauth/authorize", get(github::authorize))
-            .route("/login/oauth/access_token", post(github::access_token))
-            .route("/user", get(github::user))
-            .route("/user/emails", get(github::emails))
-            .route("/user/orgs", get(github::orgs))
-            .route("/user/teams", get(github::teams))
-            .route(
-                "/applications/{client_id}/token",
-                delete(github::delete_token),
-            )
-            .route("/{login}", get(github::profile))
+            .route("/login/oauth/authorize", get(oauth::authorize))
+            .route("/login/oauth/access_token", post(oauth::access_token))
+            .route("/user", get(api::user))
+            .route("/user/emails", get(api::emails))
+            .route("/user/orgs", get(api::orgs))
+            .route("/user/teams", get(api::teams))
+            .route("/applications/{client_id}/token", delete(api::delete_token))
+            .route("/{login}", get(api::profile))
     }
 
     fn parse_scope(&self, input: &str) -> Result<Scope, String> {
@@ -153,7 +152,7 @@ impl Rules for Github {
     /// authentication to GitHub", token prefixes).
     fn mint(&self, _ttl: Duration) -> Minted {
         Minted {
-            access_token: oauth::github_token("gho_"),
+            access_token: crate::oauth::github_token("gho_"),
             refresh_token: None,
             ttl: None,
         }

@@ -1,4 +1,4 @@
-//! The UserInfo endpoint (OIDC Core §5.3), with bearer tokens per RFC 6750.
+//! The standard dialect's UserInfo endpoint (OIDC Core §5.3), with bearer tokens per RFC 6750.
 
 use std::sync::Arc;
 
@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::dialect::userinfo_claims;
-use crate::oauth::{bearer_token, no_store};
+use super::userinfo_claims;
+use crate::oauth::{bearer_token, no_store, too_many_requests};
 use crate::state::{AccessProblem, AppState};
 
 /// `GET` or `POST /userinfo` with `Authorization: Bearer TOKEN`.
@@ -49,19 +49,6 @@ pub async fn userinfo(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
             description,
         ),
     }
-}
-
-/// RFC 6585 §4: 429 with how long to wait. 42 Intra answers exactly this body.
-pub fn too_many_requests(retry_after_secs: u64) -> Response {
-    (
-        StatusCode::TOO_MANY_REQUESTS,
-        [
-            (header::RETRY_AFTER, retry_after_secs.to_string()),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        Json(json!({ "error": "Too Many Requests" })),
-    )
-        .into_response()
 }
 
 fn unauthorized(challenge: String, error: &str, description: &str) -> Response {

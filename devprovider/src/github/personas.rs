@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
-use super::stable_number;
-use crate::routes::avatar;
+use crate::config::stable_number;
+use crate::pages::avatar;
 use crate::DemoUser;
 
 /// A GitHub account (docs.github.com, "Get the authenticated user").
@@ -227,7 +227,7 @@ fn org_json(org: &Org, base: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::personas::demo_user;
+    use crate::config::demo_user;
 
     #[test]
     fn grace_keeps_her_github_email_private_but_lists_it_in_emails() {

@@ -1,6 +1,9 @@
-//! The `intra42` dialect's rules: what api.intra.42.fr (Doorkeeper) does its own way, from
+//! The `intra42` dialect: what api.intra.42.fr (Doorkeeper) does its own way, from
 //! api.intra.42.fr/apidoc ("Web Application Flow", "Specification"). Its endpoints are in
-//! `routes/intra42.rs`, its students in `personas/intra42.rs`.
+//! `routes.rs`, its students in `personas.rs`.
+
+mod personas;
+mod routes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,11 +11,9 @@ use std::time::Duration;
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::{Minted, Rules};
+use crate::dialect::{Minted, Rules};
 use crate::html::escape;
 use crate::oauth;
-use crate::personas;
-use crate::routes::intra42;
 use crate::scope::Scope;
 use crate::state::AppState;
 use crate::DemoUser;
@@ -38,10 +39,10 @@ impl Rules for Intra42 {
 
     fn routes(&self) -> Router<Arc<AppState>> {
         Router::new()
-            .route("/oauth/authorize", get(intra42::authorize))
-            .route("/oauth/token", post(intra42::token))
-            .route("/oauth/token/info", get(intra42::token_info))
-            .route("/v2/me", get(intra42::me))
+            .route("/oauth/authorize", get(routes::authorize))
+            .route("/oauth/token", post(routes::token))
+            .route("/oauth/token/info", get(routes::token_info))
+            .route("/v2/me", get(routes::me))
     }
 
     /// Doorkeeper: space-separated, unknown names refused.

@@ -1,73 +1,13 @@
-//! The `standard` dialect: OAuth 2.0 (RFC 6749) and OpenID Connect Core 1.0 as written, which
-//! is what the `Rules` defaults already do. This file adds the OIDC scopes and claims.
+//! What the standard dialect's tokens and userinfo say: the token reply, RS256 id tokens,
+//! logout tokens, and the claims a scope allows (OIDC Core §2, §5.4; Back-Channel Logout 1.0).
 
-use std::sync::Arc;
-
-use axum::routing::{get, post};
-use axum::Router;
 use serde_json::{json, Map, Value};
 
-use super::Rules;
-use crate::html::escape;
+use crate::config::subject_of;
 use crate::keys;
 use crate::oauth;
-use crate::routes::{authorize, discovery, token, userinfo};
 use crate::scope::Scope;
 use crate::state::{unix_now, AppState, Issued};
-use crate::{subject_of, DemoUser};
-
-/// The scopes of OIDC Core §5.4 and §11.
-pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
-
-pub struct Standard;
-
-impl Rules for Standard {
-    fn name(&self) -> &'static str {
-        "standard"
-    }
-
-    fn routes(&self) -> Router<Arc<AppState>> {
-        Router::new()
-            .route(
-                "/.well-known/openid-configuration",
-                get(discovery::openid_configuration),
-            )
-            .route("/jwks", get(discovery::jwks))
-            .route("/authorize", get(authorize::authorize))
-            .route("/token", post(token::token))
-            .route("/revoke", post(token::revoke))
-            .route(
-                "/userinfo",
-                get(userinfo::userinfo).post(userinfo::userinfo),
-            )
-    }
-
-    /// RFC 6749 §3.3: space-separated; a name the server doesn't know is refused.
-    fn parse_scope(&self, input: &str) -> Result<Scope, String> {
-        Scope::refusing_unknown(input, &[' '], &SCOPES)
-    }
-
-    fn backchannel_logout(&self) -> bool {
-        true
-    }
-
-    fn consent_items(&self, user: &DemoUser, scope: &Scope) -> Vec<String> {
-        let mut items = Vec::new();
-        if scope.contains("profile") {
-            items.push(format!(
-                "see your name, login (<code>{}</code>) and avatar",
-                escape(&user.login)
-            ));
-        }
-        if scope.contains("email") {
-            items.push(format!("see your email address ({})", escape(&user.email)));
-        }
-        if scope.contains("offline_access") {
-            items.push("keep access while you are away (refresh tokens)".to_owned());
-        }
-        items
-    }
-}
 
 /// The token reply (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 pub fn token_response(state: &AppState, issued: Issued) -> Value {

@@ -1,4 +1,4 @@
-//! The token endpoint (RFC 6749 §3.2) and the revocation endpoint (RFC 7009).
+//! The standard dialect's token endpoint (RFC 6749 §3.2) and revocation endpoint (RFC 7009).
 
 use std::sync::Arc;
 
@@ -9,29 +9,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
-use crate::dialect::token_response;
+use super::claims::token_response;
 use crate::oauth::{authenticate_client, no_store, OAuthError, Params};
 use crate::state::AppState;
-
-/// What every dialect's token endpoint does around its own answer: the request is counted,
-/// valid or not (which is why bodies are read raw), and the answer to a `refresh_token` grant
-/// waits for the refresh delay (`DevProvider::set_refresh_delay`) after it was decided.
-pub async fn answer(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
-    answer: impl FnOnce() -> Response,
-) -> Response {
-    state.count(|s| s.token_requests += 1);
-    let response = answer();
-    let is_refresh = Params::parse_body(headers, body)
-        .is_ok_and(|params| params.get("grant_type") == Some("refresh_token"));
-    let delay = state.refresh_delay();
-    if is_refresh && !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    response
-}
+use crate::token_endpoint::answer;
 
 /// `POST /token`.
 pub async fn token(

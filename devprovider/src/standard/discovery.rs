@@ -1,4 +1,4 @@
-//! OpenID Connect Discovery 1.0 and the JWK Set.
+//! The standard dialect's OpenID Connect Discovery 1.0 document and JWK Set.
 
 use std::sync::Arc;
 
@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::dialect::STANDARD_SCOPES;
+use super::SCOPES;
 use crate::keys;
 use crate::state::AppState;
 
@@ -24,7 +24,7 @@ pub async fn openid_configuration(State(state): State<Arc<AppState>>) -> Json<Va
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": STANDARD_SCOPES,
+        "scopes_supported": SCOPES,
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],

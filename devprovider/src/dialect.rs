@@ -1,21 +1,14 @@
 //! Which provider the emulator answers like. Everything a provider does its own way lives in its
-//! dialect's file, behind [`Rules`]. The trait's default methods do what RFC 6749 and OpenID
-//! Connect say, so a dialect overrides only its provider's quirks. [`Dialect::rules`] is the one
-//! place a dialect is matched: a new dialect is a new file, its variant, and its line there and
-//! in [`Dialect::ALL`].
-
-mod github;
-mod intra42;
-mod standard;
+//! dialect's folder (`standard/`, `github/`, `intra42/`: personas, endpoints and quirks), behind
+//! [`Rules`]. The trait's default methods do what RFC 6749 and OpenID Connect say, so a dialect
+//! overrides only its provider's quirks. [`Dialect::rules`] is the one place a dialect is
+//! matched: a new dialect is a new folder, its variant, and its line there and in
+//! [`Dialect::ALL`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-
-pub use github::parse_scope as github_scope;
-pub use intra42::secret_valid_until;
-pub use standard::{logout_token, token_response, userinfo_claims, SCOPES as STANDARD_SCOPES};
 
 use crate::oauth::random_token;
 use crate::scope::Scope;
@@ -42,9 +35,9 @@ impl Dialect {
 
     pub(crate) fn rules(self) -> &'static dyn Rules {
         match self {
-            Dialect::Standard => &standard::Standard,
-            Dialect::Github => &github::Github,
-            Dialect::Intra42 => &intra42::Intra42,
+            Dialect::Standard => &crate::standard::Standard,
+            Dialect::Github => &crate::github::Github,
+            Dialect::Intra42 => &crate::intra42::Intra42,
         }
     }
 
