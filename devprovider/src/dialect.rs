@@ -105,7 +105,7 @@ pub(crate) trait Rules: Sync {
 
     /// The consent page's list after "sign you in as …", in the words of the dialect's scopes
     /// (HTML, escaped).
-    fn consent_items(&self, user: &DemoUser, scope: &Scope) -> Vec<String>;
+    fn consent_items(&self, state: &AppState, user: &DemoUser, scope: &Scope) -> Vec<String>;
 
     fn default_access_token_ttl(&self) -> Duration {
         Duration::from_secs(3600)
@@ -122,7 +122,7 @@ pub(crate) trait Rules: Sync {
     }
 
     /// The display name of an account other than a demo user that has an avatar here.
-    fn avatar_owner(&self, _login: &str) -> Option<&'static str> {
+    fn avatar_owner(&self, _state: &AppState, _login: &str) -> Option<String> {
         None
     }
 

@@ -32,6 +32,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod authorize;
 mod config;
 mod dialect;
@@ -49,6 +50,7 @@ mod standard;
 mod state;
 mod token_endpoint;
 
+pub use crate::admin::{AdminError, MembershipChange, Memberships};
 pub use crate::config::file as config_file;
 pub use crate::config::{demo_users, Client, Config, DemoUser};
 pub use crate::dialect::Dialect;

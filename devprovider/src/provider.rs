@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::admin::{AdminError, MembershipChange, Memberships};
 use crate::state::AppState;
 use crate::{keys, pages, Config, Dialect};
 
@@ -24,7 +25,7 @@ pub struct Stats {
     /// Successful `refresh_token` grants.
     pub refresh_grants: usize,
     /// Every request that reached `/userinfo`, `/user`, `/user/emails`, `/user/orgs`,
-    /// `/user/teams` or `/v2/me`, valid or not.
+    /// `/user/teams`, `/orgs/{org}/members/{username}` or `/v2/me`, valid or not.
     pub userinfo_requests: usize,
     /// Revocation requests from an authenticated client (`POST /revoke` answered 200, or
     /// GitHub's `DELETE /applications/{client_id}/token`).
@@ -67,6 +68,8 @@ impl DevProvider {
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             // A dropped sender resolves `stopped` as well, which is how Drop stops the server.
+            // The peer's address tells the admin API whether a request comes from loopback.
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let result = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
                     let _ = stopped.await;
@@ -137,6 +140,61 @@ impl DevProvider {
         self.state.set_refresh_delay(delay);
     }
 
+    /// The groups, GitHub organizations and teams, and 42 campuses `login` has now; None for
+    /// an unknown login.
+    pub fn memberships(&self, login: &str) -> Option<Memberships> {
+        self.state.memberships(login)
+    }
+
+    /// Changes who `login` belongs to while they may be logged in: tokens already issued stay
+    /// valid, and what the provider answers from now on says the new memberships. Refused
+    /// whole, naming why, for an unknown login, a bad value or a field of another dialect.
+    pub fn change_memberships(
+        &self,
+        login: &str,
+        change: MembershipChange,
+    ) -> Result<Memberships, AdminError> {
+        self.state.change_memberships(login, change)
+    }
+
+    /// Standard dialect: the `groups` claim of `login` from now on (none when empty).
+    pub fn set_groups(&self, login: &str, groups: &[&str]) -> Result<(), AdminError> {
+        let change = MembershipChange {
+            groups: Some(owned(groups)),
+            ..MembershipChange::default()
+        };
+        self.change_memberships(login, change).map(drop)
+    }
+
+    /// GitHub: the organizations (by login) `login` belongs to from now on; teams in the
+    /// others go with them.
+    pub fn set_github_orgs(&self, login: &str, orgs: &[&str]) -> Result<(), AdminError> {
+        let change = MembershipChange {
+            github_orgs: Some(owned(orgs)),
+            ..MembershipChange::default()
+        };
+        self.change_memberships(login, change).map(drop)
+    }
+
+    /// GitHub: the teams (`org/team-slug`) `login` belongs to from now on; their organizations
+    /// are joined with them.
+    pub fn set_github_teams(&self, login: &str, teams: &[&str]) -> Result<(), AdminError> {
+        let change = MembershipChange {
+            github_teams: Some(owned(teams)),
+            ..MembershipChange::default()
+        };
+        self.change_memberships(login, change).map(drop)
+    }
+
+    /// 42: the one campus (by name or id) the student `login` studies at from now on.
+    pub fn set_intra42_campus(&self, login: &str, campus: &str) -> Result<(), AdminError> {
+        let change = MembershipChange {
+            intra42_campus: Some(campus.to_owned()),
+            ..MembershipChange::default()
+        };
+        self.change_memberships(login, change).map(drop)
+    }
+
     /// Stops serving (in-flight requests finish) and waits for the server task.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -170,4 +228,8 @@ fn issuer_for(addr: SocketAddr) -> String {
         addr.set_ip(Ipv4Addr::LOCALHOST.into());
     }
     format!("http://{addr}")
+}
+
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| (*name).to_owned()).collect()
 }

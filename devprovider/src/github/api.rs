@@ -11,11 +11,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::orgs::{self, OrgMembership};
 use super::personas;
 use crate::html;
 use crate::oauth::{bearer_token, check_client, parse_basic};
 use crate::state::{AccessInfo, AppState};
 use crate::DemoUser;
+
+/// The scopes that read organization memberships: "this API requires at least `user` or
+/// `read:org` scope for OAuth app tokens" (REST, "List organizations for the authenticated
+/// user"); wider org scopes include `read:org` ("Scopes for OAuth apps").
+const READ_ORG: [&str; 4] = ["admin:org", "read:org", "user", "write:org"];
 
 /// `GET /user`: the authenticated user's public profile.
 pub async fn user(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -52,9 +58,8 @@ pub async fn orgs(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
         "You need at least read:org scope or user scope to list your organizations.",
         "https://docs.github.com/rest/orgs/orgs#list-organizations-for-the-authenticated-user",
     );
-    let accepted = ["admin:org", "read:org", "user", "write:org"];
-    scoped_call(&state, &headers, &accepted, refusal, |user| {
-        personas::github_orgs(user, &state.issuer)
+    scoped_call(&state, &headers, &READ_ORG, refusal, |user| {
+        orgs::orgs_json(&github_memberships(&state, &user.login), &state.issuer)
     })
 }
 
@@ -69,8 +74,44 @@ pub async fn teams(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Re
     );
     let accepted = ["admin:org", "read:org", "repo", "user", "write:org"];
     scoped_call(&state, &headers, &accepted, refusal, |user| {
-        personas::github_teams(user, &state.issuer)
+        orgs::teams_json(&github_memberships(&state, &user.login), &state.issuer)
     })
+}
+
+/// `GET /orgs/{org}/members/{username}`, "Check organization membership for a user": 204 when
+/// `username` is a member, 404 when not, asked by a member whose token may read private
+/// memberships (the `/user/orgs` scopes). Anyone else is sent (302) to the public membership
+/// check; every membership here is private, GitHub's default, and this emulator serves no such
+/// route, so that answers 404 as GitHub does for a private member. An unknown organization is
+/// a 404.
+pub async fn org_member(
+    State(state): State<Arc<AppState>>,
+    Path((org, username)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    const DOC: &str =
+        "https://docs.github.com/rest/orgs/members#check-organization-membership-for-a-user";
+    let (info, requester) = match api_user(&state, &headers) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    let member = |login: &str| {
+        github_memberships(&state, login)
+            .iter()
+            .any(|m| m.org.login.eq_ignore_ascii_case(&org))
+    };
+    let exists = orgs::is_known(&org) || state.users().iter().any(|u| member(&u.login));
+    let response = if !exists {
+        api_error(StatusCode::NOT_FOUND, "Not Found", DOC)
+    } else if !(member(&requester.login) && info.scope.contains_any(&READ_ORG)) {
+        let public = format!("{}/orgs/{org}/public_members/{username}", state.issuer);
+        (StatusCode::FOUND, [(header::LOCATION, public)]).into_response()
+    } else if state.user(&username).is_some() && member(&username) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        api_error(StatusCode::NOT_FOUND, "Not Found", DOC)
+    };
+    with_scopes(&info, "", response)
 }
 
 /// An API call about the user that needs one of the `accepted` scopes: `body` as JSON when the
@@ -260,4 +301,12 @@ fn with_scopes(info: &AccessInfo, accepted: &str, mut response: Response) -> Res
         }
     }
     response
+}
+
+/// The organizations and teams `login` belongs to now.
+fn github_memberships(state: &AppState, login: &str) -> Vec<OrgMembership> {
+    state
+        .membership(login)
+        .map(|m| m.github)
+        .unwrap_or_default()
 }

@@ -5,6 +5,7 @@
 
 mod api;
 mod oauth;
+pub(crate) mod orgs;
 mod personas;
 
 use std::sync::Arc;
@@ -79,6 +80,7 @@ impl Rules for Github {
             .route("/user/emails", get(api::emails))
             .route("/user/orgs", get(api::orgs))
             .route("/user/teams", get(api::teams))
+            .route("/orgs/{org}/members/{username}", get(api::org_member))
             .route("/applications/{client_id}/token", delete(api::delete_token))
             .route("/{login}", get(api::profile))
     }
@@ -87,7 +89,7 @@ impl Rules for Github {
         Ok(parse_scope(input))
     }
 
-    fn consent_items(&self, user: &DemoUser, scope: &Scope) -> Vec<String> {
+    fn consent_items(&self, _state: &AppState, user: &DemoUser, scope: &Scope) -> Vec<String> {
         // "Scopes for OAuth apps": no scope already reads public data.
         let mut items = vec![format!(
             "read your public profile (<code>{}</code>, name, avatar)",
@@ -117,9 +119,17 @@ impl Rules for Github {
         "<p>This emulator answers like <strong>GitHub</strong>.</p>"
     }
 
-    /// Organizations have avatars too (`avatar_url` in `/user/orgs`).
-    fn avatar_owner(&self, login: &str) -> Option<&'static str> {
-        personas::github_org_name(login)
+    /// Organizations have avatars too (`avatar_url` in `/user/orgs`): any organization someone
+    /// belongs to now.
+    fn avatar_owner(&self, state: &AppState, login: &str) -> Option<String> {
+        state.users().iter().find_map(|user| {
+            let membership = state.membership(&user.login)?;
+            let org = membership
+                .github
+                .into_iter()
+                .find(|m| m.org.login == login)?;
+            Some(org.org.name)
+        })
     }
 
     /// GitHub sends RFC 9207's `iss` since 2026, naming its OAuth endpoints, not github.com.

@@ -1,6 +1,6 @@
 //! GitHub accounts of the demo users, in the shapes of docs.github.com's REST pages "Get the
-//! authenticated user", "List email addresses for the authenticated user", "List organizations
-//! for the authenticated user" and "List teams for the authenticated user".
+//! authenticated user" and "List email addresses for the authenticated user". Their
+//! organizations and teams are in `orgs.rs`.
 
 use serde_json::{json, Value};
 
@@ -72,62 +72,9 @@ fn github_account(user: &DemoUser) -> GithubAccount {
     }
 }
 
-/// An organization (REST "organization-simple").
-struct Org {
-    login: &'static str,
-    /// The display name, which the profile page and the avatar show.
-    name: &'static str,
-    id: u64,
-    description: &'static str,
-}
-
-/// A team in an organization (REST "team-full").
-struct Team {
-    id: u64,
-    slug: &'static str,
-    name: &'static str,
-    description: &'static str,
-}
-
-/// A user's organization, and the teams in it she belongs to.
-struct Membership {
-    org: Org,
-    teams: &'static [Team],
-}
-
-const APOLLO: Membership = Membership {
-    org: Org {
-        login: "apollo-guidance",
-        name: "Apollo Guidance",
-        id: 4_196_901,
-        description: "Guidance and navigation software for the Apollo missions.",
-    },
-    teams: &[Team {
-        id: 1_969_072,
-        slug: "flight-software",
-        name: "Flight Software",
-        description: "The on-board flight software.",
-    }],
-};
-
-/// The display name of an organization the demo users belong to, for its avatar.
-pub fn github_org_name(login: &str) -> Option<&'static str> {
-    [APOLLO]
-        .iter()
-        .find(|m| m.org.login == login)
-        .map(|m| m.org.name)
-}
-
-fn memberships(user: &DemoUser) -> &'static [Membership] {
-    match user.login.as_str() {
-        "margaret" => &[APOLLO],
-        _ => &[],
-    }
-}
-
 /// GitHub's legacy global node id: base64 of `0{length of the type}:{Type}{id}`, as older
 /// objects show (`MDQ6VXNlcjE=` is `04:User1`, `MDEyOk9yZ2FuaXphdGlvbjE=` `012:Organization1`).
-fn node_id(kind: &str, id: u64) -> String {
+pub(super) fn node_id(kind: &str, id: u64) -> String {
     use base64::Engine;
     let legacy = format!("0{}:{kind}{id}", kind.len());
     base64::engine::general_purpose::STANDARD.encode(legacy)
@@ -177,51 +124,6 @@ pub fn github_emails(user: &DemoUser) -> Value {
         json!({ "email": email, "primary": false, "verified": verified, "visibility": null })
     }));
     Value::Array(emails)
-}
-
-/// `GET /user/orgs`: the organizations the user belongs to.
-pub fn github_orgs(user: &DemoUser, base: &str) -> Value {
-    memberships(user)
-        .iter()
-        .map(|m| org_json(&m.org, base))
-        .collect()
-}
-
-/// `GET /user/teams`: the user's teams across her organizations, each naming its organization.
-pub fn github_teams(user: &DemoUser, base: &str) -> Value {
-    let teams = memberships(user).iter().flat_map(|m| {
-        m.teams.iter().map(|team| {
-            json!({
-                "id": team.id,
-                "node_id": node_id("Team", team.id),
-                "url": format!("{base}/teams/{}", team.id),
-                "html_url": format!("{base}/orgs/{}/teams/{}", m.org.login, team.slug),
-                "name": team.name,
-                "slug": team.slug,
-                "description": team.description,
-                "privacy": "closed",
-                "notification_setting": "notifications_enabled",
-                "permission": "pull",
-                "parent": null,
-                "organization": org_json(&m.org, base),
-            })
-        })
-    });
-    teams.collect()
-}
-
-fn org_json(org: &Org, base: &str) -> Value {
-    let url = format!("{base}/orgs/{}", org.login);
-    json!({
-        "login": org.login,
-        "id": org.id,
-        "node_id": node_id("Organization", org.id),
-        "url": url,
-        "repos_url": format!("{url}/repos"),
-        "members_url": format!("{url}/members{{/member}}"),
-        "avatar_url": avatar::url(base, org.login),
-        "description": org.description,
-    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! api.intra.42.fr/apidoc ("Web Application Flow", "Specification"). Its endpoints are in
 //! `routes.rs`, its students in `personas.rs`.
 
-mod personas;
+pub(crate) mod personas;
 mod routes;
 
 use std::sync::Arc;
@@ -50,11 +50,15 @@ impl Rules for Intra42 {
         Scope::refusing_unknown(input, &[' '], &SCOPES)
     }
 
-    fn consent_items(&self, user: &DemoUser, scope: &Scope) -> Vec<String> {
+    fn consent_items(&self, state: &AppState, user: &DemoUser, scope: &Scope) -> Vec<String> {
+        let campuses = state
+            .membership(&user.login)
+            .map(|m| m.campuses)
+            .unwrap_or_default();
         let mut items = vec![format!(
             "read your public 42 data (login <code>{}</code>, {}, campus, levels)",
             escape(&user.login),
-            escape(&personas::intra42_email(user))
+            escape(&personas::intra42_email(user, &campuses))
         )];
         for other in scope.iter().filter(|s| *s != "public") {
             items.push(format!("use the <code>{}</code> scope", escape(other)));

@@ -206,7 +206,11 @@ pub async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
         }
         return response;
     }
-    Json(personas::intra42_me(user, &state.issuer)).into_response()
+    let campuses = state
+        .membership(&user.login)
+        .map(|m| m.campuses)
+        .unwrap_or_default();
+    Json(personas::intra42_me(user, &campuses, &state.issuer)).into_response()
 }
 
 /// Throttle knob, token, then the application's rate limit ("Rate limiting": per application).

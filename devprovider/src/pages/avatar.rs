@@ -24,8 +24,8 @@ pub async fn avatar(State(state): State<Arc<AppState>>, Path(file): Path<String>
     let login = file.strip_suffix(".svg").unwrap_or_default();
     let name = match state.user(login) {
         Some(user) => user.name.clone(),
-        None => match state.rules.avatar_owner(login) {
-            Some(name) => name.to_owned(),
+        None => match state.rules.avatar_owner(&state, login) {
+            Some(name) => name,
             None => return not_found(),
         },
     };

@@ -22,7 +22,7 @@ pub async fn login(State(state): State<Arc<AppState>>, body: Bytes) -> Response 
     match state.select_user(request_id, login) {
         Ok((pending, user)) => {
             let mut items = vec![format!("sign you in as {}", escape(&user.name))];
-            items.extend(state.rules.consent_items(&user, &pending.scope));
+            items.extend(state.rules.consent_items(&state, &user, &pending.scope));
             html::consent_page(
                 state.rules.page_note(),
                 &pending.client_id,

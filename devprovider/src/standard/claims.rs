@@ -80,8 +80,12 @@ pub fn userinfo_claims(state: &AppState, login: &str, scope: &Scope) -> Map<Stri
     }
     // Not an OIDC Core claim, but the usual one for group membership (Keycloak, Okta, Dex,
     // Authentik send `groups`); given with any scope, for the users who have groups.
-    if !user.groups.is_empty() {
-        claims.insert("groups".into(), json!(user.groups));
+    let groups = state
+        .membership(login)
+        .map(|m| m.groups)
+        .unwrap_or_default();
+    if !groups.is_empty() {
+        claims.insert("groups".into(), json!(groups));
     }
     claims
 }

@@ -57,7 +57,7 @@ impl Rules for Standard {
         true
     }
 
-    fn consent_items(&self, user: &DemoUser, scope: &Scope) -> Vec<String> {
+    fn consent_items(&self, _state: &AppState, user: &DemoUser, scope: &Scope) -> Vec<String> {
         let mut items = Vec::new();
         if scope.contains("profile") {
             items.push(format!(

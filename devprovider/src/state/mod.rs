@@ -4,6 +4,7 @@
 mod authorization;
 mod grants;
 mod limits;
+mod memberships;
 mod sessions;
 mod store;
 
@@ -17,6 +18,7 @@ use url::Url;
 
 pub use authorization::AuthorizationRequest;
 pub use grants::{AccessInfo, AccessProblem, GrantError, Issued, Pkce, PkceMethod};
+pub use memberships::Membership;
 
 use crate::dialect::{Dialect, Rules};
 use crate::{Client, Config, DemoUser, Stats};
@@ -39,6 +41,8 @@ pub struct AppState {
     store: Mutex<Store>,
     stats: Mutex<Stats>,
     limiter: Mutex<Limiter>,
+    /// Each person's groups, organizations and campuses, by login.
+    memberships: Mutex<HashMap<String, Membership>>,
     /// Nanoseconds to hold refresh_token grant replies (`set_refresh_delay`).
     refresh_delay: AtomicU64,
     /// Sends back-channel logout tokens: plain HTTP, no redirects followed.
@@ -77,6 +81,13 @@ impl AppState {
             dialect: config.dialect,
             rules: config.dialect.rules(),
             clients,
+            memberships: Mutex::new(
+                config
+                    .users
+                    .iter()
+                    .map(|user| (user.login.clone(), Membership::initial(user)))
+                    .collect(),
+            ),
             users: config.users,
             access_token_ttl: config.access_token_ttl,
             code_ttl: config.code_ttl,
