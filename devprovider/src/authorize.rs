@@ -71,6 +71,28 @@ impl<'a> Trusted<'a> {
         })
     }
 
+    /// A pushed request (RFC 9126 §2) whose client authenticated and whose redirect URI is
+    /// registered: errors go back to the client, in the reply to its push.
+    pub fn pushed(
+        state: &'a AppState,
+        params: Params,
+        client_id: String,
+        (redirect_uri, redirect_url): (String, Url),
+    ) -> Trusted<'a> {
+        Trusted {
+            state,
+            params,
+            duplicate: None,
+            client_id,
+            redirect_uri,
+            redirect_url,
+        }
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
     /// RFC 6749 §3.1: a parameter sent twice is an invalid request.
     pub fn refuse_duplicate(&self) -> Option<Response> {
         let name = self.duplicate.as_deref()?;
@@ -102,7 +124,7 @@ impl<'a> Trusted<'a> {
             self.param("code_challenge_method"),
         ) {
             (None, _) => Challenge::Absent,
-            (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => {
+            (Some(challenge), Some("S256")) if is_base64url_sha256(challenge) => {
                 Challenge::S256(pkce(challenge, PkceMethod::S256))
             }
             (Some(_), Some("S256")) => Challenge::MalformedS256,
@@ -113,31 +135,49 @@ impl<'a> Trusted<'a> {
         }
     }
 
-    /// Remembers the accepted request and shows the login page.
-    pub fn begin(self, scope: Scope, pkce: Option<Pkce>, nonce: Option<String>) -> Response {
-        let state = self.params.get("state").map(str::to_owned);
-        let request_id = self.state.begin_authorization(AuthorizationRequest {
-            client_id: self.client_id.clone(),
+    /// The request as accepted, for the login page ([`begin`]) or to keep for later (PAR).
+    pub fn accept(
+        self,
+        scope: Scope,
+        pkce: Option<Pkce>,
+        nonce: Option<String>,
+    ) -> AuthorizationRequest {
+        AuthorizationRequest {
+            state: self.params.get("state").map(str::to_owned),
+            client_id: self.client_id,
             redirect_url: self.redirect_url,
             redirect_uri: self.redirect_uri,
             scope,
-            state,
             pkce,
             nonce,
-        });
-        html::login_page(
-            self.state.rules.page_note(),
-            &self.client_id,
-            &request_id,
-            self.state.users(),
-        )
+            dpop_jkt: None,
+        }
+    }
+
+    /// Remembers the accepted request and shows the login page.
+    pub fn begin(self, scope: Scope, pkce: Option<Pkce>, nonce: Option<String>) -> Response {
+        let state = self.state;
+        begin(state, self.accept(scope, pkce, nonce))
     }
 }
 
-/// An S256 challenge is always a base64url SHA-256: 43 characters, no padding.
-fn is_s256_challenge(challenge: &str) -> bool {
-    challenge.len() == 43
-        && challenge
+/// Remembers an accepted request and shows the login page, whose forms carry its id.
+pub fn begin(state: &AppState, request: AuthorizationRequest) -> Response {
+    let client_id = request.client_id.clone();
+    let request_id = state.begin_authorization(request);
+    html::login_page(
+        state.rules.page_note(),
+        &client_id,
+        &request_id,
+        state.users(),
+    )
+}
+
+/// A base64url SHA-256, as an S256 challenge and a JWK thumbprint are: 43 characters, no
+/// padding.
+pub fn is_base64url_sha256(value: &str) -> bool {
+    value.len() == 43
+        && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

@@ -41,6 +41,7 @@ pub mod form_login;
 mod github;
 mod html;
 mod intra42;
+mod jose;
 mod keys;
 mod oauth;
 mod pages;
@@ -52,6 +53,8 @@ mod token_endpoint;
 
 pub use crate::admin::{AdminError, MembershipChange, Memberships};
 pub use crate::config::file as config_file;
-pub use crate::config::{demo_users, Client, Config, DemoUser};
+pub use crate::config::{
+    demo_users, AuthMethod, Client, ClientMetadata, Config, DemoUser, Dpop, Par,
+};
 pub use crate::dialect::Dialect;
 pub use crate::provider::{DevProvider, Stats};

@@ -195,6 +195,12 @@ impl DevProvider {
         self.change_memberships(login, change).map(drop)
     }
 
+    /// Replaces the DPoP nonce (with `Dpop::RequireNonce`) at once, old ones included: the
+    /// next proof of every client gets `use_dpop_nonce`, as after a server restart.
+    pub fn rotate_dpop_nonce(&self) {
+        self.state.rotate_dpop_nonce();
+    }
+
     /// Stops serving (in-flight requests finish) and waits for the server task.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -1,5 +1,7 @@
 //! The token endpoint's frame, the same in every dialect (each answers inside it).
 
+use std::future::Future;
+
 use axum::http::HeaderMap;
 use axum::response::Response;
 
@@ -13,10 +15,10 @@ pub async fn answer(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-    answer: impl FnOnce() -> Response,
+    answer: impl Future<Output = Response>,
 ) -> Response {
     state.count(|s| s.token_requests += 1);
-    let response = answer();
+    let response = answer.await;
     let is_refresh = Params::parse_body(headers, body)
         .is_ok_and(|params| params.get("grant_type") == Some("refresh_token"));
     let delay = state.refresh_delay();

@@ -132,7 +132,7 @@ pub async fn access_token(
     body: Bytes,
 ) -> Response {
     let json = accepts_json(&headers);
-    token_endpoint::answer(&state, &headers, &body, || {
+    token_endpoint::answer(&state, &headers, &body, async {
         match exchange(&state, query.as_deref(), &headers, &body) {
             Ok(fields) => token_reply(json, &fields),
             Err(error) => token_reply(json, &error.fields()),
@@ -167,6 +167,8 @@ fn exchange(
             code,
             params.get("redirect_uri"),
             params.get("code_verifier"),
+            // GitHub knows no DPoP: its tokens are never bound to a key.
+            None,
         )
         .map_err(|error| match error {
             GrantError::RedirectMismatch => TokenError::RedirectUriMismatch,

@@ -91,7 +91,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token_endpoint::answer(&state, &headers, &body, || {
+    token_endpoint::answer(&state, &headers, &body, async {
         match grant(&state, &headers, &body) {
             Ok(issued) => {
                 let body = json!({
@@ -137,13 +137,15 @@ fn grant(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Issued, B
                     code,
                     Some(redirect_uri),
                     params.get("code_verifier"),
+                    // 42 knows no DPoP: its tokens are never bound to a key.
+                    None,
                 )
                 .map_err(|_| oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", INVALID_GRANT))
         }
         "refresh_token" => {
             let refresh_token = required("refresh_token")?;
             state
-                .refresh(client, refresh_token, params.get("scope"))
+                .refresh(client, refresh_token, params.get("scope"), None)
                 .map_err(|error| match error.code() {
                     "invalid_scope" => {
                         oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", INVALID_SCOPE)

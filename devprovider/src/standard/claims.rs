@@ -13,7 +13,8 @@ use crate::state::{unix_now, AppState, Issued};
 pub fn token_response(state: &AppState, issued: Issued) -> Value {
     let mut body = json!({
         "access_token": issued.access_token,
-        "token_type": "Bearer",
+        // RFC 9449 §5: a token bound to a DPoP key says so.
+        "token_type": if issued.jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": state.access_token_ttl.as_secs(),
         "refresh_token": issued.refresh_token,
         "scope": issued.scope.to_string(),

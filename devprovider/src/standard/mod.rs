@@ -4,7 +4,10 @@
 
 mod authorize;
 mod claims;
+mod client_auth;
 mod discovery;
+mod dpop;
+mod par;
 mod token;
 mod userinfo;
 
@@ -42,6 +45,8 @@ impl Rules for Standard {
             .route("/authorize", get(authorize::authorize))
             .route("/token", post(token::token))
             .route("/revoke", post(token::revoke))
+            .route("/introspect", post(token::introspect))
+            .route("/par", post(par::par))
             .route(
                 "/userinfo",
                 get(userinfo::userinfo).post(userinfo::userinfo),
