@@ -22,15 +22,16 @@ pub async fn authenticate<'a>(
         return private_key_jwt(state, headers, params, endpoint).await;
     }
     let (id, secret) = client_credentials(headers, params)?;
-    let client = check_client(state, &id, &secret)
-        .ok_or_else(|| OAuthError::invalid_client("unknown client or wrong client secret"))?;
     let basic = headers.contains_key(header::AUTHORIZATION);
-    match state.metadata(&client.id).token_endpoint_auth_method {
-        AuthMethod::ClientSecret => Ok(client),
-        AuthMethod::ClientSecretBasic if basic => Ok(client),
-        AuthMethod::ClientSecretPost if !basic => Ok(client),
-        registered => Err(registered_other(&client.id, registered)),
+    // The registered method first: a private_key_jwt client has no secret to get wrong.
+    match state.metadata(&id).token_endpoint_auth_method {
+        AuthMethod::ClientSecret => {}
+        AuthMethod::ClientSecretBasic if basic => {}
+        AuthMethod::ClientSecretPost if !basic => {}
+        registered => return Err(registered_other(&id, registered)),
     }
+    check_client(state, &id, &secret)
+        .ok_or_else(|| OAuthError::invalid_client("unknown client or wrong client secret"))
 }
 
 async fn private_key_jwt<'a>(

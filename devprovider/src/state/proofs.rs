@@ -16,7 +16,8 @@ use crate::oauth::random_token;
 /// client that just fetched one is not refused because it rotated meanwhile.
 const NONCE_LIFETIME: Duration = Duration::from_secs(300);
 
-/// A `jwks_uri` is fetched again, to find a key an assertion names, at most this often.
+/// A `jwks_uri` is fetched again, to find a key an assertion names, at most this often: a
+/// client that rotated its key is heard at once, a flood of made-up key ids is not.
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Where a client's public keys are, as registered.
@@ -34,8 +35,14 @@ pub struct Proofs {
     /// The `jti` of accepted DPoP proofs, until their `iat` can no longer pass the window.
     dpop: HashMap<String, u64>,
     nonces: Option<Nonces>,
-    /// Key sets fetched from `jwks_uri`, by client id, and when.
-    fetched: HashMap<String, (JwkSet, Instant)>,
+    /// Key sets fetched from `jwks_uri`, by client id.
+    fetched: HashMap<String, Fetched>,
+}
+
+struct Fetched {
+    keys: JwkSet,
+    /// When the set was last fetched again to find a key it lacked.
+    refetched_at: Option<Instant>,
 }
 
 struct Nonces {
@@ -98,8 +105,8 @@ impl AppState {
     }
 
     /// The public keys of `client_id`. Keys from a `jwks_uri` are fetched on first use and
-    /// cached; `refetch` asks for them again (at most every ten seconds), for an assertion
-    /// that names a key the cached set lacks.
+    /// cached; `refetch` asks for them again, for an assertion that names a key the cached set
+    /// lacks (at most every ten seconds).
     pub async fn client_keys(&self, client_id: &str, refetch: bool) -> Result<JwkSet, String> {
         let uri = match self.registered_keys(client_id) {
             Some(ClientKeys::Inline(keys)) => return Ok(keys.clone()),
@@ -108,15 +115,24 @@ impl AppState {
                 return Err(format!("client `{client_id}` registered no keys"))
             }
         };
-        if let Some((keys, at)) = self.proofs().fetched.get(client_id) {
-            if !refetch || at.elapsed() < JWKS_REFETCH_INTERVAL {
-                return Ok(keys.clone());
+        let refetched_at = match self.proofs().fetched.get(client_id) {
+            Some(fetched) => {
+                let recent = fetched
+                    .refetched_at
+                    .is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL);
+                if !refetch || recent {
+                    return Ok(fetched.keys.clone());
+                }
+                Some(Instant::now())
             }
-        }
+            None => None,
+        };
         let keys = self.fetch_jwks(&uri).await?;
-        self.proofs()
-            .fetched
-            .insert(client_id.to_owned(), (keys.clone(), Instant::now()));
+        let fetched = Fetched {
+            keys: keys.clone(),
+            refetched_at,
+        };
+        self.proofs().fetched.insert(client_id.to_owned(), fetched);
         Ok(keys)
     }
 
