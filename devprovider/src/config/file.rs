@@ -6,6 +6,9 @@
 //! access_token_ttl_secs = 3600   # optional; the default depends on the dialect
 //! code_ttl_secs = 60             # optional; the default depends on the dialect
 //! rate_limit_per_sec = 2         # optional: API calls per client per second, like 42
+//! par = "on"                     # optional, standard dialect: "off", "on" or "required" (RFC 9126)
+//! par_ttl_secs = 60              # optional: how long a request_uri stays valid
+//! dpop = "on"                    # optional, standard dialect: "off", "on" or "nonce" (RFC 9449)
 //!
 //! [[clients]]
 //! id = "portero"
@@ -13,6 +16,14 @@
 //! redirect_uris = ["http://127.0.0.1:8080/callback/dev"]
 //! # optional, standard dialect only: OIDC Back-Channel Logout 1.0
 //! backchannel_logout_uri = "http://127.0.0.1:3000/api/backchannel-logout/dev"
+//! # optional, standard dialect only, RFC 7591 client metadata:
+//! token_endpoint_auth_method = "private_key_jwt"  # or client_secret_basic / client_secret_post;
+//! #                              absent: either secret method. private_key_jwt needs no secret.
+//! jwks_uri = "http://127.0.0.1:3000/…"  # private_key_jwt: the client's public keys, or
+//! jwks_file = "client.jwks.json"        # a JWK Set file (relative to this file), or
+//! # jwks = { keys = [ { kty = "EC", crv = "P-256", x = "…", y = "…" } ] }
+//! require_pushed_authorization_requests = true  # RFC 9126 §6
+//! dpop_bound_access_tokens = true               # RFC 9449 §5.2
 //! ```
 
 use std::net::SocketAddr;
@@ -21,7 +32,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
+use serde_json::Value;
 
+use super::{AuthMethod, ClientMetadata, Dpop, Par};
 use crate::{Client, Config, Dialect};
 
 /// Where to listen and what to serve.
@@ -41,15 +54,26 @@ struct RawConfig {
     access_token_ttl_secs: Option<u64>,
     code_ttl_secs: Option<u64>,
     rate_limit_per_sec: Option<u32>,
+    par: Option<String>,
+    par_ttl_secs: Option<u64>,
+    dpop: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawClient {
     id: String,
-    secret: String,
+    secret: Option<String>,
     redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
+    token_endpoint_auth_method: Option<String>,
+    jwks: Option<Value>,
+    jwks_file: Option<String>,
+    jwks_uri: Option<String>,
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
+    #[serde(default)]
+    dpop_bound_access_tokens: bool,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3900";
@@ -58,12 +82,20 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:3900";
 pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    parse(&text).with_context(|| format!("invalid config file {}", path.display()))
+    let folder = path.parent().unwrap_or(Path::new("."));
+    parse_in(&text, folder).with_context(|| format!("invalid config file {}", path.display()))
 }
 
+/// Reads a file's text; a `jwks_file` is relative to the working directory.
 pub fn parse(text: &str) -> anyhow::Result<FileConfig> {
+    parse_in(text, Path::new("."))
+}
+
+/// Reads a file's text; a `jwks_file` is relative to `folder`, the file's own.
+pub fn parse_in(text: &str, folder: &Path) -> anyhow::Result<FileConfig> {
     // toml's messages already quote the line and name a missing or mistyped key.
-    let raw: RawConfig = toml::from_str(text)?;
+    let mut raw: RawConfig = toml::from_str(text)?;
+    let raw_clients = std::mem::take(&mut raw.clients);
     let bind_text = raw.bind.as_deref().unwrap_or(DEFAULT_BIND);
     let bind = bind_text
         .parse()
@@ -74,19 +106,39 @@ pub fn parse(text: &str) -> anyhow::Result<FileConfig> {
             .parse()
             .map_err(|why: String| anyhow::anyhow!("`dialect`: {why}"))?,
     };
-    let mut config = Config {
-        clients: raw
-            .clients
-            .into_iter()
-            .map(|c| Client {
-                id: c.id,
-                secret: c.secret,
-                redirect_uris: c.redirect_uris,
-                backchannel_logout_uri: c.backchannel_logout_uri,
-            })
-            .collect(),
-        ..Config::for_dialect(dialect)
-    };
+    let mut config = Config::for_dialect(dialect);
+    for raw in raw_clients {
+        let id = raw.id.clone();
+        let (client, metadata) =
+            client(raw, folder).with_context(|| format!("`clients`: client `{id}`"))?;
+        if metadata != ClientMetadata::default() {
+            config.client_metadata.insert(id, metadata);
+        }
+        config.clients.push(client);
+    }
+    if let Some(name) = raw.par.as_deref() {
+        config.par = choice(
+            name,
+            &[
+                ("off", Par::Off),
+                ("on", Par::On),
+                ("required", Par::Required),
+            ],
+        )
+        .context("`par`")?;
+    }
+    if let Some(secs) = raw.par_ttl_secs {
+        anyhow::ensure!(secs > 0, "`par_ttl_secs` must be at least 1");
+        config.par_ttl = Duration::from_secs(secs);
+    }
+    if let Some(name) = raw.dpop.as_deref() {
+        let choices = [
+            ("off", Dpop::Off),
+            ("on", Dpop::On),
+            ("nonce", Dpop::RequireNonce),
+        ];
+        config.dpop = choice(name, &choices).context("`dpop`")?;
+    }
     if let Some(secs) = raw.access_token_ttl_secs {
         anyhow::ensure!(secs > 0, "`access_token_ttl_secs` must be at least 1");
         config.access_token_ttl = Duration::from_secs(secs);
@@ -104,6 +156,62 @@ pub fn parse(text: &str) -> anyhow::Result<FileConfig> {
     }
     config.validate().context("`clients`")?;
     Ok(FileConfig { bind, config })
+}
+
+/// A `[[clients]]` table: the client, and its metadata.
+fn client(raw: RawClient, folder: &Path) -> anyhow::Result<(Client, ClientMetadata)> {
+    let method = match raw.token_endpoint_auth_method.as_deref() {
+        None => AuthMethod::ClientSecret,
+        Some(name) => name
+            .parse()
+            .map_err(|why: String| anyhow::anyhow!("`token_endpoint_auth_method`: {why}"))?,
+    };
+    let secret = match (raw.secret, method) {
+        (Some(secret), _) => secret,
+        (None, AuthMethod::PrivateKeyJwt) => String::new(),
+        (None, _) => {
+            anyhow::bail!("missing field `secret` (only a private_key_jwt client goes without)")
+        }
+    };
+    let jwks = match (raw.jwks, raw.jwks_file) {
+        (Some(_), Some(_)) => anyhow::bail!("give `jwks` or `jwks_file`, not both"),
+        (Some(jwks), None) => Some(jwks),
+        (None, Some(file)) => {
+            let path = folder.join(&file);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("`jwks_file`: cannot read {}", path.display()))?;
+            let jwks = serde_json::from_str(&text)
+                .with_context(|| format!("`jwks_file`: {} is not JSON", path.display()))?;
+            Some(jwks)
+        }
+        (None, None) => None,
+    };
+    let client = Client {
+        id: raw.id,
+        secret,
+        redirect_uris: raw.redirect_uris,
+        backchannel_logout_uri: raw.backchannel_logout_uri,
+    };
+    let metadata = ClientMetadata {
+        token_endpoint_auth_method: method,
+        jwks,
+        jwks_uri: raw.jwks_uri,
+        require_pushed_authorization_requests: raw.require_pushed_authorization_requests,
+        dpop_bound_access_tokens: raw.dpop_bound_access_tokens,
+    };
+    Ok((client, metadata))
+}
+
+/// The value named `name` among `choices`, or an error listing them.
+fn choice<T: Copy>(name: &str, choices: &[(&str, T)]) -> anyhow::Result<T> {
+    choices
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| *value)
+        .ok_or_else(|| {
+            let names: Vec<String> = choices.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+            anyhow::anyhow!("unknown value `{name}`; use {}", names.join(", "))
+        })
 }
 
 #[cfg(test)]
@@ -215,5 +323,69 @@ mod tests {
     fn a_zero_token_lifetime_is_refused() {
         let error = error_of("access_token_ttl_secs = 0\n");
         assert!(error.contains("access_token_ttl_secs"), "{error}");
+    }
+
+    const STRICT_CLIENT: &str = "[[clients]]\nid = \"strict\"\n\
+        redirect_uris = [\"http://127.0.0.1:9/cb\"]\n\
+        token_endpoint_auth_method = \"private_key_jwt\"\n";
+
+    #[test]
+    fn par_dpop_and_client_metadata_are_read() {
+        let jwks = "jwks = { keys = [ { kty = \"EC\", crv = \"P-256\", \
+            x = \"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\", \
+            y = \"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\" } ] }\n";
+        let text = format!(
+            "par = \"required\"\npar_ttl_secs = 30\ndpop = \"nonce\"\n{STRICT_CLIENT}{jwks}\
+             require_pushed_authorization_requests = true\ndpop_bound_access_tokens = true\n"
+        );
+        let config = parse(&text).unwrap().config;
+        assert_eq!(
+            (config.par, config.dpop),
+            (Par::Required, Dpop::RequireNonce)
+        );
+        assert_eq!(config.par_ttl, Duration::from_secs(30));
+        assert_eq!(config.clients[0].secret, "");
+        let metadata = &config.client_metadata["strict"];
+        assert_eq!(
+            metadata.token_endpoint_auth_method,
+            AuthMethod::PrivateKeyJwt
+        );
+        assert_eq!(metadata.jwks.as_ref().unwrap()["keys"][0]["crv"], "P-256");
+        assert!(metadata.require_pushed_authorization_requests);
+        assert!(metadata.dpop_bound_access_tokens);
+        // A client with none of these keys has no metadata entry.
+        let plain = parse("[[clients]]\nid = \"x\"\nsecret = \"s\"\nredirect_uris = [\"http://127.0.0.1:9/cb\"]\n");
+        assert!(plain.unwrap().config.client_metadata.is_empty());
+    }
+
+    #[test]
+    fn a_bad_choice_or_an_unusable_client_registration_is_named() {
+        for (text, named) in [
+            ("par = \"sometimes\"\n".to_owned(), "`par`"),
+            ("dpop = \"yes\"\n".to_owned(), "`dpop`"),
+            ("par_ttl_secs = 0\n".to_owned(), "par_ttl_secs"),
+            (STRICT_CLIENT.to_owned(), "jwks or jwks_uri"),
+            (format!("{STRICT_CLIENT}jwks_uri = \"https://x/jwks\"\n"), "must be http://"),
+            (format!("{STRICT_CLIENT}jwks_file = \"no-such-file.json\"\n"), "no-such-file.json"),
+            (
+                STRICT_CLIENT.replace("private_key_jwt", "client_secret_jwt"),
+                "`token_endpoint_auth_method`",
+            ),
+            (
+                STRICT_CLIENT.replace("private_key_jwt", "client_secret_post"),
+                "missing field `secret`",
+            ),
+            (
+                format!("par = \"off\"\n{STRICT_CLIENT}jwks_uri = \"http://x/jwks\"\nrequire_pushed_authorization_requests = true\n"),
+                "require_pushed_authorization_requests",
+            ),
+            (
+                format!("dialect = \"github\"\n{STRICT_CLIENT}jwks_uri = \"http://x/jwks\"\n"),
+                "standard dialect",
+            ),
+        ] {
+            let error = error_of(&text);
+            assert!(error.contains(named), "{named}: {error}");
+        }
     }
 }
