@@ -12,7 +12,7 @@ mod strict;
 
 use client_keys::*;
 use common::*;
-use devprovider::{ClientMetadata, Config, Dpop};
+use devprovider::{ClientMetadata, Dpop, Par};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use standard::*;
@@ -21,8 +21,7 @@ use strict::*;
 /// Signs ada in and redeems the code with a proof by `key`: the DPoP-bound tokens.
 async fn bound_tokens(app: &TestProvider, key: &ClientKey) -> Value {
     let code = app.code_for(&AuthRequest::default()).await;
-    let proof = key.proof("POST", &app.url("/token"), None, None);
-    ok_json(app.redeem(&Auth::Basic, Some(&proof), &code).await).await
+    app.redeem_bound(key, &code).await
 }
 
 #[tokio::test]
@@ -195,15 +194,7 @@ async fn a_replayed_misdirected_stale_or_malformed_proof_is_an_invalid_dpop_proo
             refused_with(response, StatusCode::BAD_REQUEST, "invalid_dpop_proof").await;
         assert!(description.contains(named), "{named}: {description}");
         // A refused proof leaves the code for a good one.
-        ok_json(
-            app.redeem(
-                &Auth::Basic,
-                Some(&key.proof("POST", &token_url, None, None)),
-                &code,
-            )
-            .await,
-        )
-        .await;
+        app.redeem_bound(&key, &code).await;
     }
     // An unsigned proof: alg none.
     let header = json!({ "typ": "dpop+jwt", "alg": "none", "jwk": key.public_jwk() });
@@ -301,14 +292,7 @@ async fn revoking_a_bound_token_needs_a_proof_by_its_key_that_hashes_it() {
 
 #[tokio::test]
 async fn a_server_that_demands_nonces_answers_use_dpop_nonce_once_then_accepts() {
-    let app = spawn_registered(
-        ClientMetadata::default(),
-        Config {
-            dpop: Dpop::RequireNonce,
-            ..Config::default()
-        },
-    )
-    .await;
+    let app = spawn_strict(Par::On, Dpop::RequireNonce).await;
     let key = ClientKey::es256();
     let token_url = app.url("/token");
     let code = app.code_for(&AuthRequest::default()).await;
@@ -389,7 +373,7 @@ async fn a_client_registered_for_dpop_must_send_a_proof_with_every_token_request
         dpop_bound_access_tokens: true,
         ..ClientMetadata::default()
     };
-    let app = spawn_registered(metadata, Config::default()).await;
+    let app = spawn_registered(metadata).await;
     let code = app.code_for(&AuthRequest::default()).await;
     let description = refused_with(
         app.redeem(&Auth::Basic, None, &code).await,
@@ -423,15 +407,7 @@ async fn dpop_jkt_binds_the_code_to_one_key_whether_sent_or_pushed() {
             refused_with(refused, StatusCode::BAD_REQUEST, "invalid_dpop_proof").await;
         assert!(description.contains("dpop_jkt"), "{description}");
     }
-    ok_json(
-        app.redeem(
-            &Auth::Basic,
-            Some(&key.proof("POST", &token_url, None, None)),
-            &code,
-        )
-        .await,
-    )
-    .await;
+    app.redeem_bound(&key, &code).await;
 
     // A proof sent with the push binds the code the same way (RFC 9449 §10.1).
     let par_url = app.url("/par");
@@ -447,48 +423,23 @@ async fn dpop_jkt_binds_the_code_to_one_key_whether_sent_or_pushed() {
         .decide_pushed(pushed["request_uri"].as_str().unwrap())
         .await;
     let code = query_param(&callback, "code").unwrap();
-    let refused = app
-        .redeem(
-            &Auth::Basic,
-            Some(&other.proof("POST", &token_url, None, None)),
-            &code,
-        )
-        .await;
+    let stranger = other.proof("POST", &token_url, None, None);
+    let refused = app.redeem(&Auth::Basic, Some(&stranger), &code).await;
     refused_with(refused, StatusCode::BAD_REQUEST, "invalid_dpop_proof").await;
-    ok_json(
-        app.redeem(
-            &Auth::Basic,
-            Some(&key.proof("POST", &token_url, None, None)),
-            &code,
-        )
-        .await,
-    )
-    .await;
+    app.redeem_bound(&key, &code).await;
     // A pushed dpop_jkt that is not the proof's key is refused at the push.
     let mismatch = AuthRequest {
         dpop_jkt: Some(other.thumbprint()),
         ..AuthRequest::default()
     };
-    let refused = app
-        .push(
-            &Auth::Basic,
-            Some(&key.proof("POST", &par_url, None, None)),
-            &mismatch,
-        )
-        .await;
+    let proof = key.proof("POST", &par_url, None, None);
+    let refused = app.push(&Auth::Basic, Some(&proof), &mismatch).await;
     refused_with(refused, StatusCode::BAD_REQUEST, "invalid_dpop_proof").await;
 }
 
 #[tokio::test]
 async fn with_dpop_off_proofs_are_ignored_and_tokens_are_bearer() {
-    let app = spawn_registered(
-        ClientMetadata::default(),
-        Config {
-            dpop: Dpop::Off,
-            ..Config::default()
-        },
-    )
-    .await;
+    let app = spawn_strict(Par::On, Dpop::Off).await;
     let doc = app.get_json("/.well-known/openid-configuration").await;
     assert!(doc.get("dpop_signing_alg_values_supported").is_none());
     let tokens = bound_tokens(&app, &ClientKey::es256()).await;

@@ -13,7 +13,7 @@ mod strict;
 use std::time::Duration;
 
 use common::*;
-use devprovider::{ClientMetadata, Config, Par};
+use devprovider::{ClientMetadata, Config, Dpop, Par};
 use reqwest::StatusCode;
 use serde_json::Value;
 use standard::*;
@@ -28,14 +28,7 @@ async fn error_page(app: &TestProvider, query: &[(&str, &str)]) -> String {
 #[tokio::test]
 async fn discovery_names_the_par_endpoint_and_whether_it_is_required() {
     for (par, required) in [(Par::On, false), (Par::Required, true)] {
-        let app = spawn_registered(
-            ClientMetadata::default(),
-            Config {
-                par,
-                ..Config::default()
-            },
-        )
-        .await;
+        let app = spawn_strict(par, Dpop::On).await;
         let doc = app.get_json("/.well-known/openid-configuration").await;
         assert_eq!(
             doc["pushed_authorization_request_endpoint"],
@@ -43,14 +36,7 @@ async fn discovery_names_the_par_endpoint_and_whether_it_is_required() {
         );
         assert_eq!(doc["require_pushed_authorization_requests"], required);
     }
-    let off = spawn_registered(
-        ClientMetadata::default(),
-        Config {
-            par: Par::Off,
-            ..Config::default()
-        },
-    )
-    .await;
+    let off = spawn_strict(Par::Off, Dpop::On).await;
     let doc = off.get_json("/.well-known/openid-configuration").await;
     assert!(doc.get("pushed_authorization_request_endpoint").is_none());
     let pushed = off.push(&Auth::Basic, None, &AuthRequest::default()).await;
@@ -204,21 +190,11 @@ async fn a_push_is_authenticated_and_checked_as_an_authorization_request_would_b
 
 #[tokio::test]
 async fn when_the_server_or_the_client_requires_par_a_plain_request_is_sent_back() {
-    let server = spawn_registered(
-        ClientMetadata::default(),
-        Config {
-            par: Par::Required,
-            ..Config::default()
-        },
-    )
-    .await;
-    let client = spawn_registered(
-        ClientMetadata {
-            require_pushed_authorization_requests: true,
-            ..ClientMetadata::default()
-        },
-        Config::default(),
-    )
+    let server = spawn_strict(Par::Required, Dpop::On).await;
+    let client = spawn_registered(ClientMetadata {
+        require_pushed_authorization_requests: true,
+        ..ClientMetadata::default()
+    })
     .await;
     for app in [&server, &client] {
         let refused = location(&app.authorize(&AuthRequest::default()).await);

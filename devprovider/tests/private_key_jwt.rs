@@ -23,11 +23,7 @@ use standard::*;
 use strict::*;
 
 async fn spawn_for(key: &ClientKey) -> TestProvider {
-    spawn_registered(
-        ClientMetadata::private_key_jwt(key.jwks()),
-        Config::default(),
-    )
-    .await
+    spawn_registered(ClientMetadata::private_key_jwt(key.jwks())).await
 }
 
 /// Signs ada in and redeems her code with `auth`.
@@ -249,13 +245,10 @@ async fn a_secret_client_registered_for_one_method_may_not_use_the_other() {
         (AuthMethod::ClientSecretBasic, Auth::Basic, Auth::Post),
         (AuthMethod::ClientSecretPost, Auth::Post, Auth::Basic),
     ] {
-        let app = spawn_registered(
-            ClientMetadata {
-                token_endpoint_auth_method: method,
-                ..ClientMetadata::default()
-            },
-            Config::default(),
-        )
+        let app = spawn_registered(ClientMetadata {
+            token_endpoint_auth_method: method,
+            ..ClientMetadata::default()
+        })
         .await;
         tokens_with(&app, &allowed).await;
         let code = app.code_for(&AuthRequest::default()).await;
@@ -306,7 +299,7 @@ async fn keys_come_from_the_jwks_uri_once_and_again_when_an_assertion_names_a_ne
         jwks_uri: Some(jwks_uri),
         ..ClientMetadata::default()
     };
-    let app = spawn_registered(metadata, Config::default()).await;
+    let app = spawn_registered(metadata).await;
     let token_url = app.url("/token");
     tokens_with(&app, &Auth::Assertion(&first, &token_url)).await;
     tokens_with(&app, &Auth::Assertion(&first, &token_url)).await;

@@ -85,21 +85,18 @@ pub async fn revoke(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let (client, params) = authenticated(&state, &headers, &body, "/revoke").await?;
         // token_type_hint is only an optimisation hint (RFC 7009 §2.1): both kinds are
         // looked up anyway, so it is accepted and ignored.
-        let token = params
-            .get("token")
-            .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-        match state.token_binding(client, token) {
+        let (client, token) = client_and_token(&state, &headers, &body, "/revoke").await?;
+        match state.token_binding(client, &token) {
             Some(jkt) => {
-                dpop::bound_proof(&state, &headers, "POST", "/revoke", token, &jkt)?;
+                dpop::bound_proof(&state, &headers, "POST", "/revoke", &token, &jkt)?;
             }
             None => {
-                dpop::proof(&state, &headers, "POST", "/revoke", Some(token))?;
+                dpop::proof(&state, &headers, "POST", "/revoke", Some(&token))?;
             }
         }
-        state.revoke(client, token);
+        state.revoke(client, &token);
         Ok::<_, OAuthError>(())
     };
     match result.await {
@@ -119,11 +116,8 @@ pub async fn introspect(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let (client, params) = authenticated(&state, &headers, &body, "/introspect").await?;
-        let token = params
-            .get("token")
-            .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-        let Some(info) = state.introspect(client, token) else {
+        let (client, token) = client_and_token(&state, &headers, &body, "/introspect").await?;
+        let Some(info) = state.introspect(client, &token) else {
             return Ok(json!({ "active": false }));
         };
         let mut body = json!({
@@ -150,14 +144,17 @@ pub async fn introspect(
     }
 }
 
-/// The form of a request to `path` and the client it authenticates as.
-async fn authenticated<'a>(
+/// The client a request to `path` authenticates as, and the `token` it is about.
+async fn client_and_token<'a>(
     state: &'a AppState,
     headers: &HeaderMap,
     body: &[u8],
     path: &str,
-) -> Result<(&'a Client, Params), OAuthError> {
+) -> Result<(&'a Client, String), OAuthError> {
     let params = Params::parse(body).map_err(|name| OAuthError::duplicate(&name))?;
     let client = client_auth::authenticate(state, headers, &params, path).await?;
-    Ok((client, params))
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    Ok((client, token.to_owned()))
 }

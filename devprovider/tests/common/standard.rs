@@ -167,6 +167,13 @@ impl TestProvider {
         self.get_with_token("/userinfo", access_token).await
     }
 
+    /// The claims of a 200 userinfo reply.
+    pub async fn userinfo_claims(&self, access_token: &str) -> Value {
+        let response = self.userinfo(access_token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
     pub async fn revoke(&self, token: &str) -> Response {
         self.http
             .post(self.url("/revoke"))

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use devprovider::form_login::Decision;
-use devprovider::{ClientMetadata, Config};
+use devprovider::{ClientMetadata, Config, Dpop, Par};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 use url::Url;
@@ -31,7 +31,7 @@ pub enum Auth<'a> {
 }
 
 /// The standard provider with `portero` registered with these metadata.
-pub async fn spawn_registered(metadata: ClientMetadata, config: Config) -> TestProvider {
+pub async fn spawn_registered(metadata: ClientMetadata) -> TestProvider {
     let mut client = portero_client();
     if metadata.token_endpoint_auth_method == devprovider::AuthMethod::PrivateKeyJwt {
         client.secret = String::new();
@@ -39,7 +39,19 @@ pub async fn spawn_registered(metadata: ClientMetadata, config: Config) -> TestP
     spawn_provider_with(Config {
         clients: vec![client],
         client_metadata: HashMap::from([(CLIENT_ID.to_owned(), metadata)]),
-        ..config
+        ..Config::default()
+    })
+    .await
+}
+
+/// The standard provider with `portero` (no metadata), PAR as `par` and DPoP as `dpop`.
+pub async fn spawn_strict(par: Par, dpop: Dpop) -> TestProvider {
+    let clients = vec![portero_client()];
+    spawn_provider_with(Config {
+        clients,
+        par,
+        dpop,
+        ..Config::default()
     })
     .await
 }
@@ -115,6 +127,12 @@ impl TestProvider {
     pub async fn redeem(&self, auth: &Auth<'_>, dpop: Option<&str>, code: &str) -> Response {
         self.post_as("/token", auth, dpop, &code_form(code, VERIFIER))
             .await
+    }
+
+    /// Redeems `code` as `portero` (HTTP Basic) with a fresh proof by `key`: the tokens.
+    pub async fn redeem_bound(&self, key: &ClientKey, code: &str) -> Value {
+        let proof = key.proof("POST", &self.url("/token"), None, None);
+        ok_json(self.redeem(&Auth::Basic, Some(&proof), code).await).await
     }
 
     /// A refresh_token grant.
