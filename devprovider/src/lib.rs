@@ -4,13 +4,18 @@
 //! One provider speaks one [`Dialect`], and each dialect lives in a folder of its own with its
 //! personas, endpoints and quirks:
 //! - `standard/`: RFC 6749 code flow with PKCE S256 per RFC 7636, refresh token rotation, RFC
-//!   7009 revocation, RFC 9207 `iss` in authorization responses, OpenID Connect discovery, JWKS
-//!   and RS256 id tokens, userinfo, and OpenID Connect Back-Channel Logout 1.0.
+//!   7009 revocation, RFC 7662 introspection, RFC 9207 `iss` in authorization responses, OpenID
+//!   Connect discovery, JWKS and RS256 id tokens, userinfo, and OpenID Connect Back-Channel
+//!   Logout 1.0; for stricter clients ([`ClientMetadata`]), pushed authorization requests (RFC
+//!   9126, [`Par`]), `private_key_jwt` client authentication (RFC 7523) and DPoP-bound tokens
+//!   (RFC 9449, [`Dpop`]), whose JWTs `jose/` checks.
 //! - `github/`: answers like github.com and api.github.com (an OAuth App), on one base URL.
 //! - `intra42/`: answers like api.intra.42.fr (Doorkeeper).
 //!
 //! All three share the login page (one button per demo user), the consent page and the logout
-//! page (`/logout`), in `pages/`, and the provider's memory in `state/`. Each completed login
+//! page (`/logout`), in `pages/`, and the provider's memory in `state/`. Who belongs to which
+//! group, organization or campus can change while people are logged in (`admin.rs`:
+//! [`DevProvider::change_memberships`], or `PATCH /admin/users/{login}` from loopback). Each completed login
 //! form starts a provider session; logging out (the page, or [`DevProvider::log_out`]) ends a
 //! user's sessions and, in the standard dialect, POSTs a logout token to each client that got
 //! tokens in them and registered a `backchannel_logout_uri`.
