@@ -76,7 +76,7 @@ pub fn verify(proof: &str, expected: &Expected<'_>, now: u64) -> Result<Proof, S
     }
     check_htu(required_string(&claims, "htu")?, expected.url)?;
     let iat = numeric_date(&claims, "iat")?;
-    if iat + IAT_WINDOW_SECS < now {
+    if iat.saturating_add(IAT_WINDOW_SECS) < now {
         return Err(format!(
             "iat is more than {IAT_WINDOW_SECS} s old: make a fresh proof for each request"
         ));

@@ -122,6 +122,7 @@ pub fn unauthorized(
 ) -> Response {
     let algs = format!(r#"algs="{}""#, ALGORITHMS.join(" "));
     let params = error.map(|(error, description)| {
+        let description = quotable(description);
         format!(r#"error="{error}", error_description="{description}""#)
     });
     let challenge = match (scheme, params, state.dpop == Dpop::Off) {
@@ -142,4 +143,30 @@ pub fn unauthorized(
         headers.insert(DPOP_NONCE, value);
     }
     response
+}
+
+/// A description may quote the request (an `htu`, an `alg`): keep the challenge's quoted string
+/// well-formed (RFC 9110 §5.6.4) and its header value valid.
+fn quotable(description: &str) -> String {
+    description
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            c if c.is_ascii_graphic() || c == ' ' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_description_quoting_the_request_stays_one_quoted_string() {
+        assert_eq!(
+            quotable("htu is `x\", error=\"y` \\ é\n"),
+            "htu is `x', error='y` ' ??"
+        );
+    }
 }

@@ -76,7 +76,7 @@ impl AppState {
         let now = unix_now();
         let mut proofs = self.proofs();
         proofs.dpop.retain(|_, until| *until >= now);
-        let until = iat + IAT_WINDOW_SECS;
+        let until = iat.saturating_add(IAT_WINDOW_SECS);
         proofs.dpop.insert(jti.to_owned(), until).is_none()
     }
 
