@@ -7,31 +7,30 @@
 mod client_keys;
 mod common;
 
-use std::path::PathBuf;
-
 use client_keys::*;
 use common::*;
+use devprovider::config_file::{self, FileConfig};
 use devprovider::form_login::{self, Decision};
-use devprovider::{config_file, AuthMethod, DevProvider, Dpop, Par};
+use devprovider::{AuthMethod, DevProvider, Dpop, Par};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 
 const CLIENT: &str = "portero-dev-strict";
 const REDIRECT: &str = "http://127.0.0.1:8080/callback/strict";
 
-/// The committed file, copied to a folder of its own beside a JWK Set of `key`.
-fn strict_idp_file(key: &ClientKey) -> PathBuf {
+/// The committed file, loaded from a copy in a folder of its own beside a JWK Set of `key`,
+/// as `cargo xtask dev` would run it.
+fn load_strict_idp(key: &ClientKey) -> FileConfig {
     let folder = std::env::temp_dir().join(format!("devprovider-strict-{}", jose_random()));
     std::fs::create_dir_all(&folder).unwrap();
     let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/config/strict-idp.toml");
     let file = folder.join("strict-idp.toml");
     std::fs::copy(committed, &file).unwrap();
-    std::fs::write(
-        folder.join("strict-client.jwks.json"),
-        key.jwks().to_string(),
-    )
-    .unwrap();
-    file
+    let jwks = key.jwks().to_string();
+    std::fs::write(folder.join("strict-client.jwks.json"), jwks).unwrap();
+    let loaded = config_file::load(&file);
+    std::fs::remove_dir_all(&folder).unwrap();
+    loaded.unwrap()
 }
 
 struct Strict {
@@ -95,7 +94,7 @@ async fn json_of(response: Response) -> Value {
 #[tokio::test]
 async fn the_strict_idp_file_runs_a_whole_login_with_par_private_key_jwt_and_dpop() {
     let key = ClientKey::es256();
-    let file = config_file::load(&strict_idp_file(&key)).unwrap();
+    let file = load_strict_idp(&key);
     assert_eq!(file.bind, "127.0.0.1:3904".parse().unwrap());
     let config = &file.config;
     assert_eq!(
@@ -212,7 +211,7 @@ async fn the_strict_idp_file_runs_a_whole_login_with_par_private_key_jwt_and_dpo
 #[tokio::test]
 async fn the_strict_idp_refuses_a_plain_request_a_secret_and_a_token_request_without_dpop() {
     let key = ClientKey::es256();
-    let file = config_file::load(&strict_idp_file(&key)).unwrap();
+    let file = load_strict_idp(&key);
     let provider = DevProvider::start(file.config).await.unwrap();
     let http = http_client().build().unwrap();
     let issuer = provider.issuer();
