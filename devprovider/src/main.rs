@@ -11,8 +11,11 @@ use tracing_subscriber::EnvFilter;
 const USAGE: &str = "usage: devprovider --config FILE\n\n\
     Runs Portero Dev, a local OAuth 2.0 / OpenID Connect provider for development only.\n\
     FILE is TOML: bind = \"127.0.0.1:3900\", dialect = \"standard\" | \"github\" | \"intra42\",\n\
-    optional access_token_ttl_secs, code_ttl_secs and rate_limit_per_sec, and [[clients]]\n\
-    tables with id, secret, redirect_uris and (standard dialect) backchannel_logout_uri.";
+    optional access_token_ttl_secs, code_ttl_secs and rate_limit_per_sec, (standard dialect)\n\
+    par = \"off\" | \"on\" | \"required\", par_ttl_secs and dpop = \"off\" | \"on\" | \"nonce\",\n\
+    and [[clients]] tables with id, secret, redirect_uris and (standard dialect)\n\
+    backchannel_logout_uri, token_endpoint_auth_method, jwks, jwks_file or jwks_uri,\n\
+    require_pushed_authorization_requests and dpop_bound_access_tokens.";
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -94,6 +94,8 @@ pub struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    /// Sent as `DPoP-Nonce` (RFC 9449 §8): with `use_dpop_nonce`, the nonce to retry with.
+    dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -109,6 +111,24 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            dpop_nonce: None,
+        }
+    }
+
+    /// RFC 9449 §5: the DPoP proof of a token request is missing or wrong.
+    pub fn invalid_dpop_proof(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_dpop_proof", description)
+    }
+
+    /// RFC 9449 §8: the proof lacks this server's nonce, which the reply hands over.
+    pub fn use_dpop_nonce(nonce: String) -> Self {
+        OAuthError {
+            dpop_nonce: Some(nonce),
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "use_dpop_nonce",
+                "DPoP proofs must carry this server's nonce: retry with the DPoP-Nonce header's",
+            )
         }
     }
 
@@ -133,6 +153,12 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.error, "error_description": self.description });
         let mut response = (self.status, no_store(), Json(body)).into_response();
+        if let Some(value) = self
+            .dpop_nonce
+            .and_then(|nonce| HeaderValue::from_str(&nonce).ok())
+        {
+            response.headers_mut().insert(DPOP_NONCE, value);
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 6749 §5.2: a 401 invalid_client names the scheme the client should use.
             response.headers_mut().insert(
@@ -144,12 +170,28 @@ impl IntoResponse for OAuthError {
     }
 }
 
+/// RFC 9449 §8: the header that hands a client the server's DPoP nonce.
+pub const DPOP_NONCE: header::HeaderName = header::HeaderName::from_static("dpop-nonce");
+
 /// Token responses and errors must not be cached (RFC 6749 §5.1).
 pub fn no_store() -> [(header::HeaderName, &'static str); 2] {
     [
         (header::CACHE_CONTROL, "no-store"),
         (header::PRAGMA, "no-cache"),
     ]
+}
+
+/// RFC 6585 §4: 429 with how long to wait. 42 Intra answers exactly this body.
+pub fn too_many_requests(retry_after_secs: u64) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::RETRY_AFTER, retry_after_secs.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Json(json!({ "error": "Too Many Requests" })),
+    )
+        .into_response()
 }
 
 /// The id and secret a client presented, from HTTP Basic or the body.
@@ -189,17 +231,6 @@ pub fn check_client<'a>(state: &'a AppState, id: &str, secret: &str) -> Option<&
     state
         .client(id)
         .filter(|client| constant_time_eq(client.secret.as_bytes(), secret.as_bytes()))
-}
-
-/// Checks client_secret_basic or client_secret_post, whichever the request used.
-pub fn authenticate_client<'a>(
-    state: &'a AppState,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<&'a Client, OAuthError> {
-    let (id, secret) = client_credentials(headers, params)?;
-    check_client(state, &id, &secret)
-        .ok_or_else(|| OAuthError::invalid_client("unknown client or wrong client secret"))
 }
 
 /// RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined and base64-encoded.

@@ -23,6 +23,7 @@ pub struct PendingAuthorization {
     pub state: Option<String>,
     pub pkce: Option<Pkce>,
     pub nonce: Option<String>,
+    pub dpop_jkt: Option<String>,
     /// Set once the user picked an account on the login page: who, and the provider session
     /// that sign-in started.
     pub login: Option<(String, String)>,
@@ -38,6 +39,8 @@ pub struct AuthorizationRequest {
     pub state: Option<String>,
     pub pkce: Option<Pkce>,
     pub nonce: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key that alone may redeem the code.
+    pub dpop_jkt: Option<String>,
 }
 
 impl AppState {
@@ -98,6 +101,7 @@ impl AppState {
                 state: request.state,
                 pkce: request.pkce,
                 nonce: request.nonce,
+                dpop_jkt: request.dpop_jkt,
                 login: None,
                 expires_at: now + PENDING_TTL,
             },
@@ -165,6 +169,7 @@ impl AppState {
                 login,
                 auth_time: unix_now(),
                 sid,
+                dpop_jkt: pending.dpop_jkt,
                 expires_at: now + self.code_ttl,
                 used: None,
             },

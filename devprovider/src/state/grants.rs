@@ -58,6 +58,10 @@ pub enum GrantError {
     VerifierMismatch,
     /// RFC 9700 §2.1.1: a verifier for a code requested without a challenge is a downgrade.
     VerifierWithoutChallenge,
+    /// RFC 9449 §10: the code is bound to a DPoP key (`dpop_jkt`), and no proof came.
+    DpopProofMissing,
+    /// RFC 9449 §10: the proof's key is not the one the code is bound to.
+    DpopKeyMismatch,
 }
 
 impl GrantError {
@@ -80,13 +84,24 @@ impl GrantError {
             GrantError::VerifierWithoutChallenge => {
                 "code_verifier was sent but the authorization request had no code_challenge"
             }
+            GrantError::DpopProofMissing => {
+                "the code is bound to a DPoP key (dpop_jkt): send a DPoP proof by that key"
+            }
+            GrantError::DpopKeyMismatch => {
+                "the DPoP proof's key is not the one the code is bound to (dpop_jkt)"
+            }
         }
     }
 }
 
 impl From<GrantError> for OAuthError {
     fn from(error: GrantError) -> OAuthError {
-        OAuthError::invalid_grant(error.description())
+        match error {
+            GrantError::DpopProofMissing | GrantError::DpopKeyMismatch => {
+                OAuthError::invalid_dpop_proof(error.description())
+            }
+            _ => OAuthError::invalid_grant(error.description()),
+        }
     }
 }
 
@@ -102,6 +117,8 @@ pub struct Issued {
     pub created_at: u64,
     /// None when the access token never expires.
     pub expires_in: Option<u64>,
+    /// The thumbprint of the DPoP key the access token is bound to; None for Bearer.
+    pub jkt: Option<String>,
 }
 
 /// A live access token, as resource endpoints see it.
@@ -112,6 +129,8 @@ pub struct AccessInfo {
     pub created_at: u64,
     /// Seconds left; None when the token never expires.
     pub expires_in: Option<u64>,
+    /// The thumbprint of the DPoP key the token is bound to; None for Bearer.
+    pub jkt: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +149,7 @@ impl AppState {
         code: &str,
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
+        jkt: Option<&str>,
     ) -> Result<Issued, GrantError> {
         let now = Instant::now();
         let issued = {
@@ -150,6 +170,15 @@ impl AppState {
                 }
                 tracing::warn!(client = %client.id, "authorization code replayed; grant revoked");
                 return Err(GrantError::Replayed);
+            }
+            // Checked before the code is used up, so a proof by the wrong key (an attacker who
+            // intercepted the code) can't burn it for its owner.
+            match (record.dpop_jkt.as_deref(), jkt) {
+                (Some(_), None) => return Err(GrantError::DpopProofMissing),
+                (Some(bound), Some(jkt)) if bound != jkt => {
+                    return Err(GrantError::DpopKeyMismatch)
+                }
+                _ => {}
             }
             // Any presentation by its client uses the code up, so failed attempts can't be retried.
             record.used = Some(None);
@@ -174,13 +203,15 @@ impl AppState {
                 login: record.login.clone(),
                 auth_time: record.auth_time,
                 sid: record.sid.clone(),
+                jkt: jkt.map(str::to_owned),
             };
             record.used = Some(Some(grant.id));
             // The client now holds tokens from this session: logging out of it tells the client.
             if let Some(session) = store.sessions.get_mut(&grant.sid) {
                 session.clients.insert(client.id.clone());
             }
-            self.issue(store, now, grant, scope.clone(), scope, nonce)
+            let jkt = grant.jkt.clone();
+            self.issue(store, now, grant, (scope.clone(), scope), nonce, jkt)
         };
         self.count(|s| s.authorization_code_grants += 1);
         Ok(issued)
@@ -193,6 +224,7 @@ impl AppState {
         client: &Client,
         refresh_token: &str,
         requested_scope: Option<&str>,
+        jkt: Option<&str>,
     ) -> Result<Issued, OAuthError> {
         let now = Instant::now();
         let issued = {
@@ -209,7 +241,9 @@ impl AppState {
                 .refresh
                 .remove(refresh_token)
                 .ok_or_else(|| OAuthError::invalid_grant("unknown or revoked refresh token"))?;
-            let checked = self.refresh_scope(client, &record, requested_scope);
+            let checked = self
+                .refresh_scope(client, &record, requested_scope)
+                .and_then(|scope| refresh_key(&record, jkt).map(|()| scope));
             let access_scope = match checked {
                 Ok(scope) => scope,
                 Err(error) => {
@@ -225,9 +259,9 @@ impl AppState {
                 &mut store,
                 now,
                 record.grant,
-                access_scope,
-                record.scope,
+                (access_scope, record.scope),
                 None,
+                jkt.map(str::to_owned),
             )
         };
         self.count(|s| s.refresh_grants += 1);
@@ -263,14 +297,16 @@ impl AppState {
             })
     }
 
+    /// New tokens for `grant`: the access token with the first scope, bound to the DPoP key
+    /// `jkt` if any; the refresh token with the second.
     fn issue(
         &self,
         store: &mut Store,
         now: Instant,
         grant: Grant,
-        access_scope: Scope,
-        refresh_scope: Scope,
+        (access_scope, refresh_scope): (Scope, Scope),
         nonce: Option<String>,
+        jkt: Option<String>,
     ) -> Issued {
         let created_at = unix_now();
         let minted = self.rules.mint(self.access_token_ttl);
@@ -281,6 +317,7 @@ impl AppState {
                 scope: access_scope.clone(),
                 created_at,
                 expires_at: minted.ttl.map(|ttl| now + ttl),
+                jkt: jkt.clone(),
             },
         );
         if let Some(refresh_token) = &minted.refresh_token {
@@ -300,6 +337,7 @@ impl AppState {
             nonce,
             created_at,
             expires_in: minted.ttl.map(|ttl| ttl.as_secs()),
+            jkt,
         }
     }
 
@@ -322,7 +360,34 @@ impl AppState {
             expires_in: record
                 .expires_at
                 .map(|at| at.saturating_duration_since(now).as_secs()),
+            jkt: record.jkt.clone(),
         })
+    }
+
+    /// RFC 7662: a live access token of `client`, as introspection describes it. Refresh
+    /// tokens, and other clients' tokens, are not described (`active: false`).
+    pub fn introspect(&self, client: &Client, token: &str) -> Option<AccessInfo> {
+        self.access(token)
+            .ok()
+            .filter(|info| info.client_id == client.id)
+    }
+
+    /// The DPoP key a token of `client` is bound to: an access token's own, or a refresh
+    /// token's grant's. None for a Bearer token, or one that is unknown or another client's.
+    pub fn token_binding(&self, client: &Client, token: &str) -> Option<String> {
+        let store = self.store();
+        if let Some(access) = store.access.get(token) {
+            return access
+                .jkt
+                .clone()
+                .filter(|_| access.grant.client_id == client.id);
+        }
+        let refresh = store.refresh.get(token)?;
+        refresh
+            .grant
+            .jkt
+            .clone()
+            .filter(|_| refresh.grant.client_id == client.id)
     }
 
     pub fn is_access_token_active(&self, token: &str) -> bool {
@@ -364,5 +429,20 @@ impl AppState {
         } else if access_owned {
             store.access.remove(token);
         }
+    }
+}
+
+/// A grant whose first tokens were DPoP-bound is refreshed only with a proof by the same key,
+/// as Keycloak does: RFC 9449 §5 requires it for public clients and lets confidential ones go
+/// unbound, but a client that lost or swapped its key mid-session is a bug worth seeing.
+fn refresh_key(record: &RefreshRecord, jkt: Option<&str>) -> Result<(), OAuthError> {
+    match (record.grant.jkt.as_deref(), jkt) {
+        (Some(_), None) => Err(OAuthError::invalid_dpop_proof(
+            "the refresh token is bound to a DPoP key: send a DPoP proof by that key",
+        )),
+        (Some(bound), Some(jkt)) if bound != jkt => Err(OAuthError::invalid_dpop_proof(
+            "the DPoP proof's key is not the one the refresh token is bound to",
+        )),
+        _ => Ok(()),
     }
 }

@@ -4,6 +4,9 @@
 mod authorization;
 mod grants;
 mod limits;
+mod memberships;
+mod par;
+mod proofs;
 mod sessions;
 mod store;
 
@@ -17,10 +20,13 @@ use url::Url;
 
 pub use authorization::AuthorizationRequest;
 pub use grants::{AccessInfo, AccessProblem, GrantError, Issued, Pkce, PkceMethod};
+pub use memberships::Membership;
 
+use crate::config::{ClientMetadata, Dpop, Par};
 use crate::dialect::{Dialect, Rules};
 use crate::{Client, Config, DemoUser, Stats};
 use limits::Limiter;
+use proofs::{ClientKeys, Proofs};
 use store::Store;
 
 pub struct AppState {
@@ -34,14 +40,21 @@ pub struct AppState {
     pub access_token_ttl: Duration,
     code_ttl: Duration,
     rate_limit_per_sec: Option<u32>,
+    pub par: Par,
+    pub par_ttl: Duration,
+    pub dpop: Dpop,
     /// Unix seconds at start-up.
     pub started_at: u64,
     store: Mutex<Store>,
     stats: Mutex<Stats>,
     limiter: Mutex<Limiter>,
+    proofs: Mutex<Proofs>,
+    /// Each person's groups, organizations and campuses, by login.
+    memberships: Mutex<HashMap<String, Membership>>,
     /// Nanoseconds to hold refresh_token grant replies (`set_refresh_delay`).
     refresh_delay: AtomicU64,
-    /// Sends back-channel logout tokens: plain HTTP, no redirects followed.
+    /// Sends back-channel logout tokens and fetches clients' `jwks_uri`: plain HTTP, no
+    /// redirects followed.
     http: reqwest::Client,
 }
 
@@ -49,11 +62,15 @@ struct RegisteredClient {
     client: Client,
     /// Parsed once, so building a redirect can't fail later.
     redirect_urls: Vec<Url>,
+    metadata: ClientMetadata,
+    keys: ClientKeys,
 }
 
 impl AppState {
     pub fn new(config: Config, issuer: String) -> anyhow::Result<AppState> {
         config.validate()?;
+        crate::jose::init();
+        let mut metadata = config.client_metadata;
         let clients = config
             .clients
             .into_iter()
@@ -61,15 +78,25 @@ impl AppState {
                 let redirect_urls = client
                     .redirect_uris
                     .iter()
-                    .filter_map(|uri| crate::parse_redirect_uri(uri).ok())
+                    .filter_map(|uri| crate::config::parse_redirect_uri(uri).ok())
                     .collect();
-                (
-                    client.id.clone(),
-                    RegisteredClient {
-                        client,
-                        redirect_urls,
-                    },
-                )
+                let metadata = metadata.remove(&client.id).unwrap_or_default();
+                // Validated above, so neither can fail here.
+                let keys = match (&metadata.jwks, &metadata.jwks_uri) {
+                    (Some(jwks), _) => {
+                        crate::jose::parse_jwks(jwks).map_or(ClientKeys::None, ClientKeys::Inline)
+                    }
+                    (None, Some(uri)) => crate::config::parse_jwks_uri(uri)
+                        .map_or(ClientKeys::None, ClientKeys::Remote),
+                    (None, None) => ClientKeys::None,
+                };
+                let registered = RegisteredClient {
+                    client,
+                    redirect_urls,
+                    metadata,
+                    keys,
+                };
+                (registered.client.id.clone(), registered)
             })
             .collect();
         Ok(AppState {
@@ -77,14 +104,25 @@ impl AppState {
             dialect: config.dialect,
             rules: config.dialect.rules(),
             clients,
+            memberships: Mutex::new(
+                config
+                    .users
+                    .iter()
+                    .map(|user| (user.login.clone(), Membership::initial(user)))
+                    .collect(),
+            ),
             users: config.users,
             access_token_ttl: config.access_token_ttl,
             code_ttl: config.code_ttl,
             rate_limit_per_sec: config.rate_limit_per_sec,
+            par: config.par,
+            par_ttl: config.par_ttl,
+            dpop: config.dpop,
             started_at: unix_now(),
             store: Mutex::new(Store::default()),
             stats: Mutex::new(Stats::default()),
             limiter: Mutex::new(Limiter::default()),
+            proofs: Mutex::new(Proofs::default()),
             refresh_delay: AtomicU64::new(0),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -114,6 +152,18 @@ impl AppState {
         self.clients.get(id).map(|c| &c.client)
     }
 
+    /// What `id` registered beyond id, secret and URIs; the defaults for an unknown id.
+    pub fn metadata(&self, id: &str) -> ClientMetadata {
+        self.clients
+            .get(id)
+            .map(|c| c.metadata.clone())
+            .unwrap_or_default()
+    }
+
+    fn registered_keys(&self, id: &str) -> Option<&ClientKeys> {
+        self.clients.get(id).map(|c| &c.keys)
+    }
+
     pub fn users(&self) -> &[DemoUser] {
         &self.users
     }
@@ -123,7 +173,7 @@ impl AppState {
     }
 
     pub fn avatar_url(&self, user: &DemoUser) -> String {
-        crate::routes::avatar::url(&self.issuer, &user.login)
+        crate::pages::avatar::url(&self.issuer, &user.login)
     }
 }
 

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use super::store::ProviderSession;
 use super::AppState;
-use crate::dialect::logout_token;
-use crate::subject_of;
+use crate::config::subject_of;
+use crate::standard::logout_token;
 
 /// What a logout did.
 pub struct LoggedOut {

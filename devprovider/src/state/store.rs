@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::authorization::PendingAuthorization;
 use super::grants::Pkce;
+use super::par::Pushed;
 use crate::scope::Scope;
 
 /// How long a user has to get from the login page through consent.
@@ -25,6 +26,9 @@ pub struct Grant {
     pub auth_time: u64,
     /// The provider session the user signed in with (OIDC `sid`).
     pub sid: String,
+    /// The thumbprint of the DPoP key the first tokens were bound to: refreshing needs a proof
+    /// by the same key.
+    pub jkt: Option<String>,
 }
 
 /// One completed login form: the user is signed in at the provider until logging out.
@@ -43,6 +47,8 @@ pub struct CodeRecord {
     pub login: String,
     pub auth_time: u64,
     pub sid: String,
+    /// RFC 9449 §10: the thumbprint of the only DPoP key that may redeem the code.
+    pub dpop_jkt: Option<String>,
     pub expires_at: Instant,
     /// None until first presented; then whether it produced a grant (so a replay can revoke it).
     pub used: Option<Option<u64>>,
@@ -55,6 +61,8 @@ pub struct AccessRecord {
     pub created_at: u64,
     /// None: never expires (GitHub OAuth App tokens).
     pub expires_at: Option<Instant>,
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`); None for Bearer.
+    pub jkt: Option<String>,
 }
 
 impl AccessRecord {
@@ -71,6 +79,8 @@ pub struct RefreshRecord {
 #[derive(Default)]
 pub struct Store {
     pub pending: HashMap<String, PendingAuthorization>,
+    /// Pushed authorization requests by `request_uri` (RFC 9126).
+    pub pushed: HashMap<String, Pushed>,
     pub codes: HashMap<String, CodeRecord>,
     pub access: HashMap<String, AccessRecord>,
     pub refresh: HashMap<String, RefreshRecord>,
@@ -85,6 +95,7 @@ pub struct Store {
 impl Store {
     pub fn purge(&mut self, now: Instant) {
         self.pending.retain(|_, p| p.expires_at > now);
+        self.pushed.retain(|_, p| p.expires_at > now);
         self.codes
             .retain(|_, c| c.expires_at + USED_CODE_RETENTION > now);
         self.access.retain(|_, a| {

@@ -46,6 +46,8 @@ pub struct AuthRequest {
     pub nonce: Option<&'static str>,
     pub challenge: Option<String>,
     pub challenge_method: Option<&'static str>,
+    /// RFC 9449 §10: the thumbprint of the only DPoP key that may redeem the code.
+    pub dpop_jkt: Option<String>,
 }
 
 impl Default for AuthRequest {
@@ -59,6 +61,7 @@ impl Default for AuthRequest {
             nonce: Some("nonce-456"),
             challenge: Some(challenge(VERIFIER)),
             challenge_method: Some("S256"),
+            dpop_jkt: None,
         }
     }
 }
@@ -86,6 +89,7 @@ impl AuthRequest {
                 "code_challenge_method",
                 self.challenge_method.map(str::to_owned),
             ),
+            ("dpop_jkt", self.dpop_jkt.clone()),
         ];
         query.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
         query
@@ -161,6 +165,13 @@ impl TestProvider {
 
     pub async fn userinfo(&self, access_token: &str) -> Response {
         self.get_with_token("/userinfo", access_token).await
+    }
+
+    /// The claims of a 200 userinfo reply.
+    pub async fn userinfo_claims(&self, access_token: &str) -> Value {
+        let response = self.userinfo(access_token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
     }
 
     pub async fn revoke(&self, token: &str) -> Response {
