@@ -179,7 +179,8 @@ async fn finish_login(
 
 /// Step 8: `POST /api/logout` revokes at the provider where it can, then ends the session.
 /// Under the session's lock, on the record as the store has it now: a refresh in flight
-/// finishes first, and its new tokens are the ones revoked (rule 14).
+/// finishes first, and its new tokens are the ones revoked (rule 14). With `everywhere`, the
+/// person's other sessions end first, each under its own lock (session/lock.rs, rule 5).
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,
@@ -195,25 +196,24 @@ pub async fn logout(
     };
     let mut end_session_url = None;
     if let Some(id) = session.id() {
-        let _guard = state.session_locks.lock(id).await;
+        let key = session::key_of(&id);
+        if request.everywhere {
+            if let Some(record) = session::auth(&session).await? {
+                session::end_everywhere(&state, &record.user, &key).await?;
+            }
+        }
+        let _lock = session::SessionLock::acquire(&state, key).await?;
         session.load().await?;
         if let Some(record) = session::auth(&session).await? {
-            if request.everywhere {
-                let person = session::person_key(&record.user.provider, &record.user.subject);
-                session::end_everywhere(&state, &person, &session::key_of(&id)).await?;
-            }
-            match (
-                state.providers.get(&record.user.provider),
-                record.tokens(&state.cipher, &id),
-            ) {
-                (Some(provider), Ok(tokens)) => provider.revoke(&tokens).await,
-                // A provider removed from the config, or a key changed: nothing to revoke with.
-                _ => tracing::warn!(provider = %record.user.provider, "logout without revocation"),
-            }
-            if let Some(provider) = state.providers.get(&record.user.provider) {
-                end_session_url = provider
-                    .end_session_url(&format!("{}/", state.origin))
-                    .await;
+            match state.providers.get(&record.user.provider) {
+                Some(provider) => {
+                    provider.revoke(&record.tokens).await;
+                    end_session_url = provider
+                        .end_session_url(&format!("{}/", state.origin))
+                        .await;
+                }
+                // A provider removed from the config: nothing to revoke with.
+                None => tracing::warn!(provider = %record.user.provider, "logout without revocation"),
             }
         }
         session.flush().await?;
