@@ -108,14 +108,13 @@ impl CurrentUser {
             provider.id().to_owned(),
             used.access_token.clone(),
         );
-        let outcome = tokio::spawn(async move {
-            let outcome = work.await;
-            drop(lock);
-            outcome
-        })
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("the refresh task failed: {e}")))??;
-        match outcome {
+        // The lock comes back with the outcome and is released here, as the request goes on
+        // (or with the task's output, should the request have given up).
+        let (outcome, lock) = tokio::spawn(async move { (work.await, lock) })
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("the refresh task failed: {e}")))?;
+        drop(lock);
+        match outcome? {
             Some(record) => {
                 if parked {
                     // The session layer saves this request's copy under the lock it holds:

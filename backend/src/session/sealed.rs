@@ -89,7 +89,7 @@ impl SealedStore {
     }
 
     /// What the store keeps of `contents` under `key`.
-    fn seal(&self, key: &Key, contents: &Contents) -> Entry {
+    pub fn seal(&self, key: &Key, contents: &Contents) -> Entry {
         let plain = serde_json::to_vec(contents).expect("a record serialises");
         let auth = contents.auth();
         let index = |name: Option<String>| name.map(|name| self.cipher.index_hash(&name));
@@ -119,6 +119,11 @@ impl SealedStore {
             })?;
         let contents: Contents = serde_json::from_slice(&plain).map_err(|_| Unopened::Refused)?;
         Ok((contents.expires_at > now_millis()).then_some(contents))
+    }
+
+    /// The record in `value` if it opens under `key` and has not expired.
+    pub fn open_value(&self, key: &Key, value: &str) -> Option<Contents> {
+        self.open(key, value).unwrap_or(None)
     }
 
     /// The record under `key` as [`SealedStore::open`] finds it, the refusals logged.
@@ -202,7 +207,7 @@ impl SealedStore {
                 if found.iter().any(|(k, _, _)| *k == key) {
                     continue;
                 }
-                let Ok(Some(contents)) = self.open(&key, &value) else {
+                let Some(contents) = self.open_value(&key, &value) else {
                     continue;
                 };
                 if let Some(auth) = contents.auth().filter(|a| wanted(a)) {

@@ -115,10 +115,13 @@ async fn redis_holds_no_provider_token_in_clear_text() {
 
     let values = redis.dump_values().await;
     assert!(
-        values.iter().any(|v| v.contains("user-1")),
+        values.iter().any(|v| v.starts_with("portero:s:")),
         "the logged-in session is among the values: {values:?}"
     );
+    // Rule 22: the record is sealed whole, its index keyed hashes: not even who is logged in.
+    let person = ["user-1", "Test Person", "person@example.test"];
     assert_not_in_clear_text(&values, &[access, refresh, &id_token, CLIENT_SECRET]);
+    assert_not_in_clear_text(&values, &person);
 }
 
 #[tokio::test]

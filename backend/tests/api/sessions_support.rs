@@ -132,3 +132,27 @@ pub async fn sqlite_rows(db: &std::path::Path) -> Vec<String> {
     }
     lines
 }
+
+/// The key the store keeps the session of cookie value `cookie` under, in hex: a SHA-256 of the
+/// session id (rule 12), worked out as anyone who reads the code can.
+pub fn store_key(cookie: &str) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use sha2::{Digest, Sha256};
+    let id = URL_SAFE_NO_PAD.decode(cookie).expect("a session id is base64");
+    assert_eq!(id.len(), 16, "a session id is 128 bits");
+    Sha256::new()
+        .chain_update(b"portero session\0")
+        .chain_update(&id)
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `hex` as bytes: a store key as SQLite keeps it.
+pub fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
