@@ -252,7 +252,11 @@ mod tests {
         let hash = old.index_hash("github\n42");
         assert_eq!(hash.len(), 32);
         assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()) && !hash.contains("github"));
-        assert_eq!(hash, old.index_hash("github\n42"), "the same value, the same hash");
+        assert_eq!(
+            hash,
+            old.index_hash("github\n42"),
+            "the same value, the same hash"
+        );
         assert_ne!(hash, old.index_hash("github\n43"));
         let both = rotated.index_hashes("github\n42");
         assert_eq!(both.len(), 2);

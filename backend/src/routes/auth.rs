@@ -213,7 +213,9 @@ pub async fn logout(
                         .await;
                 }
                 // A provider removed from the config: nothing to revoke with.
-                None => tracing::warn!(provider = %record.user.provider, "logout without revocation"),
+                None => {
+                    tracing::warn!(provider = %record.user.provider, "logout without revocation")
+                }
             }
         }
         session.flush().await?;

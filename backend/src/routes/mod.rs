@@ -62,7 +62,10 @@ pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
         .merge(state.gateway.routes())
         .fallback(|uri: Uri| async move { AppError::NotFound(format!("/api{}", uri.path())) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .layer(session::session_layer(&state.config, state.sessions.clone()))
+        .layer(session::session_layer(
+            &state.config,
+            state.sessions.clone(),
+        ))
         // Outside the session layer: a request without the CSRF header touches no session at
         // all, and the answer is seen with the session layer's cookie and failures. One layer
         // for the three, since each layer costs every /api request a boxed future.

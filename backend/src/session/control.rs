@@ -52,9 +52,7 @@ impl CurrentUser {
             .into_iter()
             .map(|(key, contents, record)| SessionInfo {
                 id: key.handle(),
-                last_seen_at: contents
-                    .get_i64(TOUCHED_KEY)
-                    .unwrap_or(record.logged_in_at),
+                last_seen_at: contents.get_i64(TOUCHED_KEY).unwrap_or(record.logged_in_at),
                 provider: record.user.provider,
                 created_at: record.logged_in_at,
                 user_agent: record.user_agent,
@@ -89,7 +87,11 @@ impl CurrentUser {
 /// `POST /api/logout {"everywhere": true}`: every session of `user` but `except` (the caller's
 /// own, which its logout ends after these: session/lock.rs, rule 5), on every replica, their
 /// tokens revoked. The number of sessions ended.
-pub async fn end_everywhere(state: &AppState, user: &User, except: &Key) -> Result<usize, AppError> {
+pub async fn end_everywhere(
+    state: &AppState,
+    user: &User,
+    except: &Key,
+) -> Result<usize, AppError> {
     let found = state
         .sessions
         .of_person(&user.provider, &user.subject)
@@ -123,7 +125,9 @@ async fn revoke(state: &AppState, record: Option<&AuthRecord>) {
     };
     match state.providers.get(&record.user.provider) {
         Some(provider) => provider.revoke(&record.tokens).await,
-        None => tracing::warn!(provider = %record.user.provider, "session ended without revocation"),
+        None => {
+            tracing::warn!(provider = %record.user.provider, "session ended without revocation")
+        }
     }
 }
 

@@ -9,7 +9,9 @@ use std::future::Future;
 use oauth2::AccessToken;
 use subtle::ConstantTimeEq;
 
-use super::{lock::Held, now, record::AUTH_KEY, store::Key, AuthRecord, CurrentUser, ProviderTokens};
+use super::{
+    lock::Held, now, record::AUTH_KEY, store::Key, AuthRecord, CurrentUser, ProviderTokens,
+};
 use crate::{
     error::AppError,
     providers::{Provider, ProviderError, REFRESH_MARGIN_SECS},
@@ -181,13 +183,21 @@ async fn refresh_under_lock(
         tracing::debug!(provider = %provider.id(), "tokens refreshed by a concurrent request");
         return Ok(Some(current));
     }
-    match provider.refresh(&current.tokens, &current.user.subject).await {
+    match provider
+        .refresh(&current.tokens, &current.user.subject)
+        .await
+    {
         Ok(fresh) => {
             state.metrics.refreshed(provider.id(), "ok");
             // The rotated refresh token too; saved before the waiters get the lock.
             let updated = current.with_tokens(&fresh);
             stored.set_auth(&updated);
-            if !state.sessions.write(&key, &stored).await.map_err(unavailable)? {
+            if !state
+                .sessions
+                .write(&key, &stored)
+                .await
+                .map_err(unavailable)?
+            {
                 // Ended while the provider answered (a back-channel logout).
                 return Ok(None);
             }

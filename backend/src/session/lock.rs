@@ -229,7 +229,11 @@ impl ReplicaHold {
 impl Drop for ReplicaHold {
     fn drop(&mut self) {
         self.renewal.abort();
-        let (store, key, token) = (self.store.clone(), self.key, std::mem::take(&mut self.token));
+        let (store, key, token) = (
+            self.store.clone(),
+            self.key,
+            std::mem::take(&mut self.token),
+        );
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 if let Err(e) = store.unlock(&key, &token).await {
@@ -267,12 +271,12 @@ mod tests {
     #[tokio::test]
     async fn one_holder_per_session_and_sessions_do_not_wait_for_each_other() {
         let locks = Locks::new(Duration::from_secs(1));
-        let (a, b) = (
-            Key::of_seen("test", "a"),
-            Key::of_seen("test", "b"),
-        );
+        let (a, b) = (Key::of_seen("test", "a"), Key::of_seen("test", "b"));
         let held = locks.local(a).lock_owned().await;
-        assert!(locks.local(a).try_lock_owned().is_err(), "a second holder of a's lock");
+        assert!(
+            locks.local(a).try_lock_owned().is_err(),
+            "a second holder of a's lock"
+        );
         let other = locks.local(b).try_lock_owned();
         assert!(other.is_ok(), "b does not wait for a");
         drop(other);
@@ -289,6 +293,9 @@ mod tests {
     fn a_lease_covers_every_provider_call_of_a_refresh_and_the_stores_own() {
         let lease = Locks::new(Duration::from_secs(10)).lease();
         assert_eq!(lease, Duration::from_secs(3 * 10 + 3 * 2));
-        assert!(lease > Duration::from_secs(15), "longer than the old fixed 15 s");
+        assert!(
+            lease > Duration::from_secs(15),
+            "longer than the old fixed 15 s"
+        );
     }
 }

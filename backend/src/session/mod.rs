@@ -23,7 +23,9 @@ pub use budget::ProviderCalls;
 pub use control::{end_everywhere, end_for_provider, key_of, seen_key};
 pub use current_user::CurrentUser;
 pub use fresh::needs_refresh;
-pub use layer::{complete_cookie_attributes, failed_save_as_503, session_cookie_name, session_layer};
+pub use layer::{
+    complete_cookie_attributes, failed_save_as_503, session_cookie_name, session_layer,
+};
 pub use lock::{Locks, RequestLock, SessionLock};
 pub use pending::{Full, PendingLogins};
 pub use record::{auth, log_in, now, AuthRecord, IdToken, LoginFacts, ProviderTokens};

@@ -32,5 +32,6 @@ mod security_rules;
 mod sessions_control;
 mod sessions_lifetime;
 mod sessions_redis;
+mod sessions_sealed;
 mod sessions_sqlite;
 mod static_files;

@@ -138,7 +138,9 @@ pub async fn sqlite_rows(db: &std::path::Path) -> Vec<String> {
 pub fn store_key(cookie: &str) -> String {
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
     use sha2::{Digest, Sha256};
-    let id = URL_SAFE_NO_PAD.decode(cookie).expect("a session id is base64");
+    let id = URL_SAFE_NO_PAD
+        .decode(cookie)
+        .expect("a session id is base64");
     assert_eq!(id.len(), 16, "a session id is 128 bits");
     Sha256::new()
         .chain_update(b"portero session\0")

@@ -81,7 +81,11 @@ async fn a_new_login_is_written_once_with_its_tokens_sealed_to_its_key_never_in_
         assert_eq!(of_person[0].0, key);
         let of_sid = sealed.of_provider_session("dev", "sid-of-person-42");
         assert_eq!(of_sid.await.unwrap().len(), 1);
-        assert!(sealed.of_person("dev", "person-43").await.unwrap().is_empty());
+        assert!(sealed
+            .of_person("dev", "person-43")
+            .await
+            .unwrap()
+            .is_empty());
     }
 }
 
@@ -116,7 +120,10 @@ async fn a_record_changed_in_place_or_copied_under_another_key_is_refused_as_if_
         assert!(sealed.load(&grace.id).await.unwrap().is_none(), "{store:?}");
         assert!(sealed.load(&mallory.id).await.unwrap().is_none());
         assert!(sealed.read(&key(&mallory)).await.unwrap().is_none());
-        assert!(sealed.load(&ada.id).await.unwrap().is_some(), "Ada's is hers");
+        assert!(
+            sealed.load(&ada.id).await.unwrap().is_some(),
+            "Ada's is hers"
+        );
         // The store keeps working.
         let mut next = login_record("grace", "at-grace-2");
         sealed.create(&mut next).await.unwrap();
@@ -143,7 +150,10 @@ async fn the_sealed_expiry_counts_not_the_one_a_store_writer_moves() {
         assert!(store.update(&key, &extended).await.unwrap());
         assert!(sealed.load(&record.id).await.unwrap().is_some());
         tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-        assert!(store.get(&key).await.unwrap().is_some(), "the store keeps it");
+        assert!(
+            store.get(&key).await.unwrap().is_some(),
+            "the store keeps it"
+        );
         assert!(
             sealed.load(&record.id).await.unwrap().is_none(),
             "{store:?}: ended at its sealed expiry"

@@ -186,7 +186,6 @@ impl<B: Backend + Entries> Backend for Cached<B> {
         self.store.first_sight(key, expires_at).await
     }
 
-
     async fn sweep(&self) -> Result<(), Unavailable> {
         let now = now_millis();
         self.kept()

@@ -338,7 +338,12 @@ impl Store {
 
     /// The lock of the session `key` across replicas, for `token`, lasting `ttl`: false while
     /// another holds it.
-    pub async fn try_lock(&self, key: &Key, token: &str, ttl: Duration) -> Result<bool, Unavailable> {
+    pub async fn try_lock(
+        &self,
+        key: &Key,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<bool, Unavailable> {
         within_timeout(self.backend.try_lock(key, token, millis_of(ttl))).await
     }
 

@@ -247,10 +247,7 @@ impl Backend for Redis {
     }
 
     async fn get(&self, key: &Key) -> Result<Option<String>, Unavailable> {
-        self.client
-            .get(session_key(key))
-            .await
-            .map_err(unavailable)
+        self.client.get(session_key(key)).await.map_err(unavailable)
     }
 
     async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
