@@ -31,6 +31,7 @@ mod providers;
 mod security_rules;
 mod sessions_control;
 mod sessions_lifetime;
+mod sessions_locks;
 mod sessions_redis;
 mod sessions_sealed;
 mod sessions_sqlite;
