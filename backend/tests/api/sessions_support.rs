@@ -158,3 +158,25 @@ pub fn hex_bytes(hex: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
         .collect()
 }
+
+/// One refresh for all the requests that needed one (`before`: devprovider's refresh grants
+/// until then), and its rotated refresh token kept: the refresh of `profile`, 4 s later (the
+/// 33 s tokens inside the margin again), works too.
+pub async fn assert_refreshed_once_and_the_rotated_token_kept<F, Fut>(
+    provider: &devprovider::DevProvider,
+    before: usize,
+    profile: F,
+) where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = reqwest::StatusCode>,
+{
+    assert_eq!(
+        provider.stats().refresh_grants - before,
+        1,
+        "one refresh for both replicas"
+    );
+    provider.set_refresh_delay(std::time::Duration::ZERO);
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(profile().await, 200);
+    assert_eq!(provider.stats().refresh_grants - before, 2);
+}
