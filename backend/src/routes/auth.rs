@@ -3,7 +3,7 @@
 use axum::{
     body::Bytes,
     extract::{Path, State},
-    Json,
+    Extension, Json,
 };
 use oauth2::AuthorizationCode;
 use shared::{
@@ -38,6 +38,7 @@ fn configured<'a>(providers: &'a Providers, id: &str) -> Result<&'a Provider, Ap
 pub async fn login(
     State(state): State<AppState>,
     session: Session,
+    Extension(request_lock): Extension<session::RequestLock>,
     ClientIp(client): ClientIp,
     Path(provider): Path<String>,
     body: Bytes,
@@ -69,7 +70,13 @@ pub async fn login(
                 reservation: Some(reservation),
             };
             let config = &state.config.session;
-            session::remember_attempt(&session, &state.store, &state.cipher, config, &attempt)
+            // A logged-in browser's record gets the attempt's binding: under its lock.
+            let remembered = async {
+                request_lock.hold_if_logged_in(&state, &session).await?;
+                session::remember_attempt(&session, &state.store, &state.cipher, config, &attempt)
+                    .await
+            };
+            remembered
                 .await
                 .map(|()| (authorize.authorize_endpoint, authorize.params))
         }

@@ -8,6 +8,7 @@ use std::future::Future;
 
 use oauth2::AccessToken;
 use subtle::ConstantTimeEq;
+use tower_sessions::Session;
 
 use super::{
     lock::Held, now, record::AUTH_KEY, store::Key, AuthRecord, CurrentUser, ProviderTokens,
@@ -103,12 +104,16 @@ impl CurrentUser {
     ) -> Result<ProviderTokens, AppError> {
         let key = self.key()?;
         let Held { lock, parked } = self.lock().await?;
-        // A task of its own (session/lock.rs, rule 7), holding the lock until it is done.
+        // A task of its own (session/lock.rs, rule 7), holding the lock until it is done. When
+        // the lock is the one this request keeps until the session layer saves its copy of the
+        // session, that copy gets the new tokens too (before the store does), or the layer's
+        // save would write the old ones back, whenever it comes.
         let work = refresh_under_lock(
             self.state.clone(),
             key,
             provider.id().to_owned(),
             used.access_token.clone(),
+            parked.then(|| self.session.clone()),
         );
         // The lock comes back with the outcome and is released here, as the request goes on
         // (or with the task's output, should the request have given up).
@@ -117,14 +122,7 @@ impl CurrentUser {
             .map_err(|e| AppError::Internal(anyhow::anyhow!("the refresh task failed: {e}")))?;
         drop(lock);
         match outcome? {
-            Some(record) => {
-                if parked {
-                    // The session layer saves this request's copy under the lock it holds:
-                    // with the new tokens, or it would write the old ones back.
-                    self.session.insert(AUTH_KEY, &record).await?;
-                }
-                Ok(record.tokens)
-            }
+            Some(record) => Ok(record.tokens),
             None => {
                 // Gone from the store already; this ends the request's copy, and its cookie.
                 self.session.flush().await?;
@@ -150,12 +148,15 @@ impl CurrentUser {
 
 /// The session under `key` with fresh tokens instead of those whose access token is `used`, once
 /// its lock is held: `None` when the session has ended (while we waited, or because the
-/// provider refused the refresh, which ends it here).
+/// provider refused the refresh, which ends it here). Under a lock a request keeps for its
+/// session layer's save, the new tokens are written through that request's copy,
+/// `request_copy`.
 async fn refresh_under_lock(
     state: AppState,
     key: Key,
     provider: String,
     used: AccessToken,
+    request_copy: Option<Session>,
 ) -> Result<Option<AuthRecord>, AppError> {
     let unavailable = |e: super::store::Unavailable| AppError::StoreUnavailable(e.to_string());
     let provider = state
@@ -191,14 +192,26 @@ async fn refresh_under_lock(
             state.metrics.refreshed(provider.id(), "ok");
             // The rotated refresh token too; saved before the waiters get the lock.
             let updated = current.with_tokens(&fresh);
-            stored.set_auth(&updated);
-            if !state
-                .sessions
-                .write(&key, &stored)
-                .await
-                .map_err(unavailable)?
-            {
-                // Ended while the provider answered (a back-channel logout).
+            let kept = match &request_copy {
+                // Under the request's own lock its copy is the record as it is now (its idle
+                // extension read it under the lock, and its layer may have saved it since):
+                // saved whole, as that layer saves it again.
+                Some(session) => {
+                    session.insert(AUTH_KEY, &updated).await?;
+                    session.save().await?;
+                    true
+                }
+                None => {
+                    stored.set_auth(&updated);
+                    state
+                        .sessions
+                        .write(&key, &stored)
+                        .await
+                        .map_err(unavailable)?
+                }
+            };
+            if !kept {
+                // Ended while the provider answered.
                 return Ok(None);
             }
             tracing::info!(provider = %provider.id(), "tokens refreshed");

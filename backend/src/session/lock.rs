@@ -3,8 +3,9 @@
 //! # Ordering rules
 //! 1. A logged-in session's record is changed only under that session's lock: a refresh (new
 //!    tokens), the idle extension (`touched_at`, saved by the session layer after the handler),
-//!    and every end of a session (logout, "log out everywhere", ending one from the list,
-//!    back-channel logout, a refused refresh). The lock is [`SessionLock`]: the session's lock
+//!    another login started in the browser (its binding, saved by the layer too), and every end
+//!    of a session (logout, "log out everywhere", ending one from the list, back-channel
+//!    logout, a refused refresh). The lock is [`SessionLock`]: the session's lock
 //!    in this process (an async mutex per session key), then, when replicas share the store
 //!    (Redis), its lock there too (`SET NX PX` with a token of its own, released only by it).
 //! 2. Under the lock the record is read again from the store before it is changed, and written
@@ -31,7 +32,10 @@
 //!    holds it one lease at most.
 //! 7. A refresh runs in a task of its own that holds the lock (`fresh.rs`): a request that
 //!    gives up — its time limit, its client gone — does not cancel a refresh whose rotated
-//!    refresh token the provider has already issued.
+//!    refresh token the provider has already issued. Under a lock a request keeps for its
+//!    session layer's save (rule 3), the task writes the new tokens through that request's copy
+//!    of the session (the record as it is under the lock), so that save, whenever it comes,
+//!    writes them again rather than the old ones, and neither write undoes the other.
 //!
 //! Handlers get all of this by taking [`CurrentUser`](super::CurrentUser); none writes the
 //! record itself.
@@ -173,6 +177,29 @@ pub(crate) struct Held {
 impl RequestLock {
     pub(super) fn park(&self, lock: SessionLock) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(lock));
+    }
+
+    /// For a handler that changes the session's record itself (a logged-in browser starting
+    /// another login adds that login's binding): when the session is logged in, its lock, held
+    /// until the session layer has saved (waited for, rule 4, unless this request holds it),
+    /// and the record read again under it (rule 2).
+    pub async fn hold_if_logged_in(
+        &self,
+        state: &AppState,
+        session: &tower_sessions::Session,
+    ) -> Result<(), AppError> {
+        let Some(id) = session.id() else {
+            return Ok(());
+        };
+        if super::record::auth(session).await?.is_none() {
+            return Ok(());
+        }
+        let key = Key::of_session(&id);
+        if self.held(&key).is_none() {
+            self.park(SessionLock::acquire(state, key).await?);
+        }
+        session.load().await?;
+        Ok(())
     }
 
     fn held(&self, key: &Key) -> Option<Arc<SessionLock>> {
