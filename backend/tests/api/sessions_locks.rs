@@ -123,3 +123,48 @@ async fn a_refresh_slower_than_fifteen_seconds_on_two_replicas_spends_the_refres
     })
     .await;
 }
+
+/// A request that extended its session keeps the session's lock until its answer is saved, here
+/// 12 s while an app behind the gateway answers: longer than the lock's lease in Redis (9 s with
+/// `provider_timeout_secs = 1`). The lock is renewed while held, so another replica that needs a
+/// refresh meanwhile waits for it, rather than refreshing while the first one's copy of the
+/// session (with the tokens before the refresh) is still to be saved.
+#[tokio::test]
+async fn a_lock_held_past_its_lease_is_renewed_and_another_replica_waits_for_it() {
+    let redis = RedisServer::start("locks-renewed").await;
+    // 33 s tokens: after 4 s they are inside the 30 s refresh margin.
+    let provider = start_devprovider_with_token_ttl(Duration::from_secs(33)).await;
+    let upstream = Upstream::start().await;
+    let config = format!(
+        "{}\n        [upstreams.app]\n        prefix = \"/api/app\"\n        url = \"{}\"\n",
+        config_with_store(&provider.issuer(), &redis.url())
+            .replace("provider_timeout_secs = 2", "provider_timeout_secs = 1")
+            .replace(
+                &format!("store = \"{}\"", redis.url()),
+                &format!(
+                    "store = \"{}\"\n        idle_timeout_secs = 30",
+                    redis.url()
+                ),
+            ),
+        upstream.url()
+    );
+    let (a, b) = (spawn_app_with(&config).await, spawn_app_with(&config).await);
+    let browser = a.browser();
+    log_in(&browser, "ada").await;
+    let id = browser.session_cookie().expect("a session cookie");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let before = provider.stats().refresh_grants;
+
+    let holding = tokio::spawn(async move { browser.get("/api/app/twelve-seconds").await });
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let profile = call_with_cookie(&b, reqwest::Method::GET, "/api/profile", &id).await;
+    assert_eq!(profile.status, 200, "{}", profile.body);
+    let held = holding.await.unwrap();
+    assert_eq!(held.status, 200, "{}", held.body);
+    assert_refreshed_once_and_the_rotated_token_kept(&provider, before, || async {
+        call_with_cookie(&a, reqwest::Method::GET, "/api/profile", &id)
+            .await
+            .status
+    })
+    .await;
+}

@@ -196,3 +196,24 @@ async fn sqlite_stores_on_one_file_share_what_they_keep_in_memory() {
     let reopened = open().await.unwrap();
     assert!(reopened.get(&key).await.unwrap().is_none());
 }
+
+/// Records from before they were sealed whole (JSON, the person in clear beside it) are gone
+/// when a file is opened; sealed ones stay.
+#[tokio::test]
+async fn sqlite_drops_records_of_the_format_before_sealing_when_it_opens() {
+    let config = StoreConfig::Sqlite(temp_db("unsealed"));
+    let store = Store::open(&config, SWEEP_INTERVAL).await.unwrap();
+    let (old, sealed) = (record(60), record(60));
+    let unsealed = Entry {
+        value: r#"{"auth":{"user":{"provider":"dev","subject":"42"}}}"#.into(),
+        person: Some("dev\n42".into()),
+        ..old.1
+    };
+    assert!(store.insert(&old.0, &unsealed).await.unwrap());
+    assert!(store.insert(&sealed.0, &sealed.1).await.unwrap());
+    drop(store);
+    let again = Store::open(&config, SWEEP_INTERVAL).await.unwrap();
+    assert_eq!(again.get(&old.0).await.unwrap(), None);
+    assert!(again.sessions_of("dev\n42").await.unwrap().is_empty());
+    assert_eq!(again.get(&sealed.0).await.unwrap(), Some(sealed.1.value));
+}
