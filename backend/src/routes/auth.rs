@@ -187,7 +187,7 @@ async fn finish_login(
 /// Step 8: `POST /api/logout` revokes at the provider where it can, then ends the session.
 /// Under the session's lock, on the record as the store has it now: a refresh in flight
 /// finishes first, and its new tokens are the ones revoked (rule 14). With `everywhere`, the
-/// person's other sessions end first, each under its own lock (session/lock.rs, rule 5).
+/// person's other sessions end first, each under its own lock (session/lock.rs, ordering rule 5).
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,

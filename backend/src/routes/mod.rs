@@ -87,10 +87,10 @@ pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
     crate::telemetry::layer(app).with_state(state)
 }
 
-/// The edges of every `/api` request, around the session layer: the CSRF check before it, and
-/// the request's hold on its session's lock, released only once the layer has saved
-/// (session/lock.rs, rule 3); after it, the session layer's bare 500 (its own save failed) as a
-/// JSON 503, and rule 7's attributes on the cookie that ends a session (session/layer.rs).
+/// The edges of every `/api` request, around the session layer: the CSRF check before it, and the
+/// request's hold on its session's lock, released only once the layer has saved (session/lock.rs,
+/// ordering rule 3); after it, the session layer's bare 500 (its own save failed) as a JSON 503,
+/// and rule 7's attributes on the cookie that ends a session (session/layer.rs).
 async fn api_edges(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if let Err(refused) = csrf_check(&state, &request) {
         return refused.into_response();

@@ -84,8 +84,8 @@ impl CurrentUser {
     }
 }
 
-/// `POST /api/logout {"everywhere": true}`: every session of `user` but `except` (the caller's
-/// own, which its logout ends after these: session/lock.rs, rule 5), on every replica, their
+/// `POST /api/logout {"everywhere": true}`: every session of `user` but `except` (the caller's own,
+/// which its logout ends after these: session/lock.rs, ordering rule 5), on every replica, their
 /// tokens revoked. The number of sessions ended.
 pub async fn end_everywhere(
     state: &AppState,

@@ -24,7 +24,7 @@ pub struct CurrentUser {
     pub(super) session: Session,
     pub(super) record: AuthRecord,
     expires_at: i64,
-    /// The request's hold on this session's lock (session/lock.rs, rule 3).
+    /// The request's hold on this session's lock (session/lock.rs, ordering rule 3).
     request_lock: Option<RequestLock>,
 }
 

@@ -104,10 +104,10 @@ impl CurrentUser {
     ) -> Result<ProviderTokens, AppError> {
         let key = self.key()?;
         let Held { lock, parked } = self.lock().await?;
-        // A task of its own (session/lock.rs, rule 7), holding the lock until it is done. When
-        // the lock is the one this request keeps until the session layer saves its copy of the
-        // session, that copy gets the new tokens too (before the store does), or the layer's
-        // save would write the old ones back, whenever it comes.
+        // A task of its own (session/lock.rs, ordering rule 7), holding the lock until it is done.
+        // When the lock is the one this request keeps until the session layer saves its copy of the
+        // session, the new tokens are written through that copy, or the layer's save would write
+        // the old ones back, whenever it comes.
         let work = refresh_under_lock(
             self.state.clone(),
             key,

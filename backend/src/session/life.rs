@@ -67,8 +67,8 @@ pub async fn extend_idle(
     if now.saturating_sub(touched) < (idle / 20).min(LAST_SEEN_EVERY) {
         return Ok((record, ends(touched)));
     }
-    // session/lock.rs, rule 3: when another request holds the lock, it is writing this session
-    // (a refresh, its own extension); the next request moves the expiry.
+    // session/lock.rs, ordering rule 3: when another request holds the lock, it is writing this
+    // session (a refresh, its own extension); the next request moves the expiry.
     let Some(lock) = SessionLock::try_acquire(state, Key::of_session(&id)).await? else {
         return Ok((record, ends(touched)));
     };

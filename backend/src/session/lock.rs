@@ -77,7 +77,7 @@ impl Locks {
     }
 
     /// How long a replica lock lasts unless renewed, and how long a request waits for a lock
-    /// (rules 4, 6): a lock whose replica died lapses before anyone gives up on it.
+    /// (ordering rules 4, 6): a lock whose replica died lapses before anyone gives up on it.
     pub fn lease(&self) -> Duration {
         self.lease
     }
@@ -105,7 +105,7 @@ pub struct SessionLock {
 }
 
 impl SessionLock {
-    /// The lock of the session under `key`, waited for up to one lease (rule 4).
+    /// The lock of the session under `key`, waited for up to one lease (ordering rule 4).
     pub async fn acquire(state: &AppState, key: Key) -> Result<SessionLock, AppError> {
         let locks = &state.session_locks;
         let deadline = Instant::now() + locks.lease;
@@ -160,8 +160,8 @@ impl SessionLock {
     }
 }
 
-/// A request's hold on its own session's lock once its idle extension took it (rule 3): kept
-/// until the request's answer has left the session layer, after that layer's save. Put in
+/// A request's hold on its own session's lock once its idle extension took it (ordering rule 3):
+/// kept until the request's answer has left the session layer, after that layer's save. Put in
 /// every `/api` request's extensions by `routes::api_edges`, outside the session layer.
 #[derive(Clone, Default)]
 pub struct RequestLock(Arc<Mutex<Option<Arc<SessionLock>>>>);
@@ -182,7 +182,7 @@ impl RequestLock {
     /// For a handler that changes the session's record itself (a logged-in browser starting
     /// another login adds that login's binding): when the session is logged in, its lock, held
     /// until the session layer has saved (waited for, rule 4, unless this request holds it),
-    /// and the record read again under it (rule 2).
+    /// and the record read again under it (ordering rule 2).
     pub async fn hold_if_logged_in(
         &self,
         state: &AppState,
@@ -208,7 +208,7 @@ impl RequestLock {
     }
 
     /// The lock of the session `key` for a request (`request`, when it runs behind the session
-    /// layer): the one it holds, else one taken now (rule 3).
+    /// layer): the one it holds, else one taken now (ordering rule 3).
     pub(crate) async fn lock(
         request: Option<&RequestLock>,
         state: &AppState,
@@ -224,7 +224,7 @@ impl RequestLock {
     }
 }
 
-/// A session's lock in a store shared by replicas, renewed while held (rule 6).
+/// A session's lock in a store shared by replicas, renewed while held (ordering rule 6).
 struct ReplicaHold {
     store: Store,
     key: Key,
