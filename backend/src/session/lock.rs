@@ -5,9 +5,9 @@
 //!    tokens), the idle extension (`touched_at`, saved by the session layer after the handler),
 //!    another login started in the browser (its binding, saved by the layer too), and every end
 //!    of a session (logout, "log out everywhere", ending one from the list, back-channel
-//!    logout, a refused refresh). The lock is [`SessionLock`]: the session's lock
-//!    in this process (an async mutex per session key), then, when replicas share the store
-//!    (Redis), its lock there too (`SET NX PX` with a token of its own, released only by it).
+//!    logout, a refused refresh). The lock is [`SessionLock`]: the session's lock in this
+//!    process (an async mutex per session key), then, when replicas share the store (Redis),
+//!    its lock there too (`SET NX PX` with a token of its own, released only by it).
 //! 2. Under the lock the record is read again from the store before it is changed, and written
 //!    back (or removed) before the lock is released. So a request that read the record earlier
 //!    never writes its stale copy over tokens another request, or another replica, has just
@@ -181,8 +181,8 @@ impl RequestLock {
 
     /// For a handler that changes the session's record itself (a logged-in browser starting
     /// another login adds that login's binding): when the session is logged in, its lock, held
-    /// until the session layer has saved (waited for, rule 4, unless this request holds it),
-    /// and the record read again under it (ordering rule 2).
+    /// until the session layer has saved (waited for as ordering rule 4 says, unless this
+    /// request holds it), and the record read again under it (ordering rule 2).
     pub async fn hold_if_logged_in(
         &self,
         state: &AppState,
