@@ -10,7 +10,7 @@ use shared::{SessionInfo, User};
 use super::{
     life::TOUCHED_KEY,
     lock::SessionLock,
-    sealed::Contents,
+    sealed::Found,
     store::{Key, Unavailable},
     AuthRecord, CurrentUser,
 };
@@ -32,7 +32,7 @@ fn unavailable(e: Unavailable) -> AppError {
 
 impl CurrentUser {
     /// This session's key, and every unexpired session of this person.
-    async fn own_sessions(&self) -> Result<(Key, Vec<(Key, Contents, AuthRecord)>), AppError> {
+    async fn own_sessions(&self) -> Result<(Key, Vec<Found>), AppError> {
         let own = self.key()?;
         let user = &self.record.user;
         let sessions = self

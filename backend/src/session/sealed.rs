@@ -166,12 +166,10 @@ impl SealedStore {
         &self,
         provider: &str,
         subject: &str,
-    ) -> Result<Vec<(Key, Contents, AuthRecord)>, Unavailable> {
+    ) -> Result<Vec<Found>, Unavailable> {
         let name = Self::person(provider, subject);
-        self.indexed(&name, |a| {
-            a.user.provider == provider && a.user.subject == subject
-        })
-        .await
+        let wanted = |a: &AuthRecord| a.user.provider == provider && a.user.subject == subject;
+        self.indexed(Index::Person, &name, wanted).await
     }
 
     /// Every unexpired, logged-in session of `provider`'s session `sid`.
@@ -179,29 +177,26 @@ impl SealedStore {
         &self,
         provider: &str,
         sid: &str,
-    ) -> Result<Vec<(Key, Contents, AuthRecord)>, Unavailable> {
+    ) -> Result<Vec<Found>, Unavailable> {
         let name = Self::provider_session(provider, sid);
-        self.indexed(&name, |a| {
-            a.user.provider == provider && a.sid.as_deref() == Some(sid)
-        })
-        .await
+        let wanted = |a: &AuthRecord| a.user.provider == provider && a.sid.as_deref() == Some(sid);
+        self.indexed(Index::ProviderSession, &name, wanted).await
     }
 
-    /// The sessions the index holds under `name`'s hashes (one per configured key) whose record
+    /// The sessions `index` holds under `name`'s hashes (one per configured key) whose record
     /// opens and is what `wanted` says: the index is not trusted, a store writer could have put
     /// any key under any name.
     async fn indexed(
         &self,
+        index: Index,
         name: &str,
         wanted: impl Fn(&AuthRecord) -> bool,
-    ) -> Result<Vec<(Key, Contents, AuthRecord)>, Unavailable> {
-        let person_index = name.starts_with("person\n");
-        let mut found: Vec<(Key, Contents, AuthRecord)> = Vec::new();
+    ) -> Result<Vec<Found>, Unavailable> {
+        let mut found: Vec<Found> = Vec::new();
         for hash in self.cipher.index_hashes(name) {
-            let listed = if person_index {
-                self.store.sessions_of(&hash).await?
-            } else {
-                self.store.sessions_with_sid(&hash).await?
+            let listed = match index {
+                Index::Person => self.store.sessions_of(&hash).await?,
+                Index::ProviderSession => self.store.sessions_with_sid(&hash).await?,
             };
             for (key, value) in listed {
                 if found.iter().any(|(k, _, _)| *k == key) {
@@ -217,6 +212,15 @@ impl SealedStore {
         }
         Ok(found)
     }
+}
+
+/// A session found through the index: its key, its record, and the logged-in part of it.
+pub type Found = (Key, Contents, AuthRecord);
+
+/// The store's two indexes.
+enum Index {
+    Person,
+    ProviderSession,
 }
 
 fn millis(at: time::OffsetDateTime) -> i64 {

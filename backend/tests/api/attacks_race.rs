@@ -49,14 +49,8 @@ async fn a_logout_during_a_slow_refresh_stays_a_logout() {
         let browser = Arc::new(app.browser());
         log_in(&browser, "ada").await;
         let id = browser.session_cookie().expect("a session cookie");
-        tokio::time::sleep(Duration::from_secs(4)).await;
         // Slower than the logout, within the provider timeout (2 s): the refresh succeeds.
-        provider.set_refresh_delay(Duration::from_millis(1200));
-        let refreshing = {
-            let browser = browser.clone();
-            tokio::spawn(async move { browser.get("/api/profile").await })
-        };
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let refreshing = slow_refresh_under_way(&browser, &provider).await;
         let out = browser.post("/api/logout", None).await;
         assert_eq!(out.status, 200, "{store}: {}", out.body);
         // The logout waited for the refresh (the session's lock), so it revoked the new tokens.
@@ -96,13 +90,7 @@ async fn a_login_started_during_a_slow_refresh_is_kept_and_its_answer_accepted()
         let app = spawn_app_with(&config_with_store(&provider.issuer(), store)).await;
         let browser = Arc::new(app.browser());
         log_in(&browser, "ada").await;
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        provider.set_refresh_delay(Duration::from_millis(1200));
-        let refreshing = {
-            let browser = browser.clone();
-            tokio::spawn(async move { browser.get("/api/profile").await })
-        };
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let refreshing = slow_refresh_under_way(&browser, &provider).await;
         let body = serde_json::json!({ "another_account": true });
         let login = browser.post("/api/login/dev", Some(body)).await;
         assert_eq!(login.status, 200, "{store}: {}", login.body);

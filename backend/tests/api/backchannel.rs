@@ -95,14 +95,8 @@ async fn a_back_channel_logout_racing_a_refresh_leaves_the_session_ended() {
         let browser = std::sync::Arc::new(app.browser());
         log_in(&browser, "ada").await;
         let id = browser.session_cookie().expect("a session cookie");
-        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
         // Slower than the back-channel logout, within the provider timeout (2 s).
-        provider.set_refresh_delay(std::time::Duration::from_millis(1200));
-        let refreshing = {
-            let browser = browser.clone();
-            tokio::spawn(async move { browser.get("/api/profile").await })
-        };
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let refreshing = slow_refresh_under_way(&browser, &provider).await;
         assert_eq!(provider.log_out("ada").await, 1, "{store}");
         assert_eq!(
             provider.stats().backchannel_logout_statuses,

@@ -180,3 +180,21 @@ pub async fn assert_refreshed_once_and_the_rotated_token_kept<F, Fut>(
     assert_eq!(profile().await, 200);
     assert_eq!(provider.stats().refresh_grants - before, 2);
 }
+
+/// A refresh of `browser`'s session under way at `provider`: 4 s after the login its 33 s tokens
+/// are inside the 30 s refresh margin, devprovider holds the refresh 1.2 s (within the 2 s
+/// provider timeout, so it succeeds); returned 300 ms into it, with the `/api/profile` call that
+/// refreshes.
+pub async fn slow_refresh_under_way(
+    browser: &std::sync::Arc<Browser>,
+    provider: &devprovider::DevProvider,
+) -> tokio::task::JoinHandle<Reply> {
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    provider.set_refresh_delay(std::time::Duration::from_millis(1200));
+    let refreshing = {
+        let browser = browser.clone();
+        tokio::spawn(async move { browser.get("/api/profile").await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    refreshing
+}
