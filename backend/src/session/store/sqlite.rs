@@ -26,7 +26,7 @@ use super::{
     folder_of, now_millis, Backend, Counts, Entry, Key, Unavailable, STORE_TIMEOUT,
 };
 
-const SCHEMA: &str = "
+pub(super) const SCHEMA: &str = "
 create table if not exists portero_sessions (
     key blob primary key,           -- SHA-256 of the session id (rule 12)
     data text not null,             -- the session's record, sealed whole (session/sealed.rs)

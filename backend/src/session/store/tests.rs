@@ -201,19 +201,51 @@ async fn sqlite_stores_on_one_file_share_what_they_keep_in_memory() {
 /// when a file is opened; sealed ones stay.
 #[tokio::test]
 async fn sqlite_drops_records_of_the_format_before_sealing_when_it_opens() {
-    let config = StoreConfig::Sqlite(temp_db("unsealed"));
-    let store = Store::open(&config, SWEEP_INTERVAL).await.unwrap();
+    use sqlx::{sqlite::SqliteConnectOptions, Connection};
+    let path = temp_db("unsealed");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let (old, sealed) = (record(60), record(60));
-    let unsealed = Entry {
-        value: r#"{"auth":{"user":{"provider":"dev","subject":"42"}}}"#.into(),
-        person: Some("dev\n42".into()),
-        ..old.1
-    };
-    assert!(store.insert(&old.0, &unsealed).await.unwrap());
-    assert!(store.insert(&sealed.0, &sealed.1).await.unwrap());
-    drop(store);
-    let again = Store::open(&config, SWEEP_INTERVAL).await.unwrap();
-    assert_eq!(again.get(&old.0).await.unwrap(), None);
-    assert!(again.sessions_of("dev\n42").await.unwrap().is_empty());
-    assert_eq!(again.get(&sealed.0).await.unwrap(), Some(sealed.1.value));
+    // The file as the version before left it, written before any store opens it.
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlite::SCHEMA)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let rows = [
+        (
+            &old.0,
+            r#"{"auth":{"user":{"provider":"dev","subject":"42"}}}"#,
+        ),
+        (&sealed.0, sealed.1.value.as_str()),
+    ];
+    for (key, data) in rows {
+        sqlx::query(
+            "insert into portero_sessions (key, data, expires_at, person) values (?1, ?2, ?3, ?4)",
+        )
+        .bind(key.bytes().as_slice())
+        .bind(data)
+        .bind(sealed.1.expires_at)
+        .bind("dev\n42")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let store = Store::open(&StoreConfig::Sqlite(path), SWEEP_INTERVAL)
+        .await
+        .unwrap();
+    assert_eq!(store.get(&old.0).await.unwrap(), None);
+    assert_eq!(store.get(&sealed.0).await.unwrap(), Some(sealed.1.value));
+    let indexed = store.sessions_of("dev\n42").await.unwrap();
+    assert_eq!(
+        indexed.len(),
+        1,
+        "the old record is gone from the index too"
+    );
 }
