@@ -2,10 +2,10 @@
 //! (issue 8, point 6). `cargo xtask bench` runs them briefly and copies the medians into
 //! docs/BENCHMARKS.md; `cargo bench -p portero --bench hot_paths` runs them at length.
 //!
-//! - `session/load_*`: a logged-in session read from the store (what `/api/me` does);
-//!   `session/load_open_save_*`: read, its provider tokens opened (XChaCha20-Poly1305), sealed
-//!   again and saved — with the memory store and a SQLite file.
-//! - `auth_record/*`: sealing and opening the provider tokens alone.
+//! - `session/load_*`: a logged-in session read from the store and opened (the whole record is
+//!   sealed, XChaCha20-Poly1305: what `/api/me` does); `session/load_open_save_*`: read, given
+//!   new tokens, sealed again and saved (a refresh) — with the memory store and a SQLite file.
+//! - `auth_record/*`: sealing and opening a logged-in session's whole record alone.
 //! - `state/*`: a login attempt created (state, PKCE verifier, saved in the session) and
 //!   checked (constant-time lookup, single use), through the real `Provider::authorize`.
 //! - `id_token/verify_rs256`: an RS256 id_token checked as OpenID Connect logins do
@@ -29,7 +29,7 @@ use portero::{
     crypto::TokenCipher,
     gateway::identity_headers,
     providers::{Jwk, Providers},
-    session::{self, AuthRecord, IdToken, LoginAttempt, ProviderTokens, Store},
+    session::{self, AuthRecord, IdToken, Key, LoginAttempt, ProviderTokens, SealedStore, Store},
 };
 use rsa::{
     pkcs1v15::SigningKey,
@@ -98,21 +98,16 @@ async fn logged_in_session<S: SessionStore + Clone>(store: &S) -> tower_sessions
     session.id().expect("a saved session has an id")
 }
 
-/// What a request that uses the provider tokens does with its session: load the record, open
-/// the tokens, seal them again (as a refresh does) and save.
-async fn load_open_save<S: SessionStore + Clone>(
-    store: &S,
-    id: tower_sessions::session::Id,
-    cipher: &TokenCipher,
-) {
+/// What a request that refreshes does with its session: load the record (opened), give it new
+/// tokens, and save it (sealed again).
+async fn load_open_save<S: SessionStore + Clone>(store: &S, id: tower_sessions::session::Id) {
     let session = Session::new(Some(id), Arc::new(store.clone()), None);
     let record = session::auth(&session)
         .await
         .expect("load")
         .expect("logged in");
-    let tokens = record.tokens(cipher, &id).expect("tokens open");
     session
-        .insert("auth", record.with_tokens(&tokens, cipher, &id))
+        .insert("auth", record.with_tokens(&tokens()))
         .await
         .expect("insert");
     session.save().await.expect("save");
@@ -122,10 +117,10 @@ fn sessions(c: &mut Criterion) {
     let rt = runtime();
     let cipher = cipher();
 
-    let memory = Store::memory().sealing_with(cipher.clone());
+    let memory = SealedStore::new(Store::memory(), cipher.clone());
     let id = rt.block_on(logged_in_session(&memory));
     c.bench_function("session/load_open_save_memory", |b| {
-        b.iter(|| rt.block_on(load_open_save(&memory, id, &cipher)))
+        b.iter(|| rt.block_on(load_open_save(&memory, id)))
     });
     c.bench_function("session/load_memory", |b| {
         b.iter(|| {
@@ -145,8 +140,8 @@ fn sessions(c: &mut Criterion) {
             &StoreConfig::Sqlite(dir.join("sessions.db")),
             Duration::from_secs(60),
         ))
-        .expect("SQLite store opens")
-        .sealing_with(cipher.clone());
+        .expect("SQLite store opens");
+    let sqlite = SealedStore::new(sqlite, cipher.clone());
     let id = rt.block_on(logged_in_session(&sqlite));
     c.bench_function("session/load_sqlite", |b| {
         b.iter(|| {
@@ -160,20 +155,23 @@ fn sessions(c: &mut Criterion) {
         })
     });
     c.bench_function("session/load_open_save_sqlite", |b| {
-        b.iter(|| rt.block_on(load_open_save(&sqlite, id, &cipher)))
+        b.iter(|| rt.block_on(load_open_save(&sqlite, id)))
     });
     drop(sqlite);
     let _ = std::fs::remove_dir_all(&dir);
 
-    let id = tower_sessions::session::Id::default();
-    let record =
-        AuthRecord::new(user(), &tokens(), Default::default()).with_tokens(&tokens(), &cipher, &id);
+    let key = Key::of_session(&tower_sessions::session::Id::default());
+    let mut contents = session::Contents {
+        data: Default::default(),
+        expires_at: (session::now() + 3600) * 1000,
+    };
+    contents.set_auth(&AuthRecord::new(user(), &tokens(), Default::default()));
+    let sealed = memory.seal(&key, &contents);
     c.bench_function("auth_record/seal", |b| {
-        let tokens = tokens();
-        b.iter(|| record.with_tokens(&tokens, &cipher, &id))
+        b.iter(|| memory.seal(&key, &contents))
     });
     c.bench_function("auth_record/open", |b| {
-        b.iter(|| record.tokens(&cipher, &id).expect("opens"))
+        b.iter(|| memory.open_value(&key, &sealed.value).expect("opens"))
     });
 }
 
@@ -207,11 +205,12 @@ fn states(c: &mut Criterion) {
     let provider = providers.get("bench").expect("configured");
     let store = Store::memory();
     let cipher = cipher();
+    let sessions = SealedStore::new(store.clone(), cipher.clone());
 
     c.bench_function("state/create_and_check", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let session = Session::new(None, Arc::new(store.clone()), None);
+                let session = Session::new(None, Arc::new(sessions.clone()), None);
                 let authorize = provider.authorize(false).await.expect("authorize");
                 let state = authorize.state.secret().clone();
                 let attempt = LoginAttempt {

@@ -1,11 +1,14 @@
-//! Provider tokens at rest are sealed with an AEAD (DESIGN.md, rule 8): whoever reads the session
-//! store, a backup or a memory dump of it, gets no usable token without the key.
+//! What Portero keeps at rest is sealed with an AEAD (DESIGN.md, rules 8 and 22): whoever reads the
+//! session store, a backup or a memory dump of it, gets no usable token without the key, and
+//! whoever writes it cannot change or move a sealed value without the seal breaking. The same key
+//! also makes the keyed hashes the store's index is written in, so the index names no one.
 
 use base64::{engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chacha20poly1305::{
     aead::{Aead, Generate, Key, KeyInit},
     XChaCha20Poly1305, XNonce,
 };
+use ring::hmac;
 use secrecy::{ExposeSecret, SecretString};
 
 /// 256 random bits, URL-safe base64: bindings and handles that must not be guessed.
@@ -13,8 +16,9 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 
-/// Format tag of sealed values, so a future format can be told apart.
-const VERSION: &str = "v1";
+/// Format tag of sealed values, so a future format can be told apart. `v2` names the key that
+/// sealed (`v2.{key id}.{nonce}.{sealed}`); `v1` values, which did not, are no longer read.
+const VERSION: &str = "v2";
 const KEY_LEN: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,15 +30,39 @@ pub enum CryptoError {
     BadKey,
     #[error("a stored value could not be decrypted with the configured key")]
     Unreadable,
+    /// Sealed under a key that is neither `secret_key` nor one of `previous_keys`.
+    #[error("a stored value was sealed with a key that is no longer configured")]
+    UnknownKey,
+}
+
+/// One key, and what is derived from it: its id (in every value it seals, so that opening tries
+/// one key, and a value of a key no longer configured is told apart from a forged one) and its
+/// index key (the keyed hashes of `index_hashes`).
+#[derive(Clone)]
+struct SealingKey {
+    id: String,
+    aead: XChaCha20Poly1305,
+    index: hmac::Key,
+}
+
+impl SealingKey {
+    fn new(bytes: &[u8]) -> Result<Self, CryptoError> {
+        let derive = |label: &[u8]| hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, bytes), label);
+        Ok(SealingKey {
+            id: URL_SAFE_NO_PAD.encode(&derive(b"portero key id").as_ref()[..6]),
+            aead: XChaCha20Poly1305::new_from_slice(bytes).map_err(|_| CryptoError::BadKey)?,
+            index: hmac::Key::new(hmac::HMAC_SHA256, derive(b"portero index key").as_ref()),
+        })
+    }
 }
 
 /// Seals and opens values with XChaCha20-Poly1305 (random 192-bit nonces, so no counter to
-/// keep across replicas). Sealing always uses the current key; opening also tries the previous
+/// keep across replicas). Sealing always uses the current key; opening also uses the previous
 /// keys (`session.previous_keys`), so the key rotates without logging anyone out.
 #[derive(Clone)]
 pub struct TokenCipher {
-    aead: XChaCha20Poly1305,
-    previous: Vec<XChaCha20Poly1305>,
+    current: SealingKey,
+    previous: Vec<SealingKey>,
 }
 
 impl std::fmt::Debug for TokenCipher {
@@ -46,28 +74,28 @@ impl std::fmt::Debug for TokenCipher {
 impl TokenCipher {
     pub fn new(key: &SecretString) -> Result<Self, CryptoError> {
         Ok(TokenCipher {
-            aead: Self::aead(key)?,
+            current: Self::key(key)?,
             previous: Vec::new(),
         })
     }
 
-    fn aead(key: &SecretString) -> Result<XChaCha20Poly1305, CryptoError> {
-        let bytes = Self::decode_key(key.expose_secret())?;
-        XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| CryptoError::BadKey)
+    fn key(key: &SecretString) -> Result<SealingKey, CryptoError> {
+        SealingKey::new(&Self::decode_key(key.expose_secret())?)
     }
 
-    /// Also opens what `keys` sealed (tried in order after the current key).
+    /// Also opens what `keys` sealed, and finds what the index holds under their hashes.
     pub fn with_previous(mut self, keys: &[SecretString]) -> Result<Self, CryptoError> {
         for key in keys {
-            self.previous.push(Self::aead(key)?);
+            self.previous.push(Self::key(key)?);
         }
         Ok(self)
     }
 
     /// A key for this process only: what was sealed with it cannot be read after a restart.
     pub fn ephemeral() -> Self {
+        let key = Key::<XChaCha20Poly1305>::generate();
         TokenCipher {
-            aead: XChaCha20Poly1305::new(&Key::<XChaCha20Poly1305>::generate()),
+            current: SealingKey::new(&key).expect("a generated key has the right length"),
             previous: Vec::new(),
         }
     }
@@ -90,11 +118,12 @@ impl TokenCipher {
         Ok(bytes)
     }
 
-    /// `associated` binds the sealed value to its context (the session's user), so a sealed
-    /// blob copied into another record does not open there.
+    /// `associated` binds the sealed value to its context (the record's key in the store), so a
+    /// sealed value copied under another key does not open there.
     pub fn seal(&self, plaintext: &[u8], associated: &[u8]) -> String {
         let nonce = XNonce::generate();
         let sealed = self
+            .current
             .aead
             .encrypt(
                 &nonce,
@@ -105,19 +134,30 @@ impl TokenCipher {
             )
             .expect("XChaCha20-Poly1305 encryption cannot fail for in-memory buffers");
         format!(
-            "{VERSION}.{}.{}",
+            "{VERSION}.{}.{}.{}",
+            self.current.id,
             URL_SAFE_NO_PAD.encode(nonce),
             URL_SAFE_NO_PAD.encode(sealed)
         )
     }
 
+    /// The plaintext of `sealed`, if it was sealed with `associated` by one of the configured
+    /// keys; [`CryptoError::UnknownKey`] when it names none of them.
     pub fn open(&self, sealed: &str, associated: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut parts = sealed.split('.');
-        let (Some(VERSION), Some(nonce), Some(body), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(VERSION), Some(id), Some(nonce), Some(body), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return Err(CryptoError::Unreadable);
         };
+        let key = self
+            .keys()
+            .find(|key| key.id == id)
+            .ok_or(CryptoError::UnknownKey)?;
         let nonce = URL_SAFE_NO_PAD
             .decode(nonce)
             .map_err(|_| CryptoError::Unreadable)?;
@@ -125,19 +165,39 @@ impl TokenCipher {
             .decode(body)
             .map_err(|_| CryptoError::Unreadable)?;
         let nonce = XNonce::try_from(nonce.as_slice()).map_err(|_| CryptoError::Unreadable)?;
-        std::iter::once(&self.aead)
-            .chain(&self.previous)
-            .find_map(|aead| {
-                aead.decrypt(
-                    &nonce,
-                    chacha20poly1305::aead::Payload {
-                        msg: &body,
-                        aad: associated,
-                    },
-                )
-                .ok()
+        key.aead
+            .decrypt(
+                &nonce,
+                chacha20poly1305::aead::Payload {
+                    msg: &body,
+                    aad: associated,
+                },
+            )
+            .map_err(|_| CryptoError::Unreadable)
+    }
+
+    /// `value`'s keyed hash (HMAC-SHA-256, 128 bits in hex) under each configured key, the
+    /// current key's first: what the store's index holds instead of `value`, so that a reader
+    /// of the store learns no name from it, while a record written before a rotation is still
+    /// found under the previous key's hash.
+    pub fn index_hashes(&self, value: &str) -> Vec<String> {
+        self.keys()
+            .map(|key| {
+                hmac::sign(&key.index, value.as_bytes()).as_ref()[..16]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect()
             })
-            .ok_or(CryptoError::Unreadable)
+            .collect()
+    }
+
+    /// `value`'s keyed hash under the current key: what a record is indexed by when written.
+    pub fn index_hash(&self, value: &str) -> String {
+        self.index_hashes(value).swap_remove(0)
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &SealingKey> {
+        std::iter::once(&self.current).chain(&self.previous)
     }
 }
 
@@ -175,8 +235,33 @@ mod tests {
             "sealed with the new key"
         );
         let new_only = TokenCipher::new(&key(2)).unwrap();
-        assert!(new_only.open(&sealed_before, b"alice").is_err());
+        assert!(matches!(
+            new_only.open(&sealed_before, b"alice"),
+            Err(CryptoError::UnknownKey)
+        ));
         assert_eq!(new_only.open(&sealed_after, b"alice").unwrap(), b"token");
+    }
+
+    #[test]
+    fn index_hashes_name_no_one_and_are_found_under_the_previous_key_after_a_rotation() {
+        let old = TokenCipher::new(&key(1)).unwrap();
+        let rotated = TokenCipher::new(&key(2))
+            .unwrap()
+            .with_previous(&[key(1)])
+            .unwrap();
+        let hash = old.index_hash("github\n42");
+        assert_eq!(hash.len(), 32);
+        assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()) && !hash.contains("github"));
+        assert_eq!(
+            hash,
+            old.index_hash("github\n42"),
+            "the same value, the same hash"
+        );
+        assert_ne!(hash, old.index_hash("github\n43"));
+        let both = rotated.index_hashes("github\n42");
+        assert_eq!(both.len(), 2);
+        assert_ne!(both[0], hash, "another key, another hash");
+        assert_eq!(both[1], hash, "the previous key's hash is still looked up");
     }
 
     #[test]
@@ -186,7 +271,15 @@ mod tests {
         let mut tampered = sealed.clone();
         tampered.pop();
         tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
-        for bad in [tampered.as_str(), "", "v1.", "v2.aaaa.bbbb", "v1.a.b.c"] {
+        let old_format = sealed.replacen(&format!("v2.{}.", cipher.current.id), "v1.", 1);
+        for bad in [
+            tampered.as_str(),
+            "",
+            "v1.",
+            "v3.aaaa.bbbb.cccc",
+            "v2.a.b.c.d",
+            old_format.as_str(),
+        ] {
             assert!(cipher.open(bad, b"").is_err(), "{bad:?}");
         }
     }

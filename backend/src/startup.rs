@@ -19,7 +19,7 @@ use tower::ServiceExt;
 
 use crate::{
     config::{Config, ServerConfig},
-    Portero,
+    AppState, Portero,
 };
 
 /// How long a stop waits for requests in flight before it drops them.
@@ -30,6 +30,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     server: ServerConfig,
+    state: AppState,
 }
 
 impl Application {
@@ -44,12 +45,20 @@ impl Application {
     /// For tests and tools that bind first (to learn the port) and configure after.
     pub async fn with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
         let server = config.server.clone();
-        let router = Portero::build(config).await?.router();
+        let portero = Portero::build(config).await?;
         Ok(Application {
             listener,
-            router,
+            router: portero.router(),
             server,
+            state: portero.state(),
         })
+    }
+
+    /// The state its routes share: what the tests reach the session store through, as one who
+    /// can write the store would.
+    #[doc(hidden)]
+    pub fn state(&self) -> AppState {
+        self.state.clone()
     }
 
     /// Where it listens.

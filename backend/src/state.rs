@@ -16,7 +16,7 @@ use crate::{
     rate_limit::{
         BackchannelLogouts, ClientAddress, LoginRequests, PendingLogins, ProviderCalls, Sweeper,
     },
-    session::{SessionLocks, Store},
+    session::{Locks, SealedStore, Store},
 };
 
 #[derive(Clone)]
@@ -37,10 +37,12 @@ pub struct Shared {
     /// `server.public_origin` as browsers send it in `Origin`.
     pub origin: Arc<str>,
     pub metrics: Arc<Metrics>,
-    /// The session store of `session.store`, for readiness and re-reads.
+    /// The session store of `session.store`: readiness, login attempts, seen logout tokens.
     pub store: Store,
-    /// Per-session locks: one token refresh at a time per session (session/mod.rs).
-    pub session_locks: SessionLocks,
+    /// The same store's session records, sealed whole (session/sealed.rs).
+    pub sessions: SealedStore,
+    /// The sessions' locks (session/lock.rs).
+    pub session_locks: Locks,
     /// The logins under way, capped per client and in all (rule 13).
     pub pending_logins: PendingLogins,
     /// Who the client of a request is (`server.trusted_proxies`).
@@ -89,11 +91,12 @@ impl AppState {
             gateway: Gateway::new(&config.upstreams, &server.public_origin, signer),
             origin: config.server.origin().into(),
             providers,
-            store: store.sealing_with(cipher.clone()),
+            sessions: SealedStore::new(store.clone(), cipher.clone()),
+            store,
             cipher,
+            session_locks: Locks::new(config.server.provider_timeout),
             config: Arc::new(config),
             metrics: Arc::default(),
-            session_locks: SessionLocks::default(),
         };
         sweeper.start();
         AppState(Arc::new(shared))

@@ -4,8 +4,8 @@
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
-    http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri},
+    extract::{ConnectInfo, OptionalFromRequestParts, Request, State},
+    http::{header, request::Parts, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri},
     response::Response,
     Extension,
 };
@@ -47,12 +47,23 @@ const FROM_CLIENT_DROPPED: [HeaderName; 6] = [
     X_FORWARDED_HOST,
 ];
 
+/// The work Portero does before it forwards (reading the session, its lock, a refresh) gets
+/// `server.request_timeout_secs`, as Portero's own routes do for their whole answer: a session
+/// whose lock or refresh is stuck answers 408 `request_timeout` instead of hanging. The app's
+/// own time is the upstream's `timeout_secs`, counted after.
 pub async fn forward(
     State(state): State<AppState>,
     Extension(upstream): Extension<Arc<UpstreamConfig>>,
-    user: Option<CurrentUser>,
-    mut request: Request,
+    request: Request,
 ) -> Result<Response, AppError> {
+    let limit = state.config.server.request_timeout;
+    let deadline = tokio::time::Instant::now() + limit;
+    let too_long = |_| AppError::RequestTimeout(limit.as_secs());
+    let (mut parts, body) = request.into_parts();
+    let user = tokio::time::timeout_at(deadline, who(&state, &mut parts))
+        .await
+        .map_err(too_long)??;
+    let mut request = Request::from_parts(parts, body);
     if user.is_none() && upstream.login == Login::Required {
         return Err(AppError::NotLoggedIn);
     }
@@ -75,7 +86,11 @@ pub async fn forward(
     }
     let token = match (&user, upstream.access_token) {
         // Rule 17: the provider's token only where the configuration allows it, fresh.
-        (Some(user), true) => Some(user.access_token().await?),
+        (Some(user), true) => Some(
+            tokio::time::timeout_at(deadline, user.access_token())
+                .await
+                .map_err(too_long)??,
+        ),
         _ => None,
     };
     let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut request));
@@ -139,6 +154,11 @@ pub async fn forward(
     let (mut parts, body) = response.into_parts();
     strip_for_browser(&mut parts.headers, &state);
     Ok(Response::from_parts(parts, axum::body::Body::new(body)))
+}
+
+/// Who is calling: the session's person, if logged in.
+async fn who(state: &AppState, parts: &mut Parts) -> Result<Option<CurrentUser>, AppError> {
+    <CurrentUser as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state).await
 }
 
 /// Why the app gave no answer: too large a body (413), or unreachable (502).

@@ -3,7 +3,7 @@
 
 use axum::{
     extract::{Path, State},
-    Json,
+    Extension, Json,
 };
 use oauth2::AuthorizationCode;
 use shared::{
@@ -39,6 +39,7 @@ fn configured<'a>(providers: &'a Providers, id: &str) -> Result<&'a Provider, Ap
 pub async fn login(
     State(state): State<AppState>,
     session: Session,
+    Extension(request_lock): Extension<session::RequestLock>,
     ClientIp(client): ClientIp,
     Path(provider): Path<String>,
     // The body is optional: `{}` and no body at all both mean "no return_to".
@@ -63,7 +64,13 @@ pub async fn login(
                 reservation: Some(reservation),
             };
             let config = &state.config.session;
-            session::remember_attempt(&session, &state.store, &state.cipher, config, &attempt)
+            // A logged-in browser's record gets the attempt's binding: under its lock.
+            let remembered = async {
+                request_lock.hold_if_logged_in(&state, &session).await?;
+                session::remember_attempt(&session, &state.store, &state.cipher, config, &attempt)
+                    .await
+            };
+            remembered
                 .await
                 .map(|()| (authorize.authorize_endpoint, authorize.params))
         }
@@ -173,7 +180,8 @@ async fn finish_login(
 
 /// Step 8: `POST /api/logout` revokes at the provider where it can, then ends the session.
 /// Under the session's lock, on the record as the store has it now: a refresh in flight
-/// finishes first, and its new tokens are the ones revoked (rule 14).
+/// finishes first, and its new tokens are the ones revoked (rule 14). With `everywhere`, the
+/// person's other sessions end first, each under its own lock (session/lock.rs, ordering rule 5).
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,
@@ -182,25 +190,26 @@ pub async fn logout(
 ) -> Result<Json<LogoutResponse>, AppError> {
     let mut end_session_url = None;
     if let Some(id) = session.id() {
-        let _guard = state.session_locks.lock(id).await;
+        let key = session::key_of(&id);
+        if request.everywhere {
+            if let Some(record) = session::auth(&session).await? {
+                session::end_everywhere(&state, &record.user, &key).await?;
+            }
+        }
+        let _lock = session::SessionLock::acquire(&state, key).await?;
         session.load().await?;
         if let Some(record) = session::auth(&session).await? {
-            if request.everywhere {
-                let person = session::person_key(&record.user.provider, &record.user.subject);
-                session::end_everywhere(&state, &person, &session::key_of(&id)).await?;
-            }
-            match (
-                state.providers.get(&record.user.provider),
-                record.tokens(&state.cipher, &id),
-            ) {
-                (Some(provider), Ok(tokens)) => provider.revoke(&tokens).await,
-                // A provider removed from the config, or a key changed: nothing to revoke with.
-                _ => tracing::warn!(provider = %record.user.provider, "logout without revocation"),
-            }
-            if let Some(provider) = state.providers.get(&record.user.provider) {
-                end_session_url = provider
-                    .end_session_url(&format!("{}/", state.origin))
-                    .await;
+            match state.providers.get(&record.user.provider) {
+                Some(provider) => {
+                    provider.revoke(&record.tokens).await;
+                    end_session_url = provider
+                        .end_session_url(&format!("{}/", state.origin))
+                        .await;
+                }
+                // A provider removed from the config: nothing to revoke with.
+                None => {
+                    tracing::warn!(provider = %record.user.provider, "logout without revocation")
+                }
             }
         }
         session.flush().await?;

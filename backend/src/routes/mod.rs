@@ -12,7 +12,7 @@ mod sessions;
 use crate::{
     error::AppError,
     security_headers,
-    session::{self, LockSlot},
+    session::{self, RequestLock},
     state::AppState,
 };
 use axum::{
@@ -67,7 +67,10 @@ pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
         .merge(state.gateway.routes())
         .fallback(|uri: Uri| async move { AppError::NotFound(format!("/api{}", uri.path())) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .layer(session::session_layer(&state.config, state.store.clone()))
+        .layer(session::session_layer(
+            &state.config,
+            state.sessions.clone(),
+        ))
         // Outside the session layer: a request without the CSRF header touches no session at
         // all, and the answer is seen with the session layer's cookie and failures. One layer
         // for the three, since each layer costs every /api request a boxed future.
@@ -89,18 +92,18 @@ pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
     crate::telemetry::layer(app).with_state(state)
 }
 
-/// The edges of every `/api` request, around the session layer: the CSRF check before it, and
-/// the slot that keeps a session's lock until the layer has saved; after it, the session layer's
-/// bare 500 (its own save failed) as a JSON 503, and rule 7's attributes on the cookie that ends
-/// a session (session/layer.rs).
+/// The edges of every `/api` request, around the session layer: the CSRF check before it, and the
+/// request's hold on its session's lock, released only once the layer has saved (session/lock.rs,
+/// ordering rule 3); after it, the session layer's bare 500 (its own save failed) as a JSON 503,
+/// and rule 7's attributes on the cookie that ends a session (session/layer.rs).
 async fn api_edges(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if let Err(refused) = csrf_check(&state, &request) {
         return refused.into_response();
     }
-    let slot = LockSlot::default();
-    request.extensions_mut().insert(slot.clone());
+    let held = RequestLock::default();
+    request.extensions_mut().insert(held.clone());
     let response = session::failed_save_as_503(next.run(request).await);
-    drop(slot);
+    drop(held);
     session::complete_cookie_attributes(
         session::session_cookie_name(state.config.server.is_https()),
         response,

@@ -66,7 +66,7 @@ pub async fn backchannel_logout(
             ));
         }
         let ended = session::end_for_provider(
-            &state.store,
+            &state,
             provider.id(),
             token.sid.as_deref(),
             token.sub.as_deref(),

@@ -9,7 +9,12 @@ use axum::{
 use shared::User;
 use tower_sessions::Session;
 
-use super::{layer::LockSlot, life, AuthRecord};
+use super::{
+    life,
+    lock::{Held, RequestLock},
+    store::Key,
+    AuthRecord,
+};
 use crate::{error::AppError, state::AppState};
 
 /// The logged-in person of this request, with what calls the provider as them
@@ -19,6 +24,8 @@ pub struct CurrentUser {
     pub(super) session: Session,
     pub(super) record: AuthRecord,
     expires_at: i64,
+    /// The request's hold on this session's lock (session/lock.rs, ordering rule 3).
+    request_lock: Option<RequestLock>,
 }
 
 impl CurrentUser {
@@ -35,6 +42,17 @@ impl CurrentUser {
     pub fn logged_in_at(&self) -> i64 {
         self.record.logged_in_at
     }
+
+    /// This session's key in the store.
+    pub(super) fn key(&self) -> Result<Key, AppError> {
+        let id = self.session.id().ok_or(AppError::NotLoggedIn)?;
+        Ok(Key::of_session(&id))
+    }
+
+    /// This session's lock: the one this request holds already, or taken now.
+    pub(super) async fn lock(&self) -> Result<Held, AppError> {
+        RequestLock::lock(self.request_lock.as_ref(), &self.state, self.key()?).await
+    }
 }
 
 impl<S> FromRequestParts<S> for CurrentUser
@@ -49,16 +67,16 @@ where
         let session = Session::from_request_parts(parts, &state)
             .await
             .map_err(|(_, why)| AppError::Internal(anyhow::anyhow!("no session layer: {why}")))?;
-        let config = &state.config.session;
-        let record = life::logged_in(config, &session).await?;
-        let slot = parts.extensions.get::<LockSlot>();
-        let expires_at =
-            life::extend_idle(config, &state.session_locks, slot, &session, &record).await?;
+        let record = life::logged_in(&state.config.session, &session).await?;
+        let request_lock = parts.extensions.get::<RequestLock>().cloned();
+        let (record, expires_at) =
+            life::extend_idle(&state, request_lock.as_ref(), &session, record).await?;
         Ok(CurrentUser {
             state,
             session,
             record,
             expires_at,
+            request_lock,
         })
     }
 }

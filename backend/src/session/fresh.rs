@@ -1,19 +1,22 @@
 //! Provider calls with fresh tokens: refreshed first when they expire within the margin,
 //! refreshed once and the call retried once when the provider refuses them, the session ended
-//! when the refresh is refused (rule 11). One refresh per session however many requests ask at
-//! the same time (single flight, under the session's lock): the first refreshes, the others
-//! read its tokens back from the store.
+//! when the refresh is refused (rule 11). One refresh per session however many requests, on
+//! however many replicas, ask at the same time (single flight, under the session's lock,
+//! session/lock.rs): the first refreshes, the others read its tokens back from the store.
 
-use std::{future::Future, sync::Arc};
+use std::future::Future;
 
 use oauth2::AccessToken;
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
-use super::{now, record, AuthRecord, CurrentUser, ProviderTokens};
+use super::{
+    lock::Held, now, record::AUTH_KEY, store::Key, AuthRecord, CurrentUser, ProviderTokens,
+};
 use crate::{
     error::AppError,
     providers::{Provider, ProviderError, REFRESH_MARGIN_SECS},
+    state::AppState,
 };
 
 pub fn needs_refresh(tokens: &ProviderTokens) -> bool {
@@ -32,7 +35,7 @@ impl CurrentUser {
     {
         let provider = self.provider()?;
         self.take_call(provider)?;
-        let mut tokens = self.tokens().await?;
+        let mut tokens = self.record.tokens.clone();
         if needs_refresh(&tokens) {
             tokens = self.refreshed(provider, &tokens).await?;
         }
@@ -52,7 +55,7 @@ impl CurrentUser {
             Err(ProviderError::Unauthorized { .. }) => {
                 tokens = self.refreshed(provider, &tokens).await?;
                 match timed(tokens.access_token.clone()).await {
-                    Err(ProviderError::Unauthorized { .. }) => Err(self.end(provider).await),
+                    Err(ProviderError::Unauthorized { .. }) => Err(self.end(provider.id()).await),
                     other => other.map_err(AppError::from),
                 }
             }
@@ -65,11 +68,11 @@ impl CurrentUser {
     pub async fn access_token(&self) -> Result<AccessToken, AppError> {
         let provider = self.provider()?;
         self.take_call(provider)?;
-        let tokens = self.tokens().await?;
-        if needs_refresh(&tokens) {
-            return Ok(self.refreshed(provider, &tokens).await?.access_token);
+        let tokens = &self.record.tokens;
+        if needs_refresh(tokens) {
+            return Ok(self.refreshed(provider, tokens).await?.access_token);
         }
-        Ok(tokens.access_token)
+        Ok(tokens.access_token.clone())
     }
 
     /// Rule 16: one call from this session's budget.
@@ -92,12 +95,6 @@ impl CurrentUser {
             .ok_or_else(|| AppError::UnknownProvider(id.clone()))
     }
 
-    /// The record's provider tokens. Sealed under a key this process no longer has (rotated
-    /// without `previous_keys`), they are lost: the session ends, 401 `session_expired`.
-    async fn tokens(&self) -> Result<ProviderTokens, AppError> {
-        open_tokens(&self.state.cipher, &self.session, &self.record).await
-    }
-
     /// Fresh tokens instead of `used` (expired, or refused by the provider): refreshed at the
     /// provider by the first request to get here, taken from the store by those that waited.
     async fn refreshed(
@@ -105,106 +102,130 @@ impl CurrentUser {
         provider: &Provider,
         used: &ProviderTokens,
     ) -> Result<ProviderTokens, AppError> {
-        let id = self.session.id().ok_or(AppError::NotLoggedIn)?;
-        let _guard = self.state.session_locks.lock(id).await;
-        // Across replicas too (Redis): one refresh spends the rotating refresh token, and the
-        // others read its result (a no-op on a store of one process).
-        let key = super::store::Key::of_session(&id);
-        let replica = self
-            .state
-            .store
-            .lock(&key, super::control::LOCK_TTL, super::control::LOCK_WAIT)
-            .await
-            .map_err(|e| AppError::StoreUnavailable(e.to_string()))?
-            .ok_or_else(|| {
-                AppError::StoreUnavailable(
-                    "another replica held the session's lock too long".into(),
-                )
-            })?;
-        let result = self.refreshed_under_lock(provider, used).await;
-        replica.release().await;
-        result
-    }
-
-    /// `refreshed`, once this session's locks are held.
-    async fn refreshed_under_lock(
-        &self,
-        provider: &Provider,
-        used: &ProviderTokens,
-    ) -> Result<ProviderTokens, AppError> {
-        let state = &self.state;
-        let id = self.session.id().ok_or(AppError::NotLoggedIn)?;
-        // The record as it is in the store now, not as this request read it.
-        let current_session = Session::new(
-            Some(id),
-            Arc::new(state.store.clone()),
-            self.session.expiry(),
+        let key = self.key()?;
+        let Held { lock, parked } = self.lock().await?;
+        // A task of its own (session/lock.rs, ordering rule 7), holding the lock until it is done.
+        // When the lock is the one this request keeps until the session layer saves its copy of the
+        // session, the new tokens are written through that copy, or the layer's save would write
+        // the old ones back, whenever it comes.
+        let work = refresh_under_lock(
+            self.state.clone(),
+            key,
+            provider.id().to_owned(),
+            used.access_token.clone(),
+            parked.then(|| self.session.clone()),
         );
-        let Some(current) = record::auth(&current_session).await? else {
-            // Ended while we waited: the refresh before ours was refused, or a logout.
-            self.session.flush().await?;
-            return Err(AppError::SessionExpired(provider.id().to_owned()));
-        };
-        let tokens = open_tokens(&state.cipher, &self.session, &current).await?;
-        let same_access_token: bool = tokens
-            .access_token
-            .secret()
-            .as_bytes()
-            .ct_eq(used.access_token.secret().as_bytes())
-            .into();
-        // Refreshed while we waited: those tokens, unless they have expired already (not merely
-        // within the margin, or with a short-lived provider every waiter would refresh again).
-        if !same_access_token && tokens.expires_at.is_none_or(|at| at > now()) {
-            tracing::debug!(provider = %provider.id(), "tokens refreshed by a concurrent request");
-            return Ok(tokens);
-        }
-        match provider.refresh(&tokens, &current.user.subject).await {
-            Ok(fresh) => {
-                state.metrics.refreshed(provider.id(), "ok");
-                // The rotated refresh token too; saved before the waiters get the lock.
-                let updated = current.with_tokens(&fresh, &state.cipher, &id);
-                current_session.insert(record::AUTH_KEY, updated).await?;
-                current_session.save().await?;
-                tracing::info!(provider = %provider.id(), "tokens refreshed");
-                Ok(fresh)
-            }
-            Err(ProviderError::Refused { message, .. }) => {
-                state.metrics.refreshed(provider.id(), "refused");
-                tracing::info!(provider = %provider.id(), error = %message, "refresh refused");
-                Err(self.end(provider).await)
-            }
-            Err(e) => {
-                state.metrics.refreshed(provider.id(), "failed");
-                Err(e.into())
+        // The lock comes back with the outcome and is released here, as the request goes on
+        // (or with the task's output, should the request have given up).
+        let (outcome, lock) = tokio::spawn(async move { (work.await, lock) })
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("the refresh task failed: {e}")))?;
+        drop(lock);
+        match outcome? {
+            Some(record) => Ok(record.tokens),
+            None => {
+                // Gone from the store already; this ends the request's copy, and its cookie.
+                self.session.flush().await?;
+                Err(AppError::SessionExpired(provider.id().to_owned()))
             }
         }
     }
 
-    /// Rule 11: the session ends when its tokens can no longer be refreshed.
-    async fn end(&self, provider: &Provider) -> AppError {
-        if let Err(e) = self.session.flush().await {
-            return e.into();
+    /// Rule 11: the session ends when its tokens can no longer be refreshed. Under its lock, so
+    /// that a refresh in flight finishes first and does not write it back.
+    async fn end(&self, provider: &str) -> AppError {
+        let ended = async {
+            let _held = self.lock().await?;
+            self.session.flush().await?;
+            Ok::<_, AppError>(())
+        };
+        match ended.await {
+            Ok(()) => AppError::SessionExpired(provider.to_owned()),
+            Err(e) => e,
         }
-        AppError::SessionExpired(provider.id().to_owned())
     }
 }
 
-async fn open_tokens(
-    cipher: &crate::crypto::TokenCipher,
-    session: &Session,
-    record: &AuthRecord,
-) -> Result<ProviderTokens, AppError> {
-    let id = session.id().ok_or(AppError::NotLoggedIn)?;
-    match record.tokens(cipher, &id) {
-        Ok(tokens) => Ok(tokens),
+/// The session under `key` with fresh tokens instead of those whose access token is `used`, once
+/// its lock is held: `None` when the session has ended (while we waited, or because the
+/// provider refused the refresh, which ends it here). Under a lock a request keeps for its
+/// session layer's save, the new tokens are written through that request's copy,
+/// `request_copy`.
+async fn refresh_under_lock(
+    state: AppState,
+    key: Key,
+    provider: String,
+    used: AccessToken,
+    request_copy: Option<Session>,
+) -> Result<Option<AuthRecord>, AppError> {
+    let unavailable = |e: super::store::Unavailable| AppError::StoreUnavailable(e.to_string());
+    let provider = state
+        .providers
+        .get(&provider)
+        .ok_or_else(|| AppError::UnknownProvider(provider.clone()))?;
+    // The record as it is in the store now, not as this request read it.
+    let Some(mut stored) = state.sessions.read(&key).await.map_err(unavailable)? else {
+        // Ended while we waited: the refresh before ours was refused, or a logout.
+        return Ok(None);
+    };
+    let Some(current) = stored.auth() else {
+        return Ok(None);
+    };
+    let same_access_token: bool = current
+        .tokens
+        .access_token
+        .secret()
+        .as_bytes()
+        .ct_eq(used.secret().as_bytes())
+        .into();
+    // Refreshed while we waited: those tokens, unless they have expired already (not merely
+    // within the margin, or with a short-lived provider every waiter would refresh again).
+    if !same_access_token && current.tokens.expires_at.is_none_or(|at| at > now()) {
+        tracing::debug!(provider = %provider.id(), "tokens refreshed by a concurrent request");
+        return Ok(Some(current));
+    }
+    match provider
+        .refresh(&current.tokens, &current.user.subject)
+        .await
+    {
+        Ok(fresh) => {
+            state.metrics.refreshed(provider.id(), "ok");
+            // The rotated refresh token too; saved before the waiters get the lock.
+            let updated = current.with_tokens(&fresh);
+            let kept = match &request_copy {
+                // Under the request's own lock its copy is the record as it is now (its idle
+                // extension read it under the lock, and its layer may have saved it since):
+                // saved whole, as that layer saves it again.
+                Some(session) => {
+                    session.insert(AUTH_KEY, &updated).await?;
+                    session.save().await?;
+                    true
+                }
+                None => {
+                    stored.set_auth(&updated);
+                    state
+                        .sessions
+                        .write(&key, &stored)
+                        .await
+                        .map_err(unavailable)?
+                }
+            };
+            if !kept {
+                // Ended while the provider answered.
+                return Ok(None);
+            }
+            tracing::info!(provider = %provider.id(), "tokens refreshed");
+            Ok(Some(updated))
+        }
+        Err(ProviderError::Refused { message, .. }) => {
+            state.metrics.refreshed(provider.id(), "refused");
+            tracing::info!(provider = %provider.id(), error = %message, "refresh refused");
+            state.sessions.remove(&key).await.map_err(unavailable)?;
+            Ok(None)
+        }
         Err(e) => {
-            tracing::warn!(
-                provider = %record.user.provider,
-                error = ?e,
-                "session ended: its tokens do not open with the configured keys"
-            );
-            session.flush().await?;
-            Err(AppError::SessionExpired(record.user.provider.clone()))
+            state.metrics.refreshed(provider.id(), "failed");
+            Err(e.into())
         }
     }
 }

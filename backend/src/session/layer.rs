@@ -1,17 +1,14 @@
 //! The session layer (tower-sessions) as every `/api` route sees it: the cookie and its
-//! attributes (rule 7), the layer's own failed save as a JSON 503, and the slot that keeps a
-//! session's lock until the layer has saved.
-
-use std::sync::{Arc, Mutex};
+//! attributes (rule 7), its records sealed whole (`sealed.rs`), and the layer's own failed save
+//! as a JSON 503.
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use tokio::sync::OwnedMutexGuard;
 use tower_sessions::SessionManagerLayer;
 
-use super::store::Store;
+use super::sealed::SealedStore;
 use crate::{config::Config, error::AppError};
 
 pub fn session_cookie_name(https: bool) -> &'static str {
@@ -23,7 +20,7 @@ pub fn session_cookie_name(https: bool) -> &'static str {
 }
 
 /// Rule 7: `HttpOnly; Secure; SameSite=Lax; Path=/`, no `Domain`, `__Host-` over HTTPS.
-pub fn session_layer(config: &Config, store: Store) -> SessionManagerLayer<Store> {
+pub fn session_layer(config: &Config, store: SealedStore) -> SessionManagerLayer<SealedStore> {
     SessionManagerLayer::new(store)
         .with_name(session_cookie_name(config.server.is_https()))
         .with_http_only(true)
@@ -35,18 +32,6 @@ pub fn session_layer(config: &Config, store: Store) -> SessionManagerLayer<Store
         .with_expiry(tower_sessions::Expiry::OnInactivity(
             time::Duration::try_from(config.session.idle_timeout).unwrap_or(time::Duration::DAY),
         ))
-}
-
-/// Put in a request's extensions outside the session layer: a guard parked here is released
-/// only once the response has left the session layer, i.e. after tower-sessions' own save of
-/// the record (session/mod.rs, the ordering rules).
-#[derive(Clone, Default)]
-pub struct LockSlot(Arc<Mutex<Vec<OwnedMutexGuard<()>>>>);
-
-impl LockSlot {
-    pub fn hold(&self, guard: OwnedMutexGuard<()>) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(guard);
-    }
 }
 
 /// The session layer's own save (after the handler, when the session changed) answers a bare

@@ -49,14 +49,8 @@ async fn a_logout_during_a_slow_refresh_stays_a_logout() {
         let browser = Arc::new(app.browser());
         log_in(&browser, "ada").await;
         let id = browser.session_cookie().expect("a session cookie");
-        tokio::time::sleep(Duration::from_secs(4)).await;
         // Slower than the logout, within the provider timeout (2 s): the refresh succeeds.
-        provider.set_refresh_delay(Duration::from_millis(1200));
-        let refreshing = {
-            let browser = browser.clone();
-            tokio::spawn(async move { browser.get("/api/profile").await })
-        };
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let refreshing = slow_refresh_under_way(&browser, &provider).await;
         let out = browser.post("/api/logout", None).await;
         assert_eq!(out.status, 200, "{store}: {}", out.body);
         // The logout waited for the refresh (the session's lock), so it revoked the new tokens.
@@ -79,6 +73,40 @@ async fn a_logout_during_a_slow_refresh_stays_a_logout() {
             app.active_sessions().await,
             Some(0),
             "{store}: the session is gone"
+        );
+    }
+}
+
+/// A logged-in browser that starts another login changes its session (the new attempt's
+/// binding): under the session's lock, so a refresh in flight, which writes back the record it
+/// read, finishes first and cannot drop the binding; the login's answer is accepted.
+#[tokio::test]
+async fn a_login_started_during_a_slow_refresh_is_kept_and_its_answer_accepted() {
+    // 33 s tokens: after 4 s they are inside the 30 s refresh margin.
+    let provider = start_devprovider_with_token_ttl(Duration::from_secs(33)).await;
+    let db = temp_dir("login-during-refresh").join("sessions.db");
+    let store = format!("sqlite://{}", db.display());
+    for store in ["memory", store.as_str()] {
+        let app = spawn_app_with(&config_with_store(&provider.issuer(), store)).await;
+        let browser = Arc::new(app.browser());
+        log_in(&browser, "ada").await;
+        let refreshing = slow_refresh_under_way(&browser, &provider).await;
+        let body = serde_json::json!({ "another_account": true });
+        let login = browser.post("/api/login/dev", Some(body)).await;
+        assert_eq!(login.status, 200, "{store}: {}", login.body);
+        let profile = refreshing.await.unwrap();
+        assert_eq!(profile.status, 200, "{store}: {}", profile.body);
+        provider.set_refresh_delay(Duration::ZERO);
+
+        let callback = consent(&login.json(), "grace", "allow").await;
+        let session = browser
+            .post_session(callback_body(PROVIDER, &callback))
+            .await;
+        assert_eq!(session.status, 200, "{store}: {}", session.body);
+        let me = browser.get("/api/me").await;
+        assert_eq!(
+            me.json::<shared::MeResponse>().user.login.as_deref(),
+            Some("grace")
         );
     }
 }

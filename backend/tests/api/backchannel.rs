@@ -13,6 +13,14 @@ use crate::{
 
 /// devprovider telling the backend about its logouts, and the backend on `store`.
 async fn with_backchannel(store: &str) -> (TestApp, devprovider::DevProvider) {
+    with_backchannel_from(store, devprovider::Config::default()).await
+}
+
+/// [`with_backchannel`], devprovider otherwise as `config` says.
+async fn with_backchannel_from(
+    store: &str,
+    config: devprovider::Config,
+) -> (TestApp, devprovider::DevProvider) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let backend = listener.local_addr().unwrap();
     let provider = start_devprovider_with(devprovider::Config {
@@ -22,7 +30,7 @@ async fn with_backchannel(store: &str) -> (TestApp, devprovider::DevProvider) {
             )),
             ..dev_client()
         }],
-        ..Default::default()
+        ..config
     })
     .await;
     let config = config_with_store(&provider.issuer(), store);
@@ -69,6 +77,46 @@ async fn a_back_channel_logout_reaching_one_replica_ends_the_session_on_the_othe
         .await
         .assert_error(401, "not_logged_in");
     let _ = a;
+}
+
+/// The provider ends Ada's session while a refresh of it is under way: the back-channel logout
+/// waits for the session's lock, so the refresh finishes first, and then the session ends and
+/// stays ended (the refresh's write cannot bring it back).
+#[tokio::test]
+async fn a_back_channel_logout_racing_a_refresh_leaves_the_session_ended() {
+    let redis = RedisServer::start("backchannel-refresh").await;
+    for store in ["memory".to_owned(), redis.url()] {
+        // 33 s tokens: after 4 s they are inside the 30 s refresh margin.
+        let config = devprovider::Config {
+            access_token_ttl: std::time::Duration::from_secs(33),
+            ..Default::default()
+        };
+        let (app, provider) = with_backchannel_from(&store, config).await;
+        let browser = std::sync::Arc::new(app.browser());
+        log_in(&browser, "ada").await;
+        let id = browser.session_cookie().expect("a session cookie");
+        // Slower than the back-channel logout, within the provider timeout (2 s).
+        let refreshing = slow_refresh_under_way(&browser, &provider).await;
+        assert_eq!(provider.log_out("ada").await, 1, "{store}");
+        assert_eq!(
+            provider.stats().backchannel_logout_statuses,
+            [200],
+            "{store}: answered once the refresh let go of the lock"
+        );
+        let profile = refreshing.await.unwrap();
+        assert_eq!(
+            profile.status, 200,
+            "{store}: the refresh itself worked: {}",
+            profile.body
+        );
+        provider.set_refresh_delay(std::time::Duration::ZERO);
+        for path in ["/api/me", "/api/profile"] {
+            call_with_cookie(&app, reqwest::Method::GET, path, &id)
+                .await
+                .assert_error(401, "not_logged_in");
+        }
+        assert_eq!(app.active_sessions().await, Some(0), "{store}: gone");
+    }
 }
 
 /// The claims of a valid logout token from FakeOidc, with `changes` over them (`null` removes a

@@ -293,6 +293,55 @@ async fn an_app_that_is_down_is_502_one_too_slow_504_and_a_body_too_large_413() 
     );
 }
 
+/// What Portero does before it forwards (the session, its lock, a refresh) has
+/// `request_timeout_secs`, as Portero's own routes have for their answer: a refresh stuck at the
+/// provider is a 408 `request_timeout`, not a call that hangs, and the app hears nothing. The
+/// refresh itself goes on and lands; the session's other calls do not wait for it. Also with a
+/// short idle timeout, where the request that gives up holds the session's lock until its own
+/// copy of the session is saved: neither that save nor the refresh's undoes the other.
+#[tokio::test]
+async fn a_stuck_refresh_before_forwarding_is_a_408_not_a_hang_and_still_lands() {
+    // 33 s tokens: after 4 s they are inside the 30 s refresh margin.
+    let provider = start_devprovider_with_token_ttl(Duration::from_secs(33)).await;
+    let upstream = Upstream::start().await;
+    for idle in ["", "idle_timeout_secs = 10"] {
+        let config = gateway_config(&provider.issuer(), &upstream.url(), "")
+            .replace(
+                "provider_timeout_secs = 2",
+                "provider_timeout_secs = 10\n        request_timeout_secs = 2",
+            )
+            .replace(
+                "store = \"memory\"",
+                &format!("store = \"memory\"\n        {idle}"),
+            );
+        let app = spawn_app_with(&config).await;
+        let browser = app.browser();
+        log_in(&browser, "ada").await;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        provider.set_refresh_delay(Duration::from_secs(6));
+        let (before, heard) = (provider.stats().refresh_grants, upstream.received().len());
+
+        let stuck = tokio::time::timeout(Duration::from_secs(5), browser.get("/api/tokens/notes"))
+            .await
+            .expect("an answer, not a hang");
+        stuck.assert_error(408, "request_timeout");
+        let received = upstream.received().len();
+        assert_eq!(received, heard, "{idle}: the app heard nothing");
+        // The same session's calls that need no refresh go on meanwhile.
+        let other = tokio::time::timeout(Duration::from_secs(2), browser.get("/api/app/notes"))
+            .await
+            .expect("an answer at once");
+        assert_eq!(other.status, 200, "{idle}: {}", other.body);
+
+        // The refresh finished on its own: its tokens are the session's, not spent again.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        provider.set_refresh_delay(Duration::ZERO);
+        let later = browser.get("/api/tokens/notes").await;
+        assert_eq!(later.status, 200, "{idle}: {}", later.body);
+        assert_eq!(provider.stats().refresh_grants - before, 1, "{idle}");
+    }
+}
+
 #[tokio::test]
 async fn a_streamed_answer_reaches_the_browser_chunk_by_chunk() {
     let (app, upstream, browser, _p) = logged_in_gateway("").await;

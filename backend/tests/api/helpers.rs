@@ -26,6 +26,8 @@ pub const SECRET_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 pub struct TestApp {
     pub addr: SocketAddr,
     pub provider: Option<DevProvider>,
+    /// The backend's state: its session store, for tests that write it as an attacker would.
+    pub state: portero::AppState,
     _stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -112,6 +114,7 @@ pub async fn spawn_app_on(listener: tokio::net::TcpListener, config_toml: &str) 
         .await
         .expect("backend builds");
     let addr = app.local_addr();
+    let state = app.state();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -119,6 +122,7 @@ pub async fn spawn_app_on(listener: tokio::net::TcpListener, config_toml: &str) 
     TestApp {
         addr,
         provider: None,
+        state,
         _stop: stop,
         server,
     }
@@ -127,7 +131,14 @@ pub async fn spawn_app_on(listener: tokio::net::TcpListener, config_toml: &str) 
 impl TestApp {
     /// Stops the backend and waits until it has finished (its store closed with it).
     pub async fn stop(self) {
-        let TestApp { _stop, server, .. } = self;
+        let TestApp {
+            _stop,
+            server,
+            state,
+            ..
+        } = self;
+        // The store closes when the server and this last hold on it are gone.
+        drop(state);
         drop(_stop);
         tokio::time::timeout(std::time::Duration::from_secs(10), server)
             .await

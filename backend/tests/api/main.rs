@@ -32,6 +32,8 @@ mod providers;
 mod security_rules;
 mod sessions_control;
 mod sessions_lifetime;
+mod sessions_locks;
 mod sessions_redis;
+mod sessions_sealed;
 mod sessions_sqlite;
 mod static_files;

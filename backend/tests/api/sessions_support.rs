@@ -132,3 +132,69 @@ pub async fn sqlite_rows(db: &std::path::Path) -> Vec<String> {
     }
     lines
 }
+
+/// The key the store keeps the session of cookie value `cookie` under, in hex: a SHA-256 of the
+/// session id (rule 12), worked out as anyone who reads the code can.
+pub fn store_key(cookie: &str) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use sha2::{Digest, Sha256};
+    let id = URL_SAFE_NO_PAD
+        .decode(cookie)
+        .expect("a session id is base64");
+    assert_eq!(id.len(), 16, "a session id is 128 bits");
+    Sha256::new()
+        .chain_update(b"portero session\0")
+        .chain_update(&id)
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `hex` as bytes: a store key as SQLite keeps it.
+pub fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// One refresh for all the requests that needed one (`before`: devprovider's refresh grants
+/// until then), and its rotated refresh token kept: the refresh of `profile`, 4 s later (the
+/// 33 s tokens inside the margin again), works too.
+pub async fn assert_refreshed_once_and_the_rotated_token_kept<F, Fut>(
+    provider: &devprovider::DevProvider,
+    before: usize,
+    profile: F,
+) where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = reqwest::StatusCode>,
+{
+    assert_eq!(
+        provider.stats().refresh_grants - before,
+        1,
+        "one refresh for both replicas"
+    );
+    provider.set_refresh_delay(std::time::Duration::ZERO);
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(profile().await, 200);
+    assert_eq!(provider.stats().refresh_grants - before, 2);
+}
+
+/// A refresh of `browser`'s session under way at `provider`: 4 s after the login its 33 s tokens
+/// are inside the 30 s refresh margin, devprovider holds the refresh 1.2 s (within the 2 s
+/// provider timeout, so it succeeds); returned 300 ms into it, with the `/api/profile` call that
+/// refreshes.
+pub async fn slow_refresh_under_way(
+    browser: &std::sync::Arc<Browser>,
+    provider: &devprovider::DevProvider,
+) -> tokio::task::JoinHandle<Reply> {
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    provider.set_refresh_delay(std::time::Duration::from_millis(1200));
+    let refreshing = {
+        let browser = browser.clone();
+        tokio::spawn(async move { browser.get("/api/profile").await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    refreshing
+}

@@ -1,5 +1,6 @@
 //! An app behind the gateway, for the tests: it records every request it gets and answers in
-//! the ways the tests need (echo, a stream in two chunks, too slow, a WebSocket echo).
+//! the ways the tests need (echo, a stream in two chunks, too slow, slower than a lock's lease, a
+//! WebSocket echo).
 
 use std::{
     net::SocketAddr,
@@ -45,6 +46,7 @@ impl Upstream {
         let app = Router::new()
             .route("/app/stream", get(stream))
             .route("/app/slow", get(slow))
+            .route("/app/twelve-seconds", get(twelve_seconds))
             .route("/app/ws", get(ws_echo))
             .fallback(any(echo))
             .with_state(recorder.clone());
@@ -132,6 +134,13 @@ async fn slow(State(recorder): State<Recorder>, request: Request) -> &'static st
     record(&recorder, request).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     "too late"
+}
+
+/// Longer than a session lock's lease with `provider_timeout_secs = 1` (9 s).
+async fn twelve_seconds(State(recorder): State<Recorder>, request: Request) -> &'static str {
+    record(&recorder, request).await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    "at last"
 }
 
 async fn ws_echo(

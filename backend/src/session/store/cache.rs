@@ -1,4 +1,4 @@
-//! The sessions a store holds, kept in this process as well (issue 16): reading a session is
+//! The sessions a store holds, kept in this process as well: reading a session is
 //! then a map lookup instead of a statement, and only writes reach the store. Written through:
 //! the store is changed first and the copy after, so what the copy says was stored; a failed
 //! write drops the copy, so the next read asks the store. Empty at start, so a restart reads
@@ -16,7 +16,7 @@ use async_trait::async_trait;
 
 use super::{now_millis, Backend, Counts, Entry, Key, Unavailable};
 
-/// Sessions kept at most: ≈ 1–2 KB each (the sealed tokens), so some 20 MB when full. Past it,
+/// Sessions kept at most: ≈ 1–2 KB each (the sealed record), so some 20 MB when full. Past it,
 /// one kept session makes room; it is read from the store when next used.
 const CAPACITY: usize = 10_000;
 
@@ -107,8 +107,14 @@ impl<B> Drop for Writing<'_, B> {
     }
 }
 
+/// A store whose entries can be read whole, expiry included: what the cache keeps.
 #[async_trait]
-impl<B: Backend> Backend for Cached<B> {
+pub trait Entries {
+    async fn entry(&self, key: &Key) -> Result<Option<Entry>, Unavailable>;
+}
+
+#[async_trait]
+impl<B: Backend + Entries> Backend for Cached<B> {
     async fn insert(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
         let writing = self.writing(key);
         let inserted = self.store.insert(key, entry).await?;
@@ -127,12 +133,12 @@ impl<B: Backend> Backend for Cached<B> {
         Ok(updated)
     }
 
-    async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
+    async fn get(&self, key: &Key) -> Result<Option<String>, Unavailable> {
         let now = now_millis();
         let seen = {
             let mut kept = self.kept();
             match kept.sessions.get(key) {
-                Some(entry) if entry.expires_at > now => return Ok(Some(entry.clone())),
+                Some(entry) if entry.expires_at > now => return Ok(Some(entry.value.clone())),
                 Some(_) => {
                     kept.sessions.remove(key);
                     return Ok(None);
@@ -140,11 +146,11 @@ impl<B: Backend> Backend for Cached<B> {
                 None => kept.changes,
             }
         };
-        let found = self.store.get(key).await?;
+        let found = self.store.entry(key).await?;
         if let Some(entry) = &found {
             self.keep(key, entry, seen);
         }
-        Ok(found)
+        Ok(found.map(|entry| entry.value))
     }
 
     async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
@@ -168,24 +174,16 @@ impl<B: Backend> Backend for Cached<B> {
         self.store.ping().await
     }
 
-    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, String)>, Unavailable> {
         self.store.sessions_of(person).await
     }
 
-    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, String)>, Unavailable> {
         self.store.sessions_with_sid(sid).await
     }
 
     async fn first_sight(&self, key: &Key, expires_at: i64) -> Result<bool, Unavailable> {
         self.store.first_sight(key, expires_at).await
-    }
-
-    async fn try_lock(&self, key: &Key, token: &str, ttl_ms: i64) -> Result<bool, Unavailable> {
-        self.store.try_lock(key, token, ttl_ms).await
-    }
-
-    async fn unlock(&self, key: &Key, token: &str) -> Result<(), Unavailable> {
-        self.store.unlock(key, token).await
     }
 
     async fn sweep(&self) -> Result<(), Unavailable> {

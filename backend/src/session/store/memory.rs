@@ -61,12 +61,13 @@ impl Maps {
         self.sessions.insert(key, entry.clone());
     }
 
-    fn live(&self, keys: Option<&HashSet<Key>>) -> Vec<(Key, Entry)> {
+    fn live(&self, keys: Option<&HashSet<Key>>) -> Vec<(Key, String)> {
         let now = now_millis();
         keys.into_iter()
             .flatten()
-            .filter_map(|key| Some((*key, self.sessions.get(key)?.clone())))
+            .filter_map(|key| Some((*key, self.sessions.get(key)?)))
             .filter(|(_, entry)| entry.expires_at > now)
+            .map(|(key, entry)| (key, entry.value.clone()))
             .collect()
     }
 }
@@ -109,14 +110,14 @@ impl Backend for Memory {
         Ok(true)
     }
 
-    async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
+    async fn get(&self, key: &Key) -> Result<Option<String>, Unavailable> {
         let now = now_millis();
         Ok(self
             .maps()
             .sessions
             .get(key)
             .filter(|e| e.expires_at > now)
-            .cloned())
+            .map(|e| e.value.clone()))
     }
 
     async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
@@ -160,12 +161,12 @@ impl Backend for Memory {
         Ok(())
     }
 
-    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, String)>, Unavailable> {
         let maps = self.maps();
         Ok(maps.live(maps.by_person.get(person)))
     }
 
-    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, String)>, Unavailable> {
         let maps = self.maps();
         Ok(maps.live(maps.by_sid.get(sid)))
     }

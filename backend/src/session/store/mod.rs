@@ -1,17 +1,22 @@
 //! The session store chosen by `[session] store` (DESIGN.md "Sessions"): `memory`,
 //! `sqlite://PATH` (the default) or `redis://HOST:PORT`, one file each behind [`Backend`], and
-//! [`Store`], which is what tower-sessions and the handlers see.
+//! [`Store`], what the rest of the session module sees. A store keeps values it cannot read:
+//! each session record is sealed whole by `session/sealed.rs` before it gets here, and the
+//! index facts beside it (person, provider session) are keyed hashes. Nothing here seals or
+//! parses a record.
 //!
 //! What every backend guarantees (docs/SECURITY.md, rules 12–14):
 //! - Records are keyed by [`Key`], a SHA-256 of the session id, never by the id itself: whoever
 //!   reads the store or a backup of it learns no cookie value (rule 12).
-//! - A save only updates a record that is still there, and a record is created only under a
-//!   new key: a session that ended (logout, expiry, a refused refresh) never comes back, even
+//! - An update only replaces a record that is still there, and a record is inserted only under
+//!   a new key: a session that ended (logout, expiry, a refused refresh) never comes back, even
 //!   when a request that read it earlier saves afterwards (rule 14).
 //! - A login attempt is its own record, living `login_timeout_secs`, and taking it is one
 //!   atomic step (delete-and-return): of two requests with one state, one gets it (rules 13, 14).
 //! - Expired records are never handed out; SQLite and memory delete them on a sweep, Redis
 //!   expires them itself.
+//! - A store shared by replicas (Redis) has a lock per session ([`Store::try_lock`]); how it is
+//!   used is `session/lock.rs`'s.
 
 mod cache;
 mod memory;
@@ -19,25 +24,20 @@ mod redis;
 mod sqlite;
 
 use std::{
-    collections::HashMap,
     path::{Path, PathBuf},
     sync::Arc,
     time::Duration,
 };
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tower_sessions::{
-    session::{Id, Record},
-    session_store, SessionStore,
-};
+use tower_sessions::{session::Id, session_store};
 
 use crate::config::SessionStore as StoreConfig;
 
 /// Any one store operation, and the readiness check: a store that takes longer is unavailable
 /// (503), rather than a request that hangs.
-const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Expired records are deleted at least this often (more often when login attempts live less).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -112,62 +112,18 @@ impl std::fmt::Debug for Key {
     }
 }
 
-/// What a store keeps of a session: tower-sessions' data (never its id), when it expires, and
-/// the facts it is found by.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What a store keeps of a session: a value it cannot read (the sealed record), when it expires
+/// (for the store's own cleaning: the sealed record carries the expiry that counts), and the
+/// index facts it is found by.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    pub data: HashMap<String, serde_json::Value>,
+    pub value: String,
     /// Milliseconds since the epoch.
     pub expires_at: i64,
-    /// `provider\nsubject` of the logged-in person, for "this person's sessions".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A keyed hash of the logged-in person, for "this person's sessions".
     pub person: Option<String>,
-    /// `provider\nsid`: the provider's session (the id_token's `sid`), for back-channel logout.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A keyed hash of the provider's session (the id_token's `sid`), for back-channel logout.
     pub sid: Option<String>,
-}
-
-impl Entry {
-    fn of(record: &Record) -> Entry {
-        let (person, sid) = index_of(&record.data);
-        Entry {
-            person,
-            sid,
-            data: record.data.clone(),
-            expires_at: millis(record.expiry_date),
-        }
-    }
-
-    fn into_record(self, id: Id) -> Record {
-        Record {
-            id,
-            data: self.data,
-            expiry_date: time::OffsetDateTime::from_unix_timestamp_nanos(
-                i128::from(self.expires_at) * 1_000_000,
-            )
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-        }
-    }
-}
-
-/// The person of a logged-in record (`auth.user`) and the provider's session (`auth.sid`), as
-/// the index knows them.
-fn index_of(data: &HashMap<String, serde_json::Value>) -> (Option<String>, Option<String>) {
-    let Some(auth) = data.get(crate::session::record::AUTH_KEY) else {
-        return (None, None);
-    };
-    let text = |v: &serde_json::Value, name: &str| v.get(name)?.as_str().map(str::to_owned);
-    let user = auth.get("user");
-    let provider = user.and_then(|u| text(u, "provider"));
-    let subject = user.and_then(|u| text(u, "subject"));
-    let person = provider
-        .as_ref()
-        .zip(subject)
-        .map(|(p, s)| format!("{p}\n{s}"));
-    let sid = provider
-        .zip(text(auth, "sid"))
-        .map(|(p, s)| format!("{p}\n{s}"));
-    (person, sid)
 }
 
 fn millis(at: time::OffsetDateTime) -> i64 {
@@ -205,22 +161,31 @@ trait Backend: Send + Sync + std::fmt::Debug {
     async fn insert(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable>;
     /// Replaces the entry under `key` if one is there and unexpired; false when none is.
     async fn update(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable>;
-    async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable>;
+    /// The value under `key`, if there and unexpired.
+    async fn get(&self, key: &Key) -> Result<Option<String>, Unavailable>;
     async fn remove(&self, key: &Key) -> Result<(), Unavailable>;
     async fn put_attempt(&self, key: &Key, sealed: &str, until: i64) -> Result<(), Unavailable>;
     /// Removes and returns the unexpired attempt under `key`, in one step.
     async fn take_attempt(&self, key: &Key) -> Result<Option<String>, Unavailable>;
     async fn count(&self) -> Result<Counts, Unavailable>;
     async fn ping(&self) -> Result<(), Unavailable>;
-    /// The unexpired sessions of `person` (`provider\nsubject`).
-    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, Entry)>, Unavailable>;
-    /// The unexpired sessions of the provider's session `sid` (`provider\nsid`).
-    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, Entry)>, Unavailable>;
+    /// The unexpired sessions indexed under `person`, with their values.
+    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, String)>, Unavailable>;
+    /// The unexpired sessions indexed under the provider session `sid`, with their values.
+    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, String)>, Unavailable>;
     /// Notes `key` as seen until `expires_at`: false when it was seen already (a replay).
     async fn first_sight(&self, key: &Key, expires_at: i64) -> Result<bool, Unavailable>;
+    /// Whether several processes share this store (and so need [`Backend::try_lock`]).
+    fn shared(&self) -> bool {
+        false
+    }
     /// A lock on `key` held by `token` for `ttl_ms` at most, shared by every replica: false
     /// while another holds it. Stores used by one process only need none (true at once).
     async fn try_lock(&self, _key: &Key, _token: &str, _ttl_ms: i64) -> Result<bool, Unavailable> {
+        Ok(true)
+    }
+    /// Makes the lock `token` holds last `ttl_ms` from now; false when it no longer holds it.
+    async fn renew(&self, _key: &Key, _token: &str, _ttl_ms: i64) -> Result<bool, Unavailable> {
         Ok(true)
     }
     /// Releases the lock `token` holds (if it still does).
@@ -236,8 +201,6 @@ trait Backend: Send + Sync + std::fmt::Debug {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Arc<dyn Backend>,
-    /// Seals the tokens of a new login as its record is written (`record::seal_pending_tokens`).
-    cipher: Option<crate::crypto::TokenCipher>,
     _tasks: Arc<BackgroundTasks>,
 }
 
@@ -290,27 +253,8 @@ impl Store {
         }
         Store {
             backend,
-            cipher: None,
             _tasks: Arc::new(BackgroundTasks(tasks)),
         }
-    }
-
-    /// This store, sealing the tokens of new logins with `cipher` as it writes them.
-    pub fn sealing_with(self, cipher: crate::crypto::TokenCipher) -> Self {
-        Store {
-            cipher: Some(cipher),
-            ..self
-        }
-    }
-
-    /// What is written of `record`: with a new login's tokens sealed to its key, or an error
-    /// rather than the tokens in clear.
-    fn entry_of(&self, record: &Record) -> Result<Entry, Unavailable> {
-        let mut entry = Entry::of(record);
-        let key = Key::of_session(&record.id);
-        crate::session::record::seal_pending_tokens(&mut entry.data, self.cipher.as_ref(), &key)
-            .map_err(|e| Unavailable(format!("a login's record cannot be written: {e}")))?;
-        Ok(entry)
     }
 
     /// Where the development key goes when none is configured (`keys.rs`): next to the SQLite
@@ -351,23 +295,34 @@ impl Store {
         within_timeout(self.backend.sweep()).await
     }
 
-    /// The unexpired sessions of `person` (`provider\nsubject`), with their keys.
-    pub async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+    /// The unexpired sessions indexed under `person`, with their keys and values.
+    pub async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, String)>, Unavailable> {
         within_timeout(self.backend.sessions_of(person)).await
     }
 
-    /// The unexpired sessions of the provider's session `sid` (`provider\nsid`).
-    pub async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+    /// The unexpired sessions indexed under the provider session `sid`.
+    pub async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, String)>, Unavailable> {
         within_timeout(self.backend.sessions_with_sid(sid)).await
     }
 
-    /// Ends the session under `key` (one known by its key: another browser's, a provider's).
+    /// Stores `entry` under `key` if nothing (unexpired) is there; false when the key is taken.
+    pub async fn insert(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
+        within_timeout(self.backend.insert(key, entry)).await
+    }
+
+    /// Replaces the session under `key` if it is still there; false when it is not (it ended,
+    /// and stays ended).
+    pub async fn update(&self, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
+        within_timeout(self.backend.update(key, entry)).await
+    }
+
+    /// Ends the session under `key`.
     pub async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
         within_timeout(self.backend.remove(key)).await
     }
 
-    /// The session under `key`, if it is there and unexpired.
-    pub async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
+    /// The value of the session under `key`, if it is there and unexpired.
+    pub async fn get(&self, key: &Key) -> Result<Option<String>, Unavailable> {
         within_timeout(self.backend.get(key)).await
     }
 
@@ -376,47 +331,36 @@ impl Store {
         within_timeout(self.backend.first_sight(key, expires_at)).await
     }
 
-    /// The lock of the session `key` across replicas, waited for up to `wait`; `None` when it
-    /// stayed taken. Held until [`ReplicaLock::release`] (or `ttl`, should this process die).
-    pub async fn lock(
+    /// Whether replicas share this store, so that a session's lock must be taken in it too.
+    pub fn is_shared(&self) -> bool {
+        self.backend.shared()
+    }
+
+    /// The lock of the session `key` across replicas, for `token`, lasting `ttl`: false while
+    /// another holds it.
+    pub async fn try_lock(
         &self,
         key: &Key,
+        token: &str,
         ttl: Duration,
-        wait: Duration,
-    ) -> Result<Option<ReplicaLock>, Unavailable> {
-        let token = crate::crypto::random_token();
-        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        let started = tokio::time::Instant::now();
-        loop {
-            if within_timeout(self.backend.try_lock(key, &token, ttl_ms)).await? {
-                return Ok(Some(ReplicaLock {
-                    store: self.clone(),
-                    key: *key,
-                    token,
-                }));
-            }
-            if started.elapsed() >= wait {
-                return Ok(None);
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+    ) -> Result<bool, Unavailable> {
+        within_timeout(self.backend.try_lock(key, token, millis_of(ttl))).await
+    }
+
+    /// The lock `token` holds on `key` made to last `ttl` from now; false when it is not held
+    /// by `token` any more.
+    pub async fn renew(&self, key: &Key, token: &str, ttl: Duration) -> Result<bool, Unavailable> {
+        within_timeout(self.backend.renew(key, token, millis_of(ttl))).await
+    }
+
+    /// Releases the lock `token` holds on `key`, if it still does.
+    pub async fn unlock(&self, key: &Key, token: &str) -> Result<(), Unavailable> {
+        within_timeout(self.backend.unlock(key, token)).await
     }
 }
 
-/// A lock held in the store (`Store::lock`).
-pub struct ReplicaLock {
-    store: Store,
-    key: Key,
-    token: String,
-}
-
-impl ReplicaLock {
-    pub async fn release(self) {
-        if let Err(e) = within_timeout(self.store.backend.unlock(&self.key, &self.token)).await {
-            // It expires on its own.
-            tracing::warn!(error = %e, "cannot release a session lock");
-        }
-    }
+fn millis_of(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 async fn within_timeout<T>(
@@ -425,43 +369,6 @@ async fn within_timeout<T>(
     tokio::time::timeout(STORE_TIMEOUT, work)
         .await
         .unwrap_or_else(|_| Err(Unavailable("the store did not answer in time".into())))
-}
-
-#[async_trait]
-impl SessionStore for Store {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        // A taken key means an id collision (or a guess): draw another id (and seal to it).
-        while !within_timeout(
-            self.backend
-                .insert(&Key::of_session(&record.id), &self.entry_of(record)?),
-        )
-        .await?
-        {
-            record.id = Id::default();
-        }
-        Ok(())
-    }
-
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let updated = within_timeout(
-            self.backend
-                .update(&Key::of_session(&record.id), &self.entry_of(record)?),
-        )
-        .await?;
-        if !updated {
-            tracing::debug!("a session that ended was not saved again");
-        }
-        Ok(())
-    }
-
-    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let entry = within_timeout(self.backend.get(&Key::of_session(session_id))).await?;
-        Ok(entry.map(|entry| entry.into_record(*session_id)))
-    }
-
-    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        Ok(within_timeout(self.backend.remove(&Key::of_session(session_id))).await?)
-    }
 }
 
 /// Deletes expired records every `every`, for as long as the store lives.
@@ -487,4 +394,4 @@ fn folder_of(path: &Path) -> &Path {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

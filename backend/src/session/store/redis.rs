@@ -2,11 +2,12 @@
 //! several replicas. Each record is a key that expires with it (`PXAT`); every change is one Lua
 //! script, so the record and the sorted sets that count the live ones change together.
 //!
-//! Keys: `portero:s:{key}` a session (JSON), `portero:a:{key}` a login attempt, the sorted
-//! sets `portero:live` and `portero:pending` (member: key, score: its expiry) for `/metrics`,
-//! the sets `portero:p:{person}` and `portero:sid:{sid}` of a person's and a provider
-//! session's keys (expiring with the last of their sessions; a member whose session is gone is
-//! dropped when read), `portero:j:{key}` a seen logout token, `portero:l:{key}` a session's lock.
+//! Keys: `portero:s:{key}` a session (its sealed record), `portero:a:{key}` a login attempt, the
+//! sorted sets `portero:live` and `portero:pending` (member: key, score: its expiry) for
+//! `/metrics`, the sets `portero:p:{person}` and `portero:sid:{sid}` (keyed hashes) of a person's
+//! and a provider session's keys (expiring with the last of their sessions; a member whose
+//! session is gone is dropped when read), `portero:j:{key}` a seen logout token,
+//! `portero:l:{key}` a session's lock.
 
 use std::time::Duration;
 
@@ -70,6 +71,12 @@ for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 return out";
+/// KEYS: a lock. ARGV: its holder's token, its new time to live (ms).
+const RENEW: &str = "
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0";
 /// KEYS: a lock. ARGV: its holder's token.
 const UNLOCK: &str = "
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -101,6 +108,10 @@ fn session_key(key: &Key) -> String {
 
 fn attempt_key(key: &Key) -> String {
     format!("portero:a:{}", key.hex())
+}
+
+fn lock_key(key: &Key) -> String {
+    format!("portero:l:{}", key.hex())
 }
 
 impl Redis {
@@ -180,7 +191,6 @@ impl Redis {
         entry: &Entry,
         mode: &str,
     ) -> Result<bool, Unavailable> {
-        let value = serde_json::to_string(entry).expect("JSON values serialise");
         let set = |prefix: &str, name: &Option<String>| match name {
             Some(name) => (format!("{prefix}{name}"), "1"),
             None => ("portero:-".to_owned(), "0"),
@@ -193,7 +203,7 @@ impl Redis {
                 WRITE_SESSION,
                 vec![session_key(key), LIVE.to_owned(), person, sid],
                 vec![
-                    value,
+                    entry.value.clone(),
                     entry.expires_at.to_string(),
                     key.hex(),
                     mode.to_owned(),
@@ -206,7 +216,7 @@ impl Redis {
         Ok(written == 1)
     }
 
-    async fn members(&self, set: String) -> Result<Vec<(Key, Entry)>, Unavailable> {
+    async fn members(&self, set: String) -> Result<Vec<(Key, String)>, Unavailable> {
         let flat: Vec<String> = self
             .client
             .eval(MEMBERS, vec![set], Vec::<String>::new())
@@ -220,10 +230,7 @@ impl Redis {
             .map(|(member, value)| {
                 let key = Key::from_hex(member)
                     .ok_or_else(|| Unavailable("Redis: an index member is not a key".into()))?;
-                let entry = serde_json::from_str(value).map_err(|e| {
-                    Unavailable(format!("Redis: a session record is not JSON ({e})"))
-                })?;
-                Ok((key, entry))
+                Ok((key, value.clone()))
             })
             .collect()
     }
@@ -239,18 +246,8 @@ impl Backend for Redis {
         self.write_session(key, entry, "XX").await
     }
 
-    async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
-        let value: Option<String> = self
-            .client
-            .get(session_key(key))
-            .await
-            .map_err(unavailable)?;
-        value
-            .map(|text| {
-                serde_json::from_str(&text)
-                    .map_err(|e| Unavailable(format!("Redis: a session record is not JSON ({e})")))
-            })
-            .transpose()
+    async fn get(&self, key: &Key) -> Result<Option<String>, Unavailable> {
+        self.client.get(session_key(key)).await.map_err(unavailable)
     }
 
     async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
@@ -300,11 +297,11 @@ impl Backend for Redis {
             .map_err(unavailable)
     }
 
-    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, String)>, Unavailable> {
         self.members(format!("portero:p:{person}")).await
     }
 
-    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, String)>, Unavailable> {
         self.members(format!("portero:sid:{sid}")).await
     }
 
@@ -323,11 +320,15 @@ impl Backend for Redis {
         Ok(set.is_some())
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     async fn try_lock(&self, key: &Key, token: &str, ttl_ms: i64) -> Result<bool, Unavailable> {
         let set: Option<String> = self
             .client
             .set(
-                format!("portero:l:{}", key.hex()),
+                lock_key(key),
                 token,
                 Some(Expiration::PX(ttl_ms)),
                 Some(SetOptions::NX),
@@ -338,14 +339,23 @@ impl Backend for Redis {
         Ok(set.is_some())
     }
 
+    async fn renew(&self, key: &Key, token: &str, ttl_ms: i64) -> Result<bool, Unavailable> {
+        let renewed: i64 = self
+            .client
+            .eval(
+                RENEW,
+                vec![lock_key(key)],
+                vec![token.to_owned(), ttl_ms.to_string()],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(renewed == 1)
+    }
+
     async fn unlock(&self, key: &Key, token: &str) -> Result<(), Unavailable> {
         let _: i64 = self
             .client
-            .eval(
-                UNLOCK,
-                vec![format!("portero:l:{}", key.hex())],
-                vec![token.to_owned()],
-            )
+            .eval(UNLOCK, vec![lock_key(key)], vec![token.to_owned()])
             .await
             .map_err(unavailable)?;
         Ok(())

@@ -22,16 +22,17 @@ use sqlx::{
 };
 
 use super::{
-    cache::Cached, folder_of, now_millis, Backend, Counts, Entry, Key, Unavailable, STORE_TIMEOUT,
+    cache::{Cached, Entries},
+    folder_of, now_millis, Backend, Counts, Entry, Key, Unavailable, STORE_TIMEOUT,
 };
 
-const SCHEMA: &str = "
+pub(super) const SCHEMA: &str = "
 create table if not exists portero_sessions (
     key blob primary key,           -- SHA-256 of the session id (rule 12)
-    data text not null,             -- the session's data, JSON
-    expires_at integer not null,    -- milliseconds since the epoch
-    person text,                    -- provider, newline, subject
-    sid text                        -- provider, newline, the provider's session id
+    data text not null,             -- the session's record, sealed whole (session/sealed.rs)
+    expires_at integer not null,    -- milliseconds since the epoch, for the sweep
+    person text,                    -- a keyed hash of provider and subject
+    sid text                        -- a keyed hash of provider and the provider's session id
 ) without rowid;
 create index if not exists portero_sessions_person on portero_sessions (person)
     where person is not null;
@@ -147,6 +148,18 @@ impl Sqlite {
         if old.rows_affected() > 0 {
             tracing::warn!("sessions of the previous format ended: their ids were stored as is");
         }
+        // Records from before they were sealed whole: JSON, with the person in clear beside
+        // it. They would be refused anyway (docs/SECURITY.md); gone now, names and all.
+        let unsealed = sqlx::query("delete from portero_sessions where data like '{%'")
+            .execute(&pool)
+            .await
+            .with_context(context)?;
+        if unsealed.rows_affected() > 0 {
+            tracing::warn!(
+                sessions = unsealed.rows_affected(),
+                "sessions of the previous format ended: their records were not sealed whole"
+            );
+        }
         tracing::info!(path = %path.display(), "sessions kept in SQLite");
         Ok(Sqlite { pool, _lock: lock })
     }
@@ -176,23 +189,13 @@ fn make_private(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A row of `select key, data, expires_at, person, sid`.
-fn entry_of(row: &sqlx::sqlite::SqliteRow) -> Result<(Key, Entry), Unavailable> {
+/// A row of `select key, data`.
+fn value_of(row: &sqlx::sqlite::SqliteRow) -> Result<(Key, String), Unavailable> {
     let key: Vec<u8> = row.get(0);
     let key = Key(key
         .try_into()
         .map_err(|_| Unavailable("SQLite: a session key is not 32 bytes".into()))?);
-    let data: String = row.get(1);
-    Ok((
-        key,
-        Entry {
-            data: serde_json::from_str(&data)
-                .map_err(|e| Unavailable(format!("SQLite: a session record is not JSON ({e})")))?,
-            expires_at: row.get(2),
-            person: row.get(3),
-            sid: row.get(4),
-        },
-    ))
+    Ok((key, row.get(1)))
 }
 
 impl Sqlite {
@@ -201,10 +204,9 @@ impl Sqlite {
         &self,
         column: &str,
         value: &str,
-    ) -> Result<Vec<(Key, Entry)>, Unavailable> {
+    ) -> Result<Vec<(Key, String)>, Unavailable> {
         sqlx::query(&format!(
-            "select key, data, expires_at, person, sid from portero_sessions
-             where {column} = ?1 and expires_at > ?2"
+            "select key, data from portero_sessions where {column} = ?1 and expires_at > ?2"
         ))
         .bind(value)
         .bind(now_millis())
@@ -212,7 +214,7 @@ impl Sqlite {
         .await
         .map_err(unavailable)?
         .iter()
-        .map(entry_of)
+        .map(value_of)
         .collect()
     }
 }
@@ -224,7 +226,7 @@ impl Sqlite {
     async fn write(&self, sql: &str, key: &Key, entry: &Entry) -> Result<bool, Unavailable> {
         let done = sqlx::query(sql)
             .bind(key.bytes().as_slice())
-            .bind(data_of(entry))
+            .bind(&entry.value)
             .bind(entry.expires_at)
             .bind(entry.person.as_deref())
             .bind(entry.sid.as_deref())
@@ -236,8 +238,25 @@ impl Sqlite {
     }
 }
 
-fn data_of(entry: &Entry) -> String {
-    serde_json::to_string(&entry.data).expect("JSON values serialise")
+#[async_trait]
+impl Entries for Sqlite {
+    async fn entry(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
+        let row = sqlx::query(
+            "select data, expires_at, person, sid from portero_sessions
+             where key = ?1 and expires_at > ?2",
+        )
+        .bind(key.bytes().as_slice())
+        .bind(now_millis())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(row.map(|row| Entry {
+            value: row.get(0),
+            expires_at: row.get(1),
+            person: row.get(2),
+            sid: row.get(3),
+        }))
+    }
 }
 
 #[async_trait]
@@ -266,25 +285,15 @@ impl Backend for Sqlite {
         .await
     }
 
-    async fn get(&self, key: &Key) -> Result<Option<Entry>, Unavailable> {
-        let row = sqlx::query(
-            "select key, data, expires_at, person, sid from portero_sessions
-             where key = ?1 and expires_at > ?2",
-        )
-        .bind(key.bytes().as_slice())
-        .bind(now_millis())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.map(|row| entry_of(&row).map(|(_, entry)| entry))
-            .transpose()
+    async fn get(&self, key: &Key) -> Result<Option<String>, Unavailable> {
+        Ok(self.entry(key).await?.map(|entry| entry.value))
     }
 
-    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+    async fn sessions_of(&self, person: &str) -> Result<Vec<(Key, String)>, Unavailable> {
         self.sessions_where("person", person).await
     }
 
-    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, Entry)>, Unavailable> {
+    async fn sessions_with_sid(&self, sid: &str) -> Result<Vec<(Key, String)>, Unavailable> {
         self.sessions_where("sid", sid).await
     }
 

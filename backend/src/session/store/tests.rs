@@ -1,23 +1,22 @@
-//! Each store as the session layer uses it, and the guarantees of `store/mod.rs` on every one.
+//! Each store as `session/sealed.rs` uses it, and the guarantees of `store/mod.rs` on every one.
 
 use std::path::{Path, PathBuf};
 
-use tower_sessions::{
-    session::{Id, Record},
-    SessionStore,
-};
-
 use super::*;
 
-fn record(seconds_left: i64) -> Record {
-    Record {
-        id: Id::default(),
-        data: [("k".to_owned(), serde_json::json!("v"))].into(),
-        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds_left),
-    }
+/// A session's key and what is stored under it, expiring in `seconds_left`.
+fn record(seconds_left: i64) -> (Key, Entry) {
+    let id = Id::default();
+    let entry = Entry {
+        value: format!("sealed-{}", crate::crypto::random_token()),
+        expires_at: now_millis() + seconds_left * 1000,
+        person: Some("person-hash".into()),
+        sid: None,
+    };
+    (Key::of_session(&id), entry)
 }
 
-pub fn temp_db(name: &str) -> PathBuf {
+pub(crate) fn temp_db(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../target/tmp")
         .join(format!("store-{name}-{}", std::process::id()));
@@ -40,8 +39,8 @@ async fn sqlite_creates_its_folder_and_a_private_file_and_keeps_records_across_o
         .unwrap();
     assert!(path.exists());
     store.ping().await.unwrap();
-    let mut kept = record(60);
-    store.create(&mut kept).await.unwrap();
+    let (key, kept) = record(60);
+    assert!(store.insert(&key, &kept).await.unwrap());
     #[cfg(unix)]
     for suffix in ["", "-wal", "-shm"] {
         use std::os::unix::fs::PermissionsExt;
@@ -53,22 +52,25 @@ async fn sqlite_creates_its_folder_and_a_private_file_and_keeps_records_across_o
     let again = Store::open(&StoreConfig::Sqlite(path), SWEEP_INTERVAL)
         .await
         .unwrap();
-    let loaded = again.load(&kept.id).await.unwrap().expect("kept");
-    assert_eq!((loaded.id, loaded.data), (kept.id, kept.data));
+    assert_eq!(again.get(&key).await.unwrap(), Some(kept.value));
 }
 
 #[tokio::test]
 async fn expired_records_are_never_loaded_and_the_sweep_deletes_them() {
     for store in stores("expiry").await {
-        let (mut expired, mut live) = (record(-5), record(60));
-        store.create(&mut expired).await.unwrap();
-        store.create(&mut live).await.unwrap();
+        let (expired, live) = (record(-5), record(60));
+        assert!(store.insert(&expired.0, &expired.1).await.unwrap());
+        assert!(store.insert(&live.0, &live.1).await.unwrap());
         let gone = Key::of_attempt("b", "gone");
         store
             .put_attempt(&gone, "x", now_millis() - 1)
             .await
             .unwrap();
-        assert_eq!(store.load(&expired.id).await.unwrap(), None, "{store:?}");
+        assert_eq!(store.get(&expired.0).await.unwrap(), None, "{store:?}");
+        assert!(
+            store.sessions_of("person-hash").await.unwrap().len() == 1,
+            "the index hands out the live one only"
+        );
         assert_eq!(store.take_attempt(&gone).await.unwrap(), None);
         store.sweep().await.unwrap();
         assert_eq!(
@@ -78,20 +80,22 @@ async fn expired_records_are_never_loaded_and_the_sweep_deletes_them() {
                 attempts: 0
             }
         );
-        assert!(store.load(&live.id).await.unwrap().is_some());
+        assert!(store.get(&live.0).await.unwrap().is_some());
     }
 }
 
 #[tokio::test]
 async fn a_deleted_session_is_never_saved_back() {
     for store in stores("ended").await {
-        let mut session = record(60);
-        store.create(&mut session).await.unwrap();
-        store.delete(&session.id).await.unwrap();
+        let (key, session) = record(60);
+        assert!(store.insert(&key, &session).await.unwrap());
+        assert!(!store.insert(&key, &session).await.unwrap(), "a taken key");
+        store.remove(&key).await.unwrap();
         // A request that read the record before the logout saves its copy afterwards.
-        store.save(&session).await.unwrap();
-        assert_eq!(store.load(&session.id).await.unwrap(), None, "{store:?}");
+        assert!(!store.update(&key, &session).await.unwrap());
+        assert_eq!(store.get(&key).await.unwrap(), None, "{store:?}");
         assert_eq!(store.count().await.unwrap().sessions, 0);
+        assert!(store.sessions_of("person-hash").await.unwrap().is_empty());
     }
 }
 
@@ -120,22 +124,22 @@ async fn records_are_keyed_by_a_hash_of_the_id_and_hold_no_id() {
     let store = Store::open(&StoreConfig::Sqlite(path.clone()), SWEEP_INTERVAL)
         .await
         .unwrap();
-    let mut session = record(60);
-    store.create(&mut session).await.unwrap();
+    let id = Id::default();
+    let key = Key::of_session(&id);
+    assert!(store.insert(&key, &record(60).1).await.unwrap());
     drop(store);
     let file = std::fs::read(&path).unwrap();
     let wal = std::fs::read(format!("{}-wal", path.display())).unwrap_or_default();
-    let cookie = session.id.to_string();
+    let cookie = id.to_string();
     for bytes in [&file, &wal] {
         let text = String::from_utf8_lossy(bytes);
         assert!(!text.contains(&cookie), "the cookie value is in the file");
-        let raw = session.id.0.to_le_bytes();
+        let raw = id.0.to_le_bytes();
         assert!(
             !bytes.windows(16).any(|w| w == raw),
             "the raw id is in the file"
         );
     }
-    let key = Key::of_session(&session.id);
     assert!(
         [&file, &wal]
             .iter()
@@ -159,7 +163,7 @@ async fn an_unreachable_redis_is_unavailable_not_a_hang() {
     .unwrap();
     let started = std::time::Instant::now();
     assert!(store.ping().await.is_err());
-    assert!(store.load(&Id::default()).await.is_err());
+    assert!(store.get(&Key::of_session(&Id::default())).await.is_err());
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
@@ -172,76 +176,76 @@ async fn sqlite_stores_on_one_file_share_what_they_keep_in_memory() {
     let config = StoreConfig::Sqlite(path);
     let open = || Store::open(&config, SWEEP_INTERVAL);
     let (a, b) = (open().await.unwrap(), open().await.unwrap());
-    let mut first = record(60);
-    a.create(&mut first).await.unwrap();
-    assert!(b.load(&first.id).await.unwrap().is_some(), "read, so kept");
-    let mut changed = first.clone();
-    changed.data.insert("k".into(), serde_json::json!("w"));
-    b.save(&changed).await.unwrap();
-    assert_eq!(a.load(&first.id).await.unwrap().unwrap().data, changed.data);
-    a.remove(&Key::of_session(&first.id)).await.unwrap();
-    assert!(b.load(&first.id).await.unwrap().is_none(), "ended for both");
-    b.save(&changed).await.unwrap();
+    let (key, first) = record(60);
+    assert!(a.insert(&key, &first).await.unwrap());
+    assert!(b.get(&key).await.unwrap().is_some(), "read, so kept");
+    let changed = Entry {
+        value: "sealed-changed".into(),
+        ..first.clone()
+    };
+    assert!(b.update(&key, &changed).await.unwrap());
+    assert_eq!(a.get(&key).await.unwrap(), Some(changed.value.clone()));
+    a.remove(&key).await.unwrap();
+    assert!(b.get(&key).await.unwrap().is_none(), "ended for both");
+    assert!(!b.update(&key, &changed).await.unwrap());
     assert!(
-        a.load(&first.id).await.unwrap().is_none(),
+        a.get(&key).await.unwrap().is_none(),
         "a save after the end does not bring it back"
     );
     drop((a, b));
     let reopened = open().await.unwrap();
-    assert!(reopened.load(&first.id).await.unwrap().is_none());
+    assert!(reopened.get(&key).await.unwrap().is_none());
 }
 
-/// A new login's record as `record::log_in` leaves it in the session: tokens still in clear.
-fn login_record(access_token: &str) -> Record {
-    use crate::session::record::{AuthRecord, LoginFacts, ProviderTokens};
-    let tokens = ProviderTokens {
-        access_token: oauth2::AccessToken::new(access_token.to_owned()),
-        refresh_token: None,
-        id_token: None,
-        expires_at: None,
-    };
-    let user = shared::User {
-        provider: "dev".into(),
-        subject: "42".into(),
-        login: None,
-        name: None,
-        email: None,
-        avatar_url: None,
-    };
-    let auth = AuthRecord::new(user, &tokens, LoginFacts::default());
-    let mut record = record(60);
-    record.data.insert(
-        crate::session::record::AUTH_KEY.to_owned(),
-        serde_json::to_value(auth).unwrap(),
-    );
-    record
-}
-
+/// Records from before they were sealed whole (JSON, the person in clear beside it) are gone
+/// when a file is opened; sealed ones stay.
 #[tokio::test]
-async fn a_new_login_is_written_once_with_its_tokens_sealed_to_its_key_never_in_clear() {
-    use crate::crypto::TokenCipher;
-    use crate::session::record::AuthRecord;
-    use base64::{engine::general_purpose::STANDARD, Engine};
-    let key = secrecy::SecretString::from(STANDARD.encode([7u8; 32]));
-    let cipher = TokenCipher::new(&key).unwrap();
-    for store in stores("sealing").await {
-        // Without the token key, the record is refused rather than written in clear.
-        let mut unsealed = login_record("at-in-clear");
-        assert!(store.create(&mut unsealed).await.is_err());
-        assert!(store.load(&unsealed.id).await.unwrap().is_none());
-
-        let store = store.sealing_with(cipher.clone());
-        let mut record = login_record("at-in-clear");
-        store.create(&mut record).await.unwrap();
-        let stored = store.load(&record.id).await.unwrap().unwrap();
-        let text = serde_json::to_string(&stored.data).unwrap();
-        assert!(!text.contains("at-in-clear"), "{text}");
-        assert!(!text.contains("tokens_to_seal"), "{text}");
-        let auth: AuthRecord =
-            serde_json::from_value(stored.data[crate::session::record::AUTH_KEY].clone()).unwrap();
-        let tokens = auth.tokens(&cipher, &record.id).unwrap();
-        assert_eq!(tokens.access_token.secret(), "at-in-clear");
-        // Sealed to this session's key: under another id they do not open.
-        assert!(auth.tokens(&cipher, &Id::default()).is_err());
+async fn sqlite_drops_records_of_the_format_before_sealing_when_it_opens() {
+    use sqlx::{sqlite::SqliteConnectOptions, Connection};
+    let path = temp_db("unsealed");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let (old, sealed) = (record(60), record(60));
+    // The file as the version before left it, written before any store opens it.
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlite::SCHEMA)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let rows = [
+        (
+            &old.0,
+            r#"{"auth":{"user":{"provider":"dev","subject":"42"}}}"#,
+        ),
+        (&sealed.0, sealed.1.value.as_str()),
+    ];
+    for (key, data) in rows {
+        sqlx::query(
+            "insert into portero_sessions (key, data, expires_at, person) values (?1, ?2, ?3, ?4)",
+        )
+        .bind(key.bytes().as_slice())
+        .bind(data)
+        .bind(sealed.1.expires_at)
+        .bind("dev\n42")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     }
+    conn.close().await.unwrap();
+
+    let store = Store::open(&StoreConfig::Sqlite(path), SWEEP_INTERVAL)
+        .await
+        .unwrap();
+    assert_eq!(store.get(&old.0).await.unwrap(), None);
+    assert_eq!(store.get(&sealed.0).await.unwrap(), Some(sealed.1.value));
+    let indexed = store.sessions_of("dev\n42").await.unwrap();
+    assert_eq!(
+        indexed.len(),
+        1,
+        "the old record is gone from the index too"
+    );
 }
