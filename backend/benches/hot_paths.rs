@@ -29,7 +29,7 @@ use portero::{
     crypto::TokenCipher,
     gateway::identity_headers,
     providers::{Jwk, Providers},
-    session::{self, AuthRecord, IdToken, Key, LoginAttempt, ProviderTokens, SealedStore, Store},
+    session::{self, IdToken, Key, LoginAttempt, LoginRecord, ProviderTokens, SealedStore, Store},
 };
 use rsa::{
     pkcs1v15::SigningKey,
@@ -102,7 +102,7 @@ async fn logged_in_session<S: SessionStore + Clone>(store: &S) -> tower_sessions
 /// tokens, and save it (sealed again).
 async fn load_open_save<S: SessionStore + Clone>(store: &S, id: tower_sessions::session::Id) {
     let session = Session::new(Some(id), Arc::new(store.clone()), None);
-    let record = session::auth(&session)
+    let record = session::read_record(&session)
         .await
         .expect("load")
         .expect("logged in");
@@ -126,7 +126,7 @@ fn sessions(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 let session = Session::new(Some(id), Arc::new(memory.clone()), None);
-                session::auth(&session)
+                session::read_record(&session)
                     .await
                     .expect("load")
                     .expect("record")
@@ -147,7 +147,7 @@ fn sessions(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 let session = Session::new(Some(id), Arc::new(sqlite.clone()), None);
-                session::auth(&session)
+                session::read_record(&session)
                     .await
                     .expect("load")
                     .expect("record")
@@ -165,7 +165,7 @@ fn sessions(c: &mut Criterion) {
         data: Default::default(),
         expires_at: (session::now() + 3600) * 1000,
     };
-    contents.set_auth(&AuthRecord::new(user(), &tokens(), Default::default()));
+    contents.set_record(&LoginRecord::new(user(), &tokens(), Default::default()));
     let sealed = memory.seal(&key, &contents);
     c.bench_function("auth_record/seal", |b| {
         b.iter(|| memory.seal(&key, &contents))

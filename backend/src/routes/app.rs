@@ -26,7 +26,7 @@ const FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method
 /// or the refusal of [`CurrentUser`] (401) — except that a logged-out browser navigation
 /// forwarded by Caddy or Traefik is sent to log in first (302). Never cached: the answer is
 /// this session's, now.
-pub async fn auth(
+pub async fn forward_auth(
     State(state): State<AppState>,
     headers: HeaderMap,
     user: Result<CurrentUser, AppError>,

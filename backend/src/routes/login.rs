@@ -192,13 +192,13 @@ pub async fn logout(
     if let Some(id) = session.id() {
         let key = session::key_of(&id);
         if request.everywhere {
-            if let Some(record) = session::auth(&session).await? {
+            if let Some(record) = session::read_record(&session).await? {
                 session::end_everywhere(&state, &record.user, &key).await?;
             }
         }
         let _lock = session::SessionLock::acquire(&state, key).await?;
         session.load().await?;
-        if let Some(record) = session::auth(&session).await? {
+        if let Some(record) = session::read_record(&session).await? {
             match state.providers.get(&record.user.provider) {
                 Some(provider) => {
                     provider.revoke(&record.tokens).await;

@@ -58,7 +58,7 @@ pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
                 .backchannel_logouts
                 .limit(post(sessions::backchannel_logout)),
         )
-        .route("/auth", get(app::auth))
+        .route("/auth", get(app::forward_auth))
         .merge(app)
         // JSON bodies of this API are small; an upstream has its own `max_body_bytes`.
         .layer(DefaultBodyLimit::max(body::MAX_API_BODY))

@@ -75,7 +75,7 @@ pub async fn remember_attempt(
     };
     let ttl =
         time::Duration::try_from(kept_for(config.login_timeout)).unwrap_or(time::Duration::MINUTE);
-    if record::auth(session).await?.is_none() {
+    if record::read_record(session).await?.is_none() {
         // Rule 13: a browser with only logins under way is forgotten with them.
         session.set_expiry(Some(Expiry::AtDateTime(
             time::OffsetDateTime::now_utc() + ttl,

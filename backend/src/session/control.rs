@@ -12,7 +12,7 @@ use super::{
     lock::SessionLock,
     sealed::Found,
     store::{Key, Unavailable},
-    AuthRecord, CurrentUser,
+    CurrentUser, LoginRecord,
 };
 use crate::{error::AppError, state::AppState};
 
@@ -75,7 +75,7 @@ impl CurrentUser {
             // Under the lock this request may hold already (its idle extension).
             let _held = self.lock().await?;
             if let Some(record) = self.state.sessions.read(&key).await.map_err(unavailable)? {
-                revoke(&self.state, record.auth().as_ref()).await;
+                revoke(&self.state, record.record().as_ref()).await;
             }
             self.session.flush().await?;
             return Ok(());
@@ -114,12 +114,12 @@ pub async fn end_everywhere(
 async fn end(state: &AppState, key: &Key) -> Result<(), AppError> {
     let _lock = SessionLock::acquire(state, *key).await?;
     if let Some(record) = state.sessions.read(key).await.map_err(unavailable)? {
-        revoke(state, record.auth().as_ref()).await;
+        revoke(state, record.record().as_ref()).await;
     }
     state.sessions.remove(key).await.map_err(unavailable)
 }
 
-async fn revoke(state: &AppState, record: Option<&AuthRecord>) {
+async fn revoke(state: &AppState, record: Option<&LoginRecord>) {
     let Some(record) = record else {
         return;
     };

@@ -13,7 +13,7 @@ use super::{
     life,
     lock::{Held, RequestLock},
     store::Key,
-    AuthRecord,
+    LoginRecord,
 };
 use crate::{error::AppError, state::AppState};
 
@@ -22,7 +22,7 @@ use crate::{error::AppError, state::AppState};
 pub struct CurrentUser {
     pub(super) state: AppState,
     pub(super) session: Session,
-    pub(super) record: AuthRecord,
+    pub(super) record: LoginRecord,
     expires_at: i64,
     /// The request's hold on this session's lock (session/lock.rs, ordering rule 3).
     request_lock: Option<RequestLock>,

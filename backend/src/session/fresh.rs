@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use super::{
-    lock::Held, now, record::AUTH_KEY, store::Key, AuthRecord, CurrentUser, ProviderTokens,
+    lock::Held, now, record::AUTH_KEY, store::Key, CurrentUser, LoginRecord, ProviderTokens,
 };
 use crate::{
     error::AppError,
@@ -157,7 +157,7 @@ async fn refresh_under_lock(
     provider: String,
     used: AccessToken,
     request_copy: Option<Session>,
-) -> Result<Option<AuthRecord>, AppError> {
+) -> Result<Option<LoginRecord>, AppError> {
     let unavailable = |e: super::store::Unavailable| AppError::StoreUnavailable(e.to_string());
     let provider = state
         .providers
@@ -168,7 +168,7 @@ async fn refresh_under_lock(
         // Ended while we waited: the refresh before ours was refused, or a logout.
         return Ok(None);
     };
-    let Some(current) = stored.auth() else {
+    let Some(current) = stored.record() else {
         return Ok(None);
     };
     let same_access_token: bool = current
@@ -202,7 +202,7 @@ async fn refresh_under_lock(
                     true
                 }
                 None => {
-                    stored.set_auth(&updated);
+                    stored.set_record(&updated);
                     state
                         .sessions
                         .write(&key, &stored)

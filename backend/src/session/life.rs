@@ -7,7 +7,7 @@ use super::{
     lock::{RequestLock, SessionLock},
     now, record, sealed,
     store::Key,
-    AuthRecord,
+    LoginRecord,
 };
 use crate::{config::SessionConfig, error::AppError, state::AppState};
 
@@ -18,12 +18,14 @@ fn secs(duration: std::time::Duration) -> i64 {
 /// The session's logged-in record, or 401: `not_logged_in` without one (or with one that does
 /// not open, `sealed.rs`), `session_expired` (and the session deleted) once `absolute_timeout`
 /// has passed since the login, or when the record was sealed under a key no longer configured.
-pub async fn logged_in(config: &SessionConfig, session: &Session) -> Result<AuthRecord, AppError> {
+pub async fn logged_in(config: &SessionConfig, session: &Session) -> Result<LoginRecord, AppError> {
     if session.get::<bool>(sealed::KEY_LOST).await?.is_some() {
         session.flush().await?;
         return Err(AppError::SessionExpired("Portero".into()));
     }
-    let record = record::auth(session).await?.ok_or(AppError::NotLoggedIn)?;
+    let record = record::read_record(session)
+        .await?
+        .ok_or(AppError::NotLoggedIn)?;
     if now().saturating_sub(record.logged_in_at) > secs(config.absolute_timeout) {
         session.flush().await?;
         tracing::info!(provider = %record.user.provider, "session ended: absolute lifetime reached");
@@ -46,8 +48,8 @@ pub async fn extend_idle(
     state: &AppState,
     request: Option<&RequestLock>,
     session: &Session,
-    record: AuthRecord,
-) -> Result<(AuthRecord, i64), AppError> {
+    record: LoginRecord,
+) -> Result<(LoginRecord, i64), AppError> {
     let config = &state.config.session;
     let idle = secs(config.idle_timeout);
     let absolute_end = record
@@ -74,7 +76,7 @@ pub async fn extend_idle(
     };
     // The record as it is now (tokens another request may have refreshed since we read it).
     session.load().await?;
-    let Some(current) = record::auth(session).await? else {
+    let Some(current) = record::read_record(session).await? else {
         return Err(AppError::NotLoggedIn);
     };
     session.insert(TOUCHED_KEY, now).await?;

@@ -191,7 +191,7 @@ impl RequestLock {
         let Some(id) = session.id() else {
             return Ok(());
         };
-        if super::record::auth(session).await?.is_none() {
+        if super::record::read_record(session).await?.is_none() {
             return Ok(());
         }
         let key = Key::of_session(&id);

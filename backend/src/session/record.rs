@@ -58,7 +58,7 @@ impl std::fmt::Debug for IdToken {
 
 /// The logged-in state of a session. Its `Debug` prints no token ([`ProviderTokens`]'s).
 #[derive(Serialize, Deserialize, Clone, Debug)]
-pub struct AuthRecord {
+pub struct LoginRecord {
     pub user: User,
     pub tokens: ProviderTokens,
     pub logged_in_at: i64,
@@ -77,10 +77,10 @@ pub struct LoginFacts {
     pub sid: Option<String>,
 }
 
-impl AuthRecord {
+impl LoginRecord {
     /// The record of a login that happens now.
     pub fn new(user: User, tokens: &ProviderTokens, facts: LoginFacts) -> Self {
-        AuthRecord {
+        LoginRecord {
             user,
             tokens: tokens.clone(),
             logged_in_at: now(),
@@ -91,7 +91,7 @@ impl AuthRecord {
 
     /// The same login with new tokens (a refresh, the rotated refresh token included).
     pub fn with_tokens(&self, tokens: &ProviderTokens) -> Self {
-        AuthRecord {
+        LoginRecord {
             tokens: tokens.clone(),
             ..self.clone()
         }
@@ -99,7 +99,7 @@ impl AuthRecord {
 }
 
 /// The session's logged-in record, if any.
-pub async fn auth(session: &Session) -> Result<Option<AuthRecord>, AppError> {
+pub async fn read_record(session: &Session) -> Result<Option<LoginRecord>, AppError> {
     Ok(session.get(AUTH_KEY).await?)
 }
 
@@ -121,7 +121,7 @@ pub async fn log_in(
     // store that fails then turns "logged in" into a 503, `layer::failed_save_as_503`), sealed
     // whole to the key the new session is written under (`sealed.rs`).
     session
-        .insert(AUTH_KEY, AuthRecord::new(user, tokens, facts))
+        .insert(AUTH_KEY, LoginRecord::new(user, tokens, facts))
         .await?;
     Ok(())
 }

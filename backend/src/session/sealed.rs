@@ -22,7 +22,7 @@ use tower_sessions::{
 use super::{
     record::AUTH_KEY,
     store::{now_millis, Entry, Key, Store, Unavailable},
-    AuthRecord,
+    LoginRecord,
 };
 use crate::crypto::{CryptoError, TokenCipher};
 
@@ -42,11 +42,11 @@ pub struct Contents {
 
 impl Contents {
     /// The logged-in record, if the session is logged in.
-    pub fn auth(&self) -> Option<AuthRecord> {
+    pub fn record(&self) -> Option<LoginRecord> {
         serde_json::from_value(self.data.get(AUTH_KEY)?.clone()).ok()
     }
 
-    pub fn set_auth(&mut self, record: &AuthRecord) {
+    pub fn set_record(&mut self, record: &LoginRecord) {
         let value = serde_json::to_value(record).expect("a record serialises");
         self.data.insert(AUTH_KEY.to_owned(), value);
     }
@@ -91,7 +91,7 @@ impl SealedStore {
     /// What the store keeps of `contents` under `key`.
     pub fn seal(&self, key: &Key, contents: &Contents) -> Entry {
         let plain = serde_json::to_vec(contents).expect("a record serialises");
-        let auth = contents.auth();
+        let auth = contents.record();
         let index = |name: Option<String>| name.map(|name| self.cipher.index_hash(&name));
         Entry {
             value: self.cipher.seal(&plain, &Self::associated(key)),
@@ -168,7 +168,7 @@ impl SealedStore {
         subject: &str,
     ) -> Result<Vec<Found>, Unavailable> {
         let name = Self::person(provider, subject);
-        let wanted = |a: &AuthRecord| a.user.provider == provider && a.user.subject == subject;
+        let wanted = |a: &LoginRecord| a.user.provider == provider && a.user.subject == subject;
         self.indexed(Index::Person, &name, wanted).await
     }
 
@@ -179,7 +179,7 @@ impl SealedStore {
         sid: &str,
     ) -> Result<Vec<Found>, Unavailable> {
         let name = Self::provider_session(provider, sid);
-        let wanted = |a: &AuthRecord| a.user.provider == provider && a.sid.as_deref() == Some(sid);
+        let wanted = |a: &LoginRecord| a.user.provider == provider && a.sid.as_deref() == Some(sid);
         self.indexed(Index::ProviderSession, &name, wanted).await
     }
 
@@ -190,7 +190,7 @@ impl SealedStore {
         &self,
         index: Index,
         name: &str,
-        wanted: impl Fn(&AuthRecord) -> bool,
+        wanted: impl Fn(&LoginRecord) -> bool,
     ) -> Result<Vec<Found>, Unavailable> {
         let mut found: Vec<Found> = Vec::new();
         for hash in self.cipher.index_hashes(name) {
@@ -205,7 +205,7 @@ impl SealedStore {
                 let Some(contents) = self.open_value(&key, &value) else {
                     continue;
                 };
-                if let Some(auth) = contents.auth().filter(|a| wanted(a)) {
+                if let Some(auth) = contents.record().filter(|a| wanted(a)) {
                     found.push((key, contents, auth));
                 }
             }
@@ -215,7 +215,7 @@ impl SealedStore {
 }
 
 /// A session found through the index: its key, its record, and the logged-in part of it.
-pub type Found = (Key, Contents, AuthRecord);
+pub type Found = (Key, Contents, LoginRecord);
 
 /// The store's two indexes.
 enum Index {

@@ -52,7 +52,7 @@ fn login_record(subject: &str, access_token: &str) -> Record {
         user_agent: None,
         sid: Some(format!("sid-of-{subject}")),
     };
-    let auth = AuthRecord::new(user, &tokens, facts);
+    let auth = LoginRecord::new(user, &tokens, facts);
     Record {
         id: Id::default(),
         data: [(AUTH_KEY.to_owned(), serde_json::to_value(auth).unwrap())].into(),
@@ -73,7 +73,7 @@ async fn a_new_login_is_written_once_with_its_tokens_sealed_to_its_key_never_in_
         }
         let loaded = sealed.load(&record.id).await.unwrap().expect("opens");
         assert_eq!(loaded.data, record.data);
-        let auth: AuthRecord = serde_json::from_value(loaded.data[AUTH_KEY].clone()).unwrap();
+        let auth: LoginRecord = serde_json::from_value(loaded.data[AUTH_KEY].clone()).unwrap();
         assert_eq!(auth.tokens.access_token.secret(), "at-in-clear");
         // Found by the person and by the provider's session, through keyed hashes.
         let of_person = sealed.of_person("dev", "person-42").await.unwrap();
