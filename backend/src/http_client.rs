@@ -22,6 +22,9 @@ pub enum ProviderHttpError {
     TooLarge,
     #[error("answered with a redirect, which is not followed")]
     Redirect(String),
+    /// The request could not be made (a DPoP proof that cannot be signed, a bad URL).
+    #[error("could not be called ({0})")]
+    Unsendable(String),
 }
 
 impl ProviderHttpError {

@@ -108,7 +108,8 @@ fn read_key(path: &Path) -> std::io::Result<SecretString> {
     Ok(SecretString::from(key.to_owned()))
 }
 
-fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+/// A new file at `path` that only its owner can read; never an existing one.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

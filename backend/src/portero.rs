@@ -41,6 +41,7 @@ impl Portero {
         let cipher = keys::token_cipher(&config.session)?;
         let signer = keys::assertion_signer(&config)?;
         let providers = Providers::from_config(&config)?;
+        providers.check_at_start().await?;
         Ok(Portero {
             state: AppState::new(config, providers, cipher, store, signer),
         })

@@ -26,6 +26,7 @@ pub async fn start_login(provider: &str, return_to: String, another_account: boo
     let request = LoginRequest {
         return_to: Some(return_to),
         another_account,
+        ..LoginRequest::default()
     };
     let login = match api::login(&request, provider).await {
         Ok(login) => login,

@@ -284,9 +284,16 @@ impl Encode for LoginRequest {
     fn encode(&self) -> JsValue {
         let body = Body::new().set_some("return_to", self.return_to.as_ref());
         // `skip_serializing_if = "std::ops::Not::not"`.
-        match self.another_account {
+        let body = match self.another_account {
             true => body.set("another_account", true),
             false => body,
+        }
+        .set_some("prompt", self.prompt.as_ref())
+        .set_some("login_hint", self.login_hint.as_ref());
+        // A JSON number, as serde writes a u64 (the values allowed fit an f64 exactly).
+        match self.max_age {
+            Some(age) => body.set("max_age", age as f64),
+            None => body,
         }
         .0
         .into()

@@ -192,18 +192,20 @@ fn every_request_body_is_written_as_serde_reads_it() {
     assert_eq!(
         written(&LoginRequest {
             return_to: Some("/app/page.html?x=1&y=“2”".into()),
-            another_account: false,
+            ..LoginRequest::default()
         }),
         r#"{"return_to":"/app/page.html?x=1&y=“2”"}"#
     );
     written(&LoginRequest {
         return_to: Some("/profile".into()),
         another_account: true,
+        ..LoginRequest::default()
     });
     // serde writes the same: the backend reads exactly these bytes.
     let another = LoginRequest {
         return_to: None,
         another_account: true,
+        ..LoginRequest::default()
     };
     assert_eq!(
         json::to_string(&another).unwrap(),

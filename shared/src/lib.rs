@@ -35,8 +35,10 @@ pub struct ProviderInfo {
     pub kind: ProviderKind,
 }
 
-/// `POST /api/login/{provider}` body.
+/// `POST /api/login/{provider}` body. Any other field is refused (400), not ignored: a login
+/// asks the provider for nothing but what is allow-listed here.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_to: Option<String>,
@@ -45,6 +47,16 @@ pub struct LoginRequest {
     /// `access_denied`. Left out of the JSON when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub another_account: bool,
+    /// OpenID Connect's `prompt` (§3.1.2.1): `login`, `consent`, `select_account` or `none`,
+    /// space-separated (`none` alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// Who is expected to log in (an email address or a login), to prefill the provider's form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
+    /// Seconds: the provider asks the person to log in again when their login there is older.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
 }
 
 /// `POST /api/login/{provider}` answer: the SPA builds the authorize URL from these itself.

@@ -3,6 +3,7 @@
 //! `session.rs`, `providers.rs`). Secrets are `SecretString`, so printing a config can never
 //! print a secret. Every refusal names the key and what is wrong with it.
 
+mod client;
 mod env;
 mod providers;
 mod server;
@@ -13,6 +14,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+pub use client::{AssertionAudience, ParMode};
 pub use providers::{AllowRules, Endpoints, FieldMap, ProviderConfig, TokenAuth};
 pub use server::ServerConfig;
 pub use session::{SessionConfig, SessionStore, DEFAULT_SESSION_STORE};
@@ -126,6 +128,7 @@ impl Config {
             }
             upstreams.push(upstream);
         }
+        refuse_bound_tokens_to_upstreams(&providers, &upstreams)?;
         let assertion = raw
             .assertion
             .validate(server.is_https() && !upstreams.is_empty(), base_dir)?;
@@ -136,6 +139,26 @@ impl Config {
             upstreams,
             assertion,
         })
+    }
+}
+
+/// A DPoP-bound access token (`dpop = true`) is useless without its key, which is the session's
+/// and never leaves Portero (RFC 9449 §7): an upstream given one could not call the provider with
+/// it, so the combination is refused rather than forwarding tokens that cannot work.
+fn refuse_bound_tokens_to_upstreams(
+    providers: &[ProviderConfig],
+    upstreams: &[UpstreamConfig],
+) -> Result<(), ConfigError> {
+    let bound = providers.iter().find(|p| p.dpop);
+    let forwarded = upstreams.iter().find(|u| u.access_token);
+    match (bound, forwarded) {
+        (Some(provider), Some(upstream)) => Err(ConfigError::new(format!(
+            "upstreams.{}.access_token: providers.{} has dpop = true, and its access tokens are \
+             bound to a key each session keeps inside Portero (RFC 9449), so the app could not \
+             use one; set access_token = false here, or dpop = false there",
+            upstream.id, provider.id
+        ))),
+        _ => Ok(()),
     }
 }
 

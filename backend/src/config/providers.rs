@@ -1,16 +1,20 @@
 //! `[providers.{id}]`: one table per provider. What a kind fills in when the file does not say
-//! (endpoints, scopes, token auth, which protocol it speaks) comes from the kind's own file in
-//! `providers/`, never from here.
+//! (endpoints, scopes, client authentication, which protocol it speaks) comes from the kind's own
+//! file in `providers/`, never from here. How the client authenticates, and the stricter
+//! protections (PAR, DPoP), are read by `client.rs`.
 
 use std::path::{Path, PathBuf};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use shared::ProviderKind;
 use url::Url;
 
-use super::ConfigError;
-use crate::providers::{self, KindDefaults, Protocol, Rule};
+use super::{
+    client::{AssertionAudience, ParMode, RawClient},
+    ConfigError,
+};
+use crate::providers::{self, ClientKey, KindDefaults, Protocol, Rule};
 
 /// One `[providers.{id}]`, with its kind's defaults filled in.
 #[derive(Debug, Clone)]
@@ -23,8 +27,8 @@ pub struct ProviderConfig {
     pub name: String,
     /// The client id registered with the provider.
     pub client_id: String,
-    /// The client secret; printing it prints nothing.
-    pub client_secret: SecretString,
+    /// The client secret (none with `private_key_jwt`); printing it prints nothing.
+    pub client_secret: Option<SecretString>,
     /// The scopes asked for.
     pub scopes: Vec<String>,
     /// Kept exactly as written: OpenID Connect compares issuers as strings, so a trailing slash
@@ -33,8 +37,16 @@ pub struct ProviderConfig {
     /// Explicit endpoints: required for `oauth2`, defaults for `github` and `intra42`, and
     /// overrides of discovery for OpenID Connect kinds.
     pub endpoints: Endpoints,
-    /// How the client authenticates at the token endpoint.
+    /// How the client authenticates at the token, revocation and PAR endpoints (`client_auth`).
     pub token_auth: TokenAuth,
+    /// `client_key_file`, read: what `private_key_jwt` signs with.
+    pub client_key: Option<ClientKey>,
+    /// `client_assertion_audience`: the `aud` of client assertions.
+    pub assertion_audience: AssertionAudience,
+    /// `par`: when authorization requests are pushed first (RFC 9126).
+    pub par: ParMode,
+    /// `dpop`: tokens bound to a key of each session's own (RFC 9449).
+    pub dpop: bool,
     /// Where each fact about the person is in the userinfo JSON (dotted paths).
     pub fields: FieldMap,
     /// `[providers.{id}.allow]`: who may log in (everyone when absent).
@@ -205,16 +217,22 @@ pub struct Endpoints {
     pub revocation_url: Option<String>,
     /// OpenID Connect kinds: where the signing keys are, instead of discovery's `jwks_uri`.
     pub jwks_url: Option<String>,
+    /// RFC 9126: where authorization requests are pushed, instead of discovery's
+    /// `pushed_authorization_request_endpoint` (the only way to give one to an OAuth 2.0 kind).
+    pub par_url: Option<String>,
 }
 
-/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
+/// How the client authenticates at the provider's token, revocation and PAR endpoints
+/// (`client_auth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenAuth {
-    /// HTTP basic auth (`client_secret_basic`).
+    /// The secret in HTTP basic auth (RFC 6749 §2.3.1, `client_secret_basic`).
     ClientSecretBasic,
-    /// In the form body (`client_secret_post`).
+    /// The secret in the form body (`client_secret_post`).
     ClientSecretPost,
+    /// A JWT signed with `client_key_file`, and no secret (RFC 7523 §2.2).
+    PrivateKeyJwt,
 }
 
 /// Where the person's facts are in a userinfo JSON reply (dotted paths, `image.link`).
@@ -263,7 +281,13 @@ pub(super) struct RawProvider {
     userinfo_url: Option<String>,
     revocation_url: Option<String>,
     jwks_url: Option<String>,
+    par_url: Option<String>,
+    client_auth: Option<TokenAuth>,
     token_endpoint_auth: Option<TokenAuth>,
+    client_key_file: Option<PathBuf>,
+    client_assertion_audience: Option<AssertionAudience>,
+    par: Option<ParMode>,
+    dpop: Option<bool>,
     subject_field: Option<String>,
     login_field: Option<String>,
     name_field: Option<String>,
@@ -284,7 +308,6 @@ pub(super) fn validate(
             key(id, "client_id")
         )));
     }
-    let client_secret = client_secret(id, raw.client_secret, raw.client_secret_file, base_dir)?;
     let kind = providers::kind(raw.kind);
     let defaults = kind.defaults();
     let endpoints = endpoints(
@@ -296,7 +319,25 @@ pub(super) fn validate(
             userinfo_url: raw.userinfo_url,
             revocation_url: raw.revocation_url,
             jwks_url: raw.jwks_url,
+            par_url: raw.par_url,
         },
+    )?;
+    let client = RawClient {
+        client_auth: raw.client_auth,
+        token_endpoint_auth: raw.token_endpoint_auth,
+        client_secret: raw.client_secret,
+        client_secret_file: raw.client_secret_file,
+        client_key_file: raw.client_key_file,
+        client_assertion_audience: raw.client_assertion_audience,
+        par: raw.par,
+        dpop: raw.dpop,
+    }
+    .validate(
+        id,
+        &defaults,
+        kind.protocol(),
+        endpoints.par_url.as_deref(),
+        base_dir,
     )?;
     let issuer = url_or_default(id, "issuer", raw.issuer, defaults.issuer)?;
     check_protocol(id, kind.protocol(), issuer.as_deref(), &endpoints)?;
@@ -315,11 +356,15 @@ pub(super) fn validate(
         kind: raw.kind,
         name,
         client_id: raw.client_id,
-        client_secret,
+        client_secret: client.client_secret,
         scopes,
         issuer,
         endpoints,
-        token_auth: raw.token_endpoint_auth.unwrap_or(defaults.token_auth),
+        token_auth: client.token_auth,
+        client_key: client.client_key,
+        assertion_audience: client.assertion_audience,
+        par: client.par,
+        dpop: client.dpop,
         fields: FieldMap {
             subject: raw.subject_field.unwrap_or(default_fields.subject),
             login: raw.login_field.unwrap_or(default_fields.login),
@@ -333,7 +378,7 @@ pub(super) fn validate(
 }
 
 /// `providers.{id}.{field}`, as errors name it.
-fn key(id: &str, field: &str) -> String {
+pub(super) fn key(id: &str, field: &str) -> String {
     format!("providers.{id}.{field}")
 }
 
@@ -381,6 +426,7 @@ fn endpoints(
             defaults.revocation_url,
         )?,
         jwks_url: endpoint("jwks_url", given.jwks_url, defaults.jwks_url)?,
+        par_url: endpoint("par_url", given.par_url, None)?,
     };
     // These receive the client secret or a token: https, unless on this machine.
     for (field, value) in [
@@ -388,6 +434,7 @@ fn endpoints(
         ("userinfo_url", &endpoints.userinfo_url),
         ("revocation_url", &endpoints.revocation_url),
         ("jwks_url", &endpoints.jwks_url),
+        ("par_url", &endpoints.par_url),
     ] {
         if let Some(url) = value {
             providers::require_https_off_loopback(url)
@@ -443,47 +490,4 @@ fn scopes(
         scopes.push("read:org".into());
     }
     scopes
-}
-
-/// `client_secret`, or the contents of `client_secret_file` (relative to the config's folder).
-fn client_secret(
-    id: &str,
-    given: Option<SecretString>,
-    file: Option<PathBuf>,
-    base_dir: &Path,
-) -> Result<SecretString, ConfigError> {
-    let secret = match (given, file) {
-        (Some(secret), None) => secret,
-        (None, Some(file)) => {
-            let path = base_dir.join(file);
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                ConfigError::new(format!(
-                    "{}: cannot read {}: {e}",
-                    key(id, "client_secret_file"),
-                    path.display()
-                ))
-            })?;
-            SecretString::from(text.trim().to_owned())
-        }
-        (Some(_), Some(_)) => {
-            return Err(ConfigError::new(format!(
-                "{}: give client_secret or client_secret_file, not both",
-                key(id, "client_secret")
-            )))
-        }
-        (None, None) => {
-            return Err(ConfigError::new(format!(
-            "{}: missing (set it, or client_secret_file, or PORTERO_PROVIDERS__{}__CLIENT_SECRET)",
-            key(id, "client_secret"),
-            id.to_ascii_uppercase()
-        )))
-        }
-    };
-    if secret.expose_secret().is_empty() {
-        return Err(ConfigError::new(format!(
-            "{}: must not be empty",
-            key(id, "client_secret")
-        )));
-    }
-    Ok(secret)
 }

@@ -10,24 +10,38 @@ use openidconnect::{HttpResponse, Nonce};
 use serde_json::Value;
 use shared::User;
 
-use super::{oidc::LogoutToken, AuthorizeRequest, Kind, ProviderError};
+use super::{
+    client_auth::ClientAuth,
+    dpop::{self, Proof},
+    jose::DpopKey,
+    oidc::LogoutToken,
+    AuthorizeRequest, Kind, ProviderError,
+};
 use crate::{
     config::ProviderConfig,
     http_client::ProviderHttp,
-    session::{IdToken, ProviderTokens},
+    session::{IdToken, ProviderTokens, TokenType},
 };
 
 /// 256 bits for `state` (rule 1 asks for at least 128).
 pub(super) const STATE_BYTES: u32 = 32;
 
 /// The endpoints a provider's API calls use, once known (OpenID Connect learns them from
-/// discovery).
+/// discovery), and what the provider says of its stricter features.
 #[derive(Debug, Default)]
 pub struct ApiEndpoints {
+    /// The token endpoint: the `aud` of client assertions, on every call they authenticate.
+    pub token: Option<String>,
     pub userinfo: Option<String>,
     pub revocation: Option<String>,
     /// OpenID Connect RP-Initiated Logout 1.0.
     pub end_session: Option<String>,
+    /// RFC 9126 §5: `pushed_authorization_request_endpoint` (or `par_url`).
+    pub par: Option<String>,
+    /// RFC 9126 §5: `require_pushed_authorization_requests`.
+    pub par_required: bool,
+    /// RFC 9449 §5.1: `dpop_signing_alg_values_supported`; `None` when discovery lists none.
+    pub dpop_algs: Option<Vec<String>>,
 }
 
 /// A code exchanged at the token endpoint; OpenID Connect also has the person from the
@@ -41,24 +55,25 @@ pub struct Exchanged {
 /// The protocol half of a provider (`oauth2.rs`, `oidc/`).
 #[async_trait]
 pub(super) trait Flow: Send + Sync {
-    /// `extra`: one more authorize parameter (the kind's account chooser).
-    async fn authorize(
-        &self,
-        extra: Option<(&'static str, &'static str)>,
-    ) -> Result<AuthorizeRequest, ProviderError>;
+    /// `extra`: more authorize parameters (the kind's account chooser, the login's `prompt`,
+    /// `login_hint` and `max_age`).
+    async fn authorize(&self, extra: &[(String, String)]) -> Result<AuthorizeRequest, ProviderError>;
 
     /// Mix-up defense (RFC 9207, rule 3): `iss` on the callback must be this provider's.
     async fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), ProviderError>;
 
+    /// `dpop`: the new session's DPoP key, which proves the token request (`dpop = true`).
     async fn exchange(
         &self,
         code: AuthorizationCode,
         verifier: PkceCodeVerifier,
         nonce: Option<Nonce>,
+        dpop: Option<DpopKey>,
     ) -> Result<Exchanged, ProviderError>;
 
-    /// New tokens from the refresh token, for the person `subject`; `Refused` when there is no
-    /// refresh token, the provider says no, or the new tokens are another person's.
+    /// New tokens from the refresh token, for the person `subject`, proved with the session's
+    /// DPoP key when it has one; `Refused` when there is no refresh token, the provider says no,
+    /// or the new tokens are another person's.
     async fn refresh(
         &self,
         tokens: &ProviderTokens,
@@ -79,6 +94,7 @@ pub(super) struct FlowConfig<'a> {
     pub redirect_uri: String,
     pub http: ProviderHttp,
     pub kind: &'static dyn Kind,
+    pub auth: Arc<ClientAuth>,
 }
 
 /// The SPA builds the authorize URL itself (DESIGN.md step 3), so it gets the endpoint and the
@@ -93,14 +109,27 @@ pub(super) fn split_authorize_url(url: &url::Url, endpoint: &str) -> BTreeMap<St
         .collect()
 }
 
-/// The tokens of a token endpoint reply. After a refresh, what the reply leaves out is kept
-/// from `previous`: RFC 6749 §6, a new refresh token replaces the old one, and without one the
-/// old one stays (and so does the id_token, OIDC Core §12.2).
+/// The tokens of a token endpoint reply, bound to `dpop` when the reply says `token_type: DPoP`.
+/// After a refresh, what the reply leaves out is kept from `previous`: RFC 6749 §6, a new
+/// refresh token replaces the old one, and without one the old one stays (and so does the
+/// id_token, OIDC Core §12.2).
 pub(super) fn tokens_from(
     reply: &impl ::oauth2::TokenResponse,
     id_token: Option<IdToken>,
     previous: Option<&ProviderTokens>,
+    dpop: Option<DpopKey>,
+    auth: &ClientAuth,
 ) -> ProviderTokens {
+    // The crates' token types are enums with an `Extension(String)` for the types they do not
+    // know, DPoP among them; their serde form is the wire value.
+    let named = serde_json::to_value(reply.token_type()).ok();
+    let token_type = match named.as_ref().and_then(Value::as_str) {
+        Some(t) if t.eq_ignore_ascii_case("dpop") => TokenType::Dpop,
+        _ => TokenType::Bearer,
+    };
+    if dpop.is_some() && token_type == TokenType::Bearer {
+        auth.bearer_despite_dpop();
+    }
     ProviderTokens {
         access_token: reply.access_token().clone(),
         refresh_token: reply
@@ -111,13 +140,20 @@ pub(super) fn tokens_from(
         expires_at: reply
             .expires_in()
             .map(|d| crate::session::now() + i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)),
+        token_type,
+        dpop_key: dpop,
     }
 }
 
-/// The token endpoint as the oauth2 crate sees it: replies pass through the kind's fix-ups.
+/// The token endpoint as the oauth2 crate sees it: each request gets a fresh client assertion
+/// (`private_key_jwt`) and DPoP proof (`dpop`), a nonce the server asks for is sent with it once
+/// more, and replies pass through the kind's fix-ups.
 pub(super) struct TokenHttp<'a> {
     pub http: &'a ProviderHttp,
     pub kind: &'static dyn Kind,
+    pub auth: &'a ClientAuth,
+    /// The session's DPoP key, which proves this request.
+    pub dpop: Option<&'a DpopKey>,
 }
 
 impl<'c> ::oauth2::AsyncHttpClient<'c> for TokenHttp<'_> {
@@ -128,7 +164,30 @@ impl<'c> ::oauth2::AsyncHttpClient<'c> for TokenHttp<'_> {
 
     fn call(&'c self, request: ::oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let mut reply = self.http.send(request).await?;
+            let (parts, body) = request.into_parts();
+            let token_endpoint = parts.uri.to_string();
+            let build = || {
+                let mut body = body.clone();
+                if let Some(fields) = self.auth.assertion(&token_endpoint) {
+                    let mut form = url::form_urlencoded::Serializer::new(String::new());
+                    form.extend_pairs(fields);
+                    // The crate's own fields come first, so the body is "…&" + these.
+                    body.push(b'&');
+                    body.extend_from_slice(form.finish().as_bytes());
+                }
+                let mut request = http::Request::builder()
+                    .method(parts.method.clone())
+                    .uri(parts.uri.clone())
+                    .body(body)
+                    .map_err(|e| e.to_string())?;
+                *request.headers_mut() = parts.headers.clone();
+                Ok(request)
+            };
+            let proof = self.dpop.map(|key| Proof {
+                key,
+                access_token: None,
+            });
+            let mut reply = dpop::send(self.http, &self.auth.nonces, proof, build).await?;
             self.kind.token_reply(&mut reply);
             Ok(reply)
         })

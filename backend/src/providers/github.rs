@@ -40,6 +40,8 @@ impl Kind for Github {
             userinfo_url: Some("https://api.github.com/user"),
             scopes: &["read:user", "user:email"],
             token_auth: TokenAuth::ClientSecretPost,
+            // "Authorizing OAuth apps" knows only `client_id` and `client_secret`.
+            strict_clients: false,
             ..KindDefaults::NONE
         }
     }
@@ -166,19 +168,22 @@ impl Kind for Github {
     /// with the app's credentials and the token in a JSON body; GitHub has no RFC 7009 endpoint.
     async fn revoke(&self, api: &Api<'_>, tokens: &ProviderTokens) -> Result<(), ProviderError> {
         let base = api_base(api)?;
-        let url = standard::secure_url(&format!("{base}/applications/{}/token", api.client_id))
+        let client_id = api.auth.client_id();
+        let url = standard::secure_url(&format!("{base}/applications/{client_id}/token"))
             .map_err(|e| api.fail(e))?;
+        // GitHub knows only client secrets (its kind refuses `private_key_jwt`).
+        let secret = api.auth.secret().ok_or_else(|| api.fail("no client secret"))?;
         let body = serde_json::json!({ "access_token": tokens.access_token.secret() }).to_string();
         let request = http::Request::delete(url.as_str())
             .header(
                 http::header::AUTHORIZATION,
-                standard::basic_auth(api.client_id, api.client_secret),
+                standard::basic_auth(client_id, secret),
             )
             .header(http::header::ACCEPT, API_JSON)
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(body.into_bytes())
             .map_err(|e| api.fail(format!("cannot build the revocation request ({e})")))?;
-        standard::expect_success(api, request, "the revocation endpoint").await
+        standard::send_expecting_success(api, request, "the revocation endpoint").await
     }
 }
 

@@ -34,6 +34,8 @@ impl Kind for Intra42 {
             userinfo_url: Some("https://api.intra.42.fr/v2/me"),
             scopes: &["public"],
             token_auth: TokenAuth::ClientSecretPost,
+            // "Web Application Flow" knows only `client_id` and `client_secret`.
+            strict_clients: false,
             ..KindDefaults::NONE
         }
     }

@@ -5,13 +5,12 @@
 use ::oauth2::AccessToken;
 use async_trait::async_trait;
 use openidconnect::HttpResponse;
-use secrecy::SecretString;
 use serde_json::Value;
 use shared::ProviderKind;
 
 use super::{
-    access, github, gitlab, google, intra42, oauth2, oidc, standard, Facts, LoginResult, Profile,
-    ProviderError, Rule,
+    access, client_auth::ClientAuth, github, gitlab, google, intra42, jose::DpopKey, oauth2, oidc,
+    standard, Facts, LoginResult, Profile, ProviderError, Rule,
 };
 use crate::{
     config::{AllowRules, FieldMap, TokenAuth},
@@ -41,6 +40,10 @@ pub struct KindDefaults {
     pub jwks_url: Option<&'static str>,
     pub scopes: &'static [&'static str],
     pub token_auth: TokenAuth,
+    /// Whether the service can take `private_key_jwt`, PAR and DPoP at all: false where its
+    /// documentation knows only client secrets, so that asking for them is a configuration error
+    /// rather than a login that fails.
+    pub strict_clients: bool,
 }
 
 impl KindDefaults {
@@ -55,6 +58,7 @@ impl KindDefaults {
         jwks_url: None,
         scopes: &["openid", "profile", "email"],
         token_auth: TokenAuth::ClientSecretBasic,
+        strict_clients: true,
     };
 }
 
@@ -122,16 +126,18 @@ pub fn kind(kind: ProviderKind) -> &'static dyn Kind {
     }
 }
 
-/// What a kind's calls need: the provider's id and HTTP client, the client's credentials, and
-/// the endpoints in use (configured, or discovered).
+/// What a kind's calls need: the provider's id and HTTP client, Portero as its client, the
+/// endpoints in use (configured, or discovered), and the key that proves each use of the
+/// person's access token when the provider bound it to one (DPoP).
 pub struct Api<'a> {
     pub id: &'a str,
     pub http: &'a ProviderHttp,
-    pub client_id: &'a str,
-    pub client_secret: &'a SecretString,
+    pub auth: &'a ClientAuth,
+    pub token_url: Option<&'a str>,
     pub userinfo_url: Option<&'a str>,
     pub revocation_url: Option<&'a str>,
     pub fields: &'a FieldMap,
+    pub dpop: Option<&'a DpopKey>,
 }
 
 impl Api<'_> {

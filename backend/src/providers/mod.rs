@@ -9,26 +9,32 @@
 //! [`Kind`], and one line in [`kind()`].
 
 mod access;
+mod client_auth;
+mod dpop;
 mod error;
 mod flow;
 mod github;
 mod gitlab;
 mod google;
 mod intra42;
+mod jose;
 mod kind;
+mod login_options;
 mod oauth2;
 mod oidc;
+mod par;
 mod standard;
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use ::oauth2::{AccessToken, AuthorizationCode, CsrfToken, PkceCodeVerifier};
+use ::oauth2::{AuthorizationCode, CsrfToken, PkceCodeVerifier};
 use openidconnect::Nonce;
-use secrecy::SecretString;
 use serde_json::Value;
 use shared::{ProfileDetails, ProviderInfo, User};
 
 pub use access::{Facts, Rule, ALL_RULES};
+pub use jose::{ClientKey, DpopKey};
+pub use login_options::LoginOptions;
 pub use error::ProviderError;
 pub use flow::ApiEndpoints;
 pub use kind::{kind, Api, Kind, KindDefaults, Protocol};
@@ -36,10 +42,11 @@ pub use kind::{kind, Api, Kind, KindDefaults, Protocol};
 pub use oidc::{Jwk, LogoutToken, LOGOUT_TOKEN_MAX_AGE};
 
 use crate::{
-    config::{AllowRules, Config, FieldMap, ProviderConfig},
+    config::{AllowRules, Config, FieldMap, ParMode, ProviderConfig},
     http_client::ProviderHttp,
     session::ProviderTokens,
 };
+use client_auth::ClientAuth;
 use flow::{Exchanged, Flow, FlowConfig};
 
 /// Tokens that expire within this margin are refreshed before use.
@@ -78,8 +85,8 @@ pub struct Provider {
     kind: &'static dyn Kind,
     flow: Box<dyn Flow>,
     http: ProviderHttp,
-    client_id: String,
-    client_secret: SecretString,
+    auth: Arc<ClientAuth>,
+    par: ParMode,
     fields: FieldMap,
     allow: Option<AllowRules>,
 }
@@ -87,12 +94,14 @@ pub struct Provider {
 impl Provider {
     fn new(config: &ProviderConfig, origin: &str, http: ProviderHttp) -> Self {
         let kind = kind(config.kind);
+        let auth = Arc::new(ClientAuth::new(config));
         // Rule 4: the redirect URI comes from configuration only, never from a request.
         let flow_config = FlowConfig {
             config,
             redirect_uri: format!("{origin}/callback/{}", config.id),
             http: http.clone(),
             kind,
+            auth: auth.clone(),
         };
         let flow: Box<dyn Flow> = match kind.protocol() {
             Protocol::OpenIdConnect => Box::new(oidc::OidcFlow::new(flow_config)),
@@ -107,8 +116,8 @@ impl Provider {
             kind,
             flow,
             http,
-            client_id: config.client_id.clone(),
-            client_secret: config.client_secret.clone(),
+            auth,
+            par: config.par,
             fields: config.fields.clone(),
             allow: config.allow.clone(),
         }
@@ -118,27 +127,46 @@ impl Provider {
         &self.info.id
     }
 
-    fn api<'a>(&'a self, endpoints: &'a ApiEndpoints) -> Api<'a> {
+    /// What a kind's calls need; with `tokens`, calls as the person they belong to.
+    fn api<'a>(
+        &'a self,
+        endpoints: &'a ApiEndpoints,
+        tokens: Option<&'a ProviderTokens>,
+    ) -> Api<'a> {
         Api {
             id: self.id(),
             http: &self.http,
-            client_id: &self.client_id,
-            client_secret: &self.client_secret,
+            auth: &self.auth,
+            token_url: endpoints.token.as_deref(),
             userinfo_url: endpoints.userinfo.as_deref(),
             revocation_url: endpoints.revocation.as_deref(),
             fields: &self.fields,
+            dpop: tokens.and_then(ProviderTokens::bound_to),
         }
     }
 
-    /// A new login; `another_account` asks the provider to let the person choose an account.
-    pub async fn authorize(
-        &self,
-        another_account: bool,
-    ) -> Result<AuthorizeRequest, ProviderError> {
-        let extra = another_account
-            .then(|| self.kind.choose_account())
-            .flatten();
-        self.flow.authorize(extra).await
+    /// A new login with the `options` it asks for (`another_account`: the kind's account
+    /// chooser), its parameters pushed first where `par` says so (RFC 9126).
+    pub async fn authorize(&self, options: &LoginOptions) -> Result<AuthorizeRequest, ProviderError> {
+        let mut extra = options.params();
+        if options.another_account {
+            if let Some((name, value)) = self.kind.choose_account() {
+                extra.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        let request = self.flow.authorize(&extra).await?;
+        let endpoints = self.flow.endpoints().await?;
+        match par::endpoint(self.par, &endpoints, self.id())? {
+            Some(endpoint) => par::push(&self.api(&endpoints, None), endpoint, request).await,
+            None => Ok(request),
+        }
+    }
+
+    /// The public key `private_key_jwt` signs with, as a JWK Set: what the provider registers
+    /// (served at `/.well-known/portero-client-jwks/{provider}`). `None` for secret-based
+    /// clients.
+    pub fn client_jwks(&self) -> Option<Value> {
+        self.auth.key().map(ClientKey::jwks)
     }
 
     pub async fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), ProviderError> {
@@ -153,17 +181,19 @@ impl Provider {
         verifier: PkceCodeVerifier,
         nonce: Option<Nonce>,
     ) -> Result<LoginResult, ProviderError> {
+        // RFC 9449: each session gets a key of its own, which proves every call with its tokens.
+        let dpop = self.auth.dpop.then(DpopKey::generate);
         let Exchanged {
             tokens,
             id_token_user,
             id_token_claims,
-        } = self.flow.exchange(code, verifier, nonce).await?;
+        } = self.flow.exchange(code, verifier, nonce, dpop).await?;
         let endpoints = self.flow.endpoints().await?;
         let mut raw = None;
         let user = match id_token_user {
             Some(claims) if endpoints.userinfo.is_none() => claims,
             claims => {
-                let api = self.api(&endpoints);
+                let api = self.api(&endpoints, Some(&tokens));
                 let profile = self
                     .kind
                     .profile(&api, &tokens.access_token)
@@ -202,6 +232,48 @@ impl Provider {
         })
     }
 
+    async fn check_at_start(&self) -> anyhow::Result<()> {
+        let id = self.id();
+        if let Some(key) = self.auth.key() {
+            tracing::info!(
+                provider = %id,
+                kid = %key.public_jwk()["kid"],
+                "client assertions are signed with client_key_file; the provider needs its public \
+                 key: GET /.well-known/portero-client-jwks/{id}, or portero --print-client-jwk {id}"
+            );
+        }
+        let asks_discovery = self.par == ParMode::Always || self.auth.dpop;
+        if !asks_discovery || self.kind.protocol() != Protocol::OpenIdConnect {
+            return Ok(());
+        }
+        let endpoints = match self.flow.endpoints().await {
+            Ok(endpoints) => endpoints,
+            Err(e) => {
+                tracing::warn!(provider = %id, error = %e, "cannot check par and dpop now: they are checked at the first login");
+                return Ok(());
+            }
+        };
+        if self.par == ParMode::Always && endpoints.par.is_none() {
+            anyhow::bail!(
+                "configuration: providers.{id}.par: \"always\", but its discovery names no \
+                 pushed_authorization_request_endpoint on the issuer's host (set par_url, or \
+                 par = \"auto\")"
+            );
+        }
+        let es256 = endpoints
+            .dpop_algs
+            .as_ref()
+            .is_some_and(|algs| algs.iter().any(|a| a == "ES256"));
+        if self.auth.dpop && !es256 {
+            tracing::warn!(
+                provider = %id,
+                "dpop = true, but its discovery lists no dpop_signing_alg_values_supported with \
+                 ES256: it may not bind tokens (a Bearer token is then accepted and logged once)"
+            );
+        }
+        Ok(())
+    }
+
     /// OpenID Connect Back-Channel Logout 1.0 §2.6: the logout token's signature and claims
     /// (its `jti` is checked against replays by the caller).
     pub async fn logout_token(&self, jwt: &str) -> Result<LogoutToken, String> {
@@ -221,7 +293,7 @@ impl Provider {
         let facts = self
             .kind
             .facts(
-                &self.api(&endpoints),
+                &self.api(&endpoints, Some(&login.tokens)),
                 &login.tokens.access_token,
                 login,
                 allow,
@@ -236,10 +308,11 @@ impl Provider {
         Ok(access::check(allow, &facts, who))
     }
 
-    /// The live profile with an access token.
-    pub async fn profile(&self, token: &AccessToken) -> Result<Profile, ProviderError> {
+    /// The live profile with the person's tokens.
+    pub async fn profile(&self, tokens: &ProviderTokens) -> Result<Profile, ProviderError> {
         let endpoints = self.flow.endpoints().await?;
-        self.kind.profile(&self.api(&endpoints), token).await
+        let api = self.api(&endpoints, Some(tokens));
+        self.kind.profile(&api, &tokens.access_token).await
     }
 
     pub async fn refresh(
@@ -261,7 +334,7 @@ impl Provider {
             .map_err(|e| tracing::warn!(provider = %self.id(), error = %e, "end_session_endpoint unusable"))
             .ok()?;
         url.query_pairs_mut()
-            .append_pair("client_id", &self.client_id)
+            .append_pair("client_id", self.auth.client_id())
             .append_pair("post_logout_redirect_uri", post_logout_redirect_uri);
         Some(url.into())
     }
@@ -270,7 +343,10 @@ impl Provider {
     /// must end the local session whatever the provider says.
     pub async fn revoke(&self, tokens: &ProviderTokens) {
         let result = match self.flow.endpoints().await {
-            Ok(endpoints) => self.kind.revoke(&self.api(&endpoints), tokens).await,
+            Ok(endpoints) => {
+                let api = self.api(&endpoints, Some(tokens));
+                self.kind.revoke(&api, tokens).await
+            }
             Err(e) => Err(e),
         };
         if let Err(e) = result {
@@ -296,6 +372,17 @@ impl Providers {
         Ok(Providers {
             list: Arc::new(list),
         })
+    }
+
+    /// What start-up checks of the stricter providers (docs/design.md, "Stricter providers"),
+    /// from their discovery documents: `par = "always"` at a provider without a PAR endpoint
+    /// stops start-up; `dpop = true` at one that lists no DPoP algorithm is warned about. A
+    /// provider that cannot be reached now is warned about and checked again at its first login.
+    pub async fn check_at_start(&self) -> anyhow::Result<()> {
+        for provider in self.list.iter() {
+            provider.check_at_start().await?;
+        }
+        Ok(())
     }
 
     /// The provider with this id; `None` for ids no configuration names.

@@ -6,20 +6,21 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use oauth2::{
-    basic::BasicClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenUrl,
+    basic::BasicClient, AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet,
+    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenUrl,
 };
 use openidconnect::Nonce;
-use secrecy::ExposeSecret;
 
 use super::{
+    client_auth::ClientAuth,
     flow::{
         split_authorize_url, tokens_from, ApiEndpoints, Exchanged, Flow, FlowConfig, TokenHttp,
         STATE_BYTES,
     },
+    jose::DpopKey,
     standard, AuthorizeRequest, Kind, KindDefaults, Protocol, ProviderError,
 };
-use crate::{config::TokenAuth, http_client::ProviderHttp, session::ProviderTokens};
+use crate::{http_client::ProviderHttp, session::ProviderTokens};
 
 /// `kind = "oauth2"`: everything from configuration (`authorize_url`, `token_url`,
 /// `userinfo_url`, the field names), nothing assumed.
@@ -49,6 +50,7 @@ pub struct OAuth2Flow {
     endpoints: Arc<ApiEndpoints>,
     http: ProviderHttp,
     kind: &'static dyn Kind,
+    auth: Arc<ClientAuth>,
 }
 
 impl OAuth2Flow {
@@ -56,10 +58,7 @@ impl OAuth2Flow {
         let config = flow.config;
         // Config validation guarantees these for every OAuth 2.0 kind.
         let endpoint = |url: &Option<String>| url.clone().expect("validated endpoint");
-        let client = BasicClient::new(ClientId::new(config.client_id.clone()))
-            .set_client_secret(ClientSecret::new(
-                config.client_secret.expose_secret().to_owned(),
-            ))
+        let mut client = BasicClient::new(ClientId::new(config.client_id.clone()))
             .set_auth_uri(
                 AuthUrl::new(endpoint(&config.endpoints.authorize_url)).expect("validated URL"),
             )
@@ -69,47 +68,49 @@ impl OAuth2Flow {
             .set_redirect_uri(
                 RedirectUrl::new(flow.redirect_uri).expect("built from a valid origin"),
             )
-            .set_auth_type(match config.token_auth {
-                TokenAuth::ClientSecretBasic => AuthType::BasicAuth,
-                TokenAuth::ClientSecretPost => AuthType::RequestBody,
-            });
+            .set_auth_type(flow.auth.crate_auth_type());
+        if let Some(secret) = flow.auth.crate_secret() {
+            client = client.set_client_secret(secret);
+        }
         OAuth2Flow {
             id: config.id.clone(),
             client,
             scopes: config.scopes.clone(),
             issuer: config.issuer.clone(),
             endpoints: Arc::new(ApiEndpoints {
+                token: config.endpoints.token_url.clone(),
                 userinfo: config.endpoints.userinfo_url.clone(),
                 revocation: config.endpoints.revocation_url.clone(),
-                end_session: None,
+                par: config.endpoints.par_url.clone(),
+                ..ApiEndpoints::default()
             }),
             http: flow.http,
             kind: flow.kind,
+            auth: flow.auth,
         }
     }
 
-    fn token_http(&self) -> TokenHttp<'_> {
+    fn token_http<'a>(&'a self, dpop: Option<&'a DpopKey>) -> TokenHttp<'a> {
         TokenHttp {
             http: &self.http,
             kind: self.kind,
+            auth: &self.auth,
+            dpop,
         }
     }
 }
 
 #[async_trait]
 impl Flow for OAuth2Flow {
-    async fn authorize(
-        &self,
-        extra: Option<(&'static str, &'static str)>,
-    ) -> Result<AuthorizeRequest, ProviderError> {
+    async fn authorize(&self, extra: &[(String, String)]) -> Result<AuthorizeRequest, ProviderError> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = self
             .client
             .authorize_url(|| CsrfToken::new_random_len(STATE_BYTES))
             .add_scopes(self.scopes.iter().map(|s| Scope::new(s.clone())))
             .set_pkce_challenge(challenge);
-        if let Some((name, value)) = extra {
-            request = request.add_extra_param(name, value);
+        for (name, value) in extra {
+            request = request.add_extra_param(name.clone(), value.clone());
         }
         let (url, state) = request.url();
         let endpoint = self.client.auth_uri().to_string();
@@ -149,16 +150,17 @@ impl Flow for OAuth2Flow {
         code: AuthorizationCode,
         verifier: PkceCodeVerifier,
         _nonce: Option<Nonce>,
+        dpop: Option<DpopKey>,
     ) -> Result<Exchanged, ProviderError> {
         let token = self
             .client
             .exchange_code(code)
             .set_pkce_verifier(verifier)
-            .request_async(&self.token_http())
+            .request_async(&self.token_http(dpop.as_ref()))
             .await
             .map_err(|e| standard::token_error(&self.id, &e))?;
         Ok(Exchanged {
-            tokens: tokens_from(&token, None, None),
+            tokens: tokens_from(&token, None, None, dpop, &self.auth),
             id_token_user: None,
             id_token_claims: None,
         })
@@ -178,10 +180,11 @@ impl Flow for OAuth2Flow {
         let token = self
             .client
             .exchange_refresh_token(refresh)
-            .request_async(&self.token_http())
+            .request_async(&self.token_http(tokens.dpop_key.as_ref()))
             .await
             .map_err(|e| standard::token_error(&self.id, &e))?;
-        Ok(tokens_from(&token, None, Some(tokens)))
+        let dpop = tokens.dpop_key.clone();
+        Ok(tokens_from(&token, None, Some(tokens), dpop, &self.auth))
     }
 
     async fn endpoints(&self) -> Result<Arc<ApiEndpoints>, ProviderError> {

@@ -10,7 +10,11 @@ use serde_json::Value;
 use shared::{ProfileDetails, User};
 use url::Url;
 
-use super::{Api, Profile, ProviderError};
+use super::{
+    dpop::{self, Proof},
+    jose::DpopKey,
+    Api, Profile, ProviderError,
+};
 use crate::session::ProviderTokens;
 
 /// A provider that asks us to wait this long or less is waited for; longer, and the SPA gets a
@@ -55,14 +59,17 @@ pub async fn revoke(api: &Api<'_>, tokens: &ProviderTokens) -> Result<(), Provid
         .map(|t| (t.secret(), "refresh_token"));
     let access = Some((tokens.access_token.secret(), "access_token"));
     for (token, hint) in refresh.into_iter().chain(access) {
-        if let Err(e) = revoke_rfc7009(api, endpoint, token, hint).await {
+        let revoked = revoke_rfc7009(api, endpoint, token, hint, tokens.dpop_key.as_ref()).await;
+        if let Err(e) = revoked {
             first_error.get_or_insert(e);
         }
     }
     first_error.map_or(Ok(()), Err)
 }
 
-/// RFC 7009 token revocation with client_secret_basic.
+/// RFC 7009 token revocation, the client authenticated as at the token endpoint; with a DPoP
+/// key, a proof by it whose `ath` hashes the token revoked (what shows the key is held, since
+/// the Authorization header is the client's).
 ///
 /// Written here rather than taken from `oauth2`, whose `revoke_token` refuses any `http://`
 /// endpoint: that rule stays (RFC 7009 §2 asks for TLS), except for loopback addresses, where
@@ -72,34 +79,61 @@ async fn revoke_rfc7009(
     endpoint: &str,
     token: &str,
     hint: &str,
+    dpop: Option<&DpopKey>,
 ) -> Result<(), ProviderError> {
     let url = secure_url(endpoint).map_err(|e| api.fail(e))?;
+    let build = || {
+        let mut form = vec![("token", token.to_owned()), ("token_type_hint", hint.to_owned())];
+        let authorization = api
+            .auth
+            .authenticate(&mut form, api.token_url.unwrap_or(endpoint));
+        form_post(url.as_str(), &form, authorization)
+    };
+    let proof = dpop.map(|key| Proof {
+        key,
+        access_token: Some(token),
+    });
+    let reply = dpop::send(api.http, &api.auth.nonces, proof, build).await;
+    expect_success(api, reply, "the revocation endpoint")
+}
+
+/// A form POST of `form` to `url`, with `authorization` when the client authenticates so.
+pub fn form_post(
+    url: &str,
+    form: &[(&str, String)],
+    authorization: Option<String>,
+) -> Result<http::Request<Vec<u8>>, String> {
     let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("token", token)
-        .append_pair("token_type_hint", hint)
+        .extend_pairs(form)
         .finish();
-    let request = http::Request::post(url.as_str())
-        .header(
-            http::header::AUTHORIZATION,
-            basic_auth(api.client_id, api.client_secret),
-        )
+    let mut request = http::Request::post(url)
         .header(
             http::header::CONTENT_TYPE,
             "application/x-www-form-urlencoded",
         )
-        .header(http::header::ACCEPT, "application/json")
-        .body(body.into_bytes())
-        .map_err(|e| api.fail(format!("cannot build the revocation request ({e})")))?;
-    expect_success(api, request, "the revocation endpoint").await
+        .header(http::header::ACCEPT, "application/json");
+    if let Some(authorization) = authorization {
+        request = request.header(http::header::AUTHORIZATION, authorization);
+    }
+    request.body(body.into_bytes()).map_err(|e| e.to_string())
 }
 
 /// Sends `request` and wants a 2xx back (revocations: the body does not matter).
-pub async fn expect_success(
+pub async fn send_expecting_success(
     api: &Api<'_>,
     request: http::Request<Vec<u8>>,
     what: &str,
 ) -> Result<(), ProviderError> {
-    let reply = api.http.send(request).await.map_err(|e| {
+    expect_success(api, api.http.send(request).await, what)
+}
+
+/// Wants a 2xx in `reply` (revocations: the body does not matter).
+fn expect_success(
+    api: &Api<'_>,
+    reply: Result<openidconnect::HttpResponse, crate::http_client::ProviderHttpError>,
+    what: &str,
+) -> Result<(), ProviderError> {
+    let reply = reply.map_err(|e| {
         ProviderError::failed_at(
             api.id,
             format!("{what} {e}"),
@@ -114,8 +148,9 @@ pub async fn expect_success(
 }
 
 /// `GET url` with the access token, for userinfo and provider APIs: JSON back, or an error that
-/// tells an expired/revoked token (401) from everything else. A 429 with a short `Retry-After`
-/// is waited out once; a longer one becomes our own 429.
+/// tells an expired/revoked token (401) from everything else. A DPoP-bound token goes as
+/// `Authorization: DPoP` with a proof (RFC 9449 §7.1). A 429 with a short `Retry-After` is
+/// waited out once; a longer one becomes our own 429.
 pub async fn get_json(
     api: &Api<'_>,
     url: &str,
@@ -127,17 +162,25 @@ pub async fn get_json(
     let fail = |what: String| {
         ProviderError::failed_at(api.id, format!("{path} {what}"), format!("{url} {what}"))
     };
-    let mut waited = false;
-    loop {
-        let request = http::Request::get(url)
+    let scheme = if api.dpop.is_some() { "DPoP" } else { "Bearer" };
+    let build = || {
+        http::Request::get(url)
             .header(
                 http::header::AUTHORIZATION,
-                format!("Bearer {}", token.secret()),
+                format!("{scheme} {}", token.secret()),
             )
             .header(http::header::ACCEPT, accept)
             .body(Vec::new())
-            .map_err(|e| fail(format!("cannot be called ({e})")))?;
-        let reply = api.http.send(request).await.map_err(|e| {
+            .map_err(|e| e.to_string())
+    };
+    let proof = api.dpop.map(|key| Proof {
+        key,
+        access_token: Some(token.secret()),
+    });
+    let mut waited = false;
+    loop {
+        let reply = dpop::send(api.http, &api.auth.nonces, proof, build).await;
+        let reply = reply.map_err(|e| {
             ProviderError::failed_at(
                 api.id,
                 format!("{path} {e}"),
@@ -250,6 +293,12 @@ where
     T: oauth2::ErrorResponse + 'static,
 {
     match e {
+        oauth2::RequestTokenError::ServerResponse(err) if is_proof_error(err) => {
+            ProviderError::failed(
+                provider,
+                format!("the token endpoint refused Portero's DPoP proof: {err}"),
+            )
+        }
         oauth2::RequestTokenError::ServerResponse(err) => ProviderError::refused(
             provider,
             format!("the token endpoint refused the request: {err}"),
@@ -267,6 +316,15 @@ where
             ProviderError::failed(provider, format!("the token endpoint failed: {msg}"))
         }
     }
+}
+
+/// Whether an OAuth error reply is about the DPoP proof rather than the grant: the tokens may
+/// still be good, so it must not end the session the way a refused refresh does.
+fn is_proof_error(err: &impl oauth2::ErrorResponse) -> bool {
+    serde_json::to_value(err)
+        .ok()
+        .and_then(|reply| Some(dpop::is_proof_error(reply.get("error")?.as_str()?)))
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

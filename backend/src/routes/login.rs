@@ -15,7 +15,7 @@ use tower_sessions::Session;
 use super::body::OptionalJson;
 use crate::{
     error::{ApiJson, AppError},
-    providers::{Provider, Providers},
+    providers::{LoginOptions, Provider, Providers},
     rate_limit::ClientIp,
     session::{self, LoginAttempt},
     state::AppState,
@@ -29,13 +29,33 @@ pub async fn providers(State(providers): State<Providers>) -> Json<Vec<ProviderI
     Json(providers.infos())
 }
 
+/// `GET /.well-known/portero-client-jwks/{provider}`: the public key a `private_key_jwt`
+/// client signs its assertions with, as a JWK Set, for the provider's `jwks_uri` (RFC 7591
+/// §2); 404 for a provider that authenticates with a secret.
+pub async fn client_jwks(
+    State(providers): State<Providers>,
+    Path(provider): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    configured(&providers, &provider)?
+        .client_jwks()
+        .map(Json)
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "/.well-known/portero-client-jwks/{provider}: this provider's client has no key \
+                 (client_auth is not private_key_jwt)"
+            ))
+        })
+}
+
 fn configured<'a>(providers: &'a Providers, id: &str) -> Result<&'a Provider, AppError> {
     providers
         .get(id)
         .ok_or_else(|| AppError::UnknownProvider(id.chars().take(64).collect()))
 }
 
-/// Step 2: `POST /api/login/{provider}` starts an attempt bound to this browser's session.
+/// Step 2: `POST /api/login/{provider}` starts an attempt bound to this browser's session. With
+/// PAR (docs/design.md, "Stricter providers"), the parameters are pushed to the provider first
+/// and the SPA gets only `client_id` and `request_uri`.
 pub async fn login(
     State(state): State<AppState>,
     session: Session,
@@ -46,12 +66,13 @@ pub async fn login(
     OptionalJson(request): OptionalJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, AppError> {
     let provider = configured(&state.providers, &provider)?;
+    let options = LoginOptions::parse(&request).map_err(AppError::BadRequest)?;
     // Rule 13: a place among the logins under way, before anything is stored.
     let reservation = state
         .pending_logins
         .reserve(client)
         .map_err(AppError::TooManyLogins)?;
-    let authorize = provider.authorize(request.another_account).await;
+    let authorize = provider.authorize(&options).await;
     let kept = match authorize {
         Ok(authorize) => {
             let attempt = LoginAttempt {

@@ -80,7 +80,11 @@ pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::metrics))
-        .route("/.well-known/jwks.json", get(app::jwks));
+        .route("/.well-known/jwks.json", get(app::jwks))
+        .route(
+            "/.well-known/portero-client-jwks/{provider}",
+            get(login::client_jwks),
+        );
     if let Some(dir) = &state.config.server.static_dir {
         outside = outside.merge(crate::static_files::router(dir));
     }

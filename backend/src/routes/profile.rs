@@ -18,7 +18,7 @@ pub async fn profile(
         .get(&user.user().provider)
         .ok_or_else(|| AppError::UnknownProvider(user.user().provider.clone()))?;
     let profile = user
-        .call_provider(|token| async move { provider.profile(&token).await })
+        .call_provider(|tokens| async move { provider.profile(&tokens).await })
         .await?;
     // Token substitution defense: the answer must be about the person of this session.
     if profile.user.subject != user.user().subject {

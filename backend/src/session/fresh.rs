@@ -26,11 +26,12 @@ pub fn needs_refresh(tokens: &ProviderTokens) -> bool {
 }
 
 impl CurrentUser {
-    /// Runs `call` with the session's access token, kept fresh as this module says. Every route
-    /// that calls the provider as the person goes through here.
+    /// Runs `call` with the session's tokens, kept fresh as this module says (the access token,
+    /// and the DPoP key that proves it when the provider binds its tokens). Every route that
+    /// calls the provider as the person goes through here.
     pub async fn call_provider<T, F, Fut>(&self, call: F) -> Result<T, AppError>
     where
-        F: Fn(AccessToken) -> Fut,
+        F: Fn(ProviderTokens) -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
         let provider = self.provider()?;
@@ -39,9 +40,9 @@ impl CurrentUser {
         if needs_refresh(&tokens) {
             tokens = self.refreshed(provider, &tokens).await?;
         }
-        let timed = |token: AccessToken| {
+        let timed = |tokens: ProviderTokens| {
             let started = std::time::Instant::now();
-            let call = call(token);
+            let call = call(tokens);
             async move {
                 let result = call.await;
                 self.state
@@ -50,11 +51,11 @@ impl CurrentUser {
                 result
             }
         };
-        match timed(tokens.access_token.clone()).await {
+        match timed(tokens.clone()).await {
             // Revoked or expired early at the provider: one refresh, then one more try.
             Err(ProviderError::Unauthorized { .. }) => {
                 tokens = self.refreshed(provider, &tokens).await?;
-                match timed(tokens.access_token.clone()).await {
+                match timed(tokens.clone()).await {
                     Err(ProviderError::Unauthorized { .. }) => Err(self.end(provider.id()).await),
                     other => other.map_err(AppError::from),
                 }
@@ -64,11 +65,21 @@ impl CurrentUser {
     }
 
     /// An access token for the provider, refreshed first when it has expired (or is about to):
-    /// for routes that hand the token on (an upstream with `access_token = true`).
+    /// for routes that hand the token on (an upstream with `access_token = true`). Refused for a
+    /// token bound to the session's DPoP key (`dpop = true`), which is useless without that key
+    /// and the key never leaves Portero: such a provider is called through `call_provider`.
     pub async fn access_token(&self) -> Result<AccessToken, AppError> {
         let provider = self.provider()?;
-        self.take_call(provider)?;
         let tokens = &self.record.tokens;
+        if tokens.bound_to().is_some() {
+            return Err(ProviderError::failed(
+                provider.id(),
+                "its access tokens are bound to a DPoP key that stays in Portero, so they cannot \
+                 be handed on",
+            )
+            .into());
+        }
+        self.take_call(provider)?;
         if needs_refresh(tokens) {
             return Ok(self.refreshed(provider, tokens).await?.access_token);
         }

@@ -24,6 +24,8 @@ pub use layer::{
     complete_cookie_attributes, failed_save_as_503, session_cookie_name, session_layer,
 };
 pub use lock::{Locks, RequestLock, SessionLock};
-pub use record::{log_in, now, read_record, IdToken, LoginFacts, LoginRecord, ProviderTokens};
+pub use record::{
+    log_in, now, read_record, IdToken, LoginFacts, LoginRecord, ProviderTokens, TokenType,
+};
 pub use sealed::{Contents, SealedStore};
 pub use store::{Counts, Entry, Key, Store};

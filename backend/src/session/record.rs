@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use shared::User;
 use tower_sessions::{Expiry, Session};
 
-use crate::{config::SessionConfig, error::AppError};
+use crate::{config::SessionConfig, error::AppError, providers::DpopKey};
 
 pub(crate) const AUTH_KEY: &str = "auth";
 
@@ -24,12 +24,48 @@ pub struct ProviderTokens {
     pub id_token: Option<IdToken>,
     /// Seconds since the epoch, when the provider said.
     pub expires_at: Option<i64>,
+    /// `DPoP` when the provider bound the access token to `dpop_key` (RFC 9449 §5).
+    #[serde(default, skip_serializing_if = "TokenType::is_bearer")]
+    pub token_type: TokenType,
+    /// With `dpop = true`: this session's own DPoP key, which proves every call with these
+    /// tokens. Sealed with them in the record, and never sent anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key: Option<DpopKey>,
+}
+
+/// How the access token is presented (RFC 6750, RFC 9449 §7.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenType {
+    /// `Authorization: Bearer …`.
+    #[default]
+    Bearer,
+    /// `Authorization: DPoP …`, with a proof by the session's key.
+    #[serde(rename = "DPoP")]
+    Dpop,
+}
+
+impl TokenType {
+    fn is_bearer(&self) -> bool {
+        *self == TokenType::Bearer
+    }
+}
+
+impl ProviderTokens {
+    /// The key that must prove each use of the access token: the session's DPoP key, when the
+    /// provider bound the token to it.
+    pub fn bound_to(&self) -> Option<&DpopKey> {
+        match self.token_type {
+            TokenType::Dpop => self.dpop_key.as_ref(),
+            TokenType::Bearer => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for ProviderTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderTokens")
             .field("expires_at", &self.expires_at)
+            .field("token_type", &self.token_type)
             .finish_non_exhaustive()
     }
 }

@@ -15,11 +15,10 @@ use openidconnect::{
         CoreRevocationErrorResponse, CoreSubjectIdentifierType, CoreTokenIntrospectionResponse,
         CoreTokenResponse,
     },
-    AdditionalProviderMetadata, AuthUrl, ClientId, ClientSecret, DiscoveryError,
+    AdditionalProviderMetadata, AuthUrl, ClientId, DiscoveryError,
     EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
     JsonWebKeySetUrl, ProviderMetadata, RedirectUrl, StandardErrorResponse, TokenUrl, UserInfoUrl,
 };
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -55,6 +54,12 @@ struct ExtraMetadata {
     /// RFC 9207 §3: when true, a callback without `iss` is refused.
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
+    /// RFC 9126 §5.
+    pushed_authorization_request_endpoint: Option<String>,
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.1.
+    dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 impl AdditionalProviderMetadata for ExtraMetadata {}
 
@@ -148,11 +153,10 @@ impl OidcFlow {
             endpoints: Arc::new(endpoints),
             client: Client::from_provider_metadata(
                 metadata,
-                ClientId::new(self.client_id.clone()),
-                Some(ClientSecret::new(
-                    self.client_secret.expose_secret().to_owned(),
-                )),
+                ClientId::new(self.auth.client_id().to_owned()),
+                self.auth.crate_secret(),
             )
+            .set_auth_type(self.auth.crate_auth_type())
             .set_redirect_uri(redirect),
             fetched_at: Instant::now(),
         })
@@ -276,8 +280,8 @@ impl OidcFlow {
         Ok(())
     }
 
-    /// The endpoints calls as the person use. Revocation and logout are optional (rule 15): one
-    /// discovered elsewhere than on the issuer is left unused.
+    /// The endpoints calls as the person use. Revocation, logout and PAR are optional (rule 15):
+    /// one discovered elsewhere than on the issuer is left unused.
     fn api_endpoints(
         &self,
         issuer: &IssuerUrl,
@@ -294,6 +298,7 @@ impl OidcFlow {
             })
         };
         ApiEndpoints {
+            token: metadata.token_endpoint().map(|u| u.to_string()),
             userinfo: metadata.userinfo_endpoint().map(|u| u.to_string()),
             revocation: self
                 .endpoints
@@ -301,6 +306,15 @@ impl OidcFlow {
                 .clone()
                 .or_else(|| optional("revocation_endpoint", &extra.revocation_endpoint)),
             end_session: optional("end_session_endpoint", &extra.end_session_endpoint),
+            // It receives the client's credentials, like the token endpoint.
+            par: self.endpoints.par_url.clone().or_else(|| {
+                optional(
+                    "pushed_authorization_request_endpoint",
+                    &extra.pushed_authorization_request_endpoint,
+                )
+            }),
+            par_required: extra.require_pushed_authorization_requests,
+            dpop_algs: extra.dpop_signing_alg_values_supported.clone(),
         }
     }
 

@@ -16,17 +16,18 @@ use openidconnect::{
     core::CoreAuthenticationFlow, AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse,
 };
-use secrecy::SecretString;
 use tokio::sync::RwLock;
 
 pub use jwk::Jwk;
 pub use logout_token::{LogoutToken, LOGOUT_TOKEN_MAX_AGE};
 
 use super::{
+    client_auth::ClientAuth,
     flow::{
         split_authorize_url, tokens_from, ApiEndpoints, Exchanged, Flow, FlowConfig, TokenHttp,
         STATE_BYTES,
     },
+    jose::DpopKey,
     standard, AuthorizeRequest, Kind, KindDefaults, Protocol, ProviderError,
 };
 use crate::{
@@ -91,7 +92,7 @@ pub struct OidcFlow {
     id: String,
     issuer: String,
     client_id: String,
-    client_secret: SecretString,
+    auth: Arc<ClientAuth>,
     redirect_uri: String,
     scopes: Vec<String>,
     endpoints: Endpoints,
@@ -110,7 +111,7 @@ impl OidcFlow {
                 .clone()
                 .expect("config validation requires an issuer for OpenID Connect kinds"),
             client_id: config.client_id.clone(),
-            client_secret: config.client_secret.clone(),
+            auth: flow.auth,
             redirect_uri: flow.redirect_uri,
             scopes: config.scopes.clone(),
             endpoints: config.endpoints.clone(),
@@ -124,10 +125,12 @@ impl OidcFlow {
         ProviderError::failed(&self.id, message)
     }
 
-    fn token_http(&self) -> TokenHttp<'_> {
+    fn token_http<'a>(&'a self, dpop: Option<&'a DpopKey>) -> TokenHttp<'a> {
         TokenHttp {
             http: &self.http,
             kind: self.kind,
+            auth: &self.auth,
+            dpop,
         }
     }
 
@@ -141,10 +144,7 @@ impl OidcFlow {
 
 #[async_trait]
 impl Flow for OidcFlow {
-    async fn authorize(
-        &self,
-        extra: Option<(&'static str, &'static str)>,
-    ) -> Result<AuthorizeRequest, ProviderError> {
+    async fn authorize(&self, extra: &[(String, String)]) -> Result<AuthorizeRequest, ProviderError> {
         let d = self.discovered().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let scopes = self
@@ -153,7 +153,7 @@ impl Flow for OidcFlow {
             // openidconnect always adds `openid` itself.
             .filter(|s| s.as_str() != "openid")
             .map(|s| Scope::new(s.clone()));
-        let request = d
+        let mut request = d
             .client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
@@ -162,11 +162,10 @@ impl Flow for OidcFlow {
             )
             .add_scopes(scopes)
             .set_pkce_challenge(challenge);
-        let (url, state, nonce) = match extra {
-            Some((name, value)) => request.add_extra_param(name, value),
-            None => request,
+        for (name, value) in extra {
+            request = request.add_extra_param(name.clone(), value.clone());
         }
-        .url();
+        let (url, state, nonce) = request.url();
         Ok(AuthorizeRequest {
             params: split_authorize_url(&url, &d.authorize_endpoint),
             authorize_endpoint: d.authorize_endpoint.clone(),
@@ -197,6 +196,7 @@ impl Flow for OidcFlow {
         code: AuthorizationCode,
         verifier: PkceCodeVerifier,
         nonce: Option<Nonce>,
+        dpop: Option<DpopKey>,
     ) -> Result<Exchanged, ProviderError> {
         let d = self.discovered().await?;
         let token = d
@@ -204,7 +204,7 @@ impl Flow for OidcFlow {
             .exchange_code(code)
             .map_err(|e| self.fail(format!("cannot exchange the code: {e}")))?
             .set_pkce_verifier(verifier)
-            .request_async(&self.token_http())
+            .request_async(&self.token_http(dpop.as_ref()))
             .await
             .map_err(|e| standard::token_error(&self.id, &e))?;
 
@@ -217,7 +217,13 @@ impl Flow for OidcFlow {
             // Verified just above; read again whole, for the claims openidconnect does not
             // type (`sid`, `groups`, …).
             id_token_claims: standard::jwt_payload(&id_token.to_string()),
-            tokens: tokens_from(&token, Some(IdToken::new(id_token.to_string())), None),
+            tokens: tokens_from(
+                &token,
+                Some(IdToken::new(id_token.to_string())),
+                None,
+                dpop,
+                &self.auth,
+            ),
         })
     }
 
@@ -239,7 +245,7 @@ impl Flow for OidcFlow {
             .client
             .exchange_refresh_token(refresh)
             .map_err(|e| self.fail(format!("cannot refresh: {e}")))?
-            .request_async(&self.token_http())
+            .request_async(&self.token_http(tokens.dpop_key.as_ref()))
             .await
             .map_err(|e| standard::token_error(&self.id, &e))?;
         let id_token = match token.id_token() {
@@ -249,7 +255,8 @@ impl Flow for OidcFlow {
             }
             None => None,
         };
-        Ok(tokens_from(&token, id_token, Some(tokens)))
+        let dpop = tokens.dpop_key.clone();
+        Ok(tokens_from(&token, id_token, Some(tokens), dpop, &self.auth))
     }
 
     async fn endpoints(&self) -> Result<Arc<ApiEndpoints>, ProviderError> {

@@ -1,0 +1,169 @@
+//! DPoP (RFC 9449) on the wire: every request to a provider goes through [`send`], which adds a
+//! fresh proof when the session's tokens are bound to a key, keeps the nonces the provider hands
+//! out (§8 and §9, one per server), and sends a request once more when its answer asks for a
+//! nonce. The keys and proofs are `jose.rs`'s.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use openidconnect::HttpResponse;
+use serde_json::Value;
+
+use super::jose::DpopKey;
+use crate::http_client::{ProviderHttp, ProviderHttpError};
+
+/// The `DPoP-Nonce` of each server (scheme, host and port) that gave one: a server's nonce
+/// serves all its endpoints, and one it no longer takes is replaced by the next it sends.
+#[derive(Default)]
+pub struct Nonces(Mutex<HashMap<String, String>>);
+
+impl Nonces {
+    fn get(&self, server: &str) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(server)
+            .cloned()
+    }
+
+    /// Keeps the nonce `reply` carries; whether it was a new one.
+    fn keep(&self, server: &str, reply: &HttpResponse) -> bool {
+        let Some(nonce) = reply
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+            // RFC 9449 §8.1: a nonce is a short printable value (a header value is printable
+            // ASCII already); an empty or absurdly long one is not kept.
+            .filter(|n| n.len() <= 512 && !n.is_empty())
+        else {
+            return false;
+        };
+        let mut nonces = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let previous = nonces.insert(server.to_owned(), nonce.to_owned());
+        previous.as_deref() != Some(nonce)
+    }
+}
+
+/// The proof a request carries: by the session's `key`, with `ath` for `access_token` when one
+/// goes along (userinfo, revocation of a bound token).
+#[derive(Clone, Copy)]
+pub struct Proof<'a> {
+    pub key: &'a DpopKey,
+    pub access_token: Option<&'a str>,
+}
+
+/// Whether `reply` asks for a DPoP nonce: `use_dpop_nonce` from an authorization server (400,
+/// RFC 9449 §8) or from a resource server (401 with `WWW-Authenticate`, §9).
+fn asks_for_nonce(reply: &HttpResponse) -> bool {
+    match reply.status().as_u16() {
+        400 => serde_json::from_slice::<Value>(reply.body())
+            .is_ok_and(|body| body.get("error").and_then(Value::as_str) == Some("use_dpop_nonce")),
+        401 => reply
+            .headers()
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("use_dpop_nonce")),
+        _ => false,
+    }
+}
+
+/// Sends the request `build` makes — built afresh for each try, so that a client assertion or
+/// a proof is never sent twice — with a proof when `proof` is given. The answer's nonce is
+/// kept; when the answer asks for a nonce and brought a new one, the request goes once more.
+pub async fn send(
+    http: &ProviderHttp,
+    nonces: &Nonces,
+    proof: Option<Proof<'_>>,
+    build: impl Fn() -> Result<http::Request<Vec<u8>>, String>,
+) -> Result<HttpResponse, ProviderHttpError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut request = build().map_err(ProviderHttpError::Unsendable)?;
+        let url = url::Url::parse(&request.uri().to_string())
+            .map_err(|e| ProviderHttpError::Unsendable(format!("not a URL ({e})")))?;
+        let server = url.origin().ascii_serialization();
+        if let Some(Proof { key, access_token }) = proof {
+            let nonce = nonces.get(&server);
+            let jwt = key
+                .proof(
+                    request.method().as_str(),
+                    &url,
+                    access_token,
+                    nonce.as_deref(),
+                )
+                .map_err(ProviderHttpError::Unsendable)?;
+            let value = http::HeaderValue::from_str(&jwt)
+                .map_err(|_| ProviderHttpError::Unsendable("a DPoP proof is not ASCII".into()))?;
+            request.headers_mut().insert("dpop", value);
+        }
+        let reply = http.send(request).await?;
+        let new_nonce = nonces.keep(&server, &reply);
+        if proof.is_some() && tries == 1 && new_nonce && asks_for_nonce(&reply) {
+            tracing::debug!(%server, "DPoP nonce asked for: sending again with it");
+            continue;
+        }
+        return Ok(reply);
+    }
+}
+
+/// Whether a token endpoint error is about the DPoP proof rather than the grant: the session's
+/// tokens may still be good, so such a refusal must not end it (`invalid_dpop_proof`, or a nonce
+/// asked for again).
+pub fn is_proof_error(error: &str) -> bool {
+    matches!(error, "invalid_dpop_proof" | "use_dpop_nonce")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
+        let mut builder = http::Response::builder().status(status);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(body.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn nonce_requests_are_told_apart_from_other_refusals() {
+        assert!(asks_for_nonce(&reply(
+            400,
+            r#"{"error":"use_dpop_nonce"}"#,
+            &[]
+        )));
+        assert!(!asks_for_nonce(&reply(
+            400,
+            r#"{"error":"invalid_dpop_proof"}"#,
+            &[]
+        )));
+        assert!(asks_for_nonce(&reply(
+            401,
+            "",
+            &[("www-authenticate", r#"DPoP error="use_dpop_nonce", algs="ES256""#)]
+        )));
+        assert!(!asks_for_nonce(&reply(
+            401,
+            "",
+            &[("www-authenticate", r#"DPoP error="invalid_token""#)]
+        )));
+        assert!(!asks_for_nonce(&reply(200, r#"{"error":"use_dpop_nonce"}"#, &[])));
+    }
+
+    #[test]
+    fn a_server_keeps_the_last_nonce_it_gave() {
+        let nonces = Nonces::default();
+        let server = "https://idp.example";
+        assert!(nonces.keep(server, &reply(200, "", &[("dpop-nonce", "n1")])));
+        assert!(!nonces.keep(server, &reply(200, "", &[("dpop-nonce", "n1")])));
+        assert!(!nonces.keep(server, &reply(200, "", &[])));
+        assert_eq!(nonces.get(server).as_deref(), Some("n1"));
+        assert!(nonces.keep(server, &reply(400, "", &[("dpop-nonce", "n2")])));
+        assert_eq!(nonces.get(server).as_deref(), Some("n2"));
+        assert_eq!(nonces.get("https://other.example"), None);
+    }
+}
