@@ -78,6 +78,8 @@ fn tokens() -> ProviderTokens {
         refresh_token: Some(RefreshToken::new("rt_".to_owned() + &"r".repeat(40))),
         id_token: Some(IdToken::new("e".repeat(900))),
         expires_at: Some(session::now() + 3600),
+        token_type: session::TokenType::Bearer,
+        dpop_key: None,
     }
 }
 
@@ -211,7 +213,10 @@ fn states(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 let session = Session::new(None, Arc::new(sessions.clone()), None);
-                let authorize = provider.authorize(false).await.expect("authorize");
+                let authorize = provider
+                    .authorize(&Default::default())
+                    .await
+                    .expect("authorize");
                 let state = authorize.state.secret().clone();
                 let attempt = LoginAttempt {
                     provider: "bench".into(),

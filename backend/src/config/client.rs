@@ -73,10 +73,12 @@ impl RawClient {
         id: &str,
         defaults: &KindDefaults,
         protocol: Protocol,
+        issuer: Option<&str>,
         par_url: Option<&str>,
         base_dir: &Path,
     ) -> Result<Client, ConfigError> {
-        let error = |field: &str, why: String| ConfigError::new(format!("{}: {why}", key(id, field)));
+        let error =
+            |field: &str, why: String| ConfigError::new(format!("{}: {why}", key(id, field)));
         let token_auth = match (self.client_auth, self.token_endpoint_auth) {
             (Some(_), Some(_)) => {
                 return Err(error(
@@ -159,11 +161,18 @@ impl RawClient {
                 ));
             }
         }
+        let audience = self.client_assertion_audience.unwrap_or_default();
+        if audience == AssertionAudience::Issuer && issuer.is_none() {
+            return Err(error(
+                "client_assertion_audience",
+                "\"issuer\" needs the provider's issuer (set issuer)".into(),
+            ));
+        }
         Ok(Client {
             token_auth,
             client_secret,
             client_key,
-            assertion_audience: self.client_assertion_audience.unwrap_or_default(),
+            assertion_audience: audience,
             par,
             dpop,
         })
@@ -216,3 +225,7 @@ fn client_key(id: &str, path: &Path) -> Result<ClientKey, ConfigError> {
     ClientKey::from_pem(&text)
         .map_err(|why| ConfigError::new(format!("{name}: {} {why}", path.display())))
 }
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

@@ -322,6 +322,7 @@ pub(super) fn validate(
             par_url: raw.par_url,
         },
     )?;
+    let issuer = url_or_default(id, "issuer", raw.issuer, defaults.issuer)?;
     let client = RawClient {
         client_auth: raw.client_auth,
         token_endpoint_auth: raw.token_endpoint_auth,
@@ -336,10 +337,10 @@ pub(super) fn validate(
         id,
         &defaults,
         kind.protocol(),
+        issuer.as_deref(),
         endpoints.par_url.as_deref(),
         base_dir,
     )?;
-    let issuer = url_or_default(id, "issuer", raw.issuer, defaults.issuer)?;
     check_protocol(id, kind.protocol(), issuer.as_deref(), &endpoints)?;
     let allow = raw
         .allow

@@ -53,7 +53,11 @@ fn environment_variables_override_nested_keys() {
     )
     .unwrap();
     assert_eq!(
-        config.providers[0].client_secret.expose_secret(),
+        config.providers[0]
+            .client_secret
+            .as_ref()
+            .unwrap()
+            .expose_secret(),
         "from-env"
     );
     assert_eq!(config.server.bind.port(), 4000);
@@ -224,7 +228,8 @@ fn a_bad_number_from_the_environment_names_its_exact_variable() {
     assert!(text.contains("\"abc\""), "what was wrong with it: {text}");
     // What the variable holds is read as the key wants it: a secret of digits is a string.
     let config = load(BASE, &[("PORTERO_PROVIDERS__ZETA__CLIENT_SECRET", "12345")]).unwrap();
-    assert_eq!(config.providers[0].client_secret.expose_secret(), "12345");
+    let secret = config.providers[0].client_secret.as_ref().unwrap();
+    assert_eq!(secret.expose_secret(), "12345");
     let err = load(BASE, &[("PORTERO_SERVER__RATE_LIMIT_BURST", "-1")]).unwrap_err();
     assert!(
         err.to_string().contains("PORTERO_SERVER__RATE_LIMIT_BURST"),

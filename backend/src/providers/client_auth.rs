@@ -92,10 +92,7 @@ impl ClientAuth {
         };
         Some([
             ("client_assertion_type", JWT_BEARER.to_owned()),
-            (
-                "client_assertion",
-                key.assertion(&self.client_id, audience),
-            ),
+            ("client_assertion", key.assertion(&self.client_id, audience)),
         ])
     }
 

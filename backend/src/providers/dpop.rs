@@ -144,14 +144,21 @@ mod tests {
         assert!(asks_for_nonce(&reply(
             401,
             "",
-            &[("www-authenticate", r#"DPoP error="use_dpop_nonce", algs="ES256""#)]
+            &[(
+                "www-authenticate",
+                r#"DPoP error="use_dpop_nonce", algs="ES256""#
+            )]
         )));
         assert!(!asks_for_nonce(&reply(
             401,
             "",
             &[("www-authenticate", r#"DPoP error="invalid_token""#)]
         )));
-        assert!(!asks_for_nonce(&reply(200, r#"{"error":"use_dpop_nonce"}"#, &[])));
+        assert!(!asks_for_nonce(&reply(
+            200,
+            r#"{"error":"use_dpop_nonce"}"#,
+            &[]
+        )));
     }
 
     #[test]

@@ -57,7 +57,10 @@ pub struct Exchanged {
 pub(super) trait Flow: Send + Sync {
     /// `extra`: more authorize parameters (the kind's account chooser, the login's `prompt`,
     /// `login_hint` and `max_age`).
-    async fn authorize(&self, extra: &[(String, String)]) -> Result<AuthorizeRequest, ProviderError>;
+    async fn authorize(
+        &self,
+        extra: &[(String, String)],
+    ) -> Result<AuthorizeRequest, ProviderError>;
 
     /// Mix-up defense (RFC 9207, rule 3): `iss` on the callback must be this provider's.
     async fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), ProviderError>;

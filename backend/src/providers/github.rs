@@ -172,7 +172,10 @@ impl Kind for Github {
         let url = standard::secure_url(&format!("{base}/applications/{client_id}/token"))
             .map_err(|e| api.fail(e))?;
         // GitHub knows only client secrets (its kind refuses `private_key_jwt`).
-        let secret = api.auth.secret().ok_or_else(|| api.fail("no client secret"))?;
+        let secret = api
+            .auth
+            .secret()
+            .ok_or_else(|| api.fail("no client secret"))?;
         let body = serde_json::json!({ "access_token": tokens.access_token.secret() }).to_string();
         let request = http::Request::delete(url.as_str())
             .header(

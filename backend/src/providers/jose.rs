@@ -168,8 +168,7 @@ impl ClientKey {
             kid: Some(self.kid.clone()),
             ..Header::new(self.alg)
         };
-        jsonwebtoken::encode(&header, &claims, &self.key)
-            .expect("a key that made its JWK signs")
+        jsonwebtoken::encode(&header, &claims, &self.key).expect("a key that made its JWK signs")
     }
 }
 
@@ -284,23 +283,29 @@ mod tests {
         let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
         assert!(lifetime > 0 && lifetime <= 60, "{lifetime}");
         let again = key.assertion("corp-client", "https://idp.example/token");
-        assert_ne!(part(&again, 1)["jti"], claims["jti"], "a fresh jti each time");
+        assert_ne!(
+            part(&again, 1)["jti"],
+            claims["jti"],
+            "a fresh jti each time"
+        );
     }
 
     #[test]
     fn the_public_jwk_has_no_private_member() {
         let key = ClientKey::from_pem(&p256_pem()).unwrap();
         let jwk = key.public_jwk();
-        assert_eq!((jwk["kty"].as_str(), jwk["crv"].as_str()), (Some("EC"), Some("P-256")));
+        assert_eq!(
+            (jwk["kty"].as_str(), jwk["crv"].as_str()),
+            (Some("EC"), Some("P-256"))
+        );
         assert!(jwk.get("d").is_none(), "{jwk}");
         assert!(!format!("{key:?}").contains(&jwk["x"].to_string()));
     }
 
     #[test]
     fn sec1_keys_read_like_pkcs8_ones() {
-        use p256::elliptic_curve::sec1::LineEnding as Sec1LineEnding;
         let key = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
-        let sec1 = key.to_sec1_pem(Sec1LineEnding::LF).unwrap();
+        let sec1 = key.to_sec1_pem(p256::pkcs8::LineEnding::LF).unwrap();
         let from_sec1 = ClientKey::from_pem(&sec1).unwrap();
         let from_pkcs8 = ClientKey::from_pem(&p256_pem()).unwrap();
         assert_eq!(from_sec1.public_jwk(), from_pkcs8.public_jwk());

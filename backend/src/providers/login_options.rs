@@ -137,7 +137,10 @@ mod tests {
             (serde_json::json!({"prompt": "none login"}), "`prompt`"),
             (serde_json::json!({"login_hint": ""}), "`login_hint`"),
             (serde_json::json!({"login_hint": "a\nb"}), "`login_hint`"),
-            (serde_json::json!({"login_hint": "x".repeat(257)}), "`login_hint`"),
+            (
+                serde_json::json!({"login_hint": "x".repeat(257)}),
+                "`login_hint`",
+            ),
             (serde_json::json!({"max_age": 400_000_000}), "`max_age`"),
             (
                 serde_json::json!({"prompt": "login", "another_account": true}),

@@ -33,11 +33,11 @@ use serde_json::Value;
 use shared::{ProfileDetails, ProviderInfo, User};
 
 pub use access::{Facts, Rule, ALL_RULES};
-pub use jose::{ClientKey, DpopKey};
-pub use login_options::LoginOptions;
 pub use error::ProviderError;
 pub use flow::ApiEndpoints;
+pub use jose::{ClientKey, DpopKey};
 pub use kind::{kind, Api, Kind, KindDefaults, Protocol};
+pub use login_options::LoginOptions;
 /// `Jwk`: the OpenID Connect providers' signing keys (public for backend/benches).
 pub use oidc::{Jwk, LogoutToken, LOGOUT_TOKEN_MAX_AGE};
 
@@ -147,7 +147,10 @@ impl Provider {
 
     /// A new login with the `options` it asks for (`another_account`: the kind's account
     /// chooser), its parameters pushed first where `par` says so (RFC 9126).
-    pub async fn authorize(&self, options: &LoginOptions) -> Result<AuthorizeRequest, ProviderError> {
+    pub async fn authorize(
+        &self,
+        options: &LoginOptions,
+    ) -> Result<AuthorizeRequest, ProviderError> {
         let mut extra = options.params();
         if options.another_account {
             if let Some((name, value)) = self.kind.choose_account() {

@@ -102,7 +102,10 @@ impl OAuth2Flow {
 
 #[async_trait]
 impl Flow for OAuth2Flow {
-    async fn authorize(&self, extra: &[(String, String)]) -> Result<AuthorizeRequest, ProviderError> {
+    async fn authorize(
+        &self,
+        extra: &[(String, String)],
+    ) -> Result<AuthorizeRequest, ProviderError> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = self
             .client

@@ -83,7 +83,10 @@ async fn revoke_rfc7009(
 ) -> Result<(), ProviderError> {
     let url = secure_url(endpoint).map_err(|e| api.fail(e))?;
     let build = || {
-        let mut form = vec![("token", token.to_owned()), ("token_type_hint", hint.to_owned())];
+        let mut form = vec![
+            ("token", token.to_owned()),
+            ("token_type_hint", hint.to_owned()),
+        ];
         let authorization = api
             .auth
             .authenticate(&mut form, api.token_url.unwrap_or(endpoint));

@@ -15,9 +15,9 @@ use openidconnect::{
         CoreRevocationErrorResponse, CoreSubjectIdentifierType, CoreTokenIntrospectionResponse,
         CoreTokenResponse,
     },
-    AdditionalProviderMetadata, AuthUrl, ClientId, DiscoveryError,
-    EmptyAdditionalClaims, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
-    JsonWebKeySetUrl, ProviderMetadata, RedirectUrl, StandardErrorResponse, TokenUrl, UserInfoUrl,
+    AdditionalProviderMetadata, AuthUrl, ClientId, DiscoveryError, EmptyAdditionalClaims,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
+    RedirectUrl, StandardErrorResponse, TokenUrl, UserInfoUrl,
 };
 use serde::{Deserialize, Serialize};
 

@@ -144,7 +144,10 @@ impl OidcFlow {
 
 #[async_trait]
 impl Flow for OidcFlow {
-    async fn authorize(&self, extra: &[(String, String)]) -> Result<AuthorizeRequest, ProviderError> {
+    async fn authorize(
+        &self,
+        extra: &[(String, String)],
+    ) -> Result<AuthorizeRequest, ProviderError> {
         let d = self.discovered().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let scopes = self
@@ -256,7 +259,13 @@ impl Flow for OidcFlow {
             None => None,
         };
         let dpop = tokens.dpop_key.clone();
-        Ok(tokens_from(&token, id_token, Some(tokens), dpop, &self.auth))
+        Ok(tokens_from(
+            &token,
+            id_token,
+            Some(tokens),
+            dpop,
+            &self.auth,
+        ))
     }
 
     async fn endpoints(&self) -> Result<Arc<ApiEndpoints>, ProviderError> {

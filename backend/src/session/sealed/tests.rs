@@ -32,13 +32,16 @@ async fn stores(name: &str) -> Vec<Store> {
     vec![Store::memory(), sqlite]
 }
 
-/// A new login's record as `record::log_in` leaves it in the session.
+/// A new login's record as `record::log_in` leaves it in the session, at a provider that binds
+/// its tokens to the session's DPoP key.
 fn login_record(subject: &str, access_token: &str) -> Record {
     let tokens = ProviderTokens {
         access_token: oauth2::AccessToken::new(access_token.to_owned()),
         refresh_token: None,
         id_token: None,
         expires_at: None,
+        token_type: crate::session::TokenType::Dpop,
+        dpop_key: Some(crate::providers::DpopKey::generate()),
     };
     let user = shared::User {
         provider: "dev".into(),
@@ -68,7 +71,9 @@ async fn a_new_login_is_written_once_with_its_tokens_sealed_to_its_key_never_in_
         sealed.create(&mut record).await.unwrap();
         let key = Key::of_session(&record.id);
         let stored = store.get(&key).await.unwrap().expect("written");
-        for clear in ["at-in-clear", "person-42", "dev", "sid-of"] {
+        let auth = &record.data[AUTH_KEY];
+        let dpop_key = auth["tokens"]["dpop_key"].as_str().expect("a DPoP key");
+        for clear in ["at-in-clear", "person-42", "dev", "sid-of", dpop_key] {
             assert!(!stored.contains(clear), "{clear} in {stored}");
         }
         let loaded = sealed.load(&record.id).await.unwrap().expect("opens");
