@@ -6,6 +6,7 @@ mod helpers;
 mod logs;
 mod redis_server;
 mod sessions_support;
+mod strict_support;
 mod upstream;
 
 mod access_rules;
@@ -37,3 +38,4 @@ mod sessions_redis;
 mod sessions_sealed;
 mod sessions_sqlite;
 mod static_files;
+mod strict_providers;
