@@ -110,6 +110,19 @@ pub async fn send(
     }
 }
 
+/// Whether a resource server's 401 refuses the proof rather than the token (RFC 9449 §7.1:
+/// `WWW-Authenticate: DPoP error="invalid_dpop_proof"`, or a nonce asked for once more): the
+/// token may still be good, so it must not be refreshed and the session ended over it.
+pub fn refuses_proof(reply: &HttpResponse) -> bool {
+    reply.status() == http::StatusCode::UNAUTHORIZED
+        && reply
+            .headers()
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("invalid_dpop_proof") || v.contains("use_dpop_nonce"))
+}
+
 /// Whether a token endpoint error is about the DPoP proof rather than the grant: the session's
 /// tokens may still be good, so such a refusal must not end it (`invalid_dpop_proof`, or a nonce
 /// asked for again).

@@ -191,6 +191,15 @@ pub async fn get_json(
             )
         })?;
         let status = reply.status();
+        if api.dpop.is_some() && dpop::refuses_proof(&reply) {
+            let challenge = reply.headers().get(http::header::WWW_AUTHENTICATE);
+            let challenge = challenge.and_then(|v| v.to_str().ok()).unwrap_or_default();
+            return Err(ProviderError::failed_at(
+                api.id,
+                format!("{path} refused Portero's DPoP proof"),
+                format!("{url} refused Portero's DPoP proof ({challenge})"),
+            ));
+        }
         if status == http::StatusCode::UNAUTHORIZED {
             return Err(ProviderError::Unauthorized {
                 provider: api.id.to_owned(),
@@ -296,9 +305,11 @@ where
     T: oauth2::ErrorResponse + 'static,
 {
     match e {
+        // The provider's description may name its own address: the log gets it, not the page.
         oauth2::RequestTokenError::ServerResponse(err) if is_proof_error(err) => {
-            ProviderError::failed(
+            ProviderError::failed_at(
                 provider,
+                "the token endpoint refused Portero's DPoP proof",
                 format!("the token endpoint refused Portero's DPoP proof: {err}"),
             )
         }

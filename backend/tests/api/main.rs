@@ -12,6 +12,7 @@ mod upstream;
 mod access_rules;
 mod attacks_callback;
 mod attacks_discovery;
+mod attacks_dpop;
 mod attacks_flood;
 mod attacks_headers;
 mod attacks_identity;

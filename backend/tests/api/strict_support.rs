@@ -36,6 +36,16 @@ pub struct Strictness {
 /// A strict provider and Portero as its client `dev`, Portero bound first so devprovider
 /// knows where its JWK Set is.
 pub async fn strict_app(name: &str, strictness: Strictness) -> TestApp {
+    strict_app_with(name, strictness, |_| String::new()).await
+}
+
+/// [`strict_app`], with more lines for Portero's `[providers.dev]` made from the provider (its
+/// address).
+pub async fn strict_app_with(
+    name: &str,
+    strictness: Strictness,
+    more: impl FnOnce(&DevProvider) -> String,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let backend = listener.local_addr().unwrap();
     let metadata = ClientMetadata {
@@ -67,7 +77,7 @@ pub async fn strict_app(name: &str, strictness: Strictness) -> TestApp {
     .await
     .expect("devprovider starts");
     let mut config = config_toml(&provider.issuer());
-    let mut lines = strictness.portero.to_owned();
+    let mut lines = format!("{}\n{}", strictness.portero, more(&provider));
     if strictness.private_key_jwt {
         let key = client_key_file(name);
         config = config.replace(&format!("client_secret = \"{CLIENT_SECRET}\""), "");
