@@ -36,10 +36,14 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
-        serde_json::from_slice(&body)
-            .map(OptionalJson)
-            .map_err(|e| {
-                AppError::BadRequest(format!("the body is not valid JSON for this route: {e}"))
-            })
+        let refused = |e: &dyn std::fmt::Display| {
+            AppError::BadRequest(format!("the body is not valid JSON for this route: {e}"))
+        };
+        // The path names the field at fault (`max_age: invalid value …`), which serde alone
+        // leaves out of a wrong value's message.
+        let mut json = serde_json::Deserializer::from_slice(&body);
+        let value = serde_path_to_error::deserialize(&mut json).map_err(|e| refused(&e))?;
+        json.end().map_err(|e| refused(&e))?;
+        Ok(OptionalJson(value))
     }
 }

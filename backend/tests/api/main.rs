@@ -29,6 +29,7 @@ mod gateway;
 mod id_token;
 mod leakage;
 mod login_flow;
+mod login_options;
 mod metrics;
 mod providers;
 mod security_rules;
