@@ -35,10 +35,9 @@ pub struct ProviderInfo {
     pub kind: ProviderKind,
 }
 
-/// `POST /api/login/{provider}` body. Any other field is refused (400), not ignored: a login
-/// asks the provider for nothing but what is allow-listed here.
+/// `POST /api/login/{provider}` body. A login asks the provider for nothing but what is here
+/// (its values allow-listed by the backend); any other field is ignored, never passed on.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_to: Option<String>,
