@@ -108,7 +108,9 @@ provider.on('grant.success', (ctx) => event(`grant ${ctx.oidc.client.clientId} $
 provider.on('pushed_authorization_request.success', (ctx, client) => event(`pushed ${client.clientId}`));
 provider.on('access_token.destroyed', (token) => event(`revoked access_token ${token.clientId}`));
 provider.on('refresh_token.destroyed', (token) => event(`revoked refresh_token ${token.clientId}`));
-// Revoking a refresh token revokes its whole grant, the access tokens with it.
-provider.on('grant.revoked', (ctx) => event(`revoked grant ${ctx.oidc.client.clientId}`));
+// Revoking a refresh token revokes its whole grant, the access tokens with it. (A logout at
+// /session/end revokes grants too, with no client to name: a listener that throws would break
+// that page.)
+provider.on('grant.revoked', (ctx) => event(`revoked grant ${ctx.oidc.client?.clientId}`));
 provider.on('grant.error', (ctx, err) => console.error(`grant failed: ${err} ${err.error_description || ''}`));
 provider.listen(Number(OP_PORT), '127.0.0.1', () => console.log(`oidc-provider on ${issuer}`));
