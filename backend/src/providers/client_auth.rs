@@ -54,6 +54,11 @@ impl ClientAuth {
         &self.client_id
     }
 
+    /// The configured issuer, for the log.
+    pub fn issuer(&self) -> &str {
+        self.issuer.as_deref().unwrap_or_default()
+    }
+
     /// The secret, for the kinds whose own calls need it (GitHub's revocation API).
     pub fn secret(&self) -> Option<&SecretString> {
         self.secret.as_ref()

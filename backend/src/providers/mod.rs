@@ -270,6 +270,7 @@ impl Provider {
         if self.auth.dpop && !es256 {
             tracing::warn!(
                 provider = %id,
+                issuer = %self.auth.issuer(),
                 "dpop = true, but its discovery lists no dpop_signing_alg_values_supported with \
                  ES256: it may not bind tokens (a Bearer token is then accepted and logged once)"
             );
