@@ -146,9 +146,12 @@ struct Emulated {
     port: u16,
     /// A page that answers once the process is up.
     ready_path: &'static str,
+    /// A committed devprovider file to run, whose client proves itself with a key Portero
+    /// holds (`private_key_jwt`) instead of a secret made up here.
+    committed: Option<&'static str>,
 }
 
-const EMULATED: [Emulated; 3] = [
+const EMULATED: [Emulated; 4] = [
     Emulated {
         name: "devprovider",
         provider: "dev",
@@ -156,6 +159,7 @@ const EMULATED: [Emulated; 3] = [
         client_id: "portero-dev",
         port: 3900,
         ready_path: "/.well-known/openid-configuration",
+        committed: None,
     },
     Emulated {
         name: "devprovider (github)",
@@ -164,6 +168,7 @@ const EMULATED: [Emulated; 3] = [
         client_id: "portero-dev-github",
         port: 3901,
         ready_path: "/avatars/ada.svg",
+        committed: None,
     },
     Emulated {
         name: "devprovider (intra42)",
@@ -172,6 +177,17 @@ const EMULATED: [Emulated; 3] = [
         client_id: "portero-dev-intra42",
         port: 3902,
         ready_path: "/avatars/ada.svg",
+        committed: None,
+    },
+    // PAR, private_key_jwt and DPoP, as devprovider/config/strict-idp.toml sets them up.
+    Emulated {
+        name: "devprovider (Strict IdP)",
+        provider: "strict",
+        dialect: "standard",
+        client_id: "portero-dev-strict",
+        port: 3904,
+        ready_path: "/.well-known/openid-configuration",
+        committed: Some("devprovider/config/strict-idp.toml"),
     },
 ];
 
@@ -209,30 +225,10 @@ fn dev() -> Result<()> {
     let mut backend = Command::new(bin.join("portero"));
     backend.args(["--config", "config/dev.toml"]);
     for emulated in EMULATED {
-        // A fresh client secret per run: the repository holds no secret, not even a demo one.
-        let secret = tools::random_hex(24)?;
-        let config = work.join(format!("devprovider-{}.toml", emulated.provider));
-        let mut client = format!(
-            "bind = \"127.0.0.1:{}\"\ndialect = \"{}\"\n\n[[clients]]\nid = \"{}\"\n\
-             secret = \"{secret}\"\nredirect_uris = [\"{SPA_ORIGIN}/callback/{}\"]\n",
-            emulated.port, emulated.dialect, emulated.client_id, emulated.provider,
-        );
-        // Only OpenID providers log out over the back channel: "Log out" on devprovider's
-        // page then ends the Portero sessions that login made.
-        if emulated.dialect == "standard" {
-            client.push_str(&format!(
-                "backchannel_logout_uri = \"http://127.0.0.1:{BACKEND_PORT}/api/backchannel-logout/{}\"\n",
-                emulated.provider
-            ));
-        }
-        std::fs::write(&config, client)?;
-        backend.env(
-            format!(
-                "PORTERO_PROVIDERS__{}__CLIENT_SECRET",
-                emulated.provider.to_uppercase()
-            ),
-            &secret,
-        );
+        let config = match emulated.committed {
+            Some(file) => strict_idp(&work, &bin, file)?,
+            None => secret_client(&work, &emulated, &mut backend)?,
+        };
         step(&format!(
             "starting {} on http://127.0.0.1:{}",
             emulated.name, emulated.port
@@ -249,6 +245,7 @@ fn dev() -> Result<()> {
             Duration::from_secs(30),
         )?;
     }
+
 
     step(&format!(
         "starting the backend on http://127.0.0.1:{BACKEND_PORT}"
@@ -275,9 +272,61 @@ fn dev() -> Result<()> {
     supervisor.wait_until("trunk", SPA_ORIGIN, Duration::from_secs(15 * 60))?;
     println!(
         "\n  Portero is running: open {SPA_ORIGIN}\n  (log in with a demo user of any of the \
-         three emulated providers; Ctrl-C stops everything)\n"
+         four emulated providers; Ctrl-C stops everything)\n"
     );
     supervisor.wait_for_stop()
+}
+
+/// A devprovider file for `emulated` with a client secret made up afresh (the repository holds
+/// no secret, not even a demo one), handed to the backend in `PORTERO_PROVIDERS__{ID}__CLIENT_SECRET`.
+fn secret_client(work: &Path, emulated: &Emulated, backend: &mut Command) -> Result<PathBuf> {
+    let secret = tools::random_hex(24)?;
+    let config = work.join(format!("devprovider-{}.toml", emulated.provider));
+    let mut client = format!(
+        "bind = \"127.0.0.1:{}\"\ndialect = \"{}\"\n\n[[clients]]\nid = \"{}\"\n\
+         secret = \"{secret}\"\nredirect_uris = [\"{SPA_ORIGIN}/callback/{}\"]\n",
+        emulated.port, emulated.dialect, emulated.client_id, emulated.provider,
+    );
+    // Only OpenID providers log out over the back channel: "Log out" on devprovider's
+    // page then ends the Portero sessions that login made.
+    if emulated.dialect == "standard" {
+        client.push_str(&format!(
+            "backchannel_logout_uri = \"http://127.0.0.1:{BACKEND_PORT}/api/backchannel-logout/{}\"\n",
+            emulated.provider
+        ));
+    }
+    std::fs::write(&config, client)?;
+    backend.env(
+        format!(
+            "PORTERO_PROVIDERS__{}__CLIENT_SECRET",
+            emulated.provider.to_uppercase()
+        ),
+        &secret,
+    );
+    Ok(config)
+}
+
+/// The committed Strict IdP file, copied into `work` beside the public half of a client key
+/// made afresh for this run (`portero --new-client-key`, into `work`, never committed), which
+/// config/dev.toml gives Portero as `client_key_file`.
+fn strict_idp(work: &Path, bin: &Path, committed: &str) -> Result<PathBuf> {
+    let key = work.join("strict-client.pem");
+    let _ = std::fs::remove_file(&key);
+    let made = Command::new(bin.join("portero"))
+        .arg("--new-client-key")
+        .arg(&key)
+        .output()
+        .context("cannot run portero --new-client-key")?;
+    if !made.status.success() {
+        bail!(
+            "portero --new-client-key failed: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    }
+    std::fs::write(work.join("strict-client.jwks.json"), &made.stdout)?;
+    let config = work.join("strict-idp.toml");
+    std::fs::copy(root().join(committed), &config)?;
+    Ok(config)
 }
 
 fn test() -> Result<()> {
