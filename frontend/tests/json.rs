@@ -211,6 +211,17 @@ fn every_request_body_is_written_as_serde_reads_it() {
         json::to_string(&another).unwrap(),
         serde_json::to_string(&another).unwrap()
     );
+    let step_up = LoginRequest {
+        return_to: Some("/admin".into()),
+        prompt: Some("login consent".into()),
+        login_hint: Some("ada@example.com".into()),
+        max_age: Some(300),
+        ..LoginRequest::default()
+    };
+    assert_eq!(
+        json::to_string(&step_up).unwrap(),
+        serde_json::to_string(&step_up).unwrap()
+    );
     for iss in [None, Some("https://idp.test".to_owned())] {
         let request = SessionRequest {
             provider: "corp".into(),

@@ -246,7 +246,6 @@ fn dev() -> Result<()> {
         )?;
     }
 
-
     step(&format!(
         "starting the backend on http://127.0.0.1:{BACKEND_PORT}"
     ));

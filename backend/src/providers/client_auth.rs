@@ -103,9 +103,9 @@ impl ClientAuth {
 
     /// Authenticates a request built here (revocation, PAR) as the token endpoint's are: the
     /// form fields it needs added to `form`, and the `Authorization` header it needs, if any.
-    pub fn authenticate<'a>(
+    pub fn authenticate(
         &self,
-        form: &mut Vec<(&'a str, String)>,
+        form: &mut Vec<(&str, String)>,
         token_endpoint: &str,
     ) -> Option<String> {
         match (self.method, &self.secret) {
