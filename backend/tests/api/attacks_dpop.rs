@@ -41,18 +41,23 @@ fn assert_refused_proof(reply: &Reply, port: u16) {
     assert!(!reply.body.contains(&port.to_string()), "{}", reply.body);
 }
 
-#[tokio::test]
-async fn a_proof_for_another_url_is_refused_at_the_token_endpoint_and_the_login_is_a_502() {
-    // `localhost` is the provider's host too, but not the URL it says it is at: the proof's
-    // `htu` names a URL the server is not.
-    let app = dpop_app("wrong-htu", |provider| {
+/// A login whose calls to the provider's `endpoint` (`token`, `userinfo`) go to it as
+/// `localhost`: the provider's host too, but not the URL it says it is at, so the proof's `htu`
+/// names a URL the server is not. The app, and the answer of `POST /api/session`.
+async fn log_in_with_a_proof_for_another_url(endpoint: &'static str) -> (TestApp, Reply) {
+    let app = dpop_app(&format!("wrong-htu-{endpoint}"), |provider| {
         let port = provider.addr().port();
-        format!("token_url = \"http://localhost:{port}/token\"")
+        format!("{endpoint}_url = \"http://localhost:{port}/{endpoint}\"")
     })
     .await;
-    let port = app.devprovider().addr().port();
     let reply = log_in_at(&app.browser(), PROVIDER, "ada").await;
-    assert_refused_proof(&reply, port);
+    (app, reply)
+}
+
+#[tokio::test]
+async fn a_proof_for_another_url_is_refused_at_the_token_endpoint_and_the_login_is_a_502() {
+    let (app, reply) = log_in_with_a_proof_for_another_url("token").await;
+    assert_refused_proof(&reply, app.devprovider().addr().port());
     let stats = app.devprovider().stats();
     assert_eq!(
         (stats.token_requests, stats.authorization_code_grants),
@@ -62,14 +67,9 @@ async fn a_proof_for_another_url_is_refused_at_the_token_endpoint_and_the_login_
 
 #[tokio::test]
 async fn a_proof_for_another_url_is_refused_at_userinfo_and_the_login_is_a_502() {
-    let app = dpop_app("wrong-htu-userinfo", |provider| {
-        let port = provider.addr().port();
-        format!("userinfo_url = \"http://localhost:{port}/userinfo\"")
-    })
-    .await;
-    let port = app.devprovider().addr().port();
-    let reply = log_in_at(&app.browser(), PROVIDER, "ada").await;
-    assert_refused_proof(&reply, port);
+    let (app, reply) = log_in_with_a_proof_for_another_url("userinfo").await;
+    assert_refused_proof(&reply, app.devprovider().addr().port());
+    assert_eq!(app.devprovider().stats().userinfo_requests, 1);
 }
 
 /// A relay in front of a provider's token endpoint that changes one byte of the `DPoP`
