@@ -25,8 +25,8 @@ impl Nonces {
             .cloned()
     }
 
-    /// Keeps the nonce `reply` carries; whether it was a new one.
-    fn keep(&self, server: &str, reply: &HttpResponse) -> bool {
+    /// Keeps the nonce `reply` carries, if any, and gives it back.
+    fn keep(&self, server: &str, reply: &HttpResponse) -> Option<String> {
         let Some(nonce) = reply
             .headers()
             .get("dpop-nonce")
@@ -35,14 +35,13 @@ impl Nonces {
             // ASCII already); an empty or absurdly long one is not kept.
             .filter(|n| n.len() <= 512 && !n.is_empty())
         else {
-            return false;
+            return None;
         };
-        let mut nonces = self
-            .0
+        self.0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let previous = nonces.insert(server.to_owned(), nonce.to_owned());
-        previous.as_deref() != Some(nonce)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(server.to_owned(), nonce.to_owned());
+        Some(nonce.to_owned())
     }
 }
 
@@ -72,39 +71,41 @@ fn asks_for_nonce(reply: &HttpResponse) -> bool {
 
 /// Sends the request `build` makes — built afresh for each try, so that a client assertion or
 /// a proof is never sent twice — with a proof when `proof` is given. The answer's nonce is
-/// kept; when the answer asks for a nonce and brought a new one, the request goes once more.
+/// kept; when the answer asks for a nonce and offers another than the one this request sent
+/// (a first request, an expired nonce, or one another request replaced meanwhile), the request
+/// goes once more with it.
 pub async fn send(
     http: &ProviderHttp,
     nonces: &Nonces,
     proof: Option<Proof<'_>>,
     build: impl Fn() -> Result<http::Request<Vec<u8>>, String>,
 ) -> Result<HttpResponse, ProviderHttpError> {
-    let mut tries = 0;
+    // The nonce the next try sends: the one kept for this server, then the one offered.
+    let mut retry_with: Option<String> = None;
     loop {
-        tries += 1;
         let mut request = build().map_err(ProviderHttpError::Unsendable)?;
         let url = url::Url::parse(&request.uri().to_string())
             .map_err(|e| ProviderHttpError::Unsendable(format!("not a URL ({e})")))?;
         let server = url.origin().ascii_serialization();
+        let retrying = retry_with.is_some();
+        let sent = retry_with.take().or_else(|| nonces.get(&server));
         if let Some(Proof { key, access_token }) = proof {
-            let nonce = nonces.get(&server);
+            let method = request.method().as_str().to_owned();
             let jwt = key
-                .proof(
-                    request.method().as_str(),
-                    &url,
-                    access_token,
-                    nonce.as_deref(),
-                )
+                .proof(&method, &url, access_token, sent.as_deref())
                 .map_err(ProviderHttpError::Unsendable)?;
             let value = http::HeaderValue::from_str(&jwt)
                 .map_err(|_| ProviderHttpError::Unsendable("a DPoP proof is not ASCII".into()))?;
             request.headers_mut().insert("dpop", value);
         }
         let reply = http.send(request).await?;
-        let new_nonce = nonces.keep(&server, &reply);
-        if proof.is_some() && tries == 1 && new_nonce && asks_for_nonce(&reply) {
-            tracing::debug!(%server, "DPoP nonce asked for: sending again with it");
-            continue;
+        let offered = nonces.keep(&server, &reply);
+        if proof.is_some() && !retrying && offered != sent && asks_for_nonce(&reply) {
+            if let Some(nonce) = offered {
+                tracing::debug!(%server, "DPoP nonce asked for: sending again with it");
+                retry_with = Some(nonce);
+                continue;
+            }
         }
         return Ok(reply);
     }
@@ -178,11 +179,11 @@ mod tests {
     fn a_server_keeps_the_last_nonce_it_gave() {
         let nonces = Nonces::default();
         let server = "https://idp.example";
-        assert!(nonces.keep(server, &reply(200, "", &[("dpop-nonce", "n1")])));
-        assert!(!nonces.keep(server, &reply(200, "", &[("dpop-nonce", "n1")])));
-        assert!(!nonces.keep(server, &reply(200, "", &[])));
+        let offered = nonces.keep(server, &reply(200, "", &[("dpop-nonce", "n1")]));
+        assert_eq!(offered.as_deref(), Some("n1"));
+        assert_eq!(nonces.keep(server, &reply(200, "", &[])), None);
         assert_eq!(nonces.get(server).as_deref(), Some("n1"));
-        assert!(nonces.keep(server, &reply(400, "", &[("dpop-nonce", "n2")])));
+        nonces.keep(server, &reply(400, "", &[("dpop-nonce", "n2")]));
         assert_eq!(nonces.get(server).as_deref(), Some("n2"));
         assert_eq!(nonces.get("https://other.example"), None);
     }
