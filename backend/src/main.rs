@@ -10,7 +10,7 @@ const USAGE: &str = "usage: portero --config FILE [--check-config | --print-clie
        portero --new-client-key FILE
        (or PORTERO_CONFIG=FILE portero)
 
-  --config FILE                the TOML configuration (see DESIGN.md, \"Configuration\")
+  --config FILE                the TOML configuration (see docs/design.md, \"Configuration\")
   --check-config               validate the configuration, print the providers, and exit
   --print-client-jwk PROVIDER  print the public JWK Set of PROVIDER's client_key_file (what the
                                provider registers for private_key_jwt), and exit

@@ -1,5 +1,6 @@
-//! The `portero` binary itself, as an operator runs it: `--check-config`, request ids, JSON logs,
-//! plain human logs in a pipe, and a SIGTERM during a slow request that lets the request finish.
+//! The `portero` binary itself, as an operator runs it: `--check-config`, `--new-client-key` and
+//! `--print-client-jwk`, request ids, JSON logs, plain human logs in a pipe, and a SIGTERM during
+//! a slow request that lets the request finish.
 
 use std::{
     process::{Command, Stdio},
@@ -86,6 +87,72 @@ fn check_config_validates_and_names_the_key_that_is_wrong() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("client_id"), "{err}");
+}
+
+#[test]
+fn a_new_client_key_is_private_never_overwritten_and_its_public_half_printed_again_on_demand() {
+    let port = free_port();
+    let config = write_config("http://127.0.0.1:1", port);
+    let key = config.with_file_name("client.pem");
+    let _ = std::fs::remove_file(&key);
+    let portero = || Command::new(env!("CARGO_BIN_EXE_portero"));
+    let made = portero()
+        .arg("--new-client-key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&made.stdout).unwrap();
+    assert_eq!(printed["keys"][0]["kty"], "EC");
+    assert!(
+        printed["keys"][0].get("d").is_none(),
+        "the public half only"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let pem = std::fs::read_to_string(&key).unwrap();
+    let again = portero()
+        .arg("--new-client-key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&key).unwrap(),
+        pem,
+        "never overwritten"
+    );
+
+    // The provider `slow` signs with it; the JWK Set printed from the configuration is the same.
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "client_secret = \"s\"",
+        "client_auth = \"private_key_jwt\"\nclient_key_file = \"client.pem\"",
+    );
+    std::fs::write(&config, text).unwrap();
+    let print = |id: &str| {
+        portero()
+            .arg("--config")
+            .arg(&config)
+            .args(["--print-client-jwk", id])
+            .output()
+            .unwrap()
+    };
+    let out = print("slow");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_config, printed);
+    let unknown = print("nope");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nope"));
 }
 
 #[tokio::test]
