@@ -27,16 +27,13 @@ impl Nonces {
 
     /// Keeps the nonce `reply` carries, if any, and gives it back.
     fn keep(&self, server: &str, reply: &HttpResponse) -> Option<String> {
-        let Some(nonce) = reply
+        let nonce = reply
             .headers()
             .get("dpop-nonce")
             .and_then(|v| v.to_str().ok())
             // RFC 9449 §8.1: a nonce is a short printable value (a header value is printable
             // ASCII already); an empty or absurdly long one is not kept.
-            .filter(|n| n.len() <= 512 && !n.is_empty())
-        else {
-            return None;
-        };
+            .filter(|n| n.len() <= 512 && !n.is_empty())?;
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -34,6 +34,15 @@ async fn dpop_app(name: &str, more: impl FnOnce(&devprovider::DevProvider) -> St
     strict_app_with(name, strictness, more).await
 }
 
+/// The provider heard one token request, and issued nothing.
+fn assert_no_token_was_issued(app: &TestApp) {
+    let stats = app.devprovider().stats();
+    assert_eq!(
+        (stats.token_requests, stats.authorization_code_grants),
+        (1, 0)
+    );
+}
+
 /// `reply` is the 502 of a refused proof, naming neither a host nor a port.
 fn assert_refused_proof(reply: &Reply, port: u16) {
     reply.assert_error(502, "provider_error");
@@ -58,11 +67,7 @@ async fn log_in_with_a_proof_for_another_url(endpoint: &'static str) -> (TestApp
 async fn a_proof_for_another_url_is_refused_at_the_token_endpoint_and_the_login_is_a_502() {
     let (app, reply) = log_in_with_a_proof_for_another_url("token").await;
     assert_refused_proof(&reply, app.devprovider().addr().port());
-    let stats = app.devprovider().stats();
-    assert_eq!(
-        (stats.token_requests, stats.authorization_code_grants),
-        (1, 0)
-    );
+    assert_no_token_was_issued(&app);
 }
 
 #[tokio::test]
@@ -123,11 +128,7 @@ async fn a_damaged_proof_is_refused_by_the_provider_and_the_login_is_a_502() {
     .await;
     let reply = log_in_at(&app.browser(), PROVIDER, "ada").await;
     assert_refused_proof(&reply, app.devprovider().addr().port());
-    let stats = app.devprovider().stats();
-    assert_eq!(
-        (stats.token_requests, stats.authorization_code_grants),
-        (1, 0)
-    );
+    assert_no_token_was_issued(&app);
 }
 
 #[tokio::test]
