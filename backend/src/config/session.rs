@@ -29,6 +29,10 @@ pub struct SessionConfig {
     pub max_pending_logins_per_address: usize,
     /// Logins under way at once in all (per process).
     pub max_pending_logins: usize,
+    /// Rule 22: the facts access rules read (verified emails, GitHub organizations and teams,
+    /// 42 campuses, groups) are read again from the provider at least this often, besides at
+    /// every refresh.
+    pub recheck: Duration,
 }
 
 /// `[session] store` (DESIGN.md "Sessions"): where the sessions are kept.
@@ -83,6 +87,9 @@ impl SessionStore {
 const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// Someone removed from a GitHub organization keeps access for an hour at most, not the
+/// session's week.
+const DEFAULT_RECHECK: Duration = Duration::from_secs(60 * 60);
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -98,6 +105,7 @@ pub(super) struct RawSession {
     login_timeout_secs: Option<u64>,
     max_pending_logins_per_address: Option<u64>,
     max_pending_logins: Option<u64>,
+    recheck_secs: Option<u64>,
 }
 
 impl RawSession {
@@ -157,6 +165,7 @@ impl RawSession {
                 "session.max_pending_logins",
                 10_000,
             )?,
+            recheck: at_least_one(self.recheck_secs, "session.recheck_secs", DEFAULT_RECHECK)?,
         })
     }
 }

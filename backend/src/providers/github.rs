@@ -11,12 +11,9 @@ use shared::{ProfileDetails, User};
 
 use super::{
     standard::{self, field, get_json},
-    Api, Facts, Kind, KindDefaults, LoginResult, Profile, Protocol, ProviderError, Rule,
+    Api, Facts, Kind, KindDefaults, LoginResult, Profile, Protocol, ProviderError, Rule, Wanted,
 };
-use crate::{
-    config::{AllowRules, TokenAuth},
-    session::ProviderTokens,
-};
+use crate::{config::TokenAuth, session::ProviderTokens};
 
 /// GitHub's REST API media type ("Getting started with the REST API").
 const API_JSON: &str = "application/vnd.github+json";
@@ -102,7 +99,7 @@ impl Kind for Github {
 
     /// Every *verified* address of `GET /user/emails`; the organizations of `GET /user/orgs`
     /// and the teams of `GET /user/teams` (REST API, "Organizations" and "Teams"; both need
-    /// `read:org`, which the configuration adds). An organization with OAuth App access
+    /// `read:org`, which the configuration adds), each only when a rule needs it. An organization with OAuth App access
     /// restrictions that has not approved this app is not listed: as far as this app may know,
     /// the person is not a member — and so they are not, here.
     async fn facts(
@@ -110,7 +107,7 @@ impl Kind for Github {
         api: &Api<'_>,
         token: &AccessToken,
         _login: &LoginResult,
-        allow: &AllowRules,
+        wanted: &Wanted,
     ) -> Result<Facts, ProviderError> {
         let base = api_base(api)?;
         // One page of 100, GitHub's largest: the default page of 30 would hide the 31st org.
@@ -134,7 +131,7 @@ impl Kind for Github {
         };
         let lower = |v: Option<String>| v.map(|s| s.to_lowercase());
         let mut facts = Facts::default();
-        if allow.needs_emails() {
+        if wanted.emails {
             facts.verified_emails = list("/user/emails?per_page=100")
                 .await?
                 .iter()
@@ -142,14 +139,14 @@ impl Kind for Github {
                 .filter_map(|e| lower(field(e, "email")))
                 .collect();
         }
-        if !allow.github_orgs.is_empty() {
+        if wanted.orgs {
             facts.orgs = list("/user/orgs?per_page=100")
                 .await?
                 .iter()
                 .filter_map(|o| lower(field(o, "login")))
                 .collect();
         }
-        if !allow.github_teams.is_empty() {
+        if wanted.teams {
             facts.teams = list("/user/teams?per_page=100")
                 .await?
                 .iter()

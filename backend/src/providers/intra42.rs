@@ -11,9 +11,9 @@ use shared::{ProfileDetails, User};
 
 use super::{
     standard::{field, get_json},
-    Api, Facts, Kind, KindDefaults, LoginResult, Profile, Protocol, ProviderError, Rule,
+    Api, Facts, Kind, KindDefaults, LoginResult, Profile, Protocol, ProviderError, Rule, Wanted,
 };
-use crate::config::{AllowRules, TokenAuth};
+use crate::config::TokenAuth;
 
 pub struct Intra42;
 
@@ -71,7 +71,7 @@ impl Kind for Intra42 {
         _api: &Api<'_>,
         _token: &AccessToken,
         login: &LoginResult,
-        _allow: &AllowRules,
+        _wanted: &Wanted,
     ) -> Result<Facts, ProviderError> {
         let me = login.raw.as_ref();
         let campuses = me

@@ -156,8 +156,10 @@ async fn finish_login(
         .token_exchange_took(provider.id(), started.elapsed());
     let login = login?;
     // Rule 18: who may log in, on what the provider vouches for. A refusal leaves no session,
-    // and the tokens just issued are revoked.
-    if let Err(denied) = provider.check_access(&login).await? {
+    // and the tokens just issued are revoked. The facts are kept for the policies, and read
+    // again later (rule 22).
+    let facts = provider.facts(&login).await?;
+    if let Err(denied) = provider.check_access(facts.as_ref(), &login.user) {
         provider.revoke(&login.tokens).await;
         tracing::info!(provider = %provider.id(), subject = %login.user.subject, "login denied by the access rules");
         return Err(AppError::AccessDenied(denied));
@@ -169,7 +171,11 @@ async fn finish_login(
         .and_then(|sid| sid.as_str())
         .map(str::to_owned);
     let config = &state.config.session;
-    let facts = session::LoginFacts { user_agent, sid };
+    let facts = session::LoginFacts {
+        user_agent,
+        sid,
+        facts,
+    };
     session::log_in(session, config, login.user.clone(), &login.tokens, facts).await?;
     tracing::info!(provider = %provider.id(), subject = %login.user.subject, "login succeeded");
     Ok(SessionResponse {

@@ -12,6 +12,7 @@ mod fresh;
 mod layer;
 mod life;
 mod lock;
+mod recheck;
 mod record;
 mod sealed;
 pub(crate) mod store;
@@ -26,4 +27,4 @@ pub use layer::{
 pub use lock::{Locks, RequestLock, SessionLock};
 pub use record::{log_in, now, read_record, IdToken, LoginFacts, LoginRecord, ProviderTokens};
 pub use sealed::{Contents, SealedStore};
-pub use store::{Counts, Entry, Key, Store};
+pub use store::{Changed, Counts, Entry, Key, Store};

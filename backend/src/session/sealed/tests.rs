@@ -51,6 +51,10 @@ fn login_record(subject: &str, access_token: &str) -> Record {
     let facts = LoginFacts {
         user_agent: None,
         sid: Some(format!("sid-of-{subject}")),
+        facts: Some(crate::providers::Facts {
+            teams: vec!["apollo/flight-software".into()],
+            ..Default::default()
+        }),
     };
     let auth = LoginRecord::new(user, &tokens, facts);
     Record {
@@ -68,7 +72,7 @@ async fn a_new_login_is_written_once_with_its_tokens_sealed_to_its_key_never_in_
         sealed.create(&mut record).await.unwrap();
         let key = Key::of_session(&record.id);
         let stored = store.get(&key).await.unwrap().expect("written");
-        for clear in ["at-in-clear", "person-42", "dev", "sid-of"] {
+        for clear in ["at-in-clear", "person-42", "dev", "sid-of", "flight-software"] {
             assert!(!stored.contains(clear), "{clear} in {stored}");
         }
         let loaded = sealed.load(&record.id).await.unwrap().expect("opens");
