@@ -44,7 +44,7 @@ impl CurrentUser {
     }
 
     /// This session's key in the store.
-    pub(super) fn key(&self) -> Result<Key, AppError> {
+    pub(crate) fn key(&self) -> Result<Key, AppError> {
         let id = self.session.id().ok_or(AppError::NotLoggedIn)?;
         Ok(Key::of_session(&id))
     }
