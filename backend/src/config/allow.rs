@@ -74,7 +74,11 @@ pub(super) struct RawAllow {
 impl RawAllow {
     /// The rules of the table `table` (`providers.{id}.allow`, `policies.{name}`), each a
     /// kind `supported` lists.
-    pub(super) fn validate(self, table: &str, supported: &[Rule]) -> Result<AllowRules, ConfigError> {
+    pub(super) fn validate(
+        self,
+        table: &str,
+        supported: &[Rule],
+    ) -> Result<AllowRules, ConfigError> {
         let key = |name: &str| format!("{table}.{name}");
         let mut rules = AllowRules {
             groups_claim: "groups".into(),

@@ -37,7 +37,11 @@ pub(super) fn check_against(
     policy: &Policy,
     providers: &[ProviderConfig],
 ) -> Result<(), ConfigError> {
-    let checkable = |rule: Rule| providers.iter().any(|p| kind(p.kind).rules().contains(&rule));
+    let checkable = |rule: Rule| {
+        providers
+            .iter()
+            .any(|p| kind(p.kind).rules().contains(&rule))
+    };
     match ALL_RULES
         .into_iter()
         .find(|rule| !policy.rules.list(*rule).is_empty() && !checkable(*rule))

@@ -60,9 +60,8 @@ mod tests {
 
     #[test]
     fn a_refusal_names_the_kinds_of_rule_never_the_values_they_list() {
-        let admins = policy(
-            "github_teams = [\"secret-org/red-team\"]\nemails = [\"boss@hidden.example\"]",
-        );
+        let admins =
+            policy("github_teams = [\"secret-org/red-team\"]\nemails = [\"boss@hidden.example\"]");
         let refused = admit(&admins, &user(), None).unwrap_err();
         assert_eq!(refused.code(), "access_denied");
         let message = refused.to_string();

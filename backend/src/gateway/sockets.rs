@@ -148,7 +148,10 @@ impl Sockets {
         self.hear(state);
         let notify = Arc::new(Notify::new());
         let mut watched = self.inner.watched.lock().unwrap_or_else(|e| e.into_inner());
-        watched.entry(key).or_default().push(Arc::downgrade(&notify));
+        watched
+            .entry(key)
+            .or_default()
+            .push(Arc::downgrade(&notify));
         Watcher {
             notify,
             key,

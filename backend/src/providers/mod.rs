@@ -87,12 +87,7 @@ pub struct Provider {
 }
 
 impl Provider {
-    fn new(
-        config: &ProviderConfig,
-        policies: &[Policy],
-        origin: &str,
-        http: ProviderHttp,
-    ) -> Self {
+    fn new(config: &ProviderConfig, policies: &[Policy], origin: &str, http: ProviderHttp) -> Self {
         let kind = kind(config.kind);
         let rules = config.allow.iter().chain(policies.iter().map(|p| &p.rules));
         let wanted = Wanted::of(rules, kind.rules());
@@ -233,7 +228,9 @@ impl Provider {
         let endpoints = self.flow.endpoints().await?;
         let token = &login.tokens.access_token;
         let api = self.api(&endpoints);
-        Ok(Some(self.kind.facts(&api, token, login, &self.wanted).await?))
+        Ok(Some(
+            self.kind.facts(&api, token, login, &self.wanted).await?,
+        ))
     }
 
     /// The facts about `user` read again with `tokens` (rule 22): the kind's profile call

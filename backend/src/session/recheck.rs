@@ -73,8 +73,10 @@ pub(super) async fn recheck_under_lock(
     }
     let provider_id = provider.id().to_owned();
     let refreshable = current.tokens.refresh_token.is_some();
-    if needs_refresh(&current.tokens) && refreshable {
-        // The refresh reads the facts again with its new tokens.
+    // The refresh reads the facts again with its new tokens. An id_token is a snapshot of the
+    // claims when it was issued (a `groups` claim may be in it only): with one, the facts are
+    // read again through a refresh, whose new id_token is the provider's word as of now.
+    if refreshable && (needs_refresh(&current.tokens) || current.tokens.id_token.is_some()) {
         let used = current.tokens.access_token.clone();
         return refresh_under_lock(state, key, provider_id, used, request_copy).await;
     }

@@ -80,9 +80,7 @@ pub async fn look_at(state: &AppState, key: Key) -> Seen {
     }
     // The sealed expiry, moved by the requests that use the session (on any replica).
     let idle_end = contents.expires_at.saturating_add(999) / 1000;
-    let mut look_again_at = idle_end
-        .min(absolute_end)
-        .min(now + LOOK_AT_LEAST_EVERY);
+    let mut look_again_at = idle_end.min(absolute_end).min(now + LOOK_AT_LEAST_EVERY);
     if reads_facts {
         look_again_at = look_again_at.min(record.facts_read_at + secs(config.recheck));
     }

@@ -6,6 +6,7 @@ mod helpers;
 mod logs;
 mod redis_server;
 mod sessions_support;
+mod sockets_support;
 mod upstream;
 
 mod access_rules;
@@ -36,4 +37,5 @@ mod sessions_locks;
 mod sessions_redis;
 mod sessions_sealed;
 mod sessions_sqlite;
+mod sockets_end_with_sessions;
 mod static_files;

@@ -127,9 +127,7 @@ fn an_upstream_id_that_is_a_reserved_audience_stops_start_up_naming_it() {
 #[test]
 fn an_access_token_goes_over_https_only_off_loopback() {
     let upstream = |url: &str, token: bool| {
-        format!(
-            "[upstreams.app]\nprefix = \"/api/app\"\nurl = \"{url}\"\naccess_token = {token}\n"
-        )
+        format!("[upstreams.app]\nprefix = \"/api/app\"\nurl = \"{url}\"\naccess_token = {token}\n")
     };
     let error = refused(&upstream("http://app.internal:9000/x", true));
     assert!(error.contains("upstreams.app.access_token"), "{error}");

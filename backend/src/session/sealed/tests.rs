@@ -72,7 +72,13 @@ async fn a_new_login_is_written_once_with_its_tokens_sealed_to_its_key_never_in_
         sealed.create(&mut record).await.unwrap();
         let key = Key::of_session(&record.id);
         let stored = store.get(&key).await.unwrap().expect("written");
-        for clear in ["at-in-clear", "person-42", "dev", "sid-of", "flight-software"] {
+        for clear in [
+            "at-in-clear",
+            "person-42",
+            "dev",
+            "sid-of",
+            "flight-software",
+        ] {
             assert!(!stored.contains(clear), "{clear} in {stored}");
         }
         let loaded = sealed.load(&record.id).await.unwrap().expect("opens");

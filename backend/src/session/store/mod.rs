@@ -259,9 +259,12 @@ impl Store {
                 sweep_every,
                 changes,
             ),
-            StoreConfig::Sqlite(path) => {
-                Store::with(sqlite::shared(path).await?, Vec::new(), sweep_every, changes)
-            }
+            StoreConfig::Sqlite(path) => Store::with(
+                sqlite::shared(path).await?,
+                Vec::new(),
+                sweep_every,
+                changes,
+            ),
             StoreConfig::Redis(url) => {
                 let (redis, tasks) = redis::Redis::open(url, changes.clone()).await?;
                 Store::with(Arc::new(redis), tasks, sweep_every, changes)

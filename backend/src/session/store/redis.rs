@@ -428,9 +428,10 @@ fn listen(
                 Err(broadcast::error::RecvError::Closed) => return,
             };
             // Anything but another process's `{process} {key}` is not a notice of ours.
-            let key = notice.as_deref().and_then(|n| n.split_once(' ')).and_then(
-                |(from, key)| (from != process).then(|| Key::from_hex(key)).flatten(),
-            );
+            let key = notice
+                .as_deref()
+                .and_then(|n| n.split_once(' '))
+                .and_then(|(from, key)| (from != process).then(|| Key::from_hex(key)).flatten());
             if let Some(key) = key {
                 let _ = changes.send(Changed::Session(key));
             }
