@@ -2,41 +2,14 @@
 //! and its demo users: every rule kind admits whom it names and refuses the others with 403
 //! `access_denied` naming the rule, no session, the fresh tokens revoked.
 
-use devprovider::{Client, Config, DevProvider, Dialect};
+use devprovider::{Config, DevProvider, Dialect};
 
 use crate::{helpers::*, sessions_support::*};
 
 /// devprovider in `dialect` as provider `p` of `kind`, its endpoints named, with `allow`.
 async fn with_rules(dialect: Dialect, kind: &str, allow: &str) -> (TestApp, DevProvider) {
-    let provider = DevProvider::start(Config {
-        clients: vec![Client {
-            id: CLIENT_ID.into(),
-            secret: CLIENT_SECRET.into(),
-            redirect_uris: vec![format!("{ORIGIN}/callback/p")],
-            backchannel_logout_uri: None,
-        }],
-        ..Config::for_dialect(dialect)
-    })
-    .await
-    .unwrap();
-    let base = provider.base_url();
-    let endpoints = match dialect {
-        Dialect::Standard => format!("issuer = \"{}\"", provider.issuer()),
-        Dialect::Github => format!(
-            "authorize_url = \"{base}/login/oauth/authorize\"\n        \
-             token_url = \"{base}/login/oauth/access_token\"\n        \
-             userinfo_url = \"{base}/user\"\n        issuer = \"{base}/login/oauth\""
-        ),
-        Dialect::Intra42 => format!(
-            "authorize_url = \"{base}/oauth/authorize\"\n        \
-             token_url = \"{base}/oauth/token\"\n        userinfo_url = \"{base}/v2/me\""
-        ),
-    };
-    let config = format!(
-        "{}\n        [providers.p]\n        kind = \"{kind}\"\n        client_id = \"{CLIENT_ID}\"\n        \
-         client_secret = \"{CLIENT_SECRET}\"\n        {endpoints}\n        [providers.p.allow]\n        {allow}\n",
-        config_toml(&provider.issuer())
-    );
+    let (provider, table) = devprovider_as(dialect, kind, Config::for_dialect(dialect)).await;
+    let config = format!("{table}        [providers.p.allow]\n        {allow}\n");
     (spawn_app_with(&config).await, provider)
 }
 

@@ -30,6 +30,7 @@ mod id_token;
 mod leakage;
 mod login_flow;
 mod metrics;
+mod policies;
 mod providers;
 mod security_rules;
 mod sessions_control;
