@@ -35,6 +35,9 @@ async fn a_websocket_quiet_for_its_idle_timeout_is_closed_and_a_busy_one_is_not(
     let (app, _upstream, ada, _p) = logged_in("websocket_idle_timeout_secs = 2").await;
     let mut quiet = open_socket(&app, "/api/app/ws", &ada).await;
     let mut busy = open_socket(&app, "/api/app/ws", &ada).await;
+    assert_echoes(&mut quiet, "open").await;
+    let open = |n: usize| format!("portero_websockets_open {n}\n");
+    assert!(app.metrics().await.contains(&open(2)));
     let talking = async {
         // Four seconds of talk, twice the timeout.
         for i in 0..8 {
@@ -48,6 +51,7 @@ async fn a_websocket_quiet_for_its_idle_timeout_is_closed_and_a_busy_one_is_not(
     };
     tokio::join!(talking, idled);
     assert_echoes(&mut busy, "still talking").await;
+    assert!(app.metrics().await.contains(&open(1)));
 }
 
 #[tokio::test]
