@@ -13,7 +13,7 @@ use crate::{helpers::*, sessions_support::*, upstream::Upstream};
 
 /// Portero with devprovider in `dialect` as `[providers.p]`, `session_lines` in `[session]`
 /// (a `store` among them replaces memory), and `extra` (policies, an `allow` table, upstreams;
-/// `{app}` is the recording app's URL).
+/// `{app}` is the recording app's URL, and the guide's app at 127.0.0.1:9000 the recording app).
 async fn with_policies(
     dialect: Dialect,
     kind: &str,
@@ -28,7 +28,11 @@ async fn with_policies(
     } else {
         "store = \"memory\""
     };
-    let config = format!("{table}\n{}", extra.replace("{app}", &upstream.url())).replace(
+    let extra = extra.replace("{app}", &upstream.url()).replace(
+        "http://127.0.0.1:9000",
+        &format!("http://{}", upstream.addr),
+    );
+    let config = format!("{table}\n{extra}").replace(
         "store = \"memory\"",
         &format!("{store}\n        {session_lines}"),
     );
@@ -46,6 +50,54 @@ async fn logged_in(app: &TestApp, user: &str) -> Browser {
 /// `GET /api/auth?policy={policy}` as nginx's `auth_request` asks it for `browser`.
 async fn auth(browser: &Browser, policy: &str) -> Reply {
     browser.get(&format!("/api/auth?policy={policy}")).await
+}
+
+/// docs/integrate.md, "Policies", shows this as it is (`backend/tests/integrate_doc.rs`).
+const GUIDE: &str = r#"
+[policies.admins]              # the vocabulary of [providers.*.allow]; any rule that matches admits
+github_teams = ["apollo-guidance/flight-software"]
+emails = ["grace@example.com"] # verified addresses only
+
+[upstreams.admin]
+prefix = "/api/admin"
+url = "http://127.0.0.1:9000/admin"
+policy = "admins"              # anyone else: 403 access_denied, and the app hears nothing
+"#;
+
+#[tokio::test]
+async fn the_policy_of_the_integration_guide_admits_the_team_and_the_address_it_lists_only() {
+    let (app, _provider, upstream) = with_policies(
+        Dialect::Github,
+        "github",
+        Config::for_dialect(Dialect::Github),
+        "",
+        GUIDE,
+    )
+    .await;
+    for (user, status) in [
+        ("margaret", 200),
+        ("grace", 200),
+        ("ada", 403),
+        ("alan", 403),
+    ] {
+        let browser = logged_in(&app, user).await;
+        let reply = browser.get("/api/admin/reports?year=2026").await;
+        assert_eq!(reply.status, status, "{user}: {}", reply.body);
+        let auth = auth(&browser, "admins").await;
+        assert_eq!(auth.status, status, "{user} at /api/auth: {}", auth.body);
+    }
+    let heard: Vec<String> = upstream
+        .received()
+        .iter()
+        .map(|r| format!("{} {}", r.header("x-portero-login"), r.target))
+        .collect();
+    assert_eq!(
+        heard,
+        [
+            "margaret /admin/reports?year=2026",
+            "grace /admin/reports?year=2026"
+        ]
+    );
 }
 
 /// Long enough for facts read at login to be due again with `recheck_secs = 2`.
