@@ -260,15 +260,12 @@ async fn look(state: &AppState, owner: &Owner) -> Result<Instant, (u16, &'static
     match session::look_at(state, owner.key).await {
         Seen::Ended => Err(SESSION_ENDED),
         Seen::Unsure { look_again_at } => Ok(at(look_again_at)),
-        Seen::Live {
-            user,
-            facts,
-            look_again_at,
-        } => {
+        Seen::Live(live) => {
             if let Some(policy) = &owner.policy {
-                policy::admit(policy, &user, facts.as_ref()).map_err(|_| POLICY_REFUSES)?;
+                let refused = policy::admit(policy, &live.user, live.facts.as_ref());
+                refused.map_err(|_| POLICY_REFUSES)?;
             }
-            Ok(at(look_again_at))
+            Ok(at(live.look_again_at))
         }
     }
 }

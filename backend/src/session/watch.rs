@@ -18,19 +18,24 @@ const RETRY_AFTER: i64 = 5;
 /// What a look at a session finds.
 #[derive(Debug)]
 pub enum Seen {
-    /// Logged in: the person, their facts (read again first when due), and when to look
-    /// again at the latest (seconds since the epoch).
-    Live {
-        user: User,
-        facts: Option<Facts>,
-        look_again_at: i64,
-    },
+    /// Logged in.
+    Live(Box<Live>),
     /// Ended: logged out, expired (idle or absolute), refused a refresh, no longer admitted by
     /// its provider's access rules.
     Ended,
     /// The store or the provider did not answer: nothing is known to have ended; look again
     /// at `look_again_at`.
     Unsure { look_again_at: i64 },
+}
+
+/// A logged-in session as a look finds it.
+#[derive(Debug)]
+pub struct Live {
+    pub user: User,
+    /// Their facts, read again first when they were due.
+    pub facts: Option<Facts>,
+    /// When to look again at the latest (seconds since the epoch).
+    pub look_again_at: i64,
 }
 
 /// Looks at the session under `key` now, reading its facts again first when they are due
@@ -84,11 +89,11 @@ pub async fn look_at(state: &AppState, key: Key) -> Seen {
     if reads_facts {
         look_again_at = look_again_at.min(record.facts_read_at + secs(config.recheck));
     }
-    Seen::Live {
+    Seen::Live(Box::new(Live {
         user: record.user,
         facts: record.facts,
         look_again_at,
-    }
+    }))
 }
 
 fn secs(duration: std::time::Duration) -> i64 {

@@ -81,12 +81,7 @@ async fn a_github_organization_rule_asks_for_read_org_and_admits_its_members() {
         "github_orgs = [\"Apollo-Guidance\"]",
     )
     .await;
-    let login = app.browser().start_login("p", None).await;
-    assert!(
-        login.params["scope"].contains("read:org"),
-        "{:?}",
-        login.params
-    );
+    assert_scope_asked(&app, "p", "read:org").await;
     assert_admitted(&app, "margaret").await;
     assert_denied(&app, &provider, "ada", "github_orgs (apollo-guidance)", 1).await;
 }

@@ -414,6 +414,16 @@ impl Browser {
     }
 }
 
+/// A login with `provider` at `app` asks the provider for `scope`.
+pub async fn assert_scope_asked(app: &TestApp, provider: &str, scope: &str) {
+    let login = app.browser().start_login(provider, None).await;
+    let scopes = &login.params["scope"];
+    assert!(
+        scopes.split(' ').any(|s| s == scope),
+        "{scope} not in {scopes:?}"
+    );
+}
+
 /// Rule 1: `body` is refused with 400 `invalid_state`, and no token request reaches `provider`.
 pub async fn assert_invalid_state(browser: &Browser, body: Value, provider: &DevProvider) {
     browser

@@ -238,12 +238,7 @@ async fn a_github_team_or_organization_left_while_logged_in_is_refused_once_the_
         policy = \"org\"",
     )
     .await;
-    let login = app.browser().start_login("p", None).await;
-    assert!(
-        login.params["scope"].contains("read:org"),
-        "{:?}",
-        login.params
-    );
+    assert_scope_asked(&app, "p", "read:org").await;
     let margaret = logged_in(&app, "margaret").await;
     assert_eq!(margaret.get("/api/team/x").await.status, 200);
     assert_eq!(margaret.get("/api/org/x").await.status, 200);

@@ -82,12 +82,23 @@ pub async fn log_in_at(browser: &Browser, provider: &str, user: &str) -> Reply {
 /// A request to `app` carrying the session cookie `id`, as the same browser would send it to
 /// another replica behind a load balancer.
 pub async fn call_with_cookie(app: &TestApp, method: Method, path: &str, id: &str) -> Reply {
+    send_with_cookie(app, method, path, None, id).await
+}
+
+/// [`call_with_cookie`] with a JSON `body`.
+pub async fn send_with_cookie(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+    id: &str,
+) -> Reply {
     let cookie = format!("portero_session={id}");
     app.browser()
         .request(
             method,
             path,
-            None,
+            body,
             &[("x-csrf", "1"), ("origin", ORIGIN), ("cookie", &cookie)],
         )
         .await

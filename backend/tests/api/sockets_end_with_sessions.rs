@@ -167,7 +167,7 @@ async fn every_way_a_session_ends_closes_its_sockets(place: Place, name: &str) {
     let grace = world.log_in("grace").await;
     let mut socket = open_socket(a, "/api/app/ws", &grace).await;
     assert_echoes(&mut socket, "grace").await;
-    let out = send(b, Method::POST, "/api/logout", Some(json!({})), &grace).await;
+    let out = send_with_cookie(b, Method::POST, "/api/logout", Some(json!({})), &grace).await;
     assert_eq!(out.status, 200, "{}", out.body);
     assert_noticed(&mut socket, "logout").await;
 
@@ -176,7 +176,7 @@ async fn every_way_a_session_ends_closes_its_sockets(place: Place, name: &str) {
     let mut on_laptop = open_socket(a, "/api/app/ws", &laptop).await;
     let mut on_phone = open_socket(a, "/api/app/ws", &phone).await;
     let everywhere = Some(json!({ "everywhere": true }));
-    let out = send(b, Method::POST, "/api/logout", everywhere, &phone).await;
+    let out = send_with_cookie(b, Method::POST, "/api/logout", everywhere, &phone).await;
     assert_eq!(out.status, 200, "{}", out.body);
     assert_noticed(&mut on_laptop, "everywhere, laptop").await;
     assert_noticed(&mut on_phone, "everywhere, phone").await;
@@ -188,13 +188,15 @@ async fn every_way_a_session_ends_closes_its_sockets(place: Place, name: &str) {
     );
     let mut on_first = open_socket(a, "/api/app/ws", &first).await;
     let mut on_second = open_socket(a, "/api/app/ws", &second).await;
-    let list: Vec<SessionInfo> = send(b, Method::GET, "/api/sessions", None, &second)
+    let list: Vec<SessionInfo> = send_with_cookie(b, Method::GET, "/api/sessions", None, &second)
         .await
         .json();
     let other = list.iter().find(|s| !s.current).expect("the first session");
     let path = format!("/api/sessions/{}", other.id);
     assert_eq!(
-        send(b, Method::DELETE, &path, None, &second).await.status,
+        send_with_cookie(b, Method::DELETE, &path, None, &second)
+            .await
+            .status,
         204
     );
     assert_noticed(&mut on_first, "ended from the list").await;
@@ -215,7 +217,7 @@ async fn every_way_a_session_ends_closes_its_sockets(place: Place, name: &str) {
     let alan = world.log_in("alan").await;
     let mut socket = open_socket(a, "/api/app/ws", &alan).await;
     revoke_grant(&world, &alan).await;
-    let profile = send(b, Method::GET, "/api/profile", None, &alan).await;
+    let profile = send_with_cookie(b, Method::GET, "/api/profile", None, &alan).await;
     assert_eq!(profile.status, 401, "{}", profile.body);
     assert_noticed(&mut socket, "refused refresh").await;
 
@@ -226,7 +228,7 @@ async fn every_way_a_session_ends_closes_its_sockets(place: Place, name: &str) {
     world.provider.set_groups("barbara", &[]).unwrap();
     let waited = RECHECK + WITHIN;
     assert_closed(&mut socket, 4401, waited, "no longer admitted").await;
-    send(b, Method::GET, "/api/me", None, &barbara)
+    send_with_cookie(b, Method::GET, "/api/me", None, &barbara)
         .await
         .assert_error(401, "not_logged_in");
 
@@ -238,14 +240,16 @@ async fn every_way_a_session_ends_closes_its_sockets(place: Place, name: &str) {
     world.provider.set_groups("edsger", &["people"]).unwrap();
     assert_closed(&mut socket, 1008, waited, "policy no longer holds").await;
     assert_eq!(
-        send(b, Method::GET, "/api/me", None, &edsger).await.status,
+        send_with_cookie(b, Method::GET, "/api/me", None, &edsger)
+            .await
+            .status,
         200
     );
-    send(b, Method::GET, "/api/team/notes", None, &edsger)
+    send_with_cookie(b, Method::GET, "/api/team/notes", None, &edsger)
         .await
         .assert_error(403, "access_denied");
     assert_eq!(
-        send(b, Method::GET, "/api/app/notes", None, &edsger)
+        send_with_cookie(b, Method::GET, "/api/app/notes", None, &edsger)
             .await
             .status,
         200
@@ -327,7 +331,7 @@ async fn timeouts_close_websockets(place: Place, name: &str) {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_echoes(&mut idle_socket, "not idle yet").await;
     assert_closed(&mut idle_socket, 4401, WITHIN, "idle timeout").await;
-    send(b, Method::GET, "/api/me", None, &idle)
+    send_with_cookie(b, Method::GET, "/api/me", None, &idle)
         .await
         .assert_error(401, "not_logged_in");
 

@@ -5,8 +5,6 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use reqwest::Method;
-use serde_json::Value;
 use tokio_tungstenite::{
     tungstenite::{client::IntoClientRequest, Message},
     MaybeTlsStream, WebSocketStream,
@@ -73,23 +71,4 @@ pub async fn assert_closed(
     let frame = frame.unwrap_or_else(|| panic!("{what}: a close frame without a code"));
     assert_eq!(u16::from(frame.code), code, "{what}: {frame:?}");
     started.elapsed()
-}
-
-/// A request to `app` as the browser whose session cookie is `cookie` (any replica).
-pub async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    cookie: &str,
-) -> Reply {
-    let cookie = format!("portero_session={cookie}");
-    app.browser()
-        .request(
-            method,
-            path,
-            body,
-            &[("x-csrf", "1"), ("origin", ORIGIN), ("cookie", &cookie)],
-        )
-        .await
 }
