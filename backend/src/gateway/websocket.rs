@@ -106,6 +106,8 @@ impl Framing {
                     self.closing = header.opcode == OpCode::Control(Control::Close);
                     self.closed |= self.closing && length == 0;
                 }
+                // Fourteen bytes always hold a whole header: anything else is not a frame.
+                Ok(None) if more == 0 => return Err(NotFrames),
                 Ok(None) => used += more,
                 Err(_) => return Err(NotFrames),
             }
@@ -154,7 +156,14 @@ where
         }
         let read = tokio::select! {
             read = from.read(&mut buffer) => read,
-            _ = stop.changed(), if !stopping => continue,
+            changed = stop.changed(), if !stopping => {
+                if changed.is_ok() {
+                    continue;
+                }
+                // The relay is gone without a word: nothing will close this side but us.
+                let _ = to.shutdown().await;
+                break End::Closed;
+            }
         };
         let n = match read {
             Ok(0) | Err(_) => {

@@ -143,13 +143,12 @@ async fn admitted(
     record: LoginRecord,
     facts: Facts,
 ) -> Result<Option<LoginRecord>, AppError> {
-    let Err(refusal) = provider.check_access(Some(&facts), &record.user) else {
+    if provider.check_access(Some(&facts), &record.user).is_ok() {
         return Ok(Some(record.with_facts(facts)));
-    };
+    }
     tracing::info!(
         provider = %provider.id(),
         subject = %record.user.subject,
-        refusal = %refusal,
         "the access rules no longer admit this person: every session of theirs ends"
     );
     control::revoke(state, Some(&record)).await;
