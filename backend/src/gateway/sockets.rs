@@ -132,13 +132,13 @@ impl Sockets {
                     return;
                 }
             };
-            sockets.inner.open.send_modify(|n| *n += 1);
+            let counted = Counted::new(&sockets);
             let relay = Relay::start(client, app);
             let ended = run(&state, &sockets, relay, owner.zip(watcher)).await;
             if let Some((code, reason)) = ended {
                 tracing::info!(%upstream, code, reason, "WebSocket closed by Portero");
             }
-            sockets.inner.open.send_modify(|n| *n -= 1);
+            drop(counted);
             drop(permit);
         });
     }
@@ -180,6 +180,22 @@ async fn hear(inner: Weak<Inner>, mut changes: broadcast::Receiver<Changed>) {
             Ok(Changed::Any) | Err(broadcast::error::RecvError::Lagged(_)) => inner.poke_all(),
             Err(broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+/// One open socket in the count a stop waits on, whatever ends its task.
+struct Counted(Arc<Inner>);
+
+impl Counted {
+    fn new(sockets: &Sockets) -> Counted {
+        sockets.inner.open.send_modify(|n| *n += 1);
+        Counted(sockets.inner.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.open.send_modify(|n| *n -= 1);
     }
 }
 

@@ -31,7 +31,7 @@ enum Place {
 /// `/api/team` only `staff`.
 struct World {
     provider: DevProvider,
-    _upstream: Upstream,
+    upstream: Upstream,
     /// Where the sockets are opened.
     a: TestApp,
     /// Where their sessions are ended (A itself but with Redis).
@@ -129,7 +129,7 @@ async fn world(place: Place, name: &str, session_lines: &str) -> World {
     };
     World {
         provider,
-        _upstream: upstream,
+        upstream,
         a,
         b,
         _redis: redis,
@@ -170,6 +170,8 @@ async fn every_way_a_session_ends_closes_its_sockets(place: Place, name: &str) {
     let out = send_with_cookie(b, Method::POST, "/api/logout", Some(json!({})), &grace).await;
     assert_eq!(out.status, 200, "{}", out.body);
     assert_noticed(&mut socket, "logout").await;
+    // The app's side was closed too, with the same code.
+    app_got_close(&world, 4401).await;
 
     // Log out everywhere: both of alan's sockets.
     let (laptop, phone) = (world.log_in("alan").await, world.log_in("alan").await);
@@ -239,6 +241,7 @@ async fn every_way_a_session_ends_closes_its_sockets(place: Place, name: &str) {
     assert_echoes(&mut socket, "edsger in the team").await;
     world.provider.set_groups("edsger", &["people"]).unwrap();
     assert_closed(&mut socket, 1008, waited, "policy no longer holds").await;
+    app_got_close(&world, 1008).await;
     assert_eq!(
         send_with_cookie(b, Method::GET, "/api/me", None, &edsger)
             .await
@@ -256,6 +259,18 @@ async fn every_way_a_session_ends_closes_its_sockets(place: Place, name: &str) {
     );
 
     assert_echoes(&mut control, "the control socket is still open").await;
+}
+
+/// The app's last WebSocket to end got a close frame of `code` (within a second: Portero
+/// writes the browser's first).
+async fn app_got_close(world: &World, code: u16) {
+    for _ in 0..20 {
+        if world.upstream.socket_ends().last() == Some(&Some(code)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the app's socket ends: {:?}", world.upstream.socket_ends());
 }
 
 /// The person of session `cookie` revokes Portero's grant at devprovider (RFC 7009, as the

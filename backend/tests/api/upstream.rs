@@ -1,6 +1,6 @@
 //! An app behind the gateway, for the tests: it records every request it gets and answers in
 //! the ways the tests need (echo, a stream in two chunks, too slow, slower than a lock's lease, a
-//! WebSocket echo).
+//! WebSocket echo that notes how each socket ended).
 
 use std::{
     net::SocketAddr,
@@ -33,6 +33,9 @@ pub struct Recorder {
     pub received: Arc<Mutex<Vec<Received>>>,
     /// `/stream` sends its second chunk once this is notified.
     pub second_chunk: Arc<Notify>,
+    /// How each WebSocket ended for the app: the code of the close frame it got, or `None`
+    /// when its connection just went.
+    pub socket_ends: Arc<Mutex<Vec<Option<u16>>>>,
 }
 
 pub struct Upstream {
@@ -63,6 +66,11 @@ impl Upstream {
 
     pub fn received(&self) -> Vec<Received> {
         self.recorder.received.lock().unwrap().clone()
+    }
+
+    /// How the app's WebSockets have ended so far.
+    pub fn socket_ends(&self) -> Vec<Option<u16>> {
+        self.recorder.socket_ends.lock().unwrap().clone()
     }
 }
 
@@ -154,11 +162,21 @@ async fn ws_echo(
         headers,
         body: Bytes::new(),
     });
+    let ends = recorder.socket_ends.clone();
     upgrade.on_upgrade(|mut socket| async move {
-        while let Some(Ok(message)) = socket.recv().await {
-            if socket.send(message).await.is_err() {
-                return;
+        let end = loop {
+            match socket.recv().await {
+                Some(Ok(axum::extract::ws::Message::Close(frame))) => {
+                    break frame.map(|f| f.code);
+                }
+                Some(Ok(message)) => {
+                    if socket.send(message).await.is_err() {
+                        break None;
+                    }
+                }
+                _ => break None,
             }
-        }
+        };
+        ends.lock().unwrap().push(end);
     })
 }
