@@ -107,6 +107,7 @@ pub async fn forward(
         identity::add_identity_headers(
             &mut headers,
             user.user(),
+            user.verified_email(),
             &state.gateway.signer,
             &state.origin,
             &upstream.id,

@@ -1,7 +1,8 @@
 //! Who may log in (DESIGN.md, "Who may log in"; rule 18): a provider's `allow` table, checked on
 //! what the provider vouches for only — an email counts when the provider says it is verified.
 //! A person matching any listed rule may log in; one matching none gets 403 `access_denied`
-//! with a message naming the rules that failed.
+//! with a message naming the kinds of rule that failed, never the values they allow (who else
+//! may log in is not a refused person's business); those go to the log ([`Denied`]).
 
 use serde_json::Value;
 
@@ -45,6 +46,57 @@ impl Rule {
             Rule::Groups => "groups",
         }
     }
+
+    /// What a refusal says of this rule: its kind, never the values it allows.
+    pub fn unmet(self) -> &'static str {
+        match self {
+            Rule::Emails => "no verified email address of theirs is among the allowed ones",
+            Rule::EmailDomains => "no verified email address of theirs is at an allowed domain",
+            Rule::GithubOrgs => "not in an allowed GitHub organisation",
+            Rule::GithubTeams => "not in an allowed GitHub team",
+            Rule::Intra42Campuses => "not at an allowed 42 campus",
+            Rule::Groups => "not in an allowed group",
+        }
+    }
+}
+
+/// A person no rule admits: who, and which rules failed with the values they allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denied {
+    who: String,
+    failed: Vec<(Rule, String)>,
+}
+
+impl Denied {
+    /// For the person: the kinds of rule that failed, each with its key.
+    pub fn message(&self) -> String {
+        let kinds: Vec<String> = self
+            .failed
+            .iter()
+            .map(|(rule, _)| format!("{} ({})", rule.unmet(), rule.key()))
+            .collect();
+        format!(
+            "{} may not log in here: no access rule matched — {}",
+            self.who,
+            kinds.join("; ")
+        )
+    }
+
+    /// For the log only: each failed rule with the values it allows.
+    pub fn detail(&self) -> String {
+        let rules: Vec<String> = self
+            .failed
+            .iter()
+            .map(|(rule, allowed)| format!("{} ({allowed})", rule.key()))
+            .collect();
+        rules.join("; ")
+    }
+
+    /// The keys of the rules that failed, comma-separated (the audit trail's `rules`).
+    pub fn rules(&self) -> String {
+        let keys: Vec<&str> = self.failed.iter().map(|(rule, _)| rule.key()).collect();
+        keys.join(",")
+    }
 }
 
 /// What a provider vouches for about the person, as far as the configured rules need it.
@@ -87,8 +139,8 @@ pub fn standard_facts(claims: &[&Value], allow: &AllowRules) -> Facts {
     facts
 }
 
-/// `Ok` when `facts` match a rule of `allow`; otherwise the sentence that says which failed.
-pub fn check(allow: &AllowRules, facts: &Facts, who: &str) -> Result<(), String> {
+/// `Ok` when `facts` match a rule of `allow`; otherwise which rules failed.
+pub fn check(allow: &AllowRules, facts: &Facts, who: &str) -> Result<(), Denied> {
     let domain_of = |email: &str| email.rsplit_once('@').map(|(_, d)| d.to_owned());
     let mut failed = Vec::new();
     let mut any = |rule: Rule, listed: &[String], matched: bool| {
@@ -96,7 +148,7 @@ pub fn check(allow: &AllowRules, facts: &Facts, who: &str) -> Result<(), String>
             return false;
         }
         if !matched {
-            failed.push(format!("{} ({})", rule.key(), listed.join(", ")));
+            failed.push((rule, listed.join(", ")));
         }
         matched
     };
@@ -145,10 +197,10 @@ pub fn check(allow: &AllowRules, facts: &Facts, who: &str) -> Result<(), String>
     if emails || domains || orgs || teams || campuses || groups {
         return Ok(());
     }
-    Err(format!(
-        "{who} may not log in here: no access rule matched — {}",
-        failed.join("; ")
-    ))
+    Err(Denied {
+        who: who.to_owned(),
+        failed,
+    })
 }
 
 #[cfg(test)]
@@ -169,8 +221,45 @@ mod tests {
         assert!(check(&rules, &standard_facts(&[&verified], &rules), "ada").is_ok());
         assert!(check(&rules, &standard_facts(&[&student], &rules), "grace").is_ok());
         let refused = check(&rules, &standard_facts(&[&unverified], &rules), "ada").unwrap_err();
-        assert!(refused.contains("emails (ada@example.com)"), "{refused}");
-        assert!(refused.contains("email_domains (school.edu)"), "{refused}");
+        let detail = refused.detail();
+        assert!(detail.contains("emails (ada@example.com)"), "{detail}");
+        assert!(detail.contains("email_domains (school.edu)"), "{detail}");
+        assert_eq!(refused.rules(), "emails,email_domains");
+    }
+
+    #[test]
+    fn a_refusal_names_the_kinds_of_rule_and_never_the_values_they_allow() {
+        let rules = allow(
+            "emails = [\"boss@corp.example\"]\ngithub_orgs = [\"secret-org\"]\n\
+             github_teams = [\"secret-org/core\"]\nintra42_campuses = [\"Madrid\"]\n\
+             groups = [\"staff\"]\nemail_domains = [\"corp.example\"]",
+        );
+        let message = check(&rules, &Facts::default(), "mallory")
+            .unwrap_err()
+            .message();
+        for kind in [
+            "not in an allowed GitHub organisation (github_orgs)",
+            "not in an allowed GitHub team (github_teams)",
+            "not at an allowed 42 campus (intra42_campuses)",
+            "not in an allowed group (groups)",
+            "(emails)",
+            "(email_domains)",
+        ] {
+            assert!(message.contains(kind), "{kind}: {message}");
+        }
+        for value in [
+            "boss@",
+            "corp.example",
+            "secret-org",
+            "core",
+            "madrid",
+            "staff",
+        ] {
+            assert!(
+                !message.to_lowercase().contains(value),
+                "{value}: {message}"
+            );
+        }
     }
 
     #[test]

@@ -28,7 +28,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use shared::{ProfileDetails, ProviderInfo, User};
 
-pub use access::{Facts, Rule, ALL_RULES};
+pub use access::{Denied, Facts, Rule, ALL_RULES};
 pub use error::ProviderError;
 pub use flow::ApiEndpoints;
 pub use kind::{kind, Api, Kind, KindDefaults, Protocol};
@@ -64,6 +64,9 @@ pub struct LoginResult {
     pub id_token_claims: Option<Value>,
     /// The provider API's reply about the person (userinfo, GitHub's `/user`, 42's `/v2/me`).
     pub raw: Option<Value>,
+    /// Rule 21: whether the provider says `user.email` is verified (each kind's
+    /// `Kind::email_verified`). Only then is it told to an app as the person's address.
+    pub email_verified: bool,
 }
 
 /// The live profile (`GET /api/profile`).
@@ -194,12 +197,18 @@ impl Provider {
                 }
             }
         };
-        Ok(LoginResult {
+        let mut login = LoginResult {
             user,
             tokens,
             id_token_claims,
             raw,
-        })
+            email_verified: false,
+        };
+        login.email_verified = self
+            .kind
+            .email_verified(&self.api(&endpoints), &login.tokens.access_token, &login)
+            .await?;
+        Ok(login)
     }
 
     /// OpenID Connect Back-Channel Logout 1.0 §2.6: the logout token's signature and claims
@@ -208,12 +217,12 @@ impl Provider {
         self.flow.logout_token(jwt).await
     }
 
-    /// Rule 18: whether the person of `login` may log in here; the sentence naming the rules
-    /// that failed when not (their tokens are then the caller's to revoke).
+    /// Rule 18: whether the person of `login` may log in here; the rules that failed when not
+    /// (their tokens are then the caller's to revoke).
     pub async fn check_access(
         &self,
         login: &LoginResult,
-    ) -> Result<Result<(), String>, ProviderError> {
+    ) -> Result<Result<(), Denied>, ProviderError> {
         let Some(allow) = &self.allow else {
             return Ok(Ok(()));
         };
@@ -227,11 +236,12 @@ impl Provider {
                 allow,
             )
             .await?;
+        // The login rather than an address: an email rule's refusal then names no domain.
         let who = login
             .user
-            .email
+            .login
             .as_deref()
-            .or(login.user.login.as_deref())
+            .or(login.user.email.as_deref())
             .unwrap_or(&login.user.subject);
         Ok(access::check(allow, &facts, who))
     }

@@ -37,6 +37,7 @@ pub async fn forward_auth(
     };
     let mut headers = gateway::identity_headers(
         user.user(),
+        user.verified_email(),
         &state.gateway.signer,
         &state.origin,
         AUTH_AUDIENCE,

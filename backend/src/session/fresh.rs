@@ -14,6 +14,7 @@ use super::{
     lock::Held, now, record::AUTH_KEY, store::Key, CurrentUser, LoginRecord, ProviderTokens,
 };
 use crate::{
+    audit,
     error::AppError,
     providers::{Provider, ProviderError, REFRESH_MARGIN_SECS},
     state::AppState,
@@ -114,6 +115,7 @@ impl CurrentUser {
             provider.id().to_owned(),
             used.access_token.clone(),
             parked.then(|| self.session.clone()),
+            self.client().clone(),
         );
         // The lock comes back with the outcome and is released here, as the request goes on
         // (or with the task's output, should the request have given up).
@@ -137,6 +139,13 @@ impl CurrentUser {
         let ended = async {
             let _held = self.lock().await?;
             self.session.flush().await?;
+            let key = self.key()?;
+            audit::refresh_failed(
+                self.client(),
+                &self.record.user,
+                &key,
+                "access_token_refused",
+            );
             Ok::<_, AppError>(())
         };
         match ended.await {
@@ -150,13 +159,14 @@ impl CurrentUser {
 /// its lock is held: `None` when the session has ended (while we waited, or because the
 /// provider refused the refresh, which ends it here). Under a lock a request keeps for its
 /// session layer's save, the new tokens are written through that request's copy,
-/// `request_copy`.
+/// `request_copy`. A refresh that fails is an event of the audit trail, `client`'s.
 async fn refresh_under_lock(
     state: AppState,
     key: Key,
     provider: String,
     used: AccessToken,
     request_copy: Option<Session>,
+    client: audit::Client,
 ) -> Result<Option<LoginRecord>, AppError> {
     let unavailable = |e: super::store::Unavailable| AppError::StoreUnavailable(e.to_string());
     let provider = state
@@ -221,10 +231,12 @@ async fn refresh_under_lock(
             state.metrics.refreshed(provider.id(), "refused");
             tracing::info!(provider = %provider.id(), error = %message, "refresh refused");
             state.sessions.remove(&key).await.map_err(unavailable)?;
+            audit::refresh_failed(&client, &current.user, &key, "refused");
             Ok(None)
         }
         Err(e) => {
             state.metrics.refreshed(provider.id(), "failed");
+            audit::refresh_failed(&client, &current.user, &key, "provider_error");
             Err(e.into())
         }
     }

@@ -68,6 +68,9 @@ pub struct LoginRecord {
     /// The provider's session (the id_token's `sid`), for back-channel logout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// Rule 21: the provider says `user.email` is verified (false in records of before).
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// What a login knows beside the person and the tokens.
@@ -75,6 +78,7 @@ pub struct LoginRecord {
 pub struct LoginFacts {
     pub user_agent: Option<String>,
     pub sid: Option<String>,
+    pub email_verified: bool,
 }
 
 impl LoginRecord {
@@ -86,6 +90,7 @@ impl LoginRecord {
             logged_in_at: now(),
             user_agent: facts.user_agent,
             sid: facts.sid,
+            email_verified: facts.email_verified,
         }
     }
 

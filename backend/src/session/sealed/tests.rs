@@ -51,6 +51,7 @@ fn login_record(subject: &str, access_token: &str) -> Record {
     let facts = LoginFacts {
         user_agent: None,
         sid: Some(format!("sid-of-{subject}")),
+        ..LoginFacts::default()
     };
     let auth = LoginRecord::new(user, &tokens, facts);
     Record {
