@@ -3,42 +3,18 @@
 //! `access_denied` naming the kind of rule (never whom it allows), no session, the fresh tokens
 //! revoked.
 
-use devprovider::{Client, Config, DevProvider, Dialect};
+use devprovider::{DevProvider, Dialect};
 
 use crate::{helpers::*, sessions_support::*};
 
 /// devprovider in `dialect` as provider `p` of `kind`, its endpoints named, with `allow`.
 async fn with_rules(dialect: Dialect, kind: &str, allow: &str) -> (TestApp, DevProvider) {
-    let provider = DevProvider::start(Config {
-        clients: vec![Client {
-            id: CLIENT_ID.into(),
-            secret: CLIENT_SECRET.into(),
-            redirect_uris: vec![format!("{ORIGIN}/callback/p")],
-            backchannel_logout_uri: None,
-        }],
-        ..Config::for_dialect(dialect)
-    })
+    with_dialect(
+        dialect,
+        kind,
+        &format!("[providers.p.allow]\n        {allow}"),
+    )
     .await
-    .unwrap();
-    let base = provider.base_url();
-    let endpoints = match dialect {
-        Dialect::Standard => format!("issuer = \"{}\"", provider.issuer()),
-        Dialect::Github => format!(
-            "authorize_url = \"{base}/login/oauth/authorize\"\n        \
-             token_url = \"{base}/login/oauth/access_token\"\n        \
-             userinfo_url = \"{base}/user\"\n        issuer = \"{base}/login/oauth\""
-        ),
-        Dialect::Intra42 => format!(
-            "authorize_url = \"{base}/oauth/authorize\"\n        \
-             token_url = \"{base}/oauth/token\"\n        userinfo_url = \"{base}/v2/me\""
-        ),
-    };
-    let config = format!(
-        "{}\n        [providers.p]\n        kind = \"{kind}\"\n        client_id = \"{CLIENT_ID}\"\n        \
-         client_secret = \"{CLIENT_SECRET}\"\n        {endpoints}\n        [providers.p.allow]\n        {allow}\n",
-        config_toml(&provider.issuer())
-    );
-    (spawn_app_with(&config).await, provider)
 }
 
 /// `user` is refused, the message names `rule` (its kind, never `allowed`, the values it

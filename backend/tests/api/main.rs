@@ -37,3 +37,4 @@ mod sessions_redis;
 mod sessions_sealed;
 mod sessions_sqlite;
 mod static_files;
+mod verified_email;

@@ -1,9 +1,10 @@
 //! What the `sessions_*` tests share: a backend on a chosen store and key, a login through
-//! devprovider (or FakeOidc, with known tokens), a request carrying a given session cookie,
-//! what the store holds checked for tokens, a folder under target/.
+//! devprovider (or FakeOidc, with known tokens) in any of its dialects, a request carrying a
+//! given session cookie, what the store holds checked for tokens, a folder under target/.
 
 use std::path::PathBuf;
 
+use devprovider::{Client, Config, DevProvider, Dialect};
 use reqwest::Method;
 use serde_json::json;
 use shared::{SessionResponse, User};
@@ -18,6 +19,41 @@ pub fn config_on(issuer: &str, store: &str, key_lines: &str) -> String {
         .replace(&format!("secret_key = \"{SECRET_KEY}\""), key_lines);
     assert!(config.contains(&format!("store = \"{store}\"")));
     config
+}
+
+/// devprovider in `dialect` as provider `p` of `kind`, its endpoints named; `extra` follows
+/// the provider's keys (its `allow` table, an upstream, …).
+pub async fn with_dialect(dialect: Dialect, kind: &str, extra: &str) -> (TestApp, DevProvider) {
+    let provider = DevProvider::start(Config {
+        clients: vec![Client {
+            id: CLIENT_ID.into(),
+            secret: CLIENT_SECRET.into(),
+            redirect_uris: vec![format!("{ORIGIN}/callback/p")],
+            backchannel_logout_uri: None,
+        }],
+        ..Config::for_dialect(dialect)
+    })
+    .await
+    .unwrap();
+    let base = provider.base_url();
+    let endpoints = match dialect {
+        Dialect::Standard => format!("issuer = \"{}\"", provider.issuer()),
+        Dialect::Github => format!(
+            "authorize_url = \"{base}/login/oauth/authorize\"\n        \
+             token_url = \"{base}/login/oauth/access_token\"\n        \
+             userinfo_url = \"{base}/user\"\n        issuer = \"{base}/login/oauth\""
+        ),
+        Dialect::Intra42 => format!(
+            "authorize_url = \"{base}/oauth/authorize\"\n        \
+             token_url = \"{base}/oauth/token\"\n        userinfo_url = \"{base}/v2/me\""
+        ),
+    };
+    let config = format!(
+        "{}\n        [providers.p]\n        kind = \"{kind}\"\n        client_id = \"{CLIENT_ID}\"\n        \
+         client_secret = \"{CLIENT_SECRET}\"\n        {endpoints}\n        {extra}\n",
+        config_toml(&provider.issuer())
+    );
+    (spawn_app_with(&config).await, provider)
 }
 
 /// `config_toml(issuer)` with `store` instead of memory, and the test key.
