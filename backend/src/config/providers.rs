@@ -39,6 +39,8 @@ pub struct ProviderConfig {
     pub fields: FieldMap,
     /// `[providers.{id}.allow]`: who may log in (everyone when absent).
     pub allow: Option<AllowRules>,
+    /// OpenID Connect kinds: the keys are read again for an unknown `kid` at most this often.
+    pub jwks_min_refetch: std::time::Duration,
 }
 
 /// `[providers.{id}.allow]` (DESIGN.md, "Who may log in"): lists compared lowercased (GitHub
@@ -270,6 +272,7 @@ pub(super) struct RawProvider {
     email_field: Option<String>,
     avatar_field: Option<String>,
     allow: Option<RawAllow>,
+    jwks_min_refetch_secs: Option<u64>,
 }
 
 pub(super) fn validate(
@@ -329,6 +332,11 @@ pub(super) fn validate(
             profile: default_fields.profile,
         },
         allow,
+        jwks_min_refetch: super::at_least_one(
+            raw.jwks_min_refetch_secs,
+            &key(id, "jwks_min_refetch_secs"),
+            std::time::Duration::from_secs(300),
+        )?,
     })
 }
 

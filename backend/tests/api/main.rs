@@ -14,6 +14,7 @@ mod attacks_discovery;
 mod attacks_flood;
 mod attacks_headers;
 mod attacks_identity;
+mod attacks_logout_token;
 mod attacks_provider;
 mod attacks_race;
 mod attacks_rate_limit;
