@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 pub use providers::{AllowRules, Endpoints, FieldMap, ProviderConfig, TokenAuth};
 pub use server::ServerConfig;
-pub use session::{SessionConfig, SessionStore, DEFAULT_SESSION_STORE};
+pub use session::{RedisUrl, SessionConfig, SessionStore, DEFAULT_SESSION_STORE};
 pub use upstreams::{AssertionConfig, Login, UpstreamConfig, PORTERO_ROUTES};
 
 /// Why a configuration was refused: always names the key (and the environment variable, when

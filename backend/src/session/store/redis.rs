@@ -22,6 +22,7 @@ use fred::{
 };
 
 use super::{now_millis, Backend, Counts, Entry, Key, Unavailable, STORE_TIMEOUT};
+use crate::config::RedisUrl;
 
 /// While Redis is unreachable, the client tries again this often (forever).
 const RECONNECT_DELAY_MS: u32 = 250;
@@ -116,9 +117,11 @@ fn lock_key(key: &Key) -> String {
 
 impl Redis {
     /// The store, and the task that keeps the connection.
-    pub async fn open(url: &str) -> anyhow::Result<(Self, tokio::task::AbortHandle)> {
-        let mut config = RedisConfig::from_url(url)
-            .map_err(|e| anyhow::anyhow!("session.store: {url:?} is not a Redis URL ({e})"))?;
+    /// `url`'s password never appears in what goes wrong: only its masked form.
+    pub async fn open(url: &RedisUrl) -> anyhow::Result<(Self, tokio::task::AbortHandle)> {
+        let mut config = RedisConfig::from_url(url.expose()).map_err(|e| {
+            anyhow::anyhow!("session.store: {url} is not a Redis URL ({})", e.details())
+        })?;
         // Redis down at start-up is an outage like any other: keep trying in the background.
         config.fail_fast = false;
         let client = Builder::from_config(config)
@@ -129,7 +132,7 @@ impl Redis {
             .with_performance_config(|p| p.default_command_timeout = STORE_TIMEOUT)
             .set_policy(ReconnectPolicy::new_constant(0, RECONNECT_DELAY_MS))
             .build()
-            .map_err(|e| anyhow::anyhow!("session.store: cannot use {url:?} ({e})"))?;
+            .map_err(|e| anyhow::anyhow!("session.store: cannot use {url} ({})", e.details()))?;
         let connection = client.connect();
         let started = tokio::time::Instant::now();
         while !client.is_connected() && started.elapsed() < FIRST_CONNECT {
