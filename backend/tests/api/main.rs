@@ -12,6 +12,7 @@ mod access_rules;
 mod attacks_callback;
 mod attacks_discovery;
 mod attacks_flood;
+mod attacks_gateway;
 mod attacks_headers;
 mod attacks_identity;
 mod attacks_logout_token;
