@@ -96,7 +96,7 @@ macro_rules! audit {
             client_address = %$client.address(),
             user_agent = %$client.user_agent(),
             outcome = %$outcome,
-            $($field = %$value,)*
+            $($field = $value,)*
             "audit"
         )
     };

@@ -1,5 +1,7 @@
 //! The `portero` binary itself, as an operator runs it: `--check-config`, request ids, JSON logs,
-//! plain human logs in a pipe, and a SIGTERM during a slow request that lets the request finish.
+//! plain human logs in a pipe, a SIGTERM during a slow request that lets the request finish, and
+//! no secret in what start-up prints. The modules run several processes: kill -9 (`crash.rs`),
+//! the audit trail in the log (`audit_trail.rs`), replicas on one Redis (`replicas.rs`).
 
 use std::{
     process::{Command, Stdio},
@@ -7,6 +9,15 @@ use std::{
 };
 
 use serde_json::json;
+
+mod audit_trail;
+mod crash;
+// The API tests' redis-server, whose dump is theirs alone.
+#[allow(dead_code)]
+#[path = "../api/redis_server.rs"]
+mod redis_server;
+mod replicas;
+mod support;
 use wiremock::{
     matchers::{method, path},
     Mock, MockServer, ResponseTemplate,
@@ -86,6 +97,34 @@ fn check_config_validates_and_names_the_key_that_is_wrong() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("client_id"), "{err}");
+}
+
+/// The password of a Redis URL is a secret: a start-up that refuses the URL, at the check or
+/// when the Redis client reads it, names the key and shows the URL with `***` in its place.
+#[test]
+fn a_redis_password_never_appears_in_a_start_up_error() {
+    let config = write_config("http://127.0.0.1:1", free_port());
+    for (store, args) in [
+        ("redis://:hunter2-secret@", &["--check-config"][..]),
+        ("redis://:hunter2-secret@127.0.0.1:6379/not-a-db", &[][..]),
+    ] {
+        let text = std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("store = \"memory\"", &format!("store = \"{store}\""));
+        let file = config.with_file_name("redis-password.toml");
+        std::fs::write(&file, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_portero"))
+            .args(args)
+            .arg("--config")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{store}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("session.store"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("***"), "the URL is shown masked: {err}");
+    }
 }
 
 #[tokio::test]
