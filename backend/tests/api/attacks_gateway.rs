@@ -16,13 +16,7 @@ use crate::{helpers::*, upstream::Upstream};
 /// `server` lines added to `[server]`.
 async fn open_gateway(server: &str) -> (TestApp, Upstream) {
     let upstream = Upstream::start().await;
-    let config = format!(
-        "{}\n        [upstreams.app]\n        prefix = \"/api/app\"\n        url = \"{}\"\n        \
-         login = \"optional\"\n",
-        config_toml("http://127.0.0.1:1"),
-        upstream.url()
-    )
-    .replace(
+    let config = upstream.open_config().replace(
         "provider_calls_burst = 1000",
         &format!("provider_calls_burst = 1000\n        {server}"),
     );

@@ -101,12 +101,7 @@ async fn a_development_origin_also_allows_images_from_loopback_and_nothing_else_
 async fn portero_s_headers_win_on_its_own_routes_and_an_app_behind_keeps_its_own_on_its_prefix() {
     use axum::{http::header, routing::get, Router};
     let upstream = Upstream::start().await;
-    let config = format!(
-        "{}\n        [upstreams.app]\n        prefix = \"/api/app\"\n        url = \"{}\"\n        \
-         login = \"optional\"\n",
-        config_toml("http://127.0.0.1:1"),
-        upstream.url()
-    );
+    let config = upstream.open_config();
     let portero = portero::Portero::build(portero::Config::from_toml(&config, [], None).unwrap())
         .await
         .unwrap();

@@ -62,6 +62,17 @@ impl Upstream {
         format!("http://{}/app", self.addr)
     }
 
+    /// The test config (no provider is ever called) with this app behind `/api/app`, open to
+    /// anyone (`login = "optional"`).
+    pub fn open_config(&self) -> String {
+        format!(
+            "{}\n        [upstreams.app]\n        prefix = \"/api/app\"\n        url = \"{}\"\n        \
+             login = \"optional\"\n",
+            crate::helpers::config_toml("http://127.0.0.1:1"),
+            self.url()
+        )
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.recorder.received.lock().unwrap().clone()
     }

@@ -88,27 +88,28 @@ async fn an_address_the_oidc_provider_has_not_verified_is_never_told_to_an_app()
     );
 }
 
+/// What an app is told of devprovider's `user` once logged in at `app`.
+async fn told_of(app: &TestApp, user: &str) -> [Option<String>; 3] {
+    let browser = app.browser();
+    let reply = log_in_at(&browser, "p", user).await;
+    assert_eq!(reply.status, 200, "{user}: {}", reply.body);
+    told_by_auth(app, &browser).await
+}
+
 #[tokio::test]
 async fn github_and_42_tell_the_addresses_their_apis_vouch_for() {
     let (github, _provider) = with_dialect(Dialect::Github, "github", "").await;
     // Grace keeps her verified address private: it comes from /user/emails.
-    let grace = github.browser();
-    assert_eq!(log_in_at(&grace, "p", "grace").await.status, 200);
     assert_eq!(
-        told_by_auth(&github, &grace).await,
+        told_of(&github, "grace").await,
         verified("grace@example.com")
     );
     // Edsger's is listed unverified there.
-    let edsger = github.browser();
-    assert_eq!(log_in_at(&edsger, "p", "edsger").await.status, 200);
-    assert_eq!(told_by_auth(&github, &edsger).await, NOTHING);
-
+    assert_eq!(told_of(&github, "edsger").await, NOTHING);
     // 42 issues the school address itself.
     let (intra, _provider) = with_dialect(Dialect::Intra42, "intra42", "").await;
-    let ada = intra.browser();
-    assert_eq!(log_in_at(&ada, "p", "ada").await.status, 200);
     assert_eq!(
-        told_by_auth(&intra, &ada).await,
+        told_of(&intra, "ada").await,
         verified("ada@student.42madrid.com")
     );
 }

@@ -112,12 +112,7 @@ async fn assert_me(base: &str, people: &[(Arc<Person>, String)], expected: u16, 
 
 #[tokio::test]
 async fn sqlite_killed_under_load_comes_back_with_every_acknowledged_session_and_no_ended_one() {
-    let provider = devprovider::DevProvider::start(devprovider::Config {
-        clients: vec![dev_client(None)],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let provider = devprovider_for(None).await;
     let db = folder("crash-sqlite").join("sessions.db");
     let config = config(
         &provider.issuer(),
@@ -218,12 +213,7 @@ const RECOMMENDED: [&str; 4] = ["--appendonly", "yes", "--appendfsync", "everyse
 #[tokio::test]
 async fn redis_killed_under_two_replicas_is_a_503_outage_that_ends_within_5_s_losing_no_session() {
     let mut redis = RedisServer::start_with("crash", &RECOMMENDED).await;
-    let provider = devprovider::DevProvider::start(devprovider::Config {
-        clients: vec![dev_client(None)],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let provider = devprovider_for(None).await;
     let config = config(&provider.issuer(), &redis.url(), "");
     let a = Portero::start("crash-redis-a", &config, &[]).await;
     let b = Portero::start("crash-redis-b", &config, &[]).await;

@@ -20,12 +20,7 @@ async fn a_logout_token_accepted_by_one_replica_is_refused_when_replayed_to_the_
         .respond_with(ResponseTemplate::new(200))
         .mount(&catcher)
         .await;
-    let provider = devprovider::DevProvider::start(devprovider::Config {
-        clients: vec![dev_client(Some(&catcher.uri()))],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let provider = devprovider_for(Some(&catcher.uri())).await;
     let config = config(&provider.issuer(), &redis.url(), "");
     let a = Portero::start("replica-a", &config, &[]).await;
     let b = Portero::start("replica-b", &config, &[]).await;

@@ -32,6 +32,16 @@ pub fn dev_client(backchannel: Option<&str>) -> devprovider::Client {
     }
 }
 
+/// devprovider, with this backend as its client ([`dev_client`]).
+pub async fn devprovider_for(backchannel: Option<&str>) -> devprovider::DevProvider {
+    devprovider::DevProvider::start(devprovider::Config {
+        clients: vec![dev_client(backchannel)],
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
 /// A whole configuration: devprovider at `issuer` as `dev`, sessions in `store`, `extra` TOML
 /// after it. Every person of these tests comes from 127.0.0.1: budgets none reaches.
 pub fn config(issuer: &str, store: &str, extra: &str) -> String {
