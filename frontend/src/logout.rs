@@ -1,39 +1,50 @@
+//! Logging out (flow step 8 of docs/design.md).
+
 use leptos::{prelude::*, task::spawn_local};
+use shared::{LogoutRequest, LogoutResponse, ProviderInfo};
 
 use crate::{
-    api,
-    components::ErrorNotice,
+    api::{self, ApiFailure},
     i18n::{fill, tr, use_i18n},
+    portero::use_portero,
+    views::error_notice,
 };
 
-/// `POST /api/logout`, then a full load of `/` so every piece of state starts over. When the
-/// provider offers RP-initiated logout (`end_session_url`), the button gives way to a link that
-/// ends the session at the provider too, and one back to the start page.
+/// A "Log out" button: `POST /api/logout` ends the session (Portero revokes the provider's
+/// tokens where the provider allows it), then the app starts over on `/`, loaded afresh so
+/// nothing of the person stays in memory.
+///
+/// When the provider offers to end its own session too (OpenID Connect RP-initiated logout),
+/// the button gives way to a link there ("Also log out of …") and one back to `/`.
 #[component]
-pub fn LogoutButton(
-    /// The id of the session's provider, to name it in the RP-initiated logout link.
-    #[prop(optional, into)]
-    provider: Option<String>,
-    /// "Log out everywhere" (`#logout-everywhere`): every session of this person ends.
-    #[prop(optional)]
-    everywhere: bool,
-) -> impl IntoView {
+pub fn LogoutButton() -> impl IntoView {
+    logout_button(false)
+}
+
+/// The button; with `everywhere`, "Log out everywhere" (`#logout-everywhere`): every session of
+/// this person ends, on every device.
+pub(crate) fn logout_button(everywhere: bool) -> impl IntoView {
     let i18n = use_i18n();
+    let portero = use_portero();
     let busy = RwSignal::new(false);
-    let failure = RwSignal::new(None);
+    let failure = RwSignal::new(None::<ApiFailure>);
     // (end_session_url, the provider's name) once logged out.
     let ended = RwSignal::new(None::<(String, Option<String>)>);
     let log_out = move |_| {
         busy.set(true);
         failure.set(None);
-        let provider = provider.clone();
+        let provider = portero.user().map(|user| user.provider);
         spawn_local(async move {
-            match api::logout(everywhere).await {
-                Ok(shared::LogoutResponse {
+            let request = LogoutRequest { everywhere };
+            match api::post::<LogoutResponse, _>("/api/logout", &request).await {
+                Ok(LogoutResponse {
                     end_session_url: Some(url),
                 }) => {
                     // Public list, no session needed: the provider's name for the link.
-                    let name = match (provider, api::providers().await) {
+                    let name = match (
+                        provider,
+                        api::get::<Vec<ProviderInfo>>("/api/providers").await,
+                    ) {
                         (Some(id), Ok(list)) => {
                             list.into_iter().find(|p| p.id == id).map(|p| p.name)
                         }
@@ -42,8 +53,8 @@ pub fn LogoutButton(
                     ended.set(Some((url, name)));
                 }
                 // A 401 means the session was already gone: the person is logged out either way.
-                Ok(_) => go_home(),
-                Err(err) if err.is_unauthorized() => go_home(),
+                Ok(_) => start_over(),
+                Err(err) if err.is_unauthorized() => start_over(),
                 Err(err) => {
                     failure.set(Some(err));
                     busy.set(false);
@@ -51,18 +62,19 @@ pub fn LogoutButton(
             }
         });
     };
-    move || match ended.get() {
+    move || {
+        match ended.get() {
         Some((url, name)) => view! {
             <p class="notice" id="logged-out">
                 {tr(|t| t.logged_out)} " "
-                <a id="end-session" href=url>
+                <a id="end-session" href=url rel="external">
                     {move || {
                         let t = i18n.t();
                         fill(t.also_log_out_of, name.as_deref().unwrap_or(t.the_provider))
                     }}
                 </a>
                 " · "
-                <a href="/">{tr(|t| t.back_home)}</a>
+                <a href="/" rel="external">{tr(|t| t.back_home)}</a>
             </p>
         }
         .into_any(),
@@ -71,18 +83,20 @@ pub fn LogoutButton(
                 id=if everywhere { "logout-everywhere" } else { "logout" }
                 type="button"
                 class="secondary"
-                on:click=log_out.clone()
+                on:click=log_out
                 disabled=busy
             >
                 {tr(if everywhere { |t| t.log_out_everywhere } else { |t| t.log_out })}
             </button>
-            {move || failure.get().map(|failure| view! { <ErrorNotice failure /> })}
+            {move || failure.get().map(|failure| error_notice("api-error", None, failure, None, None))}
         }
         .into_any(),
     }
+    }
 }
 
-fn go_home() {
+/// A full load of `/`, so every piece of the person's state starts over.
+fn start_over() {
     if let Some(window) = web_sys::window() {
         let _ = window.location().assign("/");
     }

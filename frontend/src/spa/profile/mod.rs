@@ -4,68 +4,54 @@
 mod app_sees;
 mod sessions;
 
-use leptos::prelude::*;
-use shared::{MeResponse, ProfileDetails};
+use leptos::{prelude::*, task::spawn_local};
+use shared::{ProfileDetails, ProviderInfo, User};
 use wasm_bindgen::JsValue;
 
+use super::texts::{text, texts, SpaTexts};
 use crate::{
-    api,
-    components::{failure_sentence, ErrorNotice, LogoutButton, Skeleton},
-    i18n::{fill, tr, use_i18n, I18n, Lang, Texts},
-    loader::Loaded,
-    plain::decimal,
-    router::use_router,
+    api::{self, ApiFailure},
+    i18n::{fill, tr, use_i18n, I18n, Lang},
+    login::remembered_name,
+    portero::use_portero,
+    views::{error_notice, Retry, Skeleton},
+    LogoutButton,
 };
 use app_sees::AppSeesCard;
 use sessions::Sessions;
 
-/// Where a visitor without a session goes: the start page, which brings them back here after
-/// the login.
-const LOGIN_PATH: &str = "/?return_to=%2Fprofile";
+/// The part of `shared::ProfileResponse` the page shows: the same JSON read without its `raw`
+/// field, the provider's own answer, which no page displays (serde skips unknown fields).
+#[derive(serde::Deserialize)]
+struct Profile {
+    details: ProfileDetails,
+}
 
-/// `/profile`: protected. The person as the session knows them (`/api/me`) at once, then the
-/// provider-specific details fetched live (`/api/profile`).
+/// `/profile`, inside `RequireLogin`: the person as the session knows them (`/api/me`) at
+/// once, then the provider-specific details fetched live (`/api/profile`).
 #[component]
-pub fn Profile() -> impl IntoView {
-    let me = Loaded::new(api::me);
-    let router = use_router();
-    Effect::new(move |_| {
-        if me
-            .get()
-            .is_some_and(|result| result.is_err_and(|err| err.is_unauthorized()))
-        {
-            router.navigate(LOGIN_PATH, true);
-        }
-    });
-
-    let loading = || {
-        view! {
-            <section class="card">
-                <Skeleton id="loading" lines=4 avatar=true />
-            </section>
-        }
-    };
-    move || match me.get() {
-        // A 401 is on its way to the start page: keep showing progress rather than an error.
-        None => loading().into_any(),
-        Some(Err(failure)) if failure.is_unauthorized() => loading().into_any(),
-        Some(Err(failure)) => {
-            let on_retry = Callback::new(move |()| me.reload());
-            view! { <ErrorNotice failure on_retry /> }.into_any()
-        }
-        Some(Ok(me)) => view! { <ProfileCard me /> }.into_any(),
+pub(super) fn ProfilePage() -> impl IntoView {
+    // `RequireLogin` shows this only once `/api/me` answered with a person.
+    match use_portero().me_untracked() {
+        Some(Ok(me)) => view! { <ProfileCard user=me.user expires_at=me.expires_at /> }.into_any(),
+        _ => ().into_any(),
     }
 }
 
 #[component]
-fn ProfileCard(me: MeResponse) -> impl IntoView {
+fn ProfileCard(user: User, expires_at: i64) -> impl IntoView {
     let i18n = use_i18n();
     // Only once `/api/me` said there is a session: no provider call for a visitor without one.
-    let live = Loaded::new(api::profile);
-    let user = me.user;
+    let live = RwSignal::new(None::<Result<Profile, ApiFailure>>);
+    let load = move || {
+        live.set(None);
+        spawn_local(async move { live.set(Some(api::get("/api/profile").await)) });
+    };
+    load();
     let provider_id = user.provider.clone();
     let provider_name = provider_name(&provider_id);
     let name = user.display_name().to_owned();
+    let avatar_of = text(|t| t.avatar_of);
     let avatar = user.avatar_url.clone().map(|src| {
         let name = name.clone();
         view! {
@@ -73,23 +59,25 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
                 id="profile-avatar"
                 class="avatar"
                 src=src
-                alt=move || fill(i18n.t().avatar_of, &name)
+                alt=move || fill(avatar_of(), &name)
                 width="96"
                 height="96"
                 referrerpolicy="no-referrer"
             />
         }
     });
-    // The provider no longer honours the session's tokens (DESIGN.md, rule 11), or the session
+    // The provider no longer honours the session's tokens (docs/design.md, rule 11), or the session
     // was ended elsewhere (another browser's "Log out everywhere"; the sessions list learns it
     // first then): the backend ended the session, so the cards would describe a login that is
     // gone.
     let signed_out = RwSignal::new(false);
     let ended = move || {
         signed_out.get()
-            || live
-                .get()
-                .is_some_and(|answer| answer.is_err_and(|failure| failure.is_unauthorized()))
+            || live.with(|answer| {
+                answer
+                    .as_ref()
+                    .is_some_and(|answer| answer.as_ref().is_err_and(ApiFailure::is_unauthorized))
+            })
     };
     let card = view! {
         <section class="card profile" id="profile" aria-labelledby="profile-name">
@@ -101,44 +89,32 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
                 </div>
             </div>
             <dl class="facts">
-                <dt>{tr(|t| t.profile_login)}</dt>
+                <dt>{text(|t| t.profile_login)}</dt>
                 <dd id="profile-login">{or_missing(user.login, |t| t.not_shared)}</dd>
-                <dt>{tr(|t| t.profile_email)}</dt>
+                <dt>{text(|t| t.profile_email)}</dt>
                 <dd id="profile-email">{or_missing(user.email, |t| t.not_shared)}</dd>
-                <dt>{tr(|t| t.profile_provider)}</dt>
+                <dt>{text(|t| t.profile_provider)}</dt>
                 <dd id="profile-provider">{provider_name}</dd>
-                <dt>{tr(|t| t.profile_session_ends)}</dt>
-                <dd id="profile-expires">{move || local_time(i18n.lang(), me.expires_at)}</dd>
+                <dt>{text(|t| t.profile_session_ends)}</dt>
+                <dd id="profile-expires">{move || local_time(i18n.lang(), expires_at)}</dd>
             </dl>
             <section class="details" aria-labelledby="details-title">
-                <h2 id="details-title">{tr(|t| t.details_title)}</h2>
-                {move || match live.get() {
+                <h2 id="details-title">{text(|t| t.details_title)}</h2>
+                {move || live.with(|answer| match answer {
                     None => view! { <Skeleton id="profile-details-loading" lines=2 /> }.into_any(),
-                    Some(Ok(profile)) => details(i18n, profile.details).into_any(),
-                    Some(Err(failure)) => {
-                    let code = failure.code().to_owned();
-                    view! {
-                        <div
-                            class="notice error"
-                            role="alert"
-                            id="profile-error"
-                            data-error=code
-                        >
-                            <p>
-                                {tr(|t| t.details_failed)} " "
-                                {move || failure_sentence(i18n.t(), &failure, None)}
-                            </p>
-                            <button type="button" id="profile-retry" class="secondary" on:click=move |_| live.reload()>
-                                {tr(|t| t.retry)}
-                            </button>
-                        </div>
-                    }
-                    .into_any()
-                    }
-                }}
+                    Some(Ok(profile)) => details(i18n, profile.details.clone()).into_any(),
+                    Some(Err(failure)) => error_notice(
+                        "profile-error",
+                        Some(Box::new(text(|t| t.details_failed))),
+                        failure.clone(),
+                        None,
+                        Some(Retry("profile-retry", Box::new(load))),
+                    )
+                    .into_any(),
+                })}
             </section>
             <div class="actions">
-                <LogoutButton provider=provider_id.clone() />
+                <LogoutButton />
             </div>
         </section>
     };
@@ -146,7 +122,7 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
         <div class="cards" hidden=ended>
             {card}
             <AppSeesCard />
-            <Sessions provider=provider_id signed_out />
+            <Sessions signed_out />
         </div>
         {move || {
             ended()
@@ -154,8 +130,8 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
                     view! {
                         <section class="card notice-card" id="session-expired" role="alert">
                             <h1>{tr(|t| t.err_session_expired)}</h1>
-                            <a href="/" id="log-in-again" class="button">
-                                {tr(|t| t.log_in_again)}
+                            <a href="/" id="log-in-again" class="button" rel="external">
+                                {text(|t| t.log_in_again)}
                             </a>
                         </section>
                     }
@@ -167,12 +143,12 @@ fn ProfileCard(me: MeResponse) -> impl IntoView {
 /// The provider's name ("42 Intra", not "intra42"): the one this tab's button remembered, else
 /// from the public provider list; the id until that answers.
 fn provider_name(id: &str) -> RwSignal<String> {
-    let remembered = crate::components::remembered_name(id);
+    let remembered = remembered_name(id);
     let name = RwSignal::new(remembered.clone().unwrap_or_else(|| id.to_owned()));
     if remembered.is_none() {
         let id = id.to_owned();
-        leptos::task::spawn_local(async move {
-            if let Some(found) = api::providers()
+        spawn_local(async move {
+            if let Some(found) = api::get::<Vec<ProviderInfo>>("/api/providers")
                 .await
                 .ok()
                 .and_then(|list| list.into_iter().find(|p| p.id == id))
@@ -200,19 +176,18 @@ fn details(i18n: I18n, details: ProfileDetails) -> impl IntoView {
         && public_repos.is_none()
         && followers.is_none();
     if empty {
-        return view! { <p class="missing" id="profile-details-none">{tr(|t| t.details_none)}</p> }
+        return view! { <p class="missing" id="profile-details-none">{text(|t| t.details_none)}</p> }
             .into_any();
     }
-    let row = move |id: &'static str,
-                    label: fn(&crate::i18n::Texts) -> &'static str,
-                    value: Option<String>| {
-        value.map(|value| {
-            view! {
-                <dt>{move || label(i18n.t())}</dt>
-                <dd id=id>{value}</dd>
-            }
-        })
-    };
+    let row =
+        move |id: &'static str, label: fn(&SpaTexts) -> &'static str, value: Option<String>| {
+            value.map(|value| {
+                view! {
+                    <dt>{text(label)}</dt>
+                    <dd id=id>{value}</dd>
+                }
+            })
+        };
     // Only web addresses become links: the value comes from the provider.
     let link = profile_url.map(|url| {
         let shown = url
@@ -229,7 +204,7 @@ fn details(i18n: I18n, details: ProfileDetails) -> impl IntoView {
             view! { <span id="profile-url">{shown}</span> }.into_any()
         };
         view! {
-            <dt>{tr(|t| t.profile_page)}</dt>
+            <dt>{text(|t| t.profile_page)}</dt>
             <dd>{value}</dd>
         }
     });
@@ -238,41 +213,29 @@ fn details(i18n: I18n, details: ProfileDetails) -> impl IntoView {
             {row("profile-campus", |t| t.campus, campus)}
             {row("profile-cursus", |t| t.cursus, cursus)}
             {move || row("profile-level", |t| t.level, level.map(|l| format_level(i18n.lang(), l)))}
-            {row("profile-repos", |t| t.public_repos, public_repos.map(decimal))}
-            {row("profile-followers", |t| t.followers, followers.map(decimal))}
+            {row("profile-repos", |t| t.public_repos, public_repos.map(|n| n.to_string()))}
+            {row("profile-followers", |t| t.followers, followers.map(|n| n.to_string()))}
             {link}
         </dl>
     }
     .into_any()
 }
 
-/// 42 levels have two decimals (`7.42`); Spanish writes the comma. Done with integers: the
-/// standard library's float formatting would add about 10 KB to the WebAssembly, and
-/// `core::fmt` some more.
+/// 42 levels have two decimals (`7.42`); Spanish writes the comma.
 fn format_level(lang: Lang, level: f64) -> String {
-    let hundredths = (level.abs() * 100.0).round() as u64;
-    let sign = if level < 0.0 { "-" } else { "" };
-    let point = match lang {
-        Lang::Es => ',',
-        Lang::En => '.',
-    };
-    let cents = hundredths % 100;
-    let mut text = String::from(sign);
-    text.push_str(&decimal(hundredths / 100));
-    text.push(point);
-    if cents < 10 {
-        text.push('0');
+    let text = format!("{level:.2}");
+    match lang {
+        Lang::Es => text.replace('.', ","),
+        Lang::En => text,
     }
-    text.push_str(&decimal(cents));
-    text
 }
 
 /// Providers may withhold a field (a private GitHub email), and Portero sends no header for a
 /// missing value: say so (`missing`) instead of leaving a gap.
-fn or_missing(value: Option<String>, missing: fn(&Texts) -> &'static str) -> impl IntoView {
+fn or_missing(value: Option<String>, missing: fn(&SpaTexts) -> &'static str) -> impl IntoView {
     match value {
         Some(value) => view! { {value} }.into_any(),
-        None => view! { <span class="missing">{tr(missing)}</span> }.into_any(),
+        None => view! { <span class="missing">{text(missing)}</span> }.into_any(),
     }
 }
 

@@ -4,7 +4,8 @@
 //! so the more specific tokens come first. Good enough to recognise one's own devices; no more
 //! is claimed.
 
-use crate::i18n::{fill, Texts};
+use super::texts::SpaTexts;
+use crate::i18n::fill;
 
 /// (token in the `User-Agent`, browser name), most specific first: Edge and Opera also send
 /// `Chrome/`, Chrome also sends `Safari/`, Chrome and Firefox on iOS send their own tokens.
@@ -36,7 +37,7 @@ const SYSTEMS: [(&str, &str); 8] = [
 ];
 
 /// The browser and the operating system a `User-Agent` names, each when recognised.
-pub fn browser_and_system(user_agent: &str) -> (Option<&'static str>, Option<&'static str>) {
+fn browser_and_system(user_agent: &str) -> (Option<&'static str>, Option<&'static str>) {
     let find = |table: &[(&str, &'static str)]| {
         table
             .iter()
@@ -47,7 +48,7 @@ pub fn browser_and_system(user_agent: &str) -> (Option<&'static str>, Option<&'s
 }
 
 /// "Firefox on Linux", "Chrome", "Unknown browser on Android", or "Unknown browser".
-pub fn device_name(t: &Texts, user_agent: Option<&str>) -> String {
+pub(crate) fn device_name(t: &SpaTexts, user_agent: Option<&str>) -> String {
     let (browser, system) = user_agent.map_or((None, None), browser_and_system);
     let browser = browser.unwrap_or(t.unknown_browser);
     match system {
@@ -59,13 +60,11 @@ pub fn device_name(t: &Texts, user_agent: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::i18n::Lang;
+    use crate::{i18n::Lang, spa::texts::texts};
 
-    #[cfg(target_arch = "wasm32")]
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn common_browsers_are_named() {
         for (user_agent, expected) in [
             (
@@ -105,24 +104,23 @@ mod tests {
             ("curl/8.5.0", "Unknown browser"),
         ] {
             assert_eq!(
-                device_name(Lang::En.texts(), Some(user_agent)),
+                device_name(texts(Lang::En), Some(user_agent)),
                 expected,
                 "{user_agent}"
             );
         }
     }
 
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn names_follow_the_language_and_survive_a_missing_agent() {
         let firefox = "Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0";
         assert_eq!(
-            device_name(Lang::Es.texts(), Some(firefox)),
+            device_name(texts(Lang::Es), Some(firefox)),
             "Firefox en Android"
         );
-        assert_eq!(device_name(Lang::Es.texts(), None), "Navegador desconocido");
+        assert_eq!(device_name(texts(Lang::Es), None), "Navegador desconocido");
         assert_eq!(
-            device_name(Lang::En.texts(), Some("SomeBot (Windows)")),
+            device_name(texts(Lang::En), Some("SomeBot (Windows)")),
             "Unknown browser on Windows"
         );
     }

@@ -4,7 +4,7 @@ use shared::ProviderKind;
 /// A provider's mark, drawn inline (no request to a third party), in the text colour.
 /// Decorative: the button's text already names the provider.
 #[component]
-pub fn BrandMark(kind: ProviderKind) -> impl IntoView {
+pub(crate) fn BrandMark(kind: ProviderKind) -> impl IntoView {
     match kind {
         // GitHub's "mark" (the Octicons `mark-github` glyph).
         ProviderKind::Github => view! {
