@@ -86,7 +86,12 @@ pub struct DevLikeStack {
 
 impl DevLikeStack {
     pub async fn start() -> Result<DevLikeStack> {
-        let builder = Stack::bind().await?;
+        DevLikeStack::start_on(Stack::bind().await?, "").await
+    }
+
+    /// The same on a stack of one's own (another app's `dist/`, say), with `extra` TOML
+    /// appended to the configuration (upstreams…).
+    pub async fn start_on(builder: StackBuilder, extra: &str) -> Result<DevLikeStack> {
         let github = emulator(devprovider::Dialect::Github, &builder.origin, "github").await?;
         let intra42 = emulator(devprovider::Dialect::Intra42, &builder.origin, "intra42").await?;
         let (gh, ft) = (github.base_url(), intra42.base_url());
@@ -111,6 +116,8 @@ impl DevLikeStack {
                 authorize_url = "{ft}/oauth/authorize"
                 token_url = "{ft}/oauth/token"
                 userinfo_url = "{ft}/v2/me"
+
+                {extra}
                 "#
             ))
             .await?;
@@ -153,6 +160,8 @@ pub struct StackBuilder {
     listener: tokio::net::TcpListener,
     pub origin: String,
     session: String,
+    /// What the backend serves: `PORTERO_E2E_DIST` (Portero's SPA) unless set.
+    dist: Option<PathBuf>,
 }
 
 impl Stack {
@@ -168,6 +177,7 @@ impl Stack {
             listener,
             origin,
             session: String::new(),
+            dist: None,
         })
     }
 
@@ -178,6 +188,7 @@ impl Stack {
             listener,
             origin: origin.to_owned(),
             session: String::new(),
+            dist: None,
         })
     }
 }
@@ -198,11 +209,20 @@ impl StackBuilder {
         self
     }
 
+    /// Serves another app's built `dist/` (`server.static_dir`) instead of Portero's SPA.
+    pub fn serving(mut self, dist: PathBuf) -> StackBuilder {
+        self.dist = Some(dist);
+        self
+    }
+
     /// Starts devprovider and the backend; `extra_providers` is TOML appended to the config.
     pub async fn start(self, extra_providers: &str) -> Result<Stack> {
-        let dist = PathBuf::from(std::env::var("PORTERO_E2E_DIST").context(
-            "PORTERO_E2E_DIST is not set: run the browser tests with `cargo xtask test`, which builds dist/ first",
-        )?);
+        let dist = match self.dist {
+            Some(dist) => dist,
+            None => PathBuf::from(std::env::var("PORTERO_E2E_DIST").context(
+                "PORTERO_E2E_DIST is not set: run the browser tests with `cargo xtask test`, which builds dist/ first",
+            )?),
+        };
         if !dist.join("index.html").exists() {
             bail!(
                 "{} has no index.html: build it with `trunk build --release`",
