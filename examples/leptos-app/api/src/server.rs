@@ -24,6 +24,15 @@ async fn list(State(games): State<Games>) -> Json<Vec<Game>> {
     Json(games.lock().map(|games| games.clone()).unwrap_or_default())
 }
 
+/// Who is calling: Portero sets `X-Portero-Login` (percent-encoded) on every request it
+/// forwards, and never passes on a client's own (docs/design.md, rule 17). Behind a network you
+/// do not control, verify the signed `X-Portero-Assertion` too (docs/integrate.md).
+fn player(headers: &HeaderMap) -> Option<String> {
+    let login = headers.get("x-portero-login")?.to_str().ok()?;
+    let login = percent_encoding::percent_decode_str(login).decode_utf8_lossy();
+    Some(login.into_owned())
+}
+
 /// An error in the shape Portero's own errors have, `{"error", "message"}`, which
 /// `portero_leptos::api::ApiFailure` reads.
 #[derive(serde::Serialize)]
@@ -43,14 +52,13 @@ async fn open(
     headers: HeaderMap,
     Json(new): Json<NewGame>,
 ) -> Result<(StatusCode, Json<Game>), Refusal> {
-    // Portero sets this header on every request it forwards and never passes on a client's own
-    // (docs/design.md, rule 17); behind a network you do not control, verify the signed
-    // `X-Portero-Assertion` instead (docs/integrate.md).
-    let host = headers
-        .get("x-portero-login")
-        .and_then(|value| value.to_str().ok())
-        .map(|value| percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned())
-        .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "not_logged_in", "Log in to open a game."))?;
+    let host = player(&headers).ok_or_else(|| {
+        refuse(
+            StatusCode::UNAUTHORIZED,
+            "not_logged_in",
+            "Log in to open a game.",
+        )
+    })?;
     let title = new.title.trim();
     if title.is_empty() || title.chars().count() > 60 {
         return Err(refuse(
