@@ -221,13 +221,20 @@ fn details(i18n: I18n, details: ProfileDetails) -> impl IntoView {
     .into_any()
 }
 
-/// 42 levels have two decimals (`7.42`); Spanish writes the comma.
+/// 42 levels have two decimals (`7.42`); Spanish writes the comma. The browser's
+/// `Intl.NumberFormat` writes it in the reader's language, as dates are.
 fn format_level(lang: Lang, level: f64) -> String {
-    let text = format!("{level:.2}");
-    match lang {
-        Lang::Es => text.replace('.', ","),
-        Lang::En => text,
+    let options = js_sys::Object::new();
+    for key in ["minimumFractionDigits", "maximumFractionDigits"] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &2.into());
     }
+    let locales = js_sys::Array::of1(&lang.tag().into());
+    js_sys::Intl::NumberFormat::new(&locales, &options)
+        .format()
+        .call1(&JsValue::UNDEFINED, &level.into())
+        .ok()
+        .and_then(|text| text.as_string())
+        .unwrap_or_default()
 }
 
 /// Providers may withhold a field (a private GitHub email), and Portero sends no header for a
