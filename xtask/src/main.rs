@@ -344,7 +344,9 @@ fn browser_tests(tools: &tools::Tools, browser: &tools::Browser, tmp: &Path) -> 
     build_spa(tools)?;
     // A Leptos app of one's own on portero-leptos (docs/leptos.md), as its author builds it.
     let example = root().join(EXAMPLE_DIST);
-    step(&format!("trunk build --release {EXAMPLE} ({EXAMPLE_DIST}/)"));
+    step(&format!(
+        "trunk build --release {EXAMPLE} ({EXAMPLE_DIST}/)"
+    ));
     run(tools
         .trunk_release()
         .arg("--config")
