@@ -9,7 +9,7 @@ mod user_agent;
 
 use leptos::prelude::*;
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{FlatRoutes, Route, Router},
     hooks::{use_location, use_query_map},
     path,
 };
@@ -96,14 +96,14 @@ fn App() -> impl IntoView {
                 </nav>
             </header>
             <main id="content">
-                <Routes fallback=NotFound>
+                <FlatRoutes fallback=NotFound>
                     <Route path=path!("/") view=Home />
                     <Route path=path!("/callback/:provider") view=Callback />
                     <Route
                         path=path!("/profile")
                         view=|| view! { <RequireLogin><ProfilePage /></RequireLogin> }
                     />
-                </Routes>
+                </FlatRoutes>
             </main>
         </Router>
     }

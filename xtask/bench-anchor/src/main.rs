@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{FlatRoutes, Route, Router},
     hooks::use_params_map,
     path,
 };
@@ -50,9 +50,9 @@ fn main() {
     mount_to_body(|| {
         view! {
             <Router>
-                <Routes fallback=|| "Not found">
+                <FlatRoutes fallback=|| "Not found">
                     <Route path=path!("/hello/:name") view=Greeting />
-                </Routes>
+                </FlatRoutes>
             </Router>
         }
     })
