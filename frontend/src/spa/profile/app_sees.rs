@@ -7,7 +7,7 @@
 use leptos::{prelude::*, task::spawn_local};
 use shared::AppSees;
 
-use super::{or_missing, text};
+use super::{facts, or_missing, text, Fact};
 use crate::api;
 
 #[component]
@@ -21,28 +21,26 @@ pub fn AppSeesCard() -> impl IntoView {
     move || {
         seen.get().map(|seen| {
             let verified = seen.verified;
+            let badge = view! {
+                <span class=if verified { "badge ok" } else { "badge bad" } data-verified=verified.to_string()>
+                    {text(if verified { |t| t.app_sees_verified } else { |t| t.app_sees_not_verified })}
+                </span>
+            };
             view! {
                 <section class="card" id="app-sees" aria-labelledby="app-sees-title">
                     <h2 id="app-sees-title">{text(|t| t.app_sees_title)}</h2>
                     <p class="intro">{text(|t| t.app_sees_intro)}</p>
-                    <dl class="facts">
-                        <dt>{text(|t| t.app_sees_app)}</dt>
-                        <dd id="app-sees-app"><code>{seen.app}</code></dd>
-                        <dt>{text(|t| t.app_sees_signature)}</dt>
-                        <dd id="app-sees-verified" data-verified=verified.to_string()>
-                            <span class=if verified { "badge ok" } else { "badge bad" }>
-                                {text(if verified { |t| t.app_sees_verified } else { |t| t.app_sees_not_verified })}
-                            </span>
-                        </dd>
-                        <dt>{text(|t| t.app_sees_subject)}</dt>
-                        <dd id="app-sees-subject"><code>{seen.subject}</code></dd>
-                        <dt>{text(|t| t.profile_login)}</dt>
-                        <dd id="app-sees-login">{or_missing(seen.login, |t| t.not_sent)}</dd>
-                        <dt>{text(|t| t.profile_email)}</dt>
-                        <dd id="app-sees-email">{or_missing(seen.email, |t| t.not_sent)}</dd>
-                        <dt>{text(|t| t.app_sees_name)}</dt>
-                        <dd id="app-sees-name">{or_missing(seen.name, |t| t.not_sent)}</dd>
-                    </dl>
+                    {facts(
+                        None,
+                        vec![
+                            Fact("app-sees-app", |t| t.app_sees_app, view! { <code>{seen.app}</code> }.into_any()),
+                            Fact("app-sees-verified", |t| t.app_sees_signature, badge.into_any()),
+                            Fact("app-sees-subject", |t| t.app_sees_subject, view! { <code>{seen.subject}</code> }.into_any()),
+                            Fact("app-sees-login", |t| t.profile_login, or_missing(seen.login, |t| t.not_sent)),
+                            Fact("app-sees-email", |t| t.profile_email, or_missing(seen.email, |t| t.not_sent)),
+                            Fact("app-sees-name", |t| t.app_sees_name, or_missing(seen.name, |t| t.not_sent)),
+                        ],
+                    )}
                 </section>
             }
         })

@@ -88,16 +88,19 @@ fn ProfileCard(user: User, expires_at: i64) -> impl IntoView {
                     <p class="provider-tag">{provider_name}</p>
                 </div>
             </div>
-            <dl class="facts">
-                <dt>{text(|t| t.profile_login)}</dt>
-                <dd id="profile-login">{or_missing(user.login, |t| t.not_shared)}</dd>
-                <dt>{text(|t| t.profile_email)}</dt>
-                <dd id="profile-email">{or_missing(user.email, |t| t.not_shared)}</dd>
-                <dt>{text(|t| t.profile_provider)}</dt>
-                <dd id="profile-provider">{provider_name}</dd>
-                <dt>{text(|t| t.profile_session_ends)}</dt>
-                <dd id="profile-expires">{move || local_time(i18n.lang(), expires_at)}</dd>
-            </dl>
+            {facts(
+                None,
+                vec![
+                    Fact("profile-login", |t| t.profile_login, or_missing(user.login, |t| t.not_shared)),
+                    Fact("profile-email", |t| t.profile_email, or_missing(user.email, |t| t.not_shared)),
+                    Fact("profile-provider", |t| t.profile_provider, provider_name.into_any()),
+                    Fact(
+                        "profile-expires",
+                        |t| t.profile_session_ends,
+                        (move || local_time(i18n.lang(), expires_at)).into_any(),
+                    ),
+                ],
+            )}
             <section class="details" aria-labelledby="details-title">
                 <h2 id="details-title">{text(|t| t.details_title)}</h2>
                 {move || live.with(|answer| match answer {
@@ -162,7 +165,7 @@ fn provider_name(id: &str) -> RwSignal<String> {
 
 /// The provider-specific facts: 42's campus, cursus and level; GitHub's repositories,
 /// followers and page. Each shows only when the provider gave it.
-fn details(i18n: I18n, details: ProfileDetails) -> impl IntoView {
+fn details(i18n: I18n, details: ProfileDetails) -> AnyView {
     let ProfileDetails {
         profile_url,
         campus,
@@ -171,25 +174,30 @@ fn details(i18n: I18n, details: ProfileDetails) -> impl IntoView {
         public_repos,
         followers,
     } = details;
-    let empty = [&profile_url, &campus, &cursus].iter().all(|v| v.is_none())
-        && level.is_none()
-        && public_repos.is_none()
-        && followers.is_none();
-    if empty {
-        return view! { <p class="missing" id="profile-details-none">{text(|t| t.details_none)}</p> }
-            .into_any();
+    let mut rows = Vec::new();
+    let mut row = |id, label, value: Option<String>| {
+        if let Some(value) = value {
+            rows.push(Fact(id, label, value.into_any()));
+        }
+    };
+    row("profile-campus", |t| t.campus, campus);
+    row("profile-cursus", |t| t.cursus, cursus);
+    if let Some(level) = level {
+        rows.push(Fact(
+            "profile-level",
+            |t| t.level,
+            (move || format_level(i18n.lang(), level)).into_any(),
+        ));
     }
-    let row =
-        move |id: &'static str, label: fn(&SpaTexts) -> &'static str, value: Option<String>| {
-            value.map(|value| {
-                view! {
-                    <dt>{text(label)}</dt>
-                    <dd id=id>{value}</dd>
-                }
-            })
-        };
+    let mut row = |id, label, value: Option<u64>| {
+        if let Some(value) = value {
+            rows.push(Fact(id, label, value.to_string().into_any()));
+        }
+    };
+    row("profile-repos", |t| t.public_repos, public_repos);
+    row("profile-followers", |t| t.followers, followers);
     // Only web addresses become links: the value comes from the provider.
-    let link = profile_url.map(|url| {
+    if let Some(url) = profile_url {
         let shown = url
             .trim_start_matches("https://")
             .trim_start_matches("http://")
@@ -203,22 +211,31 @@ fn details(i18n: I18n, details: ProfileDetails) -> impl IntoView {
         } else {
             view! { <span id="profile-url">{shown}</span> }.into_any()
         };
-        view! {
-            <dt>{text(|t| t.profile_page)}</dt>
-            <dd>{value}</dd>
-        }
-    });
-    view! {
-        <dl class="facts" id="profile-details">
-            {row("profile-campus", |t| t.campus, campus)}
-            {row("profile-cursus", |t| t.cursus, cursus)}
-            {move || row("profile-level", |t| t.level, level.map(|l| format_level(i18n.lang(), l)))}
-            {row("profile-repos", |t| t.public_repos, public_repos.map(|n| n.to_string()))}
-            {row("profile-followers", |t| t.followers, followers.map(|n| n.to_string()))}
-            {link}
-        </dl>
+        rows.push(Fact("", |t| t.profile_page, value));
     }
-    .into_any()
+    if rows.is_empty() {
+        return view! { <p class="missing" id="profile-details-none">{text(|t| t.details_none)}</p> }
+            .into_any();
+    }
+    facts(Some("profile-details"), rows)
+}
+
+/// One row of a list of facts: the id of its value, its label, and the value.
+struct Fact(&'static str, fn(&SpaTexts) -> &'static str, AnyView);
+
+/// A `<dl class="facts">`: every list of facts on the page shares this one view.
+fn facts(id: Option<&'static str>, rows: Vec<Fact>) -> AnyView {
+    let rows = rows
+        .into_iter()
+        .map(|Fact(id, label, value)| {
+            let id = (!id.is_empty()).then_some(id);
+            view! {
+                <dt>{text(label)}</dt>
+                <dd id=id>{value}</dd>
+            }
+        })
+        .collect_view();
+    view! { <dl class="facts" id=id>{rows}</dl> }.into_any()
 }
 
 /// 42 levels have two decimals (`7.42`); Spanish writes the comma. The browser's
@@ -239,7 +256,7 @@ fn format_level(lang: Lang, level: f64) -> String {
 
 /// Providers may withhold a field (a private GitHub email), and Portero sends no header for a
 /// missing value: say so (`missing`) instead of leaving a gap.
-fn or_missing(value: Option<String>, missing: fn(&SpaTexts) -> &'static str) -> impl IntoView {
+fn or_missing(value: Option<String>, missing: fn(&SpaTexts) -> &'static str) -> AnyView {
     match value {
         Some(value) => view! { {value} }.into_any(),
         None => view! { <span class="missing">{text(missing)}</span> }.into_any(),
