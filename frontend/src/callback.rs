@@ -7,12 +7,12 @@ use leptos_router::{
     params::ParamsMap,
     NavigateOptions,
 };
-use shared::{codes, ProviderInfo, ReturnTo, SessionRequest, SessionResponse};
+use shared::{codes, ReturnTo, SessionRequest, SessionResponse};
 
 use crate::{
     api::{self, ApiFailure, NETWORK_ERROR},
     i18n::{failure_text, fill, tr, use_i18n},
-    login::{remembered_name, remembered_return_to, start_login},
+    login::{provider_name, remembered_return_to, start_login},
     portero::use_portero,
     views::error_notice,
 };
@@ -62,20 +62,8 @@ pub fn Callback() -> impl IntoView {
         });
     }
 
-    // The provider's display name: the one the login button showed, else the public list's,
-    // else the id. The exchange below does not wait for it.
-    let provider_name =
-        RwSignal::new(remembered_name(&provider).unwrap_or_else(|| provider.clone()));
-    {
-        let provider = provider.clone();
-        spawn_local(async move {
-            if let Ok(list) = api::get::<Vec<ProviderInfo>>("/api/providers").await {
-                if let Some(found) = list.into_iter().find(|p| p.id == provider) {
-                    provider_name.set(found.name);
-                }
-            }
-        });
-    }
+    // Named as the login button named it; the exchange below does not wait for it.
+    let provider_name = provider_name(&provider);
 
     let status = RwSignal::new(Status::Checking);
     // Sends the code to the backend; kept so "Retry" can send it again after a network error.

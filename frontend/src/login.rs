@@ -137,9 +137,23 @@ fn remember_name(id: &str, name: &str) {
     }
 }
 
-/// The name of the provider whose button this tab pressed last, if any.
-pub(crate) fn remembered_name(id: &str) -> Option<String> {
-    session_storage().and_then(|storage| storage.get_item(&name_key(id)).ok().flatten())
+/// The provider's name ("42 Intra", not "intra42"): the one this tab's button showed, else the
+/// public provider list's (`GET /api/providers`, asked now); the id until that answers.
+pub(crate) fn provider_name(id: &str) -> RwSignal<String> {
+    let remembered =
+        session_storage().and_then(|storage| storage.get_item(&name_key(id)).ok().flatten());
+    let name = RwSignal::new(remembered.clone().unwrap_or_else(|| id.to_owned()));
+    if remembered.is_none() {
+        let id = id.to_owned();
+        spawn_local(async move {
+            if let Ok(list) = api::get::<Vec<ProviderInfo>>("/api/providers").await {
+                if let Some(found) = list.into_iter().find(|p| p.id == id) {
+                    name.set(found.name);
+                }
+            }
+        });
+    }
+    name
 }
 
 /// Where the login this tab started last was going: what a new attempt from the callback page

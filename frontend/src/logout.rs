@@ -1,11 +1,12 @@
 //! Logging out (flow step 8 of docs/design.md).
 
 use leptos::{prelude::*, task::spawn_local};
-use shared::{LogoutRequest, LogoutResponse, ProviderInfo};
+use shared::{LogoutRequest, LogoutResponse};
 
 use crate::{
     api::{self, ApiFailure},
     i18n::{fill, tr, use_i18n},
+    login::provider_name,
     portero::use_portero,
     views::error_notice,
 };
@@ -28,30 +29,17 @@ pub(crate) fn logout_button(everywhere: bool) -> impl IntoView {
     let portero = use_portero();
     let busy = RwSignal::new(false);
     let failure = RwSignal::new(None::<ApiFailure>);
-    // (end_session_url, the provider's name) once logged out.
-    let ended = RwSignal::new(None::<(String, Option<String>)>);
+    // The provider's end_session_url, once logged out.
+    let ended = RwSignal::new(None::<String>);
     let log_out = move |_| {
         busy.set(true);
         failure.set(None);
-        let provider = portero.user().map(|user| user.provider);
         spawn_local(async move {
             let request = LogoutRequest { everywhere };
             match api::post::<LogoutResponse, _>("/api/logout", &request).await {
                 Ok(LogoutResponse {
                     end_session_url: Some(url),
-                }) => {
-                    // Public list, no session needed: the provider's name for the link.
-                    let name = match (
-                        provider,
-                        api::get::<Vec<ProviderInfo>>("/api/providers").await,
-                    ) {
-                        (Some(id), Ok(list)) => {
-                            list.into_iter().find(|p| p.id == id).map(|p| p.name)
-                        }
-                        _ => None,
-                    };
-                    ended.set(Some((url, name)));
-                }
+                }) => ended.set(Some(url)),
                 // A 401 means the session was already gone: the person is logged out either way.
                 Ok(_) => start_over(),
                 Err(err) if err.is_unauthorized() => start_over(),
@@ -64,20 +52,25 @@ pub(crate) fn logout_button(everywhere: bool) -> impl IntoView {
     };
     move || {
         match ended.get() {
-        Some((url, name)) => view! {
-            <p class="notice" id="logged-out">
-                {tr(|t| t.logged_out)} " "
-                <a id="end-session" href=url rel="external">
-                    {move || {
-                        let t = i18n.t();
-                        fill(t.also_log_out_of, name.as_deref().unwrap_or(t.the_provider))
-                    }}
-                </a>
-                " · "
-                <a href="/" rel="external">{tr(|t| t.back_home)}</a>
-            </p>
+        Some(url) => {
+            // Named by the public provider list (no session needed), for the link.
+            let name = portero.user().map(|user| provider_name(&user.provider));
+            view! {
+                <p class="notice" id="logged-out">
+                    {tr(|t| t.logged_out)} " "
+                    <a id="end-session" href=url rel="external">
+                        {move || {
+                            let t = i18n.t();
+                            let name = name.map(|name| name.get());
+                            fill(t.also_log_out_of, name.as_deref().unwrap_or(t.the_provider))
+                        }}
+                    </a>
+                    " · "
+                    <a href="/" rel="external">{tr(|t| t.back_home)}</a>
+                </p>
+            }
+            .into_any()
         }
-        .into_any(),
         None => view! {
             <button
                 id=if everywhere { "logout-everywhere" } else { "logout" }

@@ -9,20 +9,35 @@ use crate::{
     i18n::I18n,
 };
 
+/// What the last answer of `GET /api/me` says.
+#[derive(Clone, PartialEq)]
+pub(crate) enum Session {
+    /// No answer yet.
+    Loading,
+    /// A person is signed in, until `expires_at`.
+    In(MeResponse),
+    /// Nobody is (401).
+    Out,
+    /// The server could not be asked, or did not answer as it should.
+    Failed(ApiFailure),
+}
+
 /// Who is signed in, for any component below [`provide_portero`]: a `Copy` handle on the
 /// answer of `GET /api/me`. Get it with [`use_portero`].
 #[derive(Clone, Copy)]
 pub struct Portero {
-    /// `None` until the first answer; then the last one.
-    me: RwSignal<Option<Result<MeResponse, ApiFailure>>>,
+    answer: RwSignal<Session>,
+    /// The answer, changing only when it does: a new answer for the same person leaves the
+    /// pages that show them as they are.
+    session: Memo<Session>,
 }
 
 impl Portero {
     /// The signed-in person (reactive): `None` while the first answer is on its way, when
     /// nobody is signed in, and when the server could not be asked.
     pub fn user(&self) -> Option<User> {
-        self.me.with(|me| match me {
-            Some(Ok(me)) => Some(me.user.clone()),
+        self.session.with(|session| match session {
+            Session::In(me) => Some(me.user.clone()),
             _ => None,
         })
     }
@@ -30,40 +45,46 @@ impl Portero {
     /// `true` until the first answer of `GET /api/me` (reactive): show a placeholder rather
     /// than the login buttons meanwhile.
     pub fn loading(&self) -> bool {
-        self.me.with(Option::is_none)
+        self.session.with(|session| *session == Session::Loading)
     }
 
     /// Asks `GET /api/me` again (after your app logged in or out by other means, say); the
     /// current answer stays until the new one arrives.
     pub fn refetch(&self) {
-        let me = self.me;
-        spawn_local(async move { me.set(Some(api::get("/api/me").await)) });
+        spawn_local(self.reload());
     }
 
-    /// The last answer, with the session's expiry or why there is none.
-    pub(crate) fn me(&self) -> Option<Result<MeResponse, ApiFailure>> {
-        self.me.get()
+    /// The last answer (reactive).
+    pub(crate) fn session(&self) -> Session {
+        self.session.get()
     }
 
     /// The last answer, read once (for a page that shows it as it was when it opened).
     #[cfg_attr(not(feature = "spa"), allow(dead_code))]
-    pub(crate) fn me_untracked(&self) -> Option<Result<MeResponse, ApiFailure>> {
-        self.me.get_untracked()
+    pub(crate) fn session_untracked(&self) -> Session {
+        self.session.get_untracked()
     }
 
     /// Asks again when there is an answer already: for a page that shows who is signed in,
     /// visited again (the first answer is on its way otherwise).
     #[cfg_attr(not(feature = "spa"), allow(dead_code))]
     pub(crate) fn revalidate(&self) {
-        if self.me.with_untracked(Option::is_some) {
+        if self
+            .answer
+            .with_untracked(|answer| *answer != Session::Loading)
+        {
             self.refetch();
         }
     }
 
     /// Asks again and waits for the answer: what a page that needs it shows next.
     pub(crate) async fn reload(self) {
-        let answer = api::get("/api/me").await;
-        self.me.set(Some(answer));
+        let session = match api::get("/api/me").await {
+            Ok(me) => Session::In(me),
+            Err(failure) if failure.is_unauthorized() => Session::Out,
+            Err(failure) => Session::Failed(failure),
+        };
+        self.answer.set(session);
     }
 }
 
@@ -75,8 +96,10 @@ impl Portero {
 /// the browser's; English and Spanish are known.
 pub fn provide_portero() {
     provide_context(I18n::detect());
+    let answer = RwSignal::new(Session::Loading);
     let portero = Portero {
-        me: RwSignal::new(None),
+        answer,
+        session: Memo::new(move |_| answer.get()),
     };
     portero.refetch();
     provide_context(portero);

@@ -4,8 +4,7 @@ use leptos::prelude::*;
 use leptos_router::{hooks::use_navigate, NavigateOptions};
 
 use crate::{
-    api::ApiFailure,
-    portero::use_portero,
+    portero::{use_portero, Session},
     views::{error_notice, Retry, Skeleton},
 };
 
@@ -25,16 +24,8 @@ use crate::{
 pub fn RequireLogin(children: ChildrenFn) -> impl IntoView {
     let portero = use_portero();
     let navigate = use_navigate();
-    // What to show, changing only when that does: a new answer of `/api/me` for the same
-    // person keeps the children as they are.
-    let state = Memo::new(move |_| match portero.me() {
-        Some(Ok(_)) => Access::Granted,
-        None => Access::Waiting,
-        Some(Err(failure)) if failure.is_unauthorized() => Access::LoggedOut,
-        Some(Err(failure)) => Access::Failed(failure),
-    });
     Effect::new(move |_| {
-        if state.get() == Access::LoggedOut {
+        if portero.session() == Session::Out {
             navigate(
                 &login_path(),
                 NavigateOptions {
@@ -44,15 +35,9 @@ pub fn RequireLogin(children: ChildrenFn) -> impl IntoView {
             );
         }
     });
-    move || match state.get() {
-        // A visitor without a session is on the way to the start page: progress, not an error.
-        Access::Waiting | Access::LoggedOut => view! {
-            <section class="card">
-                <Skeleton id="loading" lines=4 avatar=true />
-            </section>
-        }
-        .into_any(),
-        Access::Failed(failure) => {
+    move || match portero.session() {
+        Session::In(_) => children().into_any(),
+        Session::Failed(failure) => {
             let retry = Box::new(move || portero.refetch());
             error_notice(
                 "api-error",
@@ -63,16 +48,14 @@ pub fn RequireLogin(children: ChildrenFn) -> impl IntoView {
             )
             .into_any()
         }
-        Access::Granted => children().into_any(),
+        // A visitor without a session is on the way to the start page: progress, not an error.
+        Session::Loading | Session::Out => view! {
+            <section class="card">
+                <Skeleton id="loading" lines=4 avatar=true />
+            </section>
+        }
+        .into_any(),
     }
-}
-
-#[derive(Clone, PartialEq)]
-enum Access {
-    Waiting,
-    LoggedOut,
-    Granted,
-    Failed(ApiFailure),
 }
 
 /// `/?return_to=` the page in the address bar, with its query, percent-encoded.

@@ -16,7 +16,7 @@ use leptos_router::{
 
 use crate::{
     i18n::{use_i18n, Lang},
-    portero::{provide_portero, use_portero},
+    portero::{provide_portero, use_portero, Session},
     views::{error_notice, Retry, Skeleton},
     Callback, LoginButtons, LogoutButton, RequireLogin,
 };
@@ -143,15 +143,6 @@ fn LangSwitch() -> impl IntoView {
     }
 }
 
-/// What `/` shows.
-#[derive(Clone, PartialEq)]
-enum HomeState {
-    Loading,
-    SignedIn(shared::MeResponse),
-    SignedOut,
-    Failed(crate::api::ApiFailure),
-}
-
 /// `/`: the signed-in person, or the ways to sign in.
 #[component]
 fn Home() -> impl IntoView {
@@ -161,20 +152,14 @@ fn Home() -> impl IntoView {
     let return_to = use_query_map()
         .with_untracked(|query| query.get("return_to"))
         .unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned());
-    let state = Memo::new(move |_| match portero.me() {
-        None => HomeState::Loading,
-        Some(Ok(me)) => HomeState::SignedIn(me),
-        Some(Err(failure)) if failure.is_unauthorized() => HomeState::SignedOut,
-        Some(Err(failure)) => HomeState::Failed(failure),
-    });
-    move || match state.get() {
-        HomeState::Loading => view! {
+    move || match portero.session() {
+        Session::Loading => view! {
             <section class="card">
                 <Skeleton id="loading" lines=3 />
             </section>
         }
         .into_any(),
-        HomeState::Failed(failure) => {
+        Session::Failed(failure) => {
             let retry = Box::new(move || portero.refetch());
             error_notice(
                 "api-error",
@@ -185,7 +170,7 @@ fn Home() -> impl IntoView {
             )
             .into_any()
         }
-        HomeState::SignedIn(me) => view! {
+        Session::In(me) => view! {
             <section class="card">
                 <p class="greeting">
                     {text(|t| t.signed_in_as)} " "
@@ -200,7 +185,7 @@ fn Home() -> impl IntoView {
             </section>
         }
         .into_any(),
-        HomeState::SignedOut => view! {
+        Session::Out => view! {
             <section class="card login" aria-labelledby="login-title">
                 <h1 id="login-title">{text(|t| t.log_in_title)}</h1>
                 <p class="intro">{text(|t| t.log_in_intro)}</p>

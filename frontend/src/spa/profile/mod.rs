@@ -5,15 +5,15 @@ mod app_sees;
 mod sessions;
 
 use leptos::{prelude::*, task::spawn_local};
-use shared::{ProfileDetails, ProviderInfo, User};
+use shared::{ProfileDetails, User};
 use wasm_bindgen::JsValue;
 
 use super::texts::{text, texts, SpaTexts};
 use crate::{
     api::{self, ApiFailure},
     i18n::{fill, tr, use_i18n, I18n, Lang},
-    login::remembered_name,
-    portero::use_portero,
+    login::provider_name,
+    portero::{use_portero, Session},
     views::{error_notice, Retry, Skeleton},
     LogoutButton,
 };
@@ -32,8 +32,10 @@ struct Profile {
 #[component]
 pub(super) fn ProfilePage() -> impl IntoView {
     // `RequireLogin` shows this only once `/api/me` answered with a person.
-    match use_portero().me_untracked() {
-        Some(Ok(me)) => view! { <ProfileCard user=me.user expires_at=me.expires_at /> }.into_any(),
+    match use_portero().session_untracked() {
+        Session::In(me) => {
+            view! { <ProfileCard user=me.user expires_at=me.expires_at /> }.into_any()
+        }
         _ => ().into_any(),
     }
 }
@@ -141,26 +143,6 @@ fn ProfileCard(user: User, expires_at: i64) -> impl IntoView {
                 })
         }}
     }
-}
-
-/// The provider's name ("42 Intra", not "intra42"): the one this tab's button remembered, else
-/// from the public provider list; the id until that answers.
-fn provider_name(id: &str) -> RwSignal<String> {
-    let remembered = remembered_name(id);
-    let name = RwSignal::new(remembered.clone().unwrap_or_else(|| id.to_owned()));
-    if remembered.is_none() {
-        let id = id.to_owned();
-        spawn_local(async move {
-            if let Some(found) = api::get::<Vec<ProviderInfo>>("/api/providers")
-                .await
-                .ok()
-                .and_then(|list| list.into_iter().find(|p| p.id == id))
-            {
-                name.set(found.name);
-            }
-        });
-    }
-    name
 }
 
 /// The provider-specific facts: 42's campus, cursus and level; GitHub's repositories,
