@@ -42,6 +42,8 @@
 //! Spanish and carry the class names of Portero's stylesheet (`card`, `providers`, `notice`…),
 //! which your own CSS may style.
 
+#![warn(missing_docs)]
+
 pub mod api;
 mod brand_mark;
 mod callback;
