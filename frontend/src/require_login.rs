@@ -5,7 +5,7 @@ use leptos_router::{hooks::use_navigate, NavigateOptions};
 
 use crate::{
     portero::{use_portero, Session},
-    views::{error_notice, Retry, Skeleton},
+    views::{session_failed, Skeleton},
 };
 
 /// Shows its children to a signed-in person only. A visitor without a session goes to `/`,
@@ -37,17 +37,7 @@ pub fn RequireLogin(children: ChildrenFn) -> impl IntoView {
     });
     move || match portero.session() {
         Session::In(_) => children().into_any(),
-        Session::Failed(failure) => {
-            let retry = Box::new(move || portero.refetch());
-            error_notice(
-                "api-error",
-                None,
-                failure,
-                None,
-                Some(Retry("retry", retry)),
-            )
-            .into_any()
-        }
+        Session::Failed(failure) => session_failed(portero, failure),
         // A visitor without a session is on the way to the start page: progress, not an error.
         Session::Loading | Session::Out => view! {
             <section class="card">

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::{
     api::ApiFailure,
     i18n::{failure_text, fill, tr, use_i18n, Texts},
+    portero::Portero,
 };
 
 /// Grey placeholder lines where content is on its way; screen readers hear "Loading…".
@@ -61,6 +62,12 @@ pub(crate) fn error_notice(
                 })}
         </div>
     }
+}
+
+/// `GET /api/me` failed: the notice, with a "Retry" that asks again.
+pub(crate) fn session_failed(portero: Portero, failure: ApiFailure) -> AnyView {
+    let retry = Retry("retry", Box::new(move || portero.refetch()));
+    error_notice("api-error", None, failure, None, Some(retry)).into_any()
 }
 
 /// The sentence for a failure: the translated one for a known code, else the server's own

@@ -17,7 +17,7 @@ use leptos_router::{
 use crate::{
     i18n::{use_i18n, Lang},
     portero::{provide_portero, use_portero, Session},
-    views::{error_notice, Retry, Skeleton},
+    views::{session_failed, Skeleton},
     Callback, LoginButtons, LogoutButton, RequireLogin,
 };
 use profile::ProfilePage;
@@ -159,17 +159,7 @@ fn Home() -> impl IntoView {
             </section>
         }
         .into_any(),
-        Session::Failed(failure) => {
-            let retry = Box::new(move || portero.refetch());
-            error_notice(
-                "api-error",
-                None,
-                failure,
-                None,
-                Some(Retry("retry", retry)),
-            )
-            .into_any()
-        }
+        Session::Failed(failure) => session_failed(portero, failure),
         Session::In(me) => view! {
             <section class="card">
                 <p class="greeting">
