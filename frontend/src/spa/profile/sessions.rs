@@ -64,7 +64,8 @@ pub(super) fn Sessions(
         });
     };
 
-    let row = move |session: SessionInfo| {
+    // One row, in `lang`: the list is built again when the language changes.
+    let row = move |lang: Lang, session: SessionInfo| {
         let SessionInfo {
             id,
             current,
@@ -73,40 +74,33 @@ pub(super) fn Sessions(
             user_agent,
             ..
         } = session;
-        let name = move || {
-            let t = texts(i18n.lang());
-            if current {
-                t.this_browser.to_owned()
-            } else {
-                device_name(t, user_agent.as_deref())
-            }
+        let t = texts(lang);
+        let name = if current {
+            t.this_browser.to_owned()
+        } else {
+            device_name(t, user_agent.as_deref())
         };
         // This browser is in use right now: when it signed in says more.
-        let when = move || {
-            let lang = i18n.lang();
-            let t = texts(lang);
-            let (text, moment) = if current {
-                (t.signed_in_at, created_at)
-            } else {
-                (t.last_seen, last_seen_at)
-            };
-            fill(text, &time_ago(lang, moment, now_seconds()))
+        let (when, moment) = if current {
+            (t.signed_in_at, created_at)
+        } else {
+            (t.last_seen, last_seen_at)
         };
+        let when = fill(when, &time_ago(lang, moment, now_seconds()));
         let button = (!current).then(|| {
-            let label = name.clone();
             let busy_id = id.clone();
             view! {
                 <button
                     type="button"
                     class="session-end secondary"
-                    aria-label=move || fill(texts(i18n.lang()).end_session_of, &label())
+                    aria-label=fill(t.end_session_of, &name)
                     disabled=move || ending.with(Option::is_some)
                     aria-busy=move || {
                         ending.with(|e| e.as_deref() == Some(busy_id.as_str())).to_string()
                     }
                     on:click=move |_| end(id.clone())
                 >
-                    {text(|t| t.end_session)}
+                    {t.end_session}
                 </button>
             }
         });
@@ -138,8 +132,10 @@ pub(super) fn Sessions(
                     Some(Retry("sessions-retry", Box::new(move || load(true)))),
                 )
                 .into_any(),
-                Some(Ok(sessions)) => view! {
-                    <ul class="sessions">{sessions.into_iter().map(row).collect_view()}</ul>
+                Some(Ok(sessions)) => {
+                    let lang = i18n.lang();
+                    let rows = sessions.into_iter().map(|session| row(lang, session));
+                    view! { <ul class="sessions">{rows.collect_view()}</ul> }
                 }
                 .into_any(),
             }}
