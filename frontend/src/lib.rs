@@ -2,7 +2,7 @@
 //! Leptos app (client-side rendered), with Portero's backend keeping the client secret and the
 //! provider's tokens: the browser only ever holds an HttpOnly session cookie.
 //!
-//! ```ignore
+//! ```no_run
 //! use leptos::prelude::*;
 //! use leptos_router::{components::{Route, Router, Routes}, path};
 //! use portero_leptos::{api, provide_portero, use_portero, Callback, LoginButtons, LogoutButton, RequireLogin};
