@@ -1,8 +1,8 @@
 //! Conformance with an independent, OpenID Certified server: npm `oidc-provider` (in `.tools/`,
 //! where `cargo xtask test` installs it), started on loopback, logged in through the real SPA in Chromium as a
 //! `kind = "oidc"` provider; then `/api/me`, `/api/profile`, and logout with revocation checked
-//! at the provider itself; and logout at the provider ending the Portero session over OpenID
-//! Connect Back-Channel Logout.
+//! at the provider itself; logout at the provider ending the Portero session over OpenID
+//! Connect Back-Channel Logout; and an address it has not verified, never told to an app.
 
 use std::{
     path::PathBuf,
@@ -138,12 +138,17 @@ async fn stack_with_oidc_provider() -> Result<(OidcProvider, Stack)> {
 /// From the SPA's home page through oidc-provider's own development pages (a login form, then
 /// a consent form) back to the profile page.
 async fn log_in_as_marie(browser: &Browser, stack: &Stack) -> Result<()> {
+    log_in_as(browser, stack, "marie").await
+}
+
+/// [`log_in_as_marie`] as anyone: oidc-provider takes any login.
+async fn log_in_as(browser: &Browser, stack: &Stack, login: &str) -> Result<()> {
     browser.goto(&stack.url("/")).await?;
     browser.click("button[data-provider='op']").await?;
     browser
         .wait_for("input[name='login']")
         .await?
-        .send_keys("marie")
+        .send_keys(login)
         .await?;
     browser
         .wait_for("input[name='password']")
@@ -235,5 +240,51 @@ async fn logging_out_at_oidc_provider_ends_the_portero_session_over_the_back_cha
     browser.goto(&stack.url("/")).await?;
     browser.wait_for("button[data-provider='op']").await?;
     assert_eq!(browser.api_status("/api/me").await?, 401);
+    browser.close().await
+}
+
+/// What `GET /api/auth` tells an app about the page's person, fetched from inside the page:
+/// `X-Portero-Email`, and the assertion's `email` and `email_verified`.
+async fn told_to_an_app(browser: &Browser) -> Result<serde_json::Value> {
+    Ok(browser
+        .client
+        .execute_async(
+            "const [done] = arguments;
+             fetch('/api/auth', { headers: { 'x-csrf': '1' } }).then(r => {
+               const jwt = r.headers.get('x-portero-assertion').split('.')[1];
+               const claims = JSON.parse(atob(jwt.replace(/-/g, '+').replace(/_/g, '/')));
+               done([r.headers.get('x-portero-email'), claims.email ?? null,
+                     claims.email_verified ?? null]);
+             }, e => done(String(e)));",
+            vec![],
+        )
+        .await?)
+}
+
+/// Rule 21 against an independent server: oidc-provider says `email_verified: false` for
+/// `unverified-marie`, and no app is told her address, though she sees it on her profile;
+/// Marie's verified one is told, with `email_verified: true` in the assertion.
+#[tokio::test]
+async fn an_address_oidc_provider_has_not_verified_is_never_told_to_an_app() -> Result<()> {
+    let (_op, stack) = stack_with_oidc_provider().await?;
+    let browser = Browser::start().await?;
+    log_in_as(&browser, &stack, "unverified-marie").await?;
+    assert_eq!(
+        browser.text("#profile-email").await?,
+        "unverified-marie@conformance.test",
+        "she sees the address the provider gave"
+    );
+    assert_eq!(
+        told_to_an_app(&browser).await?,
+        serde_json::json!([null, null, null])
+    );
+    browser.close().await?;
+
+    let browser = Browser::start().await?;
+    log_in_as_marie(&browser, &stack).await?;
+    assert_eq!(
+        told_to_an_app(&browser).await?,
+        serde_json::json!(["marie@conformance.test", "marie@conformance.test", true])
+    );
     browser.close().await
 }

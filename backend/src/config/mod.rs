@@ -19,7 +19,7 @@ pub use allow::AllowRules;
 pub use policies::Policy;
 pub use providers::{Endpoints, FieldMap, ProviderConfig, TokenAuth};
 pub use server::ServerConfig;
-pub use session::{SessionConfig, SessionStore, DEFAULT_SESSION_STORE};
+pub use session::{RedisUrl, SessionConfig, SessionStore, DEFAULT_SESSION_STORE};
 pub use upstreams::{
     AssertionConfig, Login, UpstreamConfig, AUTH_AUDIENCE, PORTERO_ROUTES, RESERVED_AUDIENCES,
 };

@@ -42,6 +42,8 @@ pub struct ProviderConfig {
     pub fields: FieldMap,
     /// `[providers.{id}.allow]`: who may log in (everyone when absent).
     pub allow: Option<AllowRules>,
+    /// OpenID Connect kinds: the keys are read again for an unknown `kid` at most this often.
+    pub jwks_min_refetch: std::time::Duration,
 }
 
 /// The endpoints the configuration names (or the kind's defaults).
@@ -122,6 +124,7 @@ pub(super) struct RawProvider {
     email_field: Option<String>,
     avatar_field: Option<String>,
     allow: Option<RawAllow>,
+    jwks_min_refetch_secs: Option<u64>,
 }
 
 pub(super) fn validate(
@@ -181,6 +184,11 @@ pub(super) fn validate(
             profile: default_fields.profile,
         },
         allow,
+        jwks_min_refetch: super::at_least_one(
+            raw.jwks_min_refetch_secs,
+            &key(id, "jwks_min_refetch_secs"),
+            std::time::Duration::from_secs(300),
+        )?,
     })
 }
 

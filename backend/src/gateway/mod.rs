@@ -26,7 +26,7 @@ use hyper_util::{
 };
 
 pub use identity::{identity_headers, IDENTITY_HEADERS};
-pub use policy::admit;
+pub use policy::{admit, admit_request};
 pub use sockets::Sockets;
 pub use websocket::is_upgrade as is_websocket_upgrade;
 

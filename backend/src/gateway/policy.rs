@@ -6,21 +6,46 @@
 use shared::User;
 
 use crate::{
+    audit,
     config::Policy,
     error::AppError,
     providers::{admits, Facts},
+    session::CurrentUser,
 };
 
 /// The one place where a policy admits or refuses a person, for every way in: `Ok`, or 403
 /// `access_denied` whose message names the policy and the kinds of rule it has, never the
 /// values they list (who else may pass is not the refused person's to learn). Each refusal is
-/// logged here.
+/// logged here; [`admit_request`] adds it to the audit trail.
 pub fn admit(policy: &Policy, user: &User, facts: Option<&Facts>) -> Result<(), AppError> {
-    let none = Facts::default();
-    let Err(failed) = admits(&policy.rules, facts.unwrap_or(&none)) else {
+    match refused_kinds(policy, facts) {
+        None => Ok(()),
+        Some(kinds) => Err(refusal(policy, user, &kinds)),
+    }
+}
+
+/// [`admit`] for a request (the gateway, `GET /api/auth?policy=`): a refusal is also an event
+/// of the audit trail, with the request's client.
+pub fn admit_request(
+    policy: &Policy,
+    user: &CurrentUser,
+    facts: Option<&Facts>,
+) -> Result<(), AppError> {
+    let Some(kinds) = refused_kinds(policy, facts) else {
         return Ok(());
     };
-    let kinds: Vec<&str> = failed.iter().map(|rule| rule.key()).collect();
+    audit::policy_refused(user, &policy.name, &kinds.join(","));
+    Err(refusal(policy, user.user(), &kinds))
+}
+
+/// The keys of the kinds of rule of `policy` that `facts` fail, or `None` when it admits them.
+fn refused_kinds(policy: &Policy, facts: Option<&Facts>) -> Option<Vec<&'static str>> {
+    let none = Facts::default();
+    let failed = admits(&policy.rules, facts.unwrap_or(&none)).err()?;
+    Some(failed.iter().map(|rule| rule.key()).collect())
+}
+
+fn refusal(policy: &Policy, user: &User, kinds: &[&str]) -> AppError {
     tracing::info!(
         policy = %policy.name,
         provider = %user.provider,
@@ -28,12 +53,12 @@ pub fn admit(policy: &Policy, user: &User, facts: Option<&Facts>) -> Result<(), 
         rules = %kinds.join(","),
         "refused by a policy"
     );
-    Err(AppError::AccessDenied(format!(
+    AppError::AccessDenied(format!(
         "this app admits only the people of its policy {:?}, and you match none of its rules \
          ({})",
         policy.name,
         kinds.join(", ")
-    )))
+    ))
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ pub async fn forward(
             .await
             .map_err(too_long)??;
         if let Some(policy) = policy {
-            policy::admit(policy, user.user(), facts.as_ref())?;
+            policy::admit_request(policy, user, facts.as_ref())?;
         }
     }
     let websocket = websocket::is_upgrade(request.headers());
@@ -136,6 +136,7 @@ pub async fn forward(
         identity::add_identity_headers(
             &mut headers,
             user.user(),
+            user.verified_email(),
             &state.gateway.signer,
             &state.origin,
             &upstream.id,

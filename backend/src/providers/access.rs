@@ -1,7 +1,8 @@
 //! Who may log in (DESIGN.md, "Who may log in"; rule 18): a provider's `allow` table, checked on
 //! what the provider vouches for only — an email counts when the provider says it is verified.
 //! A person matching any listed rule may log in; one matching none gets 403 `access_denied`
-//! with a message naming the rules that failed.
+//! with a message naming the kinds of rule that failed, never the values they allow (who else
+//! may log in is not a refused person's business); those go to the log ([`Denied`]).
 
 use std::collections::BTreeMap;
 
@@ -47,6 +48,57 @@ impl Rule {
             Rule::Intra42Campuses => "intra42_campuses",
             Rule::Groups => "groups",
         }
+    }
+
+    /// What a refusal says of this rule: its kind, never the values it allows.
+    pub fn unmet(self) -> &'static str {
+        match self {
+            Rule::Emails => "no verified email address of theirs is among the allowed ones",
+            Rule::EmailDomains => "no verified email address of theirs is at an allowed domain",
+            Rule::GithubOrgs => "not in an allowed GitHub organisation",
+            Rule::GithubTeams => "not in an allowed GitHub team",
+            Rule::Intra42Campuses => "not at an allowed 42 campus",
+            Rule::Groups => "not in an allowed group",
+        }
+    }
+}
+
+/// A person no rule admits: who, and which rules failed with the values they allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denied {
+    who: String,
+    failed: Vec<(Rule, String)>,
+}
+
+impl Denied {
+    /// For the person: the kinds of rule that failed, each with its key.
+    pub fn message(&self) -> String {
+        let kinds: Vec<String> = self
+            .failed
+            .iter()
+            .map(|(rule, _)| format!("{} ({})", rule.unmet(), rule.key()))
+            .collect();
+        format!(
+            "{} may not log in here: no access rule matched — {}",
+            self.who,
+            kinds.join("; ")
+        )
+    }
+
+    /// For the log only: each failed rule with the values it allows.
+    pub fn detail(&self) -> String {
+        let rules: Vec<String> = self
+            .failed
+            .iter()
+            .map(|(rule, allowed)| format!("{} ({allowed})", rule.key()))
+            .collect();
+        rules.join("; ")
+    }
+
+    /// The keys of the rules that failed, comma-separated (the audit trail's `rules`).
+    pub fn rules(&self) -> String {
+        let keys: Vec<&str> = self.failed.iter().map(|(rule, _)| rule.key()).collect();
+        keys.join(",")
     }
 }
 
@@ -176,17 +228,15 @@ pub fn admits(rules: &AllowRules, facts: &Facts) -> Result<(), Vec<Rule>> {
     Err(listed)
 }
 
-/// `Ok` when `facts` match a rule of `allow`; otherwise the sentence that says which failed.
-pub fn check(allow: &AllowRules, facts: &Facts, who: &str) -> Result<(), String> {
-    admits(allow, facts).map_err(|failed| {
-        let failed: Vec<String> = failed
-            .iter()
-            .map(|rule| format!("{} ({})", rule.key(), allow.list(*rule).join(", ")))
-            .collect();
-        format!(
-            "{who} may not log in here: no access rule matched — {}",
-            failed.join("; ")
-        )
+/// `Ok` when `facts` match a rule of `allow`; otherwise which rules failed ([`Denied`]: their
+/// kinds for the person, their values for the log).
+pub fn check(allow: &AllowRules, facts: &Facts, who: &str) -> Result<(), Denied> {
+    admits(allow, facts).map_err(|failed| Denied {
+        who: who.to_owned(),
+        failed: failed
+            .into_iter()
+            .map(|rule| (rule, allow.list(rule).join(", ")))
+            .collect(),
     })
 }
 
@@ -212,8 +262,45 @@ mod tests {
         assert!(check(&rules, &standard_facts(&[&verified], &rules), "ada").is_ok());
         assert!(check(&rules, &standard_facts(&[&student], &rules), "grace").is_ok());
         let refused = check(&rules, &standard_facts(&[&unverified], &rules), "ada").unwrap_err();
-        assert!(refused.contains("emails (ada@example.com)"), "{refused}");
-        assert!(refused.contains("email_domains (school.edu)"), "{refused}");
+        let detail = refused.detail();
+        assert!(detail.contains("emails (ada@example.com)"), "{detail}");
+        assert!(detail.contains("email_domains (school.edu)"), "{detail}");
+        assert_eq!(refused.rules(), "emails,email_domains");
+    }
+
+    #[test]
+    fn a_refusal_names_the_kinds_of_rule_and_never_the_values_they_allow() {
+        let rules = allow(
+            "emails = [\"boss@corp.example\"]\ngithub_orgs = [\"secret-org\"]\n\
+             github_teams = [\"secret-org/core\"]\nintra42_campuses = [\"Madrid\"]\n\
+             groups = [\"staff\"]\nemail_domains = [\"corp.example\"]",
+        );
+        let message = check(&rules, &Facts::default(), "mallory")
+            .unwrap_err()
+            .message();
+        for kind in [
+            "not in an allowed GitHub organisation (github_orgs)",
+            "not in an allowed GitHub team (github_teams)",
+            "not at an allowed 42 campus (intra42_campuses)",
+            "not in an allowed group (groups)",
+            "(emails)",
+            "(email_domains)",
+        ] {
+            assert!(message.contains(kind), "{kind}: {message}");
+        }
+        for value in [
+            "boss@",
+            "corp.example",
+            "secret-org",
+            "core",
+            "madrid",
+            "staff",
+        ] {
+            assert!(
+                !message.to_lowercase().contains(value),
+                "{value}: {message}"
+            );
+        }
     }
 
     #[test]

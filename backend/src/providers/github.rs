@@ -82,6 +82,27 @@ impl Kind for Github {
         Ok(Profile { user, details, raw })
     }
 
+    /// Rule 21: an address taken from `/user/emails` was picked verified; one `/user` shows
+    /// (the person's public address) counts only when `/user/emails` says it is verified.
+    async fn email_verified(
+        &self,
+        api: &Api<'_>,
+        token: &AccessToken,
+        login: &LoginResult,
+    ) -> Result<bool, ProviderError> {
+        let Some(email) = &login.user.email else {
+            return Ok(false);
+        };
+        let public = login.raw.as_ref().and_then(|raw| field(raw, "email"));
+        if public.as_ref() != Some(email) {
+            return Ok(true);
+        }
+        Ok(emails(api, token).await?.iter().any(|e| {
+            e.get("verified") == Some(&Value::Bool(true))
+                && field(e, "email").is_some_and(|e| e.eq_ignore_ascii_case(email))
+        }))
+    }
+
     /// "Authorizing OAuth apps": `prompt=select_account` makes GitHub show its account
     /// picker even when one account is signed in.
     fn choose_account(&self) -> Option<(&'static str, &'static str)> {
@@ -191,21 +212,27 @@ async fn primary_verified_email(
     api: &Api<'_>,
     token: &AccessToken,
 ) -> Result<Option<String>, ProviderError> {
+    Ok(emails(api, token)
+        .await?
+        .iter()
+        .find(|e| {
+            e.get("primary") == Some(&Value::Bool(true))
+                && e.get("verified") == Some(&Value::Bool(true))
+        })
+        .and_then(|e| field(e, "email")))
+}
+
+/// `GET /user/emails`: the person's addresses, each with `primary` and `verified`.
+async fn emails(api: &Api<'_>, token: &AccessToken) -> Result<Vec<Value>, ProviderError> {
     let url = format!("{}/user/emails", api_base(api)?);
     match get_json(api, &url, token, API_JSON).await {
-        Ok(Value::Array(emails)) => Ok(emails
-            .iter()
-            .find(|e| {
-                e.get("primary") == Some(&Value::Bool(true))
-                    && e.get("verified") == Some(&Value::Bool(true))
-            })
-            .and_then(|e| field(e, "email"))),
-        Ok(_) => Ok(None),
+        Ok(Value::Array(emails)) => Ok(emails),
+        Ok(_) => Ok(Vec::new()),
         Err(e @ ProviderError::Unauthorized { .. }) => Err(e),
         // Without the user:email scope GitHub answers 404: the person simply has no email here.
         Err(e) => {
             tracing::info!(provider = %api.id, error = %e, "no email from /user/emails");
-            Ok(None)
+            Ok(Vec::new())
         }
     }
 }

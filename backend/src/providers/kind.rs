@@ -105,6 +105,18 @@ pub trait Kind: Send + Sync + 'static {
         Ok(access::standard_facts(&docs, wanted))
     }
 
+    /// Rule 21: whether the provider says the person's address (`login.user.email`) is
+    /// verified. Standard: a document that gives this address (the id_token, userinfo) says
+    /// `email_verified: true` beside it (OIDC Core §5.1), as the access rules read it.
+    async fn email_verified(
+        &self,
+        api: &Api<'_>,
+        _token: &AccessToken,
+        login: &LoginResult,
+    ) -> Result<bool, ProviderError> {
+        Ok(standard::email_verified(login, api.fields))
+    }
+
     /// The authorize parameter that makes the provider ask which account to use (the SPA's
     /// "Try another account"), where it has one.
     fn choose_account(&self) -> Option<(&'static str, &'static str)> {

@@ -28,7 +28,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use shared::{ProfileDetails, ProviderInfo, User};
 
-pub use access::{admits, Facts, Rule, Wanted, ALL_RULES};
+pub use access::{admits, Denied, Facts, Rule, Wanted, ALL_RULES};
 pub use error::ProviderError;
 pub use flow::ApiEndpoints;
 pub use kind::{kind, Api, Kind, KindDefaults, Protocol};
@@ -64,6 +64,9 @@ pub struct LoginResult {
     pub id_token_claims: Option<Value>,
     /// The provider API's reply about the person (userinfo, GitHub's `/user`, 42's `/v2/me`).
     pub raw: Option<Value>,
+    /// Rule 21: whether the provider says `user.email` is verified (each kind's
+    /// `Kind::email_verified`). Only then is it told to an app as the person's address.
+    pub email_verified: bool,
 }
 
 /// The live profile (`GET /api/profile`).
@@ -199,12 +202,18 @@ impl Provider {
                 }
             }
         };
-        Ok(LoginResult {
+        let mut login = LoginResult {
             user,
             tokens,
             id_token_claims,
             raw,
-        })
+            email_verified: false,
+        };
+        login.email_verified = self
+            .kind
+            .email_verified(&self.api(&endpoints), &login.tokens.access_token, &login)
+            .await?;
+        Ok(login)
     }
 
     /// OpenID Connect Back-Channel Logout 1.0 §2.6: the logout token's signature and claims
@@ -252,6 +261,9 @@ impl Provider {
             tokens: tokens.clone(),
             id_token_claims,
             raw: None,
+            // The session keeps the login's verdict on its address (rule 21); facts read
+            // verified addresses on their own.
+            email_verified: false,
         };
         let api = self.api(&endpoints);
         if endpoints.userinfo.is_some() || login.id_token_claims.is_none() {
@@ -269,16 +281,17 @@ impl Provider {
             .await
     }
 
-    /// Rule 18: whether `user`, with `facts`, may log in here; the sentence naming the rules
-    /// that failed when not.
-    pub fn check_access(&self, facts: Option<&Facts>, user: &User) -> Result<(), String> {
+    /// Rule 18: whether `user`, with `facts`, may log in here; the rules that failed when not
+    /// (the caller revokes the tokens of a refused login).
+    pub fn check_access(&self, facts: Option<&Facts>, user: &User) -> Result<(), Denied> {
         let Some(allow) = &self.allow else {
             return Ok(());
         };
+        // The login rather than an address: an email rule's refusal then names no domain.
         let who = user
-            .email
+            .login
             .as_deref()
-            .or(user.login.as_deref())
+            .or(user.email.as_deref())
             .unwrap_or(&user.subject);
         access::check(allow, facts.unwrap_or(&Facts::default()), who)
     }

@@ -56,6 +56,7 @@ pub async fn forward_auth(
     }
     let mut headers = gateway::identity_headers(
         user.user(),
+        user.verified_email(),
         &state.gateway.signer,
         &state.origin,
         AUTH_AUDIENCE,
@@ -86,7 +87,7 @@ fn policy_asked(
 async fn admitted(user: &CurrentUser, policy: Option<&Policy>) -> Result<(), AppError> {
     let facts = user.facts().await?;
     match policy {
-        Some(policy) => gateway::admit(policy, user.user(), facts.as_ref()),
+        Some(policy) => gateway::admit_request(policy, user, facts.as_ref()),
         None => Ok(()),
     }
 }

@@ -15,6 +15,7 @@ use super::{
     ProviderTokens,
 };
 use crate::{
+    audit,
     error::AppError,
     providers::{Provider, ProviderError, REFRESH_MARGIN_SECS},
     state::AppState,
@@ -103,14 +104,15 @@ impl CurrentUser {
         provider: &Provider,
         used: &ProviderTokens,
     ) -> Result<ProviderTokens, AppError> {
-        let (state, provider_id, used) = (
+        let (state, provider_id, used, client) = (
             self.state.clone(),
             provider.id().to_owned(),
             used.access_token.clone(),
+            self.client().clone(),
         );
         let record = self
             .under_lock(provider, move |key, request_copy| {
-                refresh_under_lock(state, key, provider_id, used, request_copy)
+                refresh_under_lock(state, key, provider_id, used, request_copy, client)
             })
             .await?;
         Ok(record.tokens)
@@ -157,6 +159,13 @@ impl CurrentUser {
         let ended = async {
             let _held = self.lock().await?;
             self.session.flush().await?;
+            let key = self.key()?;
+            audit::refresh_failed(
+                self.client(),
+                &self.record.user,
+                &key,
+                "access_token_refused",
+            );
             Ok::<_, AppError>(())
         };
         match ended.await {
@@ -170,13 +179,14 @@ impl CurrentUser {
 /// its lock is held: `None` when the session has ended (while we waited, or because the
 /// provider refused the refresh, which ends it here). Under a lock a request keeps for its
 /// session layer's save, the new tokens are written through that request's copy,
-/// `request_copy`.
+/// `request_copy`. A refresh that fails is an event of the audit trail, `client`'s.
 pub(super) async fn refresh_under_lock(
     state: AppState,
     key: Key,
     provider: String,
     used: AccessToken,
     request_copy: Option<Session>,
+    client: audit::Client,
 ) -> Result<Option<LoginRecord>, AppError> {
     let unavailable = |e: super::store::Unavailable| AppError::StoreUnavailable(e.to_string());
     let provider = state
@@ -231,10 +241,12 @@ pub(super) async fn refresh_under_lock(
             state.metrics.refreshed(provider.id(), "refused");
             tracing::info!(provider = %provider.id(), error = %message, "refresh refused");
             state.sessions.remove(&key).await.map_err(unavailable)?;
+            audit::refresh_failed(&client, &current.user, &key, "refused");
             Ok(None)
         }
         Err(e) => {
             state.metrics.refreshed(provider.id(), "failed");
+            audit::refresh_failed(&client, &current.user, &key, "provider_error");
             Err(e.into())
         }
     }

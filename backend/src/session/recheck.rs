@@ -19,6 +19,7 @@ use super::{
     CurrentUser, LoginRecord,
 };
 use crate::{
+    audit,
     error::AppError,
     providers::{Facts, Provider, ProviderError},
     state::AppState,
@@ -38,10 +39,10 @@ impl CurrentUser {
             return Ok(self.record.facts.clone());
         }
         self.take_call(provider)?;
-        let state = self.state.clone();
+        let (state, client) = (self.state.clone(), self.client().clone());
         let record = self
             .under_lock(provider, move |key, request_copy| {
-                recheck_under_lock(state, key, request_copy)
+                recheck_under_lock(state, key, request_copy, client)
             })
             .await?;
         Ok(record.facts)
@@ -56,6 +57,7 @@ pub(super) async fn recheck_under_lock(
     state: AppState,
     key: Key,
     request_copy: Option<Session>,
+    client: audit::Client,
 ) -> Result<Option<LoginRecord>, AppError> {
     let unavailable = |e: super::store::Unavailable| AppError::StoreUnavailable(e.to_string());
     let Some(stored) = state.sessions.read(&key).await.map_err(unavailable)? else {
@@ -78,7 +80,7 @@ pub(super) async fn recheck_under_lock(
     // read again through a refresh, whose new id_token is the provider's word as of now.
     if refreshable && (needs_refresh(&current.tokens) || current.tokens.id_token.is_some()) {
         let used = current.tokens.access_token.clone();
-        return refresh_under_lock(state, key, provider_id, used, request_copy).await;
+        return refresh_under_lock(state, key, provider_id, used, request_copy, client).await;
     }
     match provider.facts_again(&current.tokens, &current.user).await {
         Ok(facts) => {
@@ -97,7 +99,7 @@ pub(super) async fn recheck_under_lock(
         }
         Err(ProviderError::Unauthorized { .. }) if refreshable => {
             let used = current.tokens.access_token.clone();
-            refresh_under_lock(state, key, provider_id, used, request_copy).await
+            refresh_under_lock(state, key, provider_id, used, request_copy, client).await
         }
         // Rule 11: tokens the provider refuses and that cannot be renewed end the session; so
         // does an answer about someone else.

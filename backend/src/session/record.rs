@@ -76,6 +76,9 @@ pub struct LoginRecord {
     /// later, and at each refresh.
     #[serde(default)]
     pub facts_read_at: i64,
+    /// Rule 21: the provider says `user.email` is verified (false in records of before).
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// What a login knows beside the person and the tokens.
@@ -85,6 +88,7 @@ pub struct LoginFacts {
     pub sid: Option<String>,
     /// What the access rules read, as the provider vouched for it at this login.
     pub facts: Option<Facts>,
+    pub email_verified: bool,
 }
 
 impl LoginRecord {
@@ -99,6 +103,7 @@ impl LoginRecord {
             sid: facts.sid,
             facts: facts.facts,
             facts_read_at: now,
+            email_verified: facts.email_verified,
         }
     }
 

@@ -7,7 +7,7 @@
 use shared::User;
 
 use super::{lock::SessionLock, now, recheck::recheck_under_lock, store::Key};
-use crate::{providers::Facts, state::AppState};
+use crate::{audit, providers::Facts, state::AppState};
 
 /// A socket looks at its session at least this often, whatever else it is told (seconds): a
 /// notice lost on the way costs at most this long.
@@ -72,7 +72,7 @@ pub async fn look_at(state: &AppState, key: Key) -> Seen {
             Ok(lock) => lock,
             Err(_) => return unsure,
         };
-        let read = recheck_under_lock(state.clone(), key, None).await;
+        let read = recheck_under_lock(state.clone(), key, None, audit::Client::default()).await;
         drop(lock);
         record = match read {
             Ok(Some(record)) => record,

@@ -1,9 +1,10 @@
 //! What the `sessions_*` tests share: a backend on a chosen store and key, a login through
-//! devprovider (or FakeOidc, with known tokens), a request carrying a given session cookie,
-//! what the store holds checked for tokens, a folder under target/.
+//! devprovider (or FakeOidc, with known tokens) in any of its dialects, a request carrying a
+//! given session cookie, what the store holds checked for tokens, a folder under target/.
 
 use std::path::PathBuf;
 
+use devprovider::{Config, DevProvider, Dialect};
 use reqwest::Method;
 use serde_json::json;
 use shared::{SessionResponse, User};
@@ -18,6 +19,16 @@ pub fn config_on(issuer: &str, store: &str, key_lines: &str) -> String {
         .replace(&format!("secret_key = \"{SECRET_KEY}\""), key_lines);
     assert!(config.contains(&format!("store = \"{store}\"")));
     config
+}
+
+/// devprovider in `dialect` as provider `p` of `kind`, its endpoints named; `extra` follows
+/// the provider's keys (its `allow` table, an upstream, …).
+pub async fn with_dialect(dialect: Dialect, kind: &str, extra: &str) -> (TestApp, DevProvider) {
+    let (provider, table) = devprovider_as(dialect, kind, Config::for_dialect(dialect)).await;
+    (
+        spawn_app_with(&format!("{table}        {extra}\n")).await,
+        provider,
+    )
 }
 
 /// `config_toml(issuer)` with `store` instead of memory, and the test key.

@@ -1,6 +1,6 @@
 //! An app behind the gateway, for the tests: it records every request it gets and answers in
 //! the ways the tests need (echo, a stream in two chunks, too slow, slower than a lock's lease, a
-//! WebSocket echo that notes how each socket ended).
+//! WebSocket echo that notes how each socket ended, a page with security headers of its own).
 
 use std::{
     net::SocketAddr,
@@ -51,6 +51,7 @@ impl Upstream {
             .route("/app/slow", get(slow))
             .route("/app/twelve-seconds", get(twelve_seconds))
             .route("/app/ws", get(ws_echo))
+            .route("/app/own-headers", get(own_headers))
             .fallback(any(echo))
             .with_state(recorder.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -62,6 +63,17 @@ impl Upstream {
     /// The base URL an `[upstreams.*]` table points at.
     pub fn url(&self) -> String {
         format!("http://{}/app", self.addr)
+    }
+
+    /// The test config (no provider is ever called) with this app behind `/api/app`, open to
+    /// anyone (`login = "optional"`).
+    pub fn open_config(&self) -> String {
+        format!(
+            "{}\n        [upstreams.app]\n        prefix = \"/api/app\"\n        url = \"{}\"\n        \
+             login = \"optional\"\n",
+            crate::helpers::config_toml("http://127.0.0.1:1"),
+            self.url()
+        )
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -136,6 +148,15 @@ fn async_stream(
             }
         }
     })
+}
+
+/// A page with security headers of its own, weaker than Portero's.
+async fn own_headers() -> Response {
+    Response::builder()
+        .header("content-security-policy", "default-src *")
+        .header("x-frame-options", "SAMEORIGIN")
+        .body(Body::from("the app's page"))
+        .unwrap()
 }
 
 async fn slow(State(recorder): State<Recorder>, request: Request) -> &'static str {

@@ -17,7 +17,6 @@ use openidconnect::{
     PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse,
 };
 use secrecy::SecretString;
-use tokio::sync::RwLock;
 
 pub use jwk::Jwk;
 pub use logout_token::{LogoutToken, LOGOUT_TOKEN_MAX_AGE};
@@ -34,7 +33,6 @@ use crate::{
     http_client::ProviderHttp,
     session::{IdToken, ProviderTokens},
 };
-use discovery::Discovered;
 use id_token::user_from_claims;
 
 /// An OpenID Connect provider kind: standard everything, with the defaults of its preset.
@@ -97,7 +95,7 @@ pub struct OidcFlow {
     endpoints: Endpoints,
     http: ProviderHttp,
     kind: &'static dyn Kind,
-    discovered: RwLock<Option<Arc<Discovered>>>,
+    discovered: discovery::Cache,
 }
 
 impl OidcFlow {
@@ -116,7 +114,7 @@ impl OidcFlow {
             endpoints: config.endpoints.clone(),
             http: flow.http,
             kind: flow.kind,
-            discovered: RwLock::new(None),
+            discovered: discovery::Cache::new(config.jwks_min_refetch),
         }
     }
 

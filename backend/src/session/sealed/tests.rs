@@ -55,6 +55,7 @@ fn login_record(subject: &str, access_token: &str) -> Record {
             teams: vec!["apollo/flight-software".into()],
             ..Default::default()
         }),
+        ..LoginFacts::default()
     };
     let auth = LoginRecord::new(user, &tokens, facts);
     Record {

@@ -24,6 +24,7 @@ use fred::{
 use tokio::{sync::broadcast, task::AbortHandle};
 
 use super::{now_millis, Backend, Changed, Counts, Entry, Key, Unavailable, STORE_TIMEOUT};
+use crate::config::RedisUrl;
 
 /// While Redis is unreachable, the client tries again this often (forever).
 const RECONNECT_DELAY_MS: u32 = 250;
@@ -121,13 +122,15 @@ fn lock_key(key: &Key) -> String {
 
 impl Redis {
     /// The store, and the tasks that keep its connections: one for commands, one listening
-    /// to the other replicas' notices, which it hands to `changes`.
+    /// to the other replicas' notices, which it hands to `changes`. `url`'s password never
+    /// appears in what goes wrong: only its masked form.
     pub async fn open(
-        url: &str,
+        url: &RedisUrl,
         changes: broadcast::Sender<Changed>,
     ) -> anyhow::Result<(Self, Vec<AbortHandle>)> {
-        let mut config = RedisConfig::from_url(url)
-            .map_err(|e| anyhow::anyhow!("session.store: {url:?} is not a Redis URL ({e})"))?;
+        let mut config = RedisConfig::from_url(url.expose()).map_err(|e| {
+            anyhow::anyhow!("session.store: {url} is not a Redis URL ({})", e.details())
+        })?;
         // Redis down at start-up is an outage like any other: keep trying in the background.
         config.fail_fast = false;
         let builder = |config: RedisConfig| {
@@ -139,7 +142,7 @@ impl Redis {
                 .with_performance_config(|p| p.default_command_timeout = STORE_TIMEOUT)
                 .set_policy(ReconnectPolicy::new_constant(0, RECONNECT_DELAY_MS))
                 .build()
-                .map_err(|e| anyhow::anyhow!("session.store: cannot use {url:?} ({e})"))
+                .map_err(|e| anyhow::anyhow!("session.store: cannot use {url} ({})", e.details()))
         };
         let client = builder(config.clone())?;
         let process = crate::crypto::random_token();
