@@ -300,6 +300,7 @@ fn assertions(c: &mut Criterion) {
         exp: now + 60,
         login: user.login.clone(),
         email: user.email.clone(),
+        email_verified: user.email.as_ref().map(|_| true),
         name: user.name.clone(),
     };
     c.bench_function("assertion/sign", |b| {
@@ -321,6 +322,7 @@ fn assertions(c: &mut Criterion) {
         b.iter(|| {
             identity_headers(
                 &user,
+                user.email.as_deref(),
                 &signer,
                 "http://127.0.0.1:8080",
                 "notes",

@@ -35,9 +35,12 @@ pub struct AssertionClaims {
     /// The person's login at the provider, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
-    /// Their email, as the provider gave it.
+    /// Their email address, only when the provider says it is verified (rule 21).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// `true` beside `email`, absent without one: the provider verified the address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
     /// Their name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -329,6 +332,7 @@ mod tests {
             exp: now + exp_in,
             login: Some("ada".into()),
             email: None,
+            email_verified: None,
             name: Some("Ada Lovelace".into()),
         }
     }

@@ -15,6 +15,12 @@ use crate::providers::ProviderError;
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
+    /// Rule 20: the rest of a gateway path climbs out of its upstream's base (400).
+    #[error("the path {0} leaves the app it is addressed to (a `.` or `..` segment, raw or percent-encoded)")]
+    BadPath(String),
+    /// `GET /api/auth?policy=NAME` with no `[policies.NAME]` configured (400).
+    #[error("no policy {0:?} is configured")]
+    UnknownPolicy(String),
     #[error("{0}")]
     InvalidState(&'static str),
     #[error("the login took too long; please start again")]
@@ -97,6 +103,8 @@ impl AppError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, codes::BAD_REQUEST),
+            AppError::BadPath(_) => (StatusCode::BAD_REQUEST, codes::BAD_PATH),
+            AppError::UnknownPolicy(_) => (StatusCode::BAD_REQUEST, codes::UNKNOWN_POLICY),
             AppError::InvalidState(_) => (StatusCode::BAD_REQUEST, codes::INVALID_STATE),
             AppError::StateExpired => (StatusCode::BAD_REQUEST, codes::STATE_EXPIRED),
             AppError::IssuerMismatch(_) => (StatusCode::BAD_REQUEST, codes::ISSUER_MISMATCH),

@@ -14,6 +14,8 @@
 #![warn(missing_docs)]
 
 pub mod assertion;
+/// The audit trail: one event per login, logout and ended session, on `portero::audit`.
+pub mod audit;
 pub mod config;
 mod portero;
 pub mod startup;

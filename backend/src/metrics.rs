@@ -67,6 +67,7 @@ pub struct Metrics {
     sessions_active: Gauge,
     attempts_pending: Gauge,
     store_up: Gauge,
+    websockets_open: Gauge,
 }
 
 impl Default for Metrics {
@@ -135,8 +136,15 @@ impl Default for Metrics {
             "1 when the session store answered this scrape's count, 0 when it did not",
             store_up.clone(),
         );
+        let websockets_open = Gauge::default();
+        registry.register(
+            "websockets_open",
+            "WebSockets open through the gateway in this process, counted at this scrape",
+            websockets_open.clone(),
+        );
         Metrics {
             registry,
+            websockets_open,
             upstream_requests,
             upstream_latency,
             sessions_active,
@@ -217,6 +225,8 @@ impl Metrics {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let sockets = i64::try_from(state.gateway.sockets.open()).unwrap_or(i64::MAX);
+    state.metrics.websockets_open.set(sockets);
     match state.store.count().await {
         Ok(count) => {
             let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);

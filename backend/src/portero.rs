@@ -73,7 +73,7 @@ impl Portero {
         crate::startup::serve(
             listener,
             router,
-            &self.state.config.server,
+            &self.state,
             crate::startup::shutdown_signal(),
         )
         .await

@@ -1,14 +1,18 @@
 //! Response headers on everything the backend serves — the API, the health checks and, in a
-//! one-origin deployment, the built SPA (issue 4; DESIGN.md rule 10). docs/SECURITY.md explains
+//! one-origin deployment, the built SPA (docs/design.md, rule 10). docs/SECURITY.md explains
 //! each directive; Trunk.toml's `[serve.headers]` repeats the policy for `trunk serve`.
 
+use std::sync::Arc;
+
 use axum::{
+    extract::{Request, State},
     http::{header, HeaderName, HeaderValue},
+    middleware::{self, Next},
+    response::Response,
     Router,
 };
-use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::config::ServerConfig;
+use crate::{config::ServerConfig, gateway::Gateway};
 
 /// The Content-Security-Policy of a deployment served over HTTPS.
 ///
@@ -41,10 +45,15 @@ pub fn content_security_policy(server: &ServerConfig) -> &'static str {
     }
 }
 
-/// Adds the headers to every response of `router` that does not set them itself.
+/// Adds the headers to every response of `router`. On Portero's own routes and pages (and an
+/// in-process app's, which share its router) they replace any a handler set: the origin's
+/// policy is Portero's. An app behind the gateway keeps its own on its prefix, where Portero's
+/// fill in what it leaves out; it shares the origin, so what it serves there runs with it
+/// (docs/integrate.md, "The app shares Portero's origin").
 pub fn apply<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     server: &ServerConfig,
+    gateway: &Gateway,
 ) -> Router<S> {
     let headers: [(HeaderName, &'static str); 4] = [
         (
@@ -57,10 +66,31 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
         // `frame-ancestors 'none'` for browsers too old to know CSP level 2.
         (header::X_FRAME_OPTIONS, "DENY"),
     ];
-    headers.into_iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::if_not_present(
-            name,
-            HeaderValue::from_static(value),
-        ))
-    })
+    let policy = Policy {
+        headers: headers
+            .into_iter()
+            .map(|(name, value)| (name, HeaderValue::from_static(value)))
+            .collect(),
+        gateway: gateway.clone(),
+    };
+    router.layer(middleware::from_fn_with_state(policy, add))
+}
+
+#[derive(Clone)]
+struct Policy {
+    headers: Arc<[(HeaderName, HeaderValue)]>,
+    gateway: Gateway,
+}
+
+/// One layer for the four headers: each layer costs every request a boxed future.
+async fn add(State(policy): State<Policy>, request: Request, next: Next) -> Response {
+    let upstream = policy.gateway.upstream_of(request.uri().path()).is_some();
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in policy.headers.iter() {
+        if !upstream || !headers.contains_key(name) {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+    response
 }

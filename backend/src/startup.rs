@@ -14,22 +14,29 @@ use hyper_util::{
     server::{conn::auto, graceful::GracefulShutdown},
     service::TowerToHyperService,
 };
-use tokio::{net::TcpListener, sync::Semaphore};
+use tokio::{
+    net::TcpListener,
+    sync::{OwnedSemaphorePermit, Semaphore},
+};
 use tower::ServiceExt;
 
-use crate::{
-    config::{Config, ServerConfig},
-    AppState, Portero,
-};
+use crate::{config::Config, AppState, Portero};
 
 /// How long a stop waits for requests in flight before it drops them.
 const DRAIN: Duration = Duration::from_secs(10);
+/// How long a stop waits for the WebSockets it closes to finish closing.
+const DRAIN_SOCKETS: Duration = Duration::from_secs(3);
+
+/// A connection's place among `server.max_connections` (rule 16), in each of its requests:
+/// a WebSocket keeps it for as long as it is open, after its connection's HTTP part ended
+/// with the upgrade (rule 19).
+#[derive(Clone)]
+pub(crate) struct ConnectionPermit(#[allow(dead_code)] Arc<OwnedSemaphorePermit>);
 
 /// The `portero` binary's application: Portero's routes on a bound listener.
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    server: ServerConfig,
     state: AppState,
 }
 
@@ -44,12 +51,10 @@ impl Application {
 
     /// For tests and tools that bind first (to learn the port) and configure after.
     pub async fn with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
-        let server = config.server.clone();
         let portero = Portero::build(config).await?;
         Ok(Application {
             listener,
             router: portero.router(),
-            server,
             state: portero.state(),
         })
     }
@@ -73,23 +78,27 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `stop` resolves, then lets requests in flight finish (up to `DRAIN`).
+    /// Serves until `stop` resolves, then closes the WebSockets and lets requests in flight
+    /// finish (up to `DRAIN`).
     pub async fn run_until(
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        serve(self.listener, self.router, &self.server, stop).await
+        serve(self.listener, self.router, &self.state, stop).await
     }
 }
 
 /// The server loop: hyper's HTTP/1 with `server.header_read_timeout`, at most
-/// `server.max_connections` at once, upgrades kept; until `stop`, then a drain.
+/// `server.max_connections` at once (an open WebSocket counting as its connection), upgrades
+/// kept; until `stop`, then a drain: the WebSockets closed (1001), the requests in flight
+/// finished.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: axum::Router,
-    server: &ServerConfig,
+    state: &AppState,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let server = &state.config.server;
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
@@ -123,8 +132,11 @@ pub(crate) async fn serve(
         // (Nagle's algorithm: up to 40 ms on Linux).
         let _ = stream.set_nodelay(true);
         // With the TCP peer's address: the client address the login limits count.
+        let permit = ConnectionPermit(Arc::new(permit));
+        let held = permit.clone();
         let service = router.clone().map_request(move |mut request: Request<_>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            request.extensions_mut().insert(held.clone());
             request
         });
         let connection = builder
@@ -137,7 +149,11 @@ pub(crate) async fn serve(
             drop(permit);
         });
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!(
+        websockets = state.gateway.sockets.open(),
+        "shutting down: closing WebSockets, finishing requests in flight"
+    );
+    state.gateway.sockets.drain(DRAIN_SOCKETS).await;
     if tokio::time::timeout(DRAIN, graceful.shutdown())
         .await
         .is_err()

@@ -88,7 +88,12 @@ impl AppState {
                 &mut sweeper,
             ),
             client_address,
-            gateway: Gateway::new(&config.upstreams, &server.public_origin, signer),
+            gateway: Gateway::new(
+                &config.upstreams,
+                &config.policies,
+                &server.public_origin,
+                signer,
+            ),
             origin: config.server.origin().into(),
             providers,
             sessions: SealedStore::new(store.clone(), cipher.clone()),

@@ -34,8 +34,10 @@ pub fn init(format: LogFormat) {
         .with_target(false);
     let _ = match format {
         LogFormat::Human => builder.try_init(),
+        // With its target, so a collector can route `portero::audit` apart (audit.rs).
         LogFormat::Json => builder
             .json()
+            .with_target(true)
             .flatten_event(true)
             .with_current_span(true)
             .try_init(),

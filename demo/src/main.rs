@@ -133,6 +133,7 @@ mod tests {
             exp: now + 60,
             login: Some("ada".into()),
             email: None,
+            email_verified: None,
             name: Some("Ada Lovelace".into()),
         }
     }

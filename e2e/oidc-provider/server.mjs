@@ -81,12 +81,15 @@ const provider = new Provider(issuer, {
     email: ['email', 'email_verified'],
     profile: ['name', 'preferred_username'],
   },
+  // Anyone may log in; a login starting with `unverified-` has an address the provider has
+  // not verified (`email_verified: false`), as a person who typed someone else's would.
   async findAccount(ctx, sub) {
     return {
       accountId: sub,
       async claims() {
         return { sub, name: `Conformance ${sub}`, preferred_username: sub,
-                 email: `${sub}@conformance.test`, email_verified: true };
+                 email: `${sub}@conformance.test`,
+                 email_verified: !sub.startsWith('unverified-') };
       },
     };
   },

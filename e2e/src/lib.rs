@@ -88,11 +88,13 @@ pub struct DevLikeStack {
 
 impl DevLikeStack {
     pub async fn start() -> Result<DevLikeStack> {
-        DevLikeStack::start_on(Stack::bind().await?).await
+        DevLikeStack::start_on(Stack::bind().await?, "").await
     }
 
-    /// The same on a bound stack, e.g. one behind a proxy ([`Stack::bind_with_origin`]).
-    pub async fn start_on(builder: StackBuilder) -> Result<DevLikeStack> {
+    /// The same on a stack of one's own (another app's `dist/`, or one behind a proxy:
+    /// [`Stack::bind_with_origin`]), with `extra` TOML
+    /// appended to the configuration (upstreams…).
+    pub async fn start_on(builder: StackBuilder, extra: &str) -> Result<DevLikeStack> {
         let github = emulator(devprovider::Dialect::Github, &builder.origin, "github").await?;
         let intra42 = emulator(devprovider::Dialect::Intra42, &builder.origin, "intra42").await?;
         let (gh, ft) = (github.base_url(), intra42.base_url());
@@ -117,6 +119,8 @@ impl DevLikeStack {
                 authorize_url = "{ft}/oauth/authorize"
                 token_url = "{ft}/oauth/token"
                 userinfo_url = "{ft}/v2/me"
+
+                {extra}
                 "#
             ))
             .await?;
@@ -159,6 +163,8 @@ pub struct StackBuilder {
     listener: tokio::net::TcpListener,
     pub origin: String,
     session: String,
+    /// What the backend serves: `PORTERO_E2E_DIST` (Portero's SPA) unless set.
+    dist: Option<PathBuf>,
 }
 
 impl Stack {
@@ -174,6 +180,7 @@ impl Stack {
             listener,
             origin,
             session: String::new(),
+            dist: None,
         })
     }
 
@@ -184,6 +191,7 @@ impl Stack {
             listener,
             origin: origin.to_owned(),
             session: String::new(),
+            dist: None,
         })
     }
 }
@@ -204,11 +212,20 @@ impl StackBuilder {
         self
     }
 
+    /// Serves another app's built `dist/` (`server.static_dir`) instead of Portero's SPA.
+    pub fn serving(mut self, dist: PathBuf) -> StackBuilder {
+        self.dist = Some(dist);
+        self
+    }
+
     /// Starts devprovider and the backend; `extra_providers` is TOML appended to the config.
     pub async fn start(self, extra_providers: &str) -> Result<Stack> {
-        let dist = PathBuf::from(std::env::var("PORTERO_E2E_DIST").context(
-            "PORTERO_E2E_DIST is not set: run the browser tests with `cargo xtask test`, which builds dist/ first",
-        )?);
+        let dist = match self.dist {
+            Some(dist) => dist,
+            None => PathBuf::from(std::env::var("PORTERO_E2E_DIST").context(
+                "PORTERO_E2E_DIST is not set: run the browser tests with `cargo xtask test`, which builds dist/ first",
+            )?),
+        };
         if !dist.join("index.html").exists() {
             bail!(
                 "{} has no index.html: build it with `trunk build --release`",

@@ -152,7 +152,7 @@ impl GuardedByNginx {
         let port = Nginx::free_port()?;
         let builder = Stack::bind_with_origin(&format!("http://127.0.0.1:{port}")).await?;
         let backend = builder.listen_url();
-        let stack = DevLikeStack::start_on(builder).await?;
+        let stack = DevLikeStack::start_on(builder, "").await?;
         let app = RecordingApp::start().await?;
         let pages = std::env::temp_dir().join(format!("portero-pages-{port}"));
         std::fs::create_dir_all(&pages)?;

@@ -27,7 +27,7 @@ async fn behind_caddy() -> Result<(Caddy, DevLikeStack, RecordingApp)> {
     let port = free_port()?;
     let builder = Stack::bind_with_origin(&format!("http://127.0.0.1:{port}")).await?;
     let backend = builder.listen_url();
-    let stack = DevLikeStack::start_on(builder).await?;
+    let stack = DevLikeStack::start_on(builder, "").await?;
     let app = RecordingApp::start().await?;
     let caddy = Caddy::start(port, &shipped_caddyfile(port, &backend, &app)?).await?;
     Ok((caddy, stack, app))

@@ -1,8 +1,8 @@
 //! Conformance with an independent, OpenID Certified server: npm `oidc-provider` (in `.tools/`,
 //! where `cargo xtask test` installs it), started on loopback, logged in through the real SPA in Chromium as a
 //! `kind = "oidc"` provider; then `/api/me`, `/api/profile`, and logout with revocation checked
-//! at the provider itself; and logout at the provider ending the Portero session over OpenID
-//! Connect Back-Channel Logout.
+//! at the provider itself; logout at the provider ending the Portero session over OpenID
+//! Connect Back-Channel Logout; and an address it has not verified, never told to an app.
 //!
 //! Stricter providers (docs/design.md, "Stricter providers") against the same server with PAR,
 //! `private_key_jwt` and DPoP on: the whole login, `/api/profile`, a refresh, revocation and
@@ -180,11 +180,12 @@ async fn stack_with_oidc_provider() -> Result<(OidcProvider, Stack)> {
 /// From the SPA's home page through oidc-provider's own development pages (a login form, then
 /// a consent form) back to the profile page.
 async fn log_in_as_marie(browser: &Browser, stack: &Stack) -> Result<()> {
-    log_in_as_marie_at(browser, stack, "op").await
+    log_in_as(browser, stack, "op", "marie").await
 }
 
-/// The same with Portero's provider `provider`.
-async fn log_in_as_marie_at(browser: &Browser, stack: &Stack, provider: &str) -> Result<()> {
+/// [`log_in_as_marie`] at Portero's provider `provider`, as anyone: oidc-provider takes any
+/// login.
+async fn log_in_as(browser: &Browser, stack: &Stack, provider: &str, login: &str) -> Result<()> {
     browser.goto(&stack.url("/")).await?;
     browser
         .click(&format!("button[data-provider='{provider}']"))
@@ -192,7 +193,7 @@ async fn log_in_as_marie_at(browser: &Browser, stack: &Stack, provider: &str) ->
     browser
         .wait_for("input[name='login']")
         .await?
-        .send_keys("marie")
+        .send_keys(login)
         .await?;
     browser
         .wait_for("input[name='password']")
@@ -586,10 +587,56 @@ async fn logs_in_through_the_strict_provider_in_the_browser() -> Result<()> {
         .start(&strict_providers(&op.issuer, &secret, &keys))
         .await?;
     let browser = Browser::start().await?;
-    log_in_as_marie_at(&browser, &stack, "strict").await?;
+    log_in_as(&browser, &stack, "strict", "marie").await?;
     assert_eq!(browser.text("#profile-name").await?, "Conformance marie");
     assert_eq!(browser.api_status("/api/profile").await?, 200);
     assert_eq!(op.events("pushed portero-strict"), 1);
     assert_eq!(op.events("access_token portero-strict dpop"), 1);
+    browser.close().await
+}
+
+/// What `GET /api/auth` tells an app about the page's person, fetched from inside the page:
+/// `X-Portero-Email`, and the assertion's `email` and `email_verified`.
+async fn told_to_an_app(browser: &Browser) -> Result<serde_json::Value> {
+    Ok(browser
+        .client
+        .execute_async(
+            "const [done] = arguments;
+             fetch('/api/auth', { headers: { 'x-csrf': '1' } }).then(r => {
+               const jwt = r.headers.get('x-portero-assertion').split('.')[1];
+               const claims = JSON.parse(atob(jwt.replace(/-/g, '+').replace(/_/g, '/')));
+               done([r.headers.get('x-portero-email'), claims.email ?? null,
+                     claims.email_verified ?? null]);
+             }, e => done(String(e)));",
+            vec![],
+        )
+        .await?)
+}
+
+/// Rule 21 against an independent server: oidc-provider says `email_verified: false` for
+/// `unverified-marie`, and no app is told her address, though she sees it on her profile;
+/// Marie's verified one is told, with `email_verified: true` in the assertion.
+#[tokio::test]
+async fn an_address_oidc_provider_has_not_verified_is_never_told_to_an_app() -> Result<()> {
+    let (_op, stack) = stack_with_oidc_provider().await?;
+    let browser = Browser::start().await?;
+    log_in_as(&browser, &stack, "op", "unverified-marie").await?;
+    assert_eq!(
+        browser.text("#profile-email").await?,
+        "unverified-marie@conformance.test",
+        "she sees the address the provider gave"
+    );
+    assert_eq!(
+        told_to_an_app(&browser).await?,
+        serde_json::json!([null, null, null])
+    );
+    browser.close().await?;
+
+    let browser = Browser::start().await?;
+    log_in_as_marie(&browser, &stack).await?;
+    assert_eq!(
+        told_to_an_app(&browser).await?,
+        serde_json::json!(["marie@conformance.test", "marie@conformance.test", true])
+    );
     browser.close().await
 }

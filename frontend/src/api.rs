@@ -1,229 +1,292 @@
-//! Every call the SPA makes to the backend (DESIGN.md, "HTTP contract"). Bodies are the
-//! `shared` types, so a field renamed on either side fails the build instead of a login.
+//! Calls to Portero's backend and to your own upstreams behind its gateway, typed with serde.
 //!
-//! Requests go through the browser's `fetch` directly: an HTTP client crate would add weight to
-//! the WebAssembly bundle for nothing the few calls below need. Bodies are read and written by
-//! `json` (the browser's JSON, not serde_json), for the same reason.
+//! Every call goes to a path on this page's origin (`/api/...`) with `x-csrf: 1`, which Portero
+//! requires on every `/api` route, and the session cookie (same origin, so the browser sends
+//! it). Your upstreams (`[upstreams.*]` in Portero's configuration, reached under their
+//! `/api/{prefix}/...`) are called the same way:
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), portero_leptos::api::ApiFailure> {
+//! #[derive(serde::Deserialize)]
+//! struct Game {
+//!     id: u32,
+//!     host: String,
+//! }
+//!
+//! let games: Vec<Game> = portero_leptos::api::get("/api/lobby/games").await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A call fails with an [`ApiFailure`] when there is no answer, when the answer is an error
+//! status, or when its body is not the type asked for (a missing field, a wrong type, not
+//! JSON). It never panics.
 
-use shared::{
-    ApiError, AppSees, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse, MeResponse,
-    ProfileDetails, ProviderInfo, SessionInfo, SessionRequest, SessionResponse, User, CSRF_HEADER,
-    CSRF_VALUE,
-};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestCache, RequestInit, Response};
+use gloo_net::http::{Method, RequestBuilder};
+use serde::{de::DeserializeOwned, Serialize};
+use shared::{ApiError, CSRF_HEADER, CSRF_VALUE};
+use web_sys::RequestCache;
 
-use crate::{
-    json::{self, Decode, Encode},
-    plain::decimal,
-};
+/// The code of an [`ApiFailure`] without an answer: the network failed or the server is down.
+pub(crate) const NETWORK_ERROR: &str = "network_error";
+/// The code of an [`ApiFailure`] whose answer was not the body the caller asked for.
+pub(crate) const UNEXPECTED_BODY: &str = "unexpected_body";
 
-/// The code [`ApiFailure::code`] gives when there was no answer at all.
-pub const NETWORK_ERROR: &str = "network_error";
-
-/// Why a call did not produce the expected body.
+/// Why a call did not give the body it asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ApiFailure {
-    /// No usable answer: the network failed, the backend is down, or the reply was not the
-    /// JSON the contract promises.
-    Network(String),
-    /// The backend answered with an error status and (normally) an [`ApiError`] body.
-    Status { status: u16, error: ApiError },
+pub struct ApiFailure {
+    status: u16,
+    code: String,
+    message: String,
 }
 
 impl ApiFailure {
-    /// `true` when there is no session (`GET /api/me` answers 401).
-    pub fn is_unauthorized(&self) -> bool {
-        matches!(self, ApiFailure::Status { status: 401, .. })
+    /// The HTTP status of the answer, or 0 when there was no answer at all.
+    pub fn status(&self) -> u16 {
+        self.status
     }
 
-    /// The machine code: the backend's `error`, or `network_error` when there was no answer.
+    /// A machine code: the `error` of Portero's (or your upstream's) JSON error body
+    /// (`not_logged_in`, `access_denied`…); `http_{status}` for an error status without one;
+    /// `network_error` without an answer; `unexpected_body` when a successful answer's body is
+    /// not the type asked for.
     pub fn code(&self) -> &str {
-        match self {
-            ApiFailure::Network(_) => NETWORK_ERROR,
-            ApiFailure::Status { error, .. } => &error.error,
-        }
+        &self.code
     }
 
-    /// A sentence to show the person.
+    /// A sentence for a person or a log: the server's `message`, or what went wrong.
     pub fn message(&self) -> &str {
-        match self {
-            ApiFailure::Network(message) => message,
-            ApiFailure::Status { error, .. } => &error.message,
+        &self.message
+    }
+
+    pub(crate) fn new(status: u16, code: &str, message: String) -> ApiFailure {
+        ApiFailure {
+            status,
+            code: code.to_owned(),
+            message,
         }
+    }
+
+    /// `true` for a 401: no session, or it ended.
+    pub(crate) fn is_unauthorized(&self) -> bool {
+        self.status == 401
     }
 }
 
-/// `GET /api/providers`
-pub async fn providers() -> Result<Vec<ProviderInfo>, ApiFailure> {
-    send("GET", "/api/providers", None).await
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status, self.message)
+    }
 }
 
-/// `POST /api/login/{provider}`: starts a login attempt and answers what the authorize URL needs.
-pub async fn login(request: &LoginRequest, provider: &str) -> Result<LoginResponse, ApiFailure> {
-    send("POST", &in_path("/api/login/", provider), Some(request)).await
+impl std::error::Error for ApiFailure {}
+
+/// `GET path`, its JSON answer read as `T`.
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+    call(Method::GET, path, None).await
 }
 
-/// `POST /api/session`: trades the provider's one-time code for a session cookie.
-pub async fn session(request: &SessionRequest) -> Result<SessionResponse, ApiFailure> {
-    send("POST", "/api/session", Some(request)).await
-}
-
-/// `GET /api/me`: the signed-in person, or a 401 failure.
-pub async fn me() -> Result<MeResponse, ApiFailure> {
-    send("GET", "/api/me", None).await
-}
-
-/// `GET /api/profile`: the live profile, fetched from the provider just now.
-pub async fn profile() -> Result<Profile, ApiFailure> {
-    send("GET", "/api/profile", None).await
-}
-
-/// The part of [`shared::ProfileResponse`] the SPA shows: the same JSON read without its `raw` field
-/// (unknown fields are skipped). Holding arbitrary JSON as a `serde_json::Value` would add
-/// about 15 KB of WebAssembly for data no page displays.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Profile {
-    pub user: User,
-    pub details: ProfileDetails,
-}
-
-/// `POST /api/logout`; with `everywhere`, every session of this person ends, not only this one.
-pub async fn logout(everywhere: bool) -> Result<LogoutResponse, ApiFailure> {
-    let body = LogoutRequest { everywhere };
-    send(
-        "POST",
-        "/api/logout",
-        everywhere.then_some(&body as &dyn Encode),
-    )
-    .await
-}
-
-/// `GET /api/sessions`: every session of the signed-in person, this browser's included.
-pub async fn sessions() -> Result<Vec<SessionInfo>, ApiFailure> {
-    send("GET", "/api/sessions", None).await
-}
-
-/// `DELETE /api/sessions/{id}`: ends one of the person's other sessions.
-pub async fn end_session(id: &str) -> Result<(), ApiFailure> {
-    send_for_text("DELETE", &in_path("/api/sessions/", id), None)
-        .await
-        .map(drop)
-}
-
-/// `GET /api/demo/whoami`, through Portero's gateway: what the demo app behind Portero
-/// received and verified. A 404 where no demo app is configured (production).
-pub async fn whoami() -> Result<AppSees, ApiFailure> {
-    send("GET", "/api/demo/whoami", None).await
-}
-
-/// `prefix` and `segment`, percent-encoded: the segment comes from the server, but encoding
-/// it keeps a stray `/` or `?` from changing which route is called.
-fn in_path(prefix: &str, segment: &str) -> String {
-    let mut path = prefix.to_owned();
-    path.push_str(&String::from(js_sys::encode_uri_component(segment)));
-    path
-}
-
-async fn send<T: Decode>(
-    method: &str,
+/// `POST path` with `body` as JSON, its JSON answer read as `T`.
+pub async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(
     path: &str,
-    body: Option<&dyn Encode>,
+    body: &B,
 ) -> Result<T, ApiFailure> {
-    let text = send_for_text(method, path, body).await?;
-    json::from_str(&text).ok_or_else(|| {
-        ApiFailure::Network(
-            [
-                "The server sent an unexpected answer to ",
-                method,
-                " ",
-                path,
-                ".",
-            ]
-            .concat(),
+    call(Method::POST, path, Some(to_json(body)?)).await
+}
+
+/// `PUT path` with `body` as JSON, its JSON answer read as `T`.
+pub async fn put<T: DeserializeOwned, B: Serialize + ?Sized>(
+    path: &str,
+    body: &B,
+) -> Result<T, ApiFailure> {
+    call(Method::PUT, path, Some(to_json(body)?)).await
+}
+
+/// `PATCH path` with `body` as JSON, its JSON answer read as `T`.
+pub async fn patch<T: DeserializeOwned, B: Serialize + ?Sized>(
+    path: &str,
+    body: &B,
+) -> Result<T, ApiFailure> {
+    call(Method::PATCH, path, Some(to_json(body)?)).await
+}
+
+/// `DELETE path`, its JSON answer read as `T`; an empty answer (`204 No Content`) reads as
+/// `()` or `None`.
+pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+    call(Method::DELETE, path, None).await
+}
+
+fn to_json<B: Serialize + ?Sized>(body: &B) -> Result<String, ApiFailure> {
+    serde_json::to_string(body).map_err(|err| {
+        ApiFailure::new(
+            0,
+            UNEXPECTED_BODY,
+            format!("The request body could not be written as JSON: {err}."),
         )
     })
 }
 
-/// The body of a successful answer, unread; a failure for an error status.
-async fn send_for_text(
-    method: &str,
+async fn call<T: DeserializeOwned>(
+    method: Method,
     path: &str,
-    body: Option<&dyn Encode>,
-) -> Result<String, ApiFailure> {
-    let early = if body.is_none() && method == "GET" {
-        take_early(path)
-    } else {
-        None
+    body: Option<String>,
+) -> Result<T, ApiFailure> {
+    let shown = format!("{method} {path}");
+    let (status, text) = send(method, path, body, &shown).await?;
+    read_body(&shown, status, &text)
+}
+
+/// The status and body of a successful answer; a failure for anything else. Not generic, so
+/// it is compiled once for every `T` the app asks for.
+async fn send(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    shown: &str,
+) -> Result<(u16, String), ApiFailure> {
+    let request = RequestBuilder::new(path)
+        .method(method)
+        // Without this header Portero refuses the call (docs/design.md, the CSRF defence).
+        .header(CSRF_HEADER, CSRF_VALUE)
+        .header("Accept", "application/json")
+        // Who is signed in changes with every login and logout: never answer from the cache.
+        .cache(RequestCache::NoStore);
+    let request = match body {
+        Some(json) => request
+            .header("Content-Type", "application/json")
+            .body(json),
+        None => request.build(),
     };
-    let response = match early {
-        Some(answer) => JsFuture::from(answer)
-            .await
-            .and_then(|r| r.dyn_into::<Response>()),
-        None => fetch(method, path, body).await,
+    let answer = match request {
+        Ok(request) => request.send().await,
+        Err(err) => Err(err),
     };
-    let response = response.map_err(|err| {
-        web_sys::console::warn_2(&JsValue::from_str("Portero API call failed:"), &err);
-        ApiFailure::Network(
-            "Could not reach the Portero server. Check your connection and try again.".into(),
+    let response = answer.map_err(|err| {
+        web_sys::console::warn_1(&format!("{shown} failed: {err}").into());
+        ApiFailure::new(
+            0,
+            NETWORK_ERROR,
+            "Could not reach the server. Check your connection and try again.".into(),
         )
     })?;
     let status = response.status();
-    let text = read_text(&response).await.unwrap_or_default();
+    // A body that cannot be read is an empty one: the status still says what happened.
+    let text = response.text().await.unwrap_or_default();
     if response.ok() {
-        Ok(text)
+        Ok((status, text))
     } else {
-        // A proxy or a crashed backend may answer without the JSON error body.
-        let error = json::from_str::<ApiError>(&text).unwrap_or_else(|| ApiError {
-            error: ["http_", &decimal(status.into())].concat(),
-            message: [
-                "The server answered ",
-                &decimal(status.into()),
-                " ",
-                &response.status_text(),
-                ".",
-            ]
-            .concat(),
-        });
-        Err(ApiFailure::Status { status, error })
+        Err(failure_of(status, &response.status_text(), &text))
     }
 }
 
-async fn fetch(method: &str, path: &str, body: Option<&dyn Encode>) -> Result<Response, JsValue> {
-    let headers = Headers::new()?;
-    // Without this header the backend refuses the call (DESIGN.md, CSRF defence).
-    headers.set(CSRF_HEADER, CSRF_VALUE)?;
-    headers.set("Accept", "application/json")?;
-    let init = RequestInit::new();
-    init.set_method(method);
-    // Who is signed in changes with every login and logout: never answer from the HTTP cache.
-    init.set_cache(RequestCache::NoStore);
-    if let Some(body) = body {
-        let json = json::to_string(body).ok_or_else(|| JsValue::from_str("unencodable body"))?;
-        headers.set("Content-Type", "application/json")?;
-        init.set_body(&JsValue::from_str(&json));
+/// The failure for an error status: the body's `{error, message}` when it is one, else the
+/// status itself (a proxy or a crashed server may answer without JSON).
+pub(crate) fn failure_of(status: u16, status_text: &str, body: &str) -> ApiFailure {
+    match serde_json::from_str::<ApiError>(body) {
+        Ok(ApiError { error, message }) => ApiFailure {
+            status,
+            code: error,
+            message,
+        },
+        Err(_) => ApiFailure {
+            status,
+            code: format!("http_{status}"),
+            message: format!("The server answered {status} {status_text}.").replace(" .", "."),
+        },
     }
-    init.set_headers(&headers);
-    // Same origin, so the default `credentials: "same-origin"` sends the session cookie.
-    let request = Request::new_with_str_and_init(path, &init)?;
-    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-    JsFuture::from(window.fetch_with_request(&request))
-        .await?
-        .dyn_into::<Response>()
 }
 
-/// The answer boot.js already asked for (`window.__porteroEarly[path]`), at most once.
-fn take_early(path: &str) -> Option<js_sys::Promise> {
-    let window: JsValue = web_sys::window()?.into();
-    let early = js_sys::Reflect::get(&window, &"__porteroEarly".into()).ok()?;
-    let early = early.dyn_into::<js_sys::Object>().ok()?;
-    let answer = js_sys::Reflect::get(&early, &path.into()).ok()?;
-    js_sys::Reflect::delete_property(&early, &path.into()).ok()?;
-    answer.dyn_into::<js_sys::Promise>().ok()
+/// A successful answer's body as `T`; an empty body reads as JSON `null`, so `()` and
+/// `Option<_>` accept a `204 No Content`.
+pub(crate) fn read_body<T: DeserializeOwned>(
+    call: &str,
+    status: u16,
+    body: &str,
+) -> Result<T, ApiFailure> {
+    let json = if body.trim().is_empty() { "null" } else { body };
+    serde_json::from_str(json).map_err(|err| {
+        ApiFailure::new(
+            status,
+            UNEXPECTED_BODY,
+            format!("The answer to {call} is not what the app expected: {err}."),
+        )
+    })
 }
 
-async fn read_text(response: &Response) -> Result<String, JsValue> {
-    let text = JsFuture::from(response.text()?).await?;
-    Ok(text.as_string().unwrap_or_default())
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{MeResponse, ProviderInfo, ProviderKind};
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    const ME: &str = r#"{"user":{"provider":"github","subject":"583231","login":"octocat",
+        "name":"The Octocat","email":null,"avatar_url":null},"expires_at":1800000000}"#;
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn a_body_of_the_shared_type_reads_as_it() {
+        let me: MeResponse = read_body("GET /api/me", 200, ME).unwrap();
+        assert_eq!(me.user.login.as_deref(), Some("octocat"));
+        assert_eq!(me.expires_at, 1_800_000_000);
+        let providers: Vec<ProviderInfo> = read_body(
+            "GET /api/providers",
+            200,
+            r#"[{"id":"ft","name":"42","kind":"intra42"}]"#,
+        )
+        .unwrap();
+        assert_eq!(providers[0].kind, ProviderKind::Intra42);
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn an_empty_answer_reads_as_nothing() {
+        read_body::<()>("DELETE /api/sessions/x", 204, "").unwrap();
+        assert_eq!(read_body::<Option<u8>>("GET /x", 200, " ").unwrap(), None);
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn a_body_that_is_not_the_type_is_a_failure_that_says_what_is_wrong() {
+        for (body, says) in [
+            (r#"{"expires_at":1}"#, "missing field `user`"),
+            (
+                r#"{"user":{"provider":"p","subject":7},"expires_at":1}"#,
+                "invalid type: integer `7`, expected a string",
+            ),
+            ("<html>Bad gateway</html>", "expected value"),
+            ("", "invalid type: null"),
+        ] {
+            let failure = read_body::<MeResponse>("GET /api/me", 200, body).unwrap_err();
+            assert_eq!(failure.status(), 200, "{body}");
+            assert_eq!(failure.code(), UNEXPECTED_BODY, "{body}");
+            assert!(
+                failure
+                    .message()
+                    .starts_with("The answer to GET /api/me is not what the app expected: ")
+                    && failure.message().contains(says),
+                "{body}: {}",
+                failure.message()
+            );
+        }
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn an_error_status_carries_the_servers_code_and_message() {
+        let failure = failure_of(
+            401,
+            "Unauthorized",
+            r#"{"error":"not_logged_in","message":"Log in first."}"#,
+        );
+        assert_eq!(
+            (failure.status(), failure.code(), failure.message()),
+            (401, "not_logged_in", "Log in first.")
+        );
+        assert!(failure.is_unauthorized());
+        // A proxy's own page instead of Portero's JSON.
+        let failure = failure_of(502, "Bad Gateway", "<html>nginx</html>");
+        assert_eq!(
+            (failure.status(), failure.code(), failure.message()),
+            (502, "http_502", "The server answered 502 Bad Gateway.")
+        );
+        let failure = failure_of(503, "", "");
+        assert_eq!(failure.message(), "The server answered 503.");
+    }
 }

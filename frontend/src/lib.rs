@@ -1,82 +1,65 @@
-//! Portero's single-page app (DESIGN.md, "The flow"): it lists the providers, starts a login,
-//! finishes it on `/callback/{provider}` and shows who is signed in. It never sees a provider
-//! token: the backend keeps those and the browser only holds an HttpOnly session cookie.
+//! "Log in with GitHub, 42 Intra, Google or any OAuth 2.0 / OpenID Connect provider" for a
+//! Leptos app (client-side rendered), with Portero's backend keeping the client secret and the
+//! provider's tokens: the browser only ever holds an HttpOnly session cookie.
 //!
-//! `api` is the only module that talks to the server (`json` reads and writes its bodies); `auth` holds the pure URL helpers the
-//! browser tests exercise; `pages` has one component per route and `components` the pieces they
-//! share; `router` says which page the address bar shows; `i18n` holds every text, in English
-//! and Spanish; `user_agent` names the browser of a session.
+//! ```no_run
+//! use leptos::prelude::*;
+//! use leptos_router::{components::{Route, Router, Routes}, path};
+//! use portero_leptos::{api, provide_portero, use_portero, Callback, LoginButtons, LogoutButton, RequireLogin};
+//!
+//! #[component]
+//! fn App() -> impl IntoView {
+//!     provide_portero();
+//!     view! {
+//!         <Router>
+//!             <Routes fallback=|| "Not found">
+//!                 <Route path=path!("/") view=|| view! { <LoginButtons return_to="/games" /> } />
+//!                 <Route path=path!("/callback/:provider") view=Callback />
+//!                 <Route path=path!("/games") view=|| view! { <RequireLogin><Games /></RequireLogin> } />
+//!             </Routes>
+//!         </Router>
+//!     }
+//! }
+//!
+//! #[component]
+//! fn Games() -> impl IntoView {
+//!     let portero = use_portero();
+//!     view! {
+//!         <p>"Hello, " {move || portero.user().map(|user| user.display_name().to_owned())}</p>
+//!         <LogoutButton />
+//!     }
+//! }
+//! ```
+//!
+//! - [`provide_portero`], once at the root, asks Portero who is signed in; [`use_portero`]
+//!   gives any component below the answer.
+//! - [`LoginButtons`] lists the providers Portero's backend offers; [`Callback`] finishes the
+//!   login on `/callback/:provider` and goes back to the page it started for; [`LogoutButton`]
+//!   ends it; [`RequireLogin`] keeps a page for signed-in people.
+//! - [`api`] calls Portero and your own upstreams behind its gateway with `serde` types.
+//!
+//! The components use `leptos_router` and must be inside its `<Router>`. They speak English and
+//! Spanish and carry the class names of Portero's stylesheet (`card`, `providers`, `notice`…),
+//! which your own CSS may style.
+
+#![warn(missing_docs)]
 
 pub mod api;
-pub mod auth;
-mod components;
-pub mod i18n;
-pub mod json;
-mod loader;
-mod pages;
-mod plain;
-pub mod router;
-pub mod user_agent;
+mod brand_mark;
+mod callback;
+mod i18n;
+mod login;
+mod logout;
+mod portero;
+mod require_login;
+#[cfg(feature = "spa")]
+pub mod spa;
+mod views;
 
-use leptos::prelude::*;
-
-use crate::{
-    components::LangSwitch,
-    i18n::{tr, I18n},
-    pages::{Callback, Home, NotFound, Profile},
-    router::{Page, Router},
-};
-
-/// The whole app: a header (with the language switch) and the routed page.
-#[component]
-pub fn App() -> impl IntoView {
-    let i18n = I18n::detect();
-    provide_context(i18n);
-    let page = Router::start().page();
-    view! {
-        <header class="site-header">
-            <a href="/" class="brand">
-                <svg class="logo" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
-                    <path fill="currentColor" d="M5 21V5a2 2 0 0 1 2-2h10a2 2 0 0 1 2 2v16h-2V5H7v16zm8-9h2v2h-2z" />
-                </svg>
-                "Portero"
-            </a>
-            <nav aria-label=tr(|t| t.language)>
-                <LangSwitch />
-            </nav>
-        </header>
-        <main id="content">
-            {move || match page.get() {
-                Page::Home => view! { <Home /> }.into_any(),
-                Page::Callback { provider } => view! { <Callback provider /> }.into_any(),
-                Page::Profile => view! { <Profile /> }.into_any(),
-                Page::NotFound => view! { <NotFound /> }.into_any(),
-            }}
-        </main>
-    }
-}
-
-/// Mounts the app on `<body>`; `main.rs` calls this once the module has loaded.
-pub fn start() {
-    // Without the hook a panic shows up as an opaque `unreachable` trap in the console. Debug
-    // builds only: the release build aborts at once on a panic (`-Cpanic=immediate-abort`, see
-    // docs/BENCHMARKS.md), so a hook would never run, and linking std's panic printing for it
-    // would cost ~10 KB of WebAssembly.
-    #[cfg(debug_assertions)]
-    console_error_panic_hook::set_once();
-    // A page restored from the back/forward cache shows what was true when it was left: a
-    // profile after logging out, disabled login buttons after leaving for the provider. Load it
-    // again so it asks the server. The listener lives as long as the page.
-    let _ = window_event_listener_untyped("pageshow", |event| {
-        use wasm_bindgen::JsCast;
-        if event
-            .unchecked_into::<web_sys::PageTransitionEvent>()
-            .persisted()
-        {
-            if let Some(window) = web_sys::window() {
-                let _ = window.location().reload();
-            }
-        }
-    });
-    leptos::mount::mount_to_body(App);
-}
+pub use callback::Callback;
+pub use login::LoginButtons;
+pub use logout::LogoutButton;
+pub use portero::{provide_portero, use_portero, Portero};
+pub use require_login::RequireLogin;
+/// The signed-in person, as Portero's backend describes them (the `shared` crate's type).
+pub use shared::User;

@@ -1,5 +1,5 @@
-//! The entry point trunk builds: everything lives in the library so the browser tests can use it.
+//! Portero's own single-page app: what trunk builds from frontend/index.html.
 
 fn main() {
-    portero_frontend::start();
+    portero_leptos::spa::start();
 }

@@ -231,6 +231,10 @@ pub mod codes {
     pub const UPSTREAM_TIMEOUT: &str = "upstream_timeout";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const INVALID_LOGOUT_TOKEN: &str = "invalid_logout_token";
+    /// A gateway path whose rest climbs out of its upstream's base (rule 20).
+    pub const BAD_PATH: &str = "bad_path";
+    /// `GET /api/auth?policy=NAME` naming no configured policy.
+    pub const UNKNOWN_POLICY: &str = "unknown_policy";
     pub const INTERNAL: &str = "internal";
 }
 

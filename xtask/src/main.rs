@@ -20,7 +20,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 
   dev    start the local provider emulator, the backend and trunk serve; open the printed URL
   test   fmt check, clippy, unit and integration tests, wasm tests in headless Chromium, and
-         the browser tests against the built SPA
+         the browser tests against the built SPA and the example app (examples/leptos-app)
   dist   build the release SPA (dist/) and the release backend (target/release/portero)
   fuzz [target] [seconds]
          run the cargo-fuzz targets of fuzz/ (return_to, config), 60 s each by default
@@ -134,6 +134,9 @@ const BACKEND_PORT: u16 = 3000;
 const SPA_ORIGIN: &str = "http://127.0.0.1:8080";
 /// `trunk serve`'s cargo target directory (see `dev`).
 const DEV_SPA_TARGET: &str = "target/trunk-serve";
+/// The example app of docs/leptos.md, and where `cargo xtask test` builds it.
+const EXAMPLE: &str = "examples/leptos-app";
+const EXAMPLE_DIST: &str = "target/leptos-app-dist";
 /// Where config/dev.toml's `[upstreams.demo]` points.
 const DEMO_APP: &str = "127.0.0.1:3903";
 
@@ -341,7 +344,7 @@ fn test() -> Result<()> {
         "--workspace",
         "--all-targets",
         "--features",
-        "xtask/bench",
+        "xtask/bench,portero-leptos/spa",
         "--",
         "-D",
         "warnings",
@@ -354,8 +357,11 @@ fn test() -> Result<()> {
         "xtask/bench",
         "--exclude",
         "e2e",
+        // WebAssembly in the browser (below), not on this machine.
         "--exclude",
-        "portero-frontend",
+        "portero-leptos",
+        "--exclude",
+        "bench-anchor",
     ]))?;
 
     // Chromium leaves tens of MB per run in TMPDIR: give it a folder removed afterwards.
@@ -374,10 +380,9 @@ fn browser_tests(tools: &tools::Tools, browser: &tools::Browser, tmp: &Path) -> 
         .args([
             "test",
             "-p",
-            "portero-frontend",
-            // The stand-in for wasm-streams (root Cargo.toml, [patch.crates-io]).
-            "-p",
-            "wasm-streams",
+            "portero-leptos",
+            "--features",
+            "spa",
             "--target",
             "wasm32-unknown-unknown",
         ])
@@ -385,10 +390,22 @@ fn browser_tests(tools: &tools::Tools, browser: &tools::Browser, tmp: &Path) -> 
         .env("TMPDIR", tmp))?;
 
     build_spa(tools)?;
+    // A Leptos app of one's own on portero-leptos (docs/leptos.md), as its author builds it.
+    let example = root().join(EXAMPLE_DIST);
+    step(&format!(
+        "trunk build --release {EXAMPLE} ({EXAMPLE_DIST}/)"
+    ));
+    run(tools
+        .trunk_release()
+        .arg("--config")
+        .arg(EXAMPLE)
+        .arg("--dist")
+        .arg(&example))?;
     step("browser tests (e2e/)");
     run(cargo()
         .args(["test", "-p", "e2e", "--", "--test-threads=1"])
         .env("PORTERO_E2E_DIST", root().join("dist"))
+        .env("PORTERO_E2E_LEPTOS_APP_DIST", &example)
         .env("CHROMEDRIVER", &browser.chromedriver)
         .env("CHROMIUM", &browser.chromium)
         .env("TMPDIR", tmp))

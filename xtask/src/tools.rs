@@ -1,6 +1,5 @@
 //! The toolchain, installed when missing (docs/BENCHMARKS.md and README.md say what each
-//! costs): the wasm32 target and the standard library's source (rust-src, for the release
-//! SPA's own build of std), trunk and wasm-bindgen-cli from crates.io (into cargo's bin),
+//! costs): the wasm32 target, trunk and wasm-bindgen-cli from crates.io (into cargo's bin),
 //! wasm-opt from npm's `binaryen` (into `.tools/`, since Debian's binaryen produces broken
 //! modules) and terser (into `.tools/`, for the release JavaScript). For tests: Debian's
 //! packages (Chromium and chromedriver, redis-server, nginx, caddy, python3-venv) with apt-get
@@ -27,24 +26,7 @@ const TERSER_VERSION: &str = "5.51.4";
 /// The PATH under which trunk finds the pinned wasm-bindgen and wasm-opt.
 pub struct Tools {
     path: OsString,
-    /// The release SPA builds its own std with the `immediate-abort` panic strategy (rust-src
-    /// is installed and the compiler takes the flag): ≈ 16 KB less gzipped wasm.
-    build_std: bool,
 }
-
-/// The release SPA's std, built from rust-src with `-Cpanic=immediate-abort`: a panic traps at
-/// once, so no panic message, location or formatting code ships (docs/BENCHMARKS.md, "The
-/// bundle"). `-Zbuild-std` and `-Z` flags are unstable: RUSTC_BOOTSTRAP lets the stable
-/// toolchain take them (shared/toolchain.md). The flags apply to the wasm target only, never
-/// to build scripts or proc macros, and only to `trunk build --release` (not `trunk serve`).
-const BUILD_STD_ENV: [(&str, &str); 3] = [
-    ("RUSTC_BOOTSTRAP", "1"),
-    ("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort"),
-    (
-        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-        "-Zunstable-options -Cpanic=immediate-abort",
-    ),
-];
 
 impl Tools {
     pub fn command(&self, program: &str) -> Command {
@@ -55,14 +37,11 @@ impl Tools {
         cmd
     }
 
-    /// `trunk build --release`, with the SPA's own std when this machine can build it; add
-    /// `--dist DIR` for another folder than dist/.
+    /// `trunk build --release`, with the toolchain as rustup ships it; add `--dist DIR` for
+    /// another folder than dist/.
     pub fn trunk_release(&self) -> Command {
         let mut cmd = self.command("trunk");
         cmd.args(["build", "--release", "--skip-version-check"]);
-        if self.build_std {
-            cmd.envs(BUILD_STD_ENV);
-        }
         cmd
     }
 }
@@ -157,64 +136,13 @@ pub fn ensure_build_tools() -> Result<Tools> {
         &format!("terser@{TERSER_VERSION}"),
     )?;
 
-    let build_std = ensure_build_std();
-
     let mut paths = vec![npm_bin, bin];
     paths.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     ));
     Ok(Tools {
         path: std::env::join_paths(paths)?,
-        build_std,
     })
-}
-
-/// rust-src for the release SPA's own std, added when missing (2 s), and a check that this
-/// compiler takes `-Cpanic=immediate-abort` (a panic strategy in current Rust; older compilers
-/// had a std feature `panic_immediate_abort` instead, shared/toolchain.md). Without either, the
-/// release SPA builds with the prebuilt std as before, and ships ≈ 16 KB more gzipped wasm.
-fn ensure_build_std() -> bool {
-    let installed = Command::new("rustup")
-        .args(["component", "list", "--installed"])
-        .output()
-        .map(|out| {
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .any(|l| l.starts_with("rust-src"))
-        })
-        .unwrap_or(false);
-    if installed {
-        step("rust-src (the release SPA's own std): present");
-    } else {
-        step("rust-src (the release SPA's own std): installing");
-        if let Err(e) = run(Command::new("rustup").args(["component", "add", "rust-src"])) {
-            step(&format!(
-                "rust-src could not be installed ({e:#}): the release SPA uses the prebuilt                  std (a larger bundle)"
-            ));
-            return false;
-        }
-    }
-    let takes_flag = Command::new("rustc")
-        .args([
-            "-Zunstable-options",
-            "-Cpanic=immediate-abort",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--print",
-            "cfg",
-        ])
-        .env("RUSTC_BOOTSTRAP", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !takes_flag {
-        step(
-            "this rustc has no -Cpanic=immediate-abort: the release SPA uses the prebuilt std \
-             (a larger bundle)",
-        );
-    }
-    takes_flag
 }
 
 /// `binary`'s name when it does not report `version` yet (to be installed); `None`, said so,

@@ -3,8 +3,10 @@
 //! `session.rs`, `providers.rs`). Secrets are `SecretString`, so printing a config can never
 //! print a secret. Every refusal names the key and what is wrong with it.
 
+mod allow;
 mod client;
 mod env;
+mod policies;
 mod providers;
 mod server;
 mod session;
@@ -14,11 +16,15 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+pub use allow::AllowRules;
 pub use client::{AssertionAudience, ParMode};
-pub use providers::{AllowRules, Endpoints, FieldMap, ProviderConfig, TokenAuth};
+pub use policies::Policy;
+pub use providers::{Endpoints, FieldMap, ProviderConfig, TokenAuth};
 pub use server::ServerConfig;
-pub use session::{SessionConfig, SessionStore, DEFAULT_SESSION_STORE};
-pub use upstreams::{AssertionConfig, Login, UpstreamConfig, PORTERO_ROUTES};
+pub use session::{RedisUrl, SessionConfig, SessionStore, DEFAULT_SESSION_STORE};
+pub use upstreams::{
+    AssertionConfig, Login, UpstreamConfig, AUTH_AUDIENCE, PORTERO_ROUTES, RESERVED_AUDIENCES,
+};
 
 /// Why a configuration was refused: always names the key (and the environment variable, when
 /// one set it) and what is wrong with it.
@@ -59,6 +65,8 @@ pub struct Config {
     pub session: SessionConfig,
     /// In the order of the file: `/api/providers` lists them that way.
     pub providers: Vec<ProviderConfig>,
+    /// Who may use which app behind Portero, in the order of the file.
+    pub policies: Vec<Policy>,
     /// The apps behind the gateway, in the order of the file.
     pub upstreams: Vec<UpstreamConfig>,
     /// The key that signs `X-Portero-Assertion`.
@@ -75,6 +83,8 @@ struct RawConfig {
     session: session::RawSession,
     #[serde(default)]
     providers: toml::Table,
+    #[serde(default)]
+    policies: toml::Table,
     #[serde(default)]
     upstreams: toml::Table,
     #[serde(default)]
@@ -113,10 +123,31 @@ impl Config {
                 "providers: none configured; add a [providers.ID] table (see docs)",
             ));
         }
+        let mut policies = Vec::new();
+        for (name, value) in raw.policies {
+            let raw = env::read(value, &format!("policies.{name}"), &overrides)?;
+            let policy = policies::validate(&name, raw)?;
+            policies::check_against(&policy, &providers)?;
+            policies.push(policy);
+        }
+        if policies.iter().any(|p| p.rules.needs_org_membership()) {
+            for provider in &mut providers {
+                if providers::kind_checks_org_membership(provider) {
+                    providers::ask_for_org_membership(&mut provider.scopes);
+                }
+            }
+        }
         let mut upstreams: Vec<UpstreamConfig> = Vec::new();
         for (id, value) in raw.upstreams {
             let raw = env::read(value, &format!("upstreams.{id}"), &overrides)?;
             let upstream = upstreams::validate(&id, raw)?;
+            if let Some(name) = &upstream.policy {
+                if !policies.iter().any(|p| &p.name == name) {
+                    return Err(ConfigError::new(format!(
+                        "upstreams.{id}.policy: {name:?} names no [policies.{name}] table"
+                    )));
+                }
+            }
             if let Some(other) = upstreams
                 .iter()
                 .find(|o| upstreams::nested(&o.prefix, &upstream.prefix))
@@ -136,6 +167,7 @@ impl Config {
             server,
             session,
             providers,
+            policies,
             upstreams,
             assertion,
         })

@@ -11,10 +11,11 @@ use shared::ProviderKind;
 use url::Url;
 
 use super::{
+    allow::{AllowRules, RawAllow},
     client::{AssertionAudience, ParMode, RawClient},
     ConfigError,
 };
-use crate::providers::{self, ClientKey, KindDefaults, Protocol, Rule};
+use crate::providers::{self, ClientKey, KindDefaults, Protocol};
 
 /// One `[providers.{id}]`, with its kind's defaults filled in.
 #[derive(Debug, Clone)]
@@ -51,157 +52,8 @@ pub struct ProviderConfig {
     pub fields: FieldMap,
     /// `[providers.{id}.allow]`: who may log in (everyone when absent).
     pub allow: Option<AllowRules>,
-}
-
-/// `[providers.{id}.allow]` (DESIGN.md, "Who may log in"): lists compared lowercased (GitHub
-/// logins and emails are case-insensitive), except groups, which are compared as written.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AllowRules {
-    /// Verified addresses.
-    pub emails: Vec<String>,
-    /// Verified addresses at these domains.
-    pub email_domains: Vec<String>,
-    /// GitHub organizations, by login.
-    pub github_orgs: Vec<String>,
-    /// GitHub teams, as `org/team-slug`.
-    pub github_teams: Vec<String>,
-    /// 42 campuses, by name or id.
-    pub intra42_campuses: Vec<String>,
-    /// Groups in the claim `groups_claim`.
-    pub groups: Vec<String>,
-    /// The claim (id_token or userinfo) that lists the person's groups; `groups` by default.
-    pub groups_claim: String,
-}
-
-impl AllowRules {
-    /// Whether a rule needs GitHub's organization memberships (scope `read:org`).
-    pub fn needs_org_membership(&self) -> bool {
-        !self.github_orgs.is_empty() || !self.github_teams.is_empty()
-    }
-
-    /// Whether a rule looks at the person's verified emails.
-    pub fn needs_emails(&self) -> bool {
-        !self.emails.is_empty() || !self.email_domains.is_empty()
-    }
-
-    /// The rules of an `allow` table written as TOML, any kind's.
-    #[cfg(test)]
-    pub fn for_tests(toml: &str) -> AllowRules {
-        let raw: RawAllow = toml::from_str(toml).unwrap();
-        raw.validate("t", &crate::providers::ALL_RULES).unwrap()
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawAllow {
-    emails: Option<Vec<String>>,
-    email_domains: Option<Vec<String>>,
-    github_orgs: Option<Vec<String>>,
-    github_teams: Option<Vec<String>>,
-    intra42_campuses: Option<Vec<String>>,
-    groups: Option<Vec<String>>,
-    groups_claim: Option<String>,
-}
-
-impl RawAllow {
-    fn validate(self, id: &str, supported: &[Rule]) -> Result<AllowRules, ConfigError> {
-        let key = |name: &str| format!("providers.{id}.allow.{name}");
-        let mut rules = AllowRules {
-            groups_claim: "groups".into(),
-            ..AllowRules::default()
-        };
-        let lists = [
-            (Rule::Emails, self.emails, &mut rules.emails),
-            (
-                Rule::EmailDomains,
-                self.email_domains,
-                &mut rules.email_domains,
-            ),
-            (Rule::GithubOrgs, self.github_orgs, &mut rules.github_orgs),
-            (
-                Rule::GithubTeams,
-                self.github_teams,
-                &mut rules.github_teams,
-            ),
-            (
-                Rule::Intra42Campuses,
-                self.intra42_campuses,
-                &mut rules.intra42_campuses,
-            ),
-            (Rule::Groups, self.groups, &mut rules.groups),
-        ];
-        let mut any = false;
-        for (rule, given, slot) in lists {
-            let Some(given) = given else { continue };
-            *slot = allow_list(rule, given, supported, &key(rule.key()))?;
-            any = true;
-        }
-        match self.groups_claim {
-            Some(_) if rules.groups.is_empty() => {
-                return Err(ConfigError::new(format!(
-                    "{}: only with a groups rule",
-                    key("groups_claim")
-                )))
-            }
-            Some(claim) => rules.groups_claim = claim,
-            None => {}
-        }
-        if !any {
-            return Err(ConfigError::new(format!(
-                "providers.{id}.allow: name at least one rule (emails, email_domains, …), or leave the table out"
-            )));
-        }
-        Ok(rules)
-    }
-}
-
-/// One list of `allow` (written `key`): one the kind can check, not empty, lowercased but for
-/// groups.
-fn allow_list(
-    rule: Rule,
-    given: Vec<String>,
-    supported: &[Rule],
-    key: &str,
-) -> Result<Vec<String>, ConfigError> {
-    if !supported.contains(&rule) {
-        return Err(ConfigError::new(format!(
-            "{key}: this provider's kind cannot check it (only {})",
-            supported
-                .iter()
-                .map(|r| r.key())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let entries: Vec<String> = given
-        .iter()
-        .map(|e| e.trim())
-        .filter(|e| !e.is_empty())
-        .map(|e| {
-            if rule == Rule::Groups {
-                e.to_owned()
-            } else {
-                e.to_lowercase()
-            }
-        })
-        .collect();
-    if entries.is_empty() {
-        return Err(ConfigError::new(format!(
-            "{key}: an empty list lets no one in; leave the key out, or name who may"
-        )));
-    }
-    if rule == Rule::GithubTeams {
-        if let Some(bad) = entries
-            .iter()
-            .find(|t| t.split('/').filter(|p| !p.is_empty()).count() != 2)
-        {
-            return Err(ConfigError::new(format!(
-                "{key}: {bad:?} is not \"org/team-slug\""
-            )));
-        }
-    }
-    Ok(entries)
+    /// OpenID Connect kinds: the keys are read again for an unknown `kid` at most this often.
+    pub jwks_min_refetch: std::time::Duration,
 }
 
 /// The endpoints the configuration names (or the kind's defaults).
@@ -294,6 +146,7 @@ pub(super) struct RawProvider {
     email_field: Option<String>,
     avatar_field: Option<String>,
     allow: Option<RawAllow>,
+    jwks_min_refetch_secs: Option<u64>,
 }
 
 pub(super) fn validate(
@@ -344,7 +197,7 @@ pub(super) fn validate(
     check_protocol(id, kind.protocol(), issuer.as_deref(), &endpoints)?;
     let allow = raw
         .allow
-        .map(|allow| allow.validate(id, kind.rules()))
+        .map(|allow| allow.validate(&key(id, "allow"), kind.rules()))
         .transpose()?;
     let scopes = scopes(raw.scopes, &defaults, allow.as_ref());
     let name = raw
@@ -375,6 +228,11 @@ pub(super) fn validate(
             profile: default_fields.profile,
         },
         allow,
+        jwks_min_refetch: super::at_least_one(
+            raw.jwks_min_refetch_secs,
+            &key(id, "jwks_min_refetch_secs"),
+            std::time::Duration::from_secs(300),
+        )?,
     })
 }
 
@@ -484,11 +342,22 @@ fn scopes(
 ) -> Vec<String> {
     let mut scopes =
         given.unwrap_or_else(|| defaults.scopes.iter().map(|s| s.to_string()).collect());
-    // GitHub shows an app a person's organizations only with `read:org` (or `user`).
-    if allow.is_some_and(AllowRules::needs_org_membership)
-        && !scopes.iter().any(|s| s == "read:org" || s == "user")
-    {
-        scopes.push("read:org".into());
+    if allow.is_some_and(AllowRules::needs_org_membership) {
+        ask_for_org_membership(&mut scopes);
     }
     scopes
+}
+
+/// Whether `provider`'s kind reads organization memberships (GitHub).
+pub(super) fn kind_checks_org_membership(provider: &ProviderConfig) -> bool {
+    providers::kind(provider.kind)
+        .rules()
+        .contains(&providers::Rule::GithubOrgs)
+}
+
+/// GitHub shows an app a person's organizations only with `read:org` (or `user`).
+pub(super) fn ask_for_org_membership(scopes: &mut Vec<String>) {
+    if !scopes.iter().any(|s| s == "read:org" || s == "user") {
+        scopes.push("read:org".into());
+    }
 }

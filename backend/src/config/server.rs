@@ -50,6 +50,9 @@ pub struct ServerConfig {
     pub backchannel_logouts_per_minute: u32,
     /// The burst on top of `backchannel_logouts_per_minute`.
     pub backchannel_logouts_burst: u32,
+    /// Rule 19: a WebSocket through the gateway with no frame either way for this long is
+    /// closed (1001).
+    pub websocket_idle_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -83,6 +86,7 @@ pub(super) struct RawServer {
     provider_calls_burst: Option<u32>,
     backchannel_logouts_per_minute: Option<u32>,
     backchannel_logouts_burst: Option<u32>,
+    websocket_idle_timeout_secs: Option<u64>,
 }
 
 impl RawServer {
@@ -128,6 +132,11 @@ impl RawServer {
             provider_calls_burst: self.provider_calls_burst.unwrap_or(10),
             backchannel_logouts_per_minute: self.backchannel_logouts_per_minute.unwrap_or(60),
             backchannel_logouts_burst: self.backchannel_logouts_burst.unwrap_or(30),
+            websocket_idle_timeout: at_least_one(
+                self.websocket_idle_timeout_secs,
+                "server.websocket_idle_timeout_secs",
+                Duration::from_secs(300),
+            )?,
         })
     }
 }

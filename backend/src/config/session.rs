@@ -29,6 +29,10 @@ pub struct SessionConfig {
     pub max_pending_logins_per_address: usize,
     /// Logins under way at once in all (per process).
     pub max_pending_logins: usize,
+    /// Rule 22: the facts access rules read (verified emails, GitHub organizations and teams,
+    /// 42 campuses, groups) are read again from the provider at least this often, besides at
+    /// every refresh.
+    pub recheck: Duration,
 }
 
 /// `[session] store` (DESIGN.md "Sessions"): where the sessions are kept.
@@ -41,7 +45,67 @@ pub enum SessionStore {
     Sqlite(PathBuf),
     /// `redis://HOST:PORT` (fred's URL syntax: `redis://:password@host:port/db` too): shared by
     /// several replicas.
-    Redis(String),
+    Redis(RedisUrl),
+}
+
+/// A Redis URL, whose password is a secret: `Debug`, `Display` and every message that shows it
+/// print `***` in its place (`redis://:***@host:6379`).
+#[derive(Clone)]
+pub struct RedisUrl(SecretString);
+
+impl RedisUrl {
+    /// The URL itself, password included: for the Redis client only.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl From<&str> for RedisUrl {
+    fn from(url: &str) -> Self {
+        RedisUrl(SecretString::from(url))
+    }
+}
+
+impl From<String> for RedisUrl {
+    fn from(url: String) -> Self {
+        RedisUrl(SecretString::from(url))
+    }
+}
+
+impl PartialEq for RedisUrl {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for RedisUrl {}
+
+impl std::fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&masked(self.expose()))
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisUrl({:?})", masked(self.expose()))
+    }
+}
+
+/// `raw` with the password of its `user:password@` part, if any, as `***`: for messages. Text
+/// that is not a URL keeps only what follows its last `@`.
+fn masked(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.into()
+        }
+        Ok(_) => raw.to_owned(),
+        Err(_) => match raw.rsplit_once('@') {
+            Some((_, host)) => format!("***@{host}"),
+            None => raw.to_owned(),
+        },
+    }
 }
 
 /// The store when the file names none.
@@ -51,6 +115,8 @@ impl SessionStore {
     /// `memory`, `sqlite://PATH` or `redis://HOST:PORT`; the reason otherwise.
     pub fn parse(raw: &str) -> Result<SessionStore, String> {
         let raw = raw.trim();
+        // What a message may show of it: never a password.
+        let shown = masked(raw);
         if raw == "memory" {
             return Ok(SessionStore::Memory);
         }
@@ -64,16 +130,16 @@ impl SessionStore {
             return Ok(SessionStore::Sqlite(PathBuf::from(path)));
         }
         if raw.starts_with("redis://") {
-            let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL ({e})"))?;
+            let url = Url::parse(raw).map_err(|e| format!("{shown:?} is not a URL ({e})"))?;
             if url.host_str().is_none_or(str::is_empty) {
                 return Err(format!(
-                    "{raw:?} names no host (like \"redis://127.0.0.1:6379\")"
+                    "{shown:?} names no host (like \"redis://127.0.0.1:6379\")"
                 ));
             }
-            return Ok(SessionStore::Redis(raw.to_owned()));
+            return Ok(SessionStore::Redis(raw.into()));
         }
         Err(format!(
-            "{raw:?} is not a store this build knows; use \"sqlite://PATH\", \"memory\" or \
+            "{shown:?} is not a store this build knows; use \"sqlite://PATH\", \"memory\" or \
              \"redis://HOST:PORT\""
         ))
     }
@@ -83,6 +149,9 @@ impl SessionStore {
 const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// Someone removed from a GitHub organization keeps access for an hour at most, not the
+/// session's week.
+const DEFAULT_RECHECK: Duration = Duration::from_secs(60 * 60);
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -98,6 +167,7 @@ pub(super) struct RawSession {
     login_timeout_secs: Option<u64>,
     max_pending_logins_per_address: Option<u64>,
     max_pending_logins: Option<u64>,
+    recheck_secs: Option<u64>,
 }
 
 impl RawSession {
@@ -157,6 +227,7 @@ impl RawSession {
                 "session.max_pending_logins",
                 10_000,
             )?,
+            recheck: at_least_one(self.recheck_secs, "session.recheck_secs", DEFAULT_RECHECK)?,
         })
     }
 }
@@ -207,4 +278,29 @@ fn parse_previous_keys(entries: Vec<String>) -> Result<Vec<SecretString>, Config
             Ok(SecretString::from(text))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redis_password_is_masked_in_debug_display_and_every_refusal() {
+        let store = SessionStore::parse("redis://:hunter2-secret@10.0.0.5:6379/2").unwrap();
+        let SessionStore::Redis(url) = &store else {
+            panic!("a Redis store: {store:?}")
+        };
+        assert_eq!(url.expose(), "redis://:hunter2-secret@10.0.0.5:6379/2");
+        assert_eq!(url.to_string(), "redis://:***@10.0.0.5:6379/2");
+        assert!(!format!("{store:?}").contains("hunter2"), "{store:?}");
+        for bad in [
+            "redis://:hunter2-secret@",
+            "redis://user:hunter2-secret@[::1",
+            "rediss://:hunter2-secret@10.0.0.5:6379",
+            "redis//:hunter2-secret@10.0.0.5",
+        ] {
+            let refused = SessionStore::parse(bad).unwrap_err();
+            assert!(!refused.contains("hunter2"), "{bad}: {refused}");
+        }
+    }
 }

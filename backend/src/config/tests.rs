@@ -487,3 +487,19 @@ fn access_rules_fit_their_kind_and_an_empty_list_stops_start_up_naming_the_key()
         ["read:user", "user:email", "read:org"]
     );
 }
+
+#[test]
+fn keys_are_read_again_at_most_every_300_s_unless_configured_and_never_with_0() {
+    let with = |v: &str| BASE.replace("\"zs\"", &format!("\"zs\"\njwks_min_refetch_secs = {v}"));
+    let every = |text: &str| {
+        load(text, &[]).unwrap().providers[0]
+            .jwks_min_refetch
+            .as_secs()
+    };
+    assert_eq!((every(BASE), every(&with("5"))), (300, 5));
+    let err = load(&with("0"), &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("providers.zeta.jwks_min_refetch_secs: must be at least 1"),
+        "{err}"
+    );
+}

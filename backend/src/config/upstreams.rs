@@ -10,6 +10,13 @@ use url::Url;
 
 use super::ConfigError;
 
+/// The audience of the assertions `GET /api/auth` hands out (docs/design.md, "Way 2").
+pub const AUTH_AUDIENCE: &str = "auth";
+
+/// Audiences Portero's own routes sign for: an upstream with such an id would accept, as its
+/// own, assertions made for another use.
+pub const RESERVED_AUDIENCES: [&str; 1] = [AUTH_AUDIENCE];
+
 /// The paths of Portero's own routes: no upstream may take them (or a path below them).
 pub const PORTERO_ROUTES: [&str; 9] = [
     "/api/providers",
@@ -40,6 +47,8 @@ pub struct UpstreamConfig {
     pub timeout: Duration,
     /// The largest request body forwarded (413 `payload_too_large` beyond).
     pub max_body_bytes: u64,
+    /// The `[policies.{name}]` a person must pass (403 `access_denied` otherwise).
+    pub policy: Option<String>,
 }
 
 /// `login = "required" | "optional"`.
@@ -61,6 +70,7 @@ pub(super) struct RawUpstream {
     access_token: Option<bool>,
     timeout_secs: Option<u64>,
     max_body_bytes: Option<u64>,
+    policy: Option<String>,
 }
 
 /// A request body larger than this needs `max_body_bytes` set: 10 MiB fits forms and uploads of
@@ -76,6 +86,12 @@ pub(super) fn validate(id: &str, raw: RawUpstream) -> Result<UpstreamConfig, Con
     {
         return Err(ConfigError::new(format!(
             "upstreams.{id}: the id must use only a-z, 0-9, '-' and '_'"
+        )));
+    }
+    if RESERVED_AUDIENCES.contains(&id) {
+        return Err(ConfigError::new(format!(
+            "upstreams.{id}: the id {id:?} is the audience of Portero's own assertions (GET \
+             /api/auth); an app behind it would take those for its own: choose another id"
         )));
     }
     let prefix = raw.prefix.trim_end_matches('/').to_owned();
@@ -114,6 +130,24 @@ pub(super) fn validate(id: &str, raw: RawUpstream) -> Result<UpstreamConfig, Con
             raw.url
         )));
     }
+    let access_token = raw.access_token.unwrap_or(false);
+    if access_token {
+        // Rule 17, as for the endpoints that receive a provider's token (rule 15).
+        crate::providers::require_https_off_loopback(url.as_str()).map_err(|why| {
+            ConfigError::new(format!(
+                "{}: true sends the provider's access token, so {} {why}",
+                key("access_token"),
+                key("url")
+            ))
+        })?;
+    }
+    let login = raw.login.unwrap_or(Login::Required);
+    if raw.policy.is_some() && login == Login::Optional {
+        return Err(ConfigError::new(format!(
+            "{}: a policy admits logged-in people only; it needs login = \"required\"",
+            key("policy")
+        )));
+    }
     let timeout_secs = raw.timeout_secs.unwrap_or(30);
     if timeout_secs == 0 {
         return Err(ConfigError::new(format!(
@@ -125,10 +159,11 @@ pub(super) fn validate(id: &str, raw: RawUpstream) -> Result<UpstreamConfig, Con
         id: id.to_owned(),
         prefix,
         url,
-        login: raw.login.unwrap_or(Login::Required),
-        access_token: raw.access_token.unwrap_or(false),
+        login,
+        access_token,
         timeout: Duration::from_secs(timeout_secs),
         max_body_bytes: raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY),
+        policy: raw.policy,
     })
 }
 

@@ -39,16 +39,26 @@ fn encoded(text: &str) -> HeaderValue {
 }
 
 /// The headers that say who `user` is to the app `audience`, the assertion signed by `signer`
-/// for `ttl` (`iss` = `issuer`). A missing fact means no header, not an empty one.
+/// for `ttl` (`iss` = `issuer`). A missing fact means no header, not an empty one. The address
+/// is `verified_email` ([`crate::CurrentUser::verified_email`]), never `user.email` (rule 21).
 pub fn identity_headers(
     user: &User,
+    verified_email: Option<&str>,
     signer: &Signer,
     issuer: &str,
     audience: &str,
     ttl: std::time::Duration,
 ) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(IDENTITY_HEADERS.len());
-    add_identity_headers(&mut headers, user, signer, issuer, audience, ttl);
+    add_identity_headers(
+        &mut headers,
+        user,
+        verified_email,
+        signer,
+        issuer,
+        audience,
+        ttl,
+    );
     headers
 }
 
@@ -57,6 +67,7 @@ pub fn identity_headers(
 pub fn add_identity_headers(
     headers: &mut HeaderMap,
     user: &User,
+    verified_email: Option<&str>,
     signer: &Signer,
     issuer: &str,
     audience: &str,
@@ -65,9 +76,9 @@ pub fn add_identity_headers(
     headers.insert(PROVIDER, encoded(&user.provider));
     headers.insert(SUBJECT, encoded(&user.subject));
     for (name, value) in [
-        (LOGIN, &user.login),
-        (EMAIL, &user.email),
-        (NAME, &user.name),
+        (LOGIN, user.login.as_deref()),
+        (EMAIL, verified_email),
+        (NAME, user.name.as_deref()),
     ] {
         if let Some(value) = value {
             headers.insert(name, encoded(value));
@@ -82,7 +93,8 @@ pub fn add_identity_headers(
         iat: now,
         exp: now + i64::try_from(ttl.as_secs()).unwrap_or(60),
         login: user.login.clone(),
-        email: user.email.clone(),
+        email: verified_email.map(str::to_owned),
+        email_verified: verified_email.map(|_| true),
         name: user.name.clone(),
     };
     headers.insert(
@@ -108,6 +120,7 @@ mod tests {
         let signer = Signer::ephemeral();
         let headers = identity_headers(
             &user,
+            None,
             &signer,
             "https://a.example",
             "notes",
@@ -120,5 +133,43 @@ mod tests {
         assert_eq!(headers[&LOGIN], "jdoe");
         assert!(!headers.contains_key(&EMAIL));
         assert!(headers.contains_key(&ASSERTION));
+    }
+
+    /// Rule 21: only the verified address is told, with `email_verified: true` beside it in the
+    /// assertion; the address of `User` itself (verified or not) is never read.
+    #[test]
+    fn only_a_verified_address_is_told_and_the_assertion_says_it_is_verified() {
+        let user = User {
+            provider: "corp".into(),
+            subject: "7".into(),
+            login: None,
+            name: None,
+            email: Some("claimed@victim.example".into()),
+            avatar_url: None,
+        };
+        let signer = Signer::ephemeral();
+        let verifier = crate::assertion::AssertionVerifier::from_jwks(
+            &signer.jwks(),
+            "https://a.example",
+            "notes",
+        )
+        .unwrap();
+        let ttl = std::time::Duration::from_secs(60);
+        let told =
+            |email| identity_headers(&user, email, &signer, "https://a.example", "notes", ttl);
+        let claims = |headers: &HeaderMap| {
+            verifier
+                .verify(headers[&ASSERTION].to_str().unwrap())
+                .unwrap()
+        };
+        let unverified = told(None);
+        assert!(!unverified.contains_key(&EMAIL));
+        let payload = claims(&unverified);
+        assert_eq!((payload.email, payload.email_verified), (None, None));
+        let verified = told(Some("ada@example.com"));
+        assert_eq!(verified[&EMAIL], "ada@example.com");
+        let payload = claims(&verified);
+        assert_eq!(payload.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(payload.email_verified, Some(true));
     }
 }

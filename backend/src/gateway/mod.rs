@@ -4,11 +4,17 @@
 //! Written on hyper-util's client rather than a reverse-proxy crate: what a proxy crate does
 //! (copy a request, stream the bodies) is a few lines here, and what this gateway is for — the
 //! identity it adds, the headers and cookies it must strip, the token it adds only where allowed,
-//! the WebSocket `Origin` check — is in none of them. `identity.rs` writes the headers (also for
-//! `GET /api/auth`), `proxy.rs` forwards, `websocket.rs` splices upgraded connections.
+//! the WebSocket `Origin` check, sockets that end with their session — is in none of them.
+//! `identity.rs` writes the headers (also for `GET /api/auth`), `path.rs` refuses paths that
+//! climb (rule 20), `policy.rs` decides policies (also for `GET /api/auth?policy=`),
+//! `proxy.rs` forwards, `websocket.rs` relays upgraded connections and `sockets.rs` closes them
+//! when their session ends (rule 19).
 
 mod identity;
+mod path;
+mod policy;
 mod proxy;
+mod sockets;
 mod websocket;
 
 use std::sync::Arc;
@@ -20,11 +26,17 @@ use hyper_util::{
 };
 
 pub use identity::{identity_headers, IDENTITY_HEADERS};
+pub use policy::{admit, admit_request};
+pub use sockets::Sockets;
 pub use websocket::is_upgrade as is_websocket_upgrade;
 
 use url::Url;
 
-use crate::{assertion::Signer, config::UpstreamConfig, state::AppState};
+use crate::{
+    assertion::Signer,
+    config::{Policy, UpstreamConfig},
+    state::AppState,
+};
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 type Body = http_body_util::combinators::UnsyncBoxBody<axum::body::Bytes, axum::BoxError>;
@@ -39,10 +51,19 @@ pub struct Gateway {
     /// one the person used.
     forwarded_proto: HeaderValue,
     forwarded_host: Option<HeaderValue>,
+    /// `[policies.*]`, for upstreams and `GET /api/auth?policy=`.
+    policies: Arc<[Policy]>,
+    /// The WebSockets open through the gateway (rule 19).
+    pub sockets: Sockets,
 }
 
 impl Gateway {
-    pub fn new(upstreams: &[UpstreamConfig], public_origin: &Url, signer: Signer) -> Self {
+    pub fn new(
+        upstreams: &[UpstreamConfig],
+        policies: &[Policy],
+        public_origin: &Url,
+        signer: Signer,
+    ) -> Self {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         // As nginx's `tcp_nodelay on`: a body sent in several writes leaves at once, not after
@@ -70,7 +91,14 @@ impl Gateway {
                 &public_origin[url::Position::BeforeHost..url::Position::AfterPort],
             )
             .ok(),
+            policies: policies.into(),
+            sockets: Sockets::default(),
         }
+    }
+
+    /// The policy called `name`, if one is configured.
+    pub fn policy(&self, name: &str) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.name == name)
     }
 
     /// The upstream whose prefix `path` lies under, if any.

@@ -11,11 +11,12 @@ use axum::{
 };
 use http_body_util::{BodyExt, Limited};
 
-use super::{identity, websocket};
+use super::{identity, path, policy, sockets::Owner, websocket};
 use crate::{
     config::{Login, UpstreamConfig},
     error::AppError,
     session::{self, CurrentUser},
+    startup::ConnectionPermit,
     state::AppState,
 };
 
@@ -47,15 +48,17 @@ const FROM_CLIENT_DROPPED: [HeaderName; 6] = [
     X_FORWARDED_HOST,
 ];
 
-/// The work Portero does before it forwards (reading the session, its lock, a refresh) gets
-/// `server.request_timeout_secs`, as Portero's own routes do for their whole answer: a session
-/// whose lock or refresh is stuck answers 408 `request_timeout` instead of hanging. The app's
-/// own time is the upstream's `timeout_secs`, counted after.
+/// The work Portero does before it forwards (reading the session, its lock, a refresh, the
+/// facts a policy reads) gets `server.request_timeout_secs`, as Portero's own routes do for
+/// their whole answer: a session whose lock or refresh is stuck answers 408 `request_timeout`
+/// instead of hanging. The app's own time is the upstream's `timeout_secs`, counted after.
 pub async fn forward(
     State(state): State<AppState>,
     Extension(upstream): Extension<Arc<UpstreamConfig>>,
     request: Request,
 ) -> Result<Response, AppError> {
+    // Rule 20, before anything else: a path that climbs is refused, whoever sends it.
+    path::check_rest(rest_of_path(&upstream, request.uri()))?;
     let limit = state.config.server.request_timeout;
     let deadline = tokio::time::Instant::now() + limit;
     let too_long = |_| AppError::RequestTimeout(limit.as_secs());
@@ -66,6 +69,22 @@ pub async fn forward(
     let mut request = Request::from_parts(parts, body);
     if user.is_none() && upstream.login == Login::Required {
         return Err(AppError::NotLoggedIn);
+    }
+    let policy = match &upstream.policy {
+        Some(name) => Some(state.gateway.policy(name).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("upstream {} names no policy", upstream.id))
+        })?),
+        None => None,
+    };
+    if let Some(user) = &user {
+        // Read again first when due (rule 22): someone their provider no longer admits is
+        // logged out here, someone the policy no longer admits refused.
+        let facts = tokio::time::timeout_at(deadline, user.facts())
+            .await
+            .map_err(too_long)??;
+        if let Some(policy) = policy {
+            policy::admit_request(policy, user, facts.as_ref())?;
+        }
     }
     let websocket = websocket::is_upgrade(request.headers());
     if websocket
@@ -94,6 +113,16 @@ pub async fn forward(
         _ => None,
     };
     let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut request));
+    // Rule 19: a socket belongs to the session that opened it, and keeps its connection's
+    // place among `max_connections` while it is open.
+    let owner = match (&user, websocket) {
+        (Some(user), true) => Some(Owner {
+            key: user.key()?,
+            policy: policy.cloned(),
+        }),
+        _ => None,
+    };
+    let permit = request.extensions().get::<ConnectionPermit>().cloned();
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -107,6 +136,7 @@ pub async fn forward(
         identity::add_identity_headers(
             &mut headers,
             user.user(),
+            user.verified_email(),
             &state.gateway.signer,
             &state.origin,
             &upstream.id,
@@ -147,7 +177,14 @@ pub async fn forward(
 
     if let (Some(client), StatusCode::SWITCHING_PROTOCOLS) = (client_upgrade, response.status()) {
         let app = hyper::upgrade::on(&mut response);
-        websocket::splice(upstream.id.clone(), client, app);
+        let sockets = &state.gateway.sockets;
+        sockets.open_socket(
+            state.clone(),
+            upstream.id.clone(),
+            owner,
+            permit,
+            (client, app),
+        );
         let (parts, _) = response.into_parts();
         return Ok(Response::from_parts(parts, axum::body::Body::empty()));
     }
@@ -174,14 +211,19 @@ fn refused(upstream: &UpstreamConfig, e: &hyper_util::client::legacy::Error) -> 
     AppError::UpstreamUnavailable(upstream.id.clone())
 }
 
-/// `{url}{rest of the path}?{query}`: `/api/notes/42?x=1` reaches `…/notes/42?x=1`.
-fn upstream_uri(upstream: &UpstreamConfig, uri: &Uri) -> Result<Uri, AppError> {
+/// The path after the upstream's prefix, as the request wrote it.
+fn rest_of_path<'a>(upstream: &UpstreamConfig, uri: &'a Uri) -> &'a str {
     // Under `/api` the router sees the path without it.
     let prefix = upstream
         .prefix
         .strip_prefix("/api")
         .unwrap_or(&upstream.prefix);
-    let rest = uri.path().strip_prefix(prefix).unwrap_or("");
+    uri.path().strip_prefix(prefix).unwrap_or("")
+}
+
+/// `{url}{rest of the path}?{query}`: `/api/notes/42?x=1` reaches `…/notes/42?x=1`.
+fn upstream_uri(upstream: &UpstreamConfig, uri: &Uri) -> Result<Uri, AppError> {
+    let rest = rest_of_path(upstream, uri);
     let base = upstream.url.as_str().trim_end_matches('/');
     let query = uri.query();
     let mut target =

@@ -11,12 +11,9 @@ use shared::{ProfileDetails, User};
 
 use super::{
     standard::{self, field, get_json},
-    Api, Facts, Kind, KindDefaults, LoginResult, Profile, Protocol, ProviderError, Rule,
+    Api, Facts, Kind, KindDefaults, LoginResult, Profile, Protocol, ProviderError, Rule, Wanted,
 };
-use crate::{
-    config::{AllowRules, TokenAuth},
-    session::ProviderTokens,
-};
+use crate::{config::TokenAuth, session::ProviderTokens};
 
 /// GitHub's REST API media type ("Getting started with the REST API").
 const API_JSON: &str = "application/vnd.github+json";
@@ -87,6 +84,27 @@ impl Kind for Github {
         Ok(Profile { user, details, raw })
     }
 
+    /// Rule 21: an address taken from `/user/emails` was picked verified; one `/user` shows
+    /// (the person's public address) counts only when `/user/emails` says it is verified.
+    async fn email_verified(
+        &self,
+        api: &Api<'_>,
+        token: &AccessToken,
+        login: &LoginResult,
+    ) -> Result<bool, ProviderError> {
+        let Some(email) = &login.user.email else {
+            return Ok(false);
+        };
+        let public = login.raw.as_ref().and_then(|raw| field(raw, "email"));
+        if public.as_ref() != Some(email) {
+            return Ok(true);
+        }
+        Ok(emails(api, token).await?.iter().any(|e| {
+            e.get("verified") == Some(&Value::Bool(true))
+                && field(e, "email").is_some_and(|e| e.eq_ignore_ascii_case(email))
+        }))
+    }
+
     /// "Authorizing OAuth apps": `prompt=select_account` makes GitHub show its account
     /// picker even when one account is signed in.
     fn choose_account(&self) -> Option<(&'static str, &'static str)> {
@@ -104,7 +122,7 @@ impl Kind for Github {
 
     /// Every *verified* address of `GET /user/emails`; the organizations of `GET /user/orgs`
     /// and the teams of `GET /user/teams` (REST API, "Organizations" and "Teams"; both need
-    /// `read:org`, which the configuration adds). An organization with OAuth App access
+    /// `read:org`, which the configuration adds), each only when a rule needs it. An organization with OAuth App access
     /// restrictions that has not approved this app is not listed: as far as this app may know,
     /// the person is not a member — and so they are not, here.
     async fn facts(
@@ -112,7 +130,7 @@ impl Kind for Github {
         api: &Api<'_>,
         token: &AccessToken,
         _login: &LoginResult,
-        allow: &AllowRules,
+        wanted: &Wanted,
     ) -> Result<Facts, ProviderError> {
         let base = api_base(api)?;
         // One page of 100, GitHub's largest: the default page of 30 would hide the 31st org.
@@ -136,7 +154,7 @@ impl Kind for Github {
         };
         let lower = |v: Option<String>| v.map(|s| s.to_lowercase());
         let mut facts = Facts::default();
-        if allow.needs_emails() {
+        if wanted.emails {
             facts.verified_emails = list("/user/emails?per_page=100")
                 .await?
                 .iter()
@@ -144,14 +162,14 @@ impl Kind for Github {
                 .filter_map(|e| lower(field(e, "email")))
                 .collect();
         }
-        if !allow.github_orgs.is_empty() {
+        if wanted.orgs {
             facts.orgs = list("/user/orgs?per_page=100")
                 .await?
                 .iter()
                 .filter_map(|o| lower(field(o, "login")))
                 .collect();
         }
-        if !allow.github_teams.is_empty() {
+        if wanted.teams {
             facts.teams = list("/user/teams?per_page=100")
                 .await?
                 .iter()
@@ -202,21 +220,27 @@ async fn primary_verified_email(
     api: &Api<'_>,
     token: &AccessToken,
 ) -> Result<Option<String>, ProviderError> {
+    Ok(emails(api, token)
+        .await?
+        .iter()
+        .find(|e| {
+            e.get("primary") == Some(&Value::Bool(true))
+                && e.get("verified") == Some(&Value::Bool(true))
+        })
+        .and_then(|e| field(e, "email")))
+}
+
+/// `GET /user/emails`: the person's addresses, each with `primary` and `verified`.
+async fn emails(api: &Api<'_>, token: &AccessToken) -> Result<Vec<Value>, ProviderError> {
     let url = format!("{}/user/emails", api_base(api)?);
     match get_json(api, &url, token, API_JSON).await {
-        Ok(Value::Array(emails)) => Ok(emails
-            .iter()
-            .find(|e| {
-                e.get("primary") == Some(&Value::Bool(true))
-                    && e.get("verified") == Some(&Value::Bool(true))
-            })
-            .and_then(|e| field(e, "email"))),
-        Ok(_) => Ok(None),
+        Ok(Value::Array(emails)) => Ok(emails),
+        Ok(_) => Ok(Vec::new()),
         Err(e @ ProviderError::Unauthorized { .. }) => Err(e),
         // Without the user:email scope GitHub answers 404: the person simply has no email here.
         Err(e) => {
             tracing::info!(provider = %api.id, error = %e, "no email from /user/emails");
-            Ok(None)
+            Ok(Vec::new())
         }
     }
 }

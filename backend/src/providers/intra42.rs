@@ -11,9 +11,9 @@ use shared::{ProfileDetails, User};
 
 use super::{
     standard::{field, get_json},
-    Api, Facts, Kind, KindDefaults, LoginResult, Profile, Protocol, ProviderError, Rule,
+    Api, Facts, Kind, KindDefaults, LoginResult, Profile, Protocol, ProviderError, Rule, Wanted,
 };
-use crate::config::{AllowRules, TokenAuth};
+use crate::config::TokenAuth;
 
 pub struct Intra42;
 
@@ -65,6 +65,17 @@ impl Kind for Intra42 {
         &[Rule::Emails, Rule::EmailDomains, Rule::Intra42Campuses]
     }
 
+    /// Rule 21: `/v2/me`'s `email` is the school's address, which 42 issues itself (as for the
+    /// access rules below).
+    async fn email_verified(
+        &self,
+        _api: &Api<'_>,
+        _token: &AccessToken,
+        login: &LoginResult,
+    ) -> Result<bool, ProviderError> {
+        Ok(login.user.email.is_some())
+    }
+
     /// `/v2/me`'s `email` is the school's address, which 42 issues itself: it counts as
     /// verified (docs/providers.md says so). Its `campus` list holds every campus of the
     /// student (one primary, in `campus_users`); a rule matches any of them.
@@ -73,7 +84,7 @@ impl Kind for Intra42 {
         _api: &Api<'_>,
         _token: &AccessToken,
         login: &LoginResult,
-        _allow: &AllowRules,
+        _wanted: &Wanted,
     ) -> Result<Facts, ProviderError> {
         let me = login.raw.as_ref();
         let campuses = me

@@ -10,10 +10,10 @@ use shared::ProviderKind;
 
 use super::{
     access, client_auth::ClientAuth, github, gitlab, google, intra42, jose::DpopKey, oauth2, oidc,
-    standard, Facts, LoginResult, Profile, ProviderError, Rule,
+    standard, Facts, LoginResult, Profile, ProviderError, Rule, Wanted,
 };
 use crate::{
-    config::{AllowRules, FieldMap, TokenAuth},
+    config::{FieldMap, TokenAuth},
     http_client::ProviderHttp,
     session::ProviderTokens,
 };
@@ -94,17 +94,31 @@ pub trait Kind: Send + Sync + 'static {
         &access::STANDARD_RULES
     }
 
-    /// What the provider vouches for, as far as `allow` needs it (rule 18). Standard: the
-    /// verified email and the groups of the id_token and userinfo.
+    /// What the provider vouches for, as far as the rules need it (`wanted`; rule 18), about
+    /// the person of `login` (at a login, or its re-check: `login.raw` is then the kind's
+    /// profile reply read again). Standard: the verified email and the groups of the id_token
+    /// and userinfo.
     async fn facts(
         &self,
         _api: &Api<'_>,
         _token: &AccessToken,
         login: &LoginResult,
-        allow: &AllowRules,
+        wanted: &Wanted,
     ) -> Result<Facts, ProviderError> {
         let docs: Vec<&Value> = login.id_token_claims.iter().chain(&login.raw).collect();
-        Ok(access::standard_facts(&docs, allow))
+        Ok(access::standard_facts(&docs, wanted))
+    }
+
+    /// Rule 21: whether the provider says the person's address (`login.user.email`) is
+    /// verified. Standard: a document that gives this address (the id_token, userinfo) says
+    /// `email_verified: true` beside it (OIDC Core §5.1), as the access rules read it.
+    async fn email_verified(
+        &self,
+        api: &Api<'_>,
+        _token: &AccessToken,
+        login: &LoginResult,
+    ) -> Result<bool, ProviderError> {
+        Ok(standard::email_verified(login, api.fields))
     }
 
     /// The authorize parameter that makes the provider ask which account to use (the SPA's

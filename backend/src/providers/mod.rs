@@ -32,7 +32,7 @@ use openidconnect::Nonce;
 use serde_json::Value;
 use shared::{ProfileDetails, ProviderInfo, User};
 
-pub use access::{Facts, Rule, ALL_RULES};
+pub use access::{admits, Denied, Facts, Rule, Wanted, ALL_RULES};
 pub use error::ProviderError;
 pub use flow::ApiEndpoints;
 pub use jose::{ClientKey, DpopKey};
@@ -42,7 +42,7 @@ pub use login_options::LoginOptions;
 pub use oidc::{Jwk, LogoutToken, LOGOUT_TOKEN_MAX_AGE};
 
 use crate::{
-    config::{AllowRules, Config, FieldMap, ParMode, ProviderConfig},
+    config::{AllowRules, Config, FieldMap, ParMode, Policy, ProviderConfig},
     http_client::ProviderHttp,
     session::ProviderTokens,
 };
@@ -71,6 +71,9 @@ pub struct LoginResult {
     pub id_token_claims: Option<Value>,
     /// The provider API's reply about the person (userinfo, GitHub's `/user`, 42's `/v2/me`).
     pub raw: Option<Value>,
+    /// Rule 21: whether the provider says `user.email` is verified (each kind's
+    /// `Kind::email_verified`). Only then is it told to an app as the person's address.
+    pub email_verified: bool,
 }
 
 /// The live profile (`GET /api/profile`).
@@ -89,12 +92,16 @@ pub struct Provider {
     par: ParMode,
     fields: FieldMap,
     allow: Option<AllowRules>,
+    /// The facts its `allow` and the policies need of this provider.
+    wanted: Wanted,
 }
 
 impl Provider {
-    fn new(config: &ProviderConfig, origin: &str, http: ProviderHttp) -> Self {
+    fn new(config: &ProviderConfig, policies: &[Policy], origin: &str, http: ProviderHttp) -> Self {
         let kind = kind(config.kind);
         let auth = Arc::new(ClientAuth::new(config));
+        let rules = config.allow.iter().chain(policies.iter().map(|p| &p.rules));
+        let wanted = Wanted::of(rules, kind.rules());
         // Rule 4: the redirect URI comes from configuration only, never from a request.
         let flow_config = FlowConfig {
             config,
@@ -120,6 +127,7 @@ impl Provider {
             par: config.par,
             fields: config.fields.clone(),
             allow: config.allow.clone(),
+            wanted,
         }
     }
 
@@ -227,12 +235,22 @@ impl Provider {
                 }
             }
         };
-        Ok(LoginResult {
+        let mut login = LoginResult {
             user,
             tokens,
             id_token_claims,
             raw,
-        })
+            email_verified: false,
+        };
+        login.email_verified = self
+            .kind
+            .email_verified(
+                &self.api(&endpoints, Some(&login.tokens)),
+                &login.tokens.access_token,
+                &login,
+            )
+            .await?;
+        Ok(login)
     }
 
     async fn check_at_start(&self) -> anyhow::Result<()> {
@@ -284,32 +302,78 @@ impl Provider {
         self.flow.logout_token(jwt).await
     }
 
-    /// Rule 18: whether the person of `login` may log in here; the sentence naming the rules
-    /// that failed when not (their tokens are then the caller's to revoke).
-    pub async fn check_access(
-        &self,
-        login: &LoginResult,
-    ) -> Result<Result<(), String>, ProviderError> {
-        let Some(allow) = &self.allow else {
-            return Ok(Ok(()));
-        };
+    /// Whether any rule (this provider's `allow`, a policy) reads facts about its people:
+    /// otherwise none are read, at a login or after.
+    pub fn reads_facts(&self) -> bool {
+        !self.wanted.is_empty()
+    }
+
+    /// What the provider vouches for about the person of `login`, as far as the rules need
+    /// it; `None` when no rule needs anything.
+    pub async fn facts(&self, login: &LoginResult) -> Result<Option<Facts>, ProviderError> {
+        if !self.reads_facts() {
+            return Ok(None);
+        }
         let endpoints = self.flow.endpoints().await?;
-        let facts = self
-            .kind
-            .facts(
-                &self.api(&endpoints, Some(&login.tokens)),
-                &login.tokens.access_token,
-                login,
-                allow,
-            )
-            .await?;
-        let who = login
-            .user
-            .email
+        let token = &login.tokens.access_token;
+        let api = self.api(&endpoints, Some(&login.tokens));
+        Ok(Some(
+            self.kind.facts(&api, token, login, &self.wanted).await?,
+        ))
+    }
+
+    /// The facts about `user` read again with `tokens` (rule 22): the kind's profile call
+    /// again (userinfo, GitHub's `/user`, 42's `/v2/me`), which must still be about the same
+    /// person, and the id_token the session holds (verified when it came). `Refused` when the
+    /// provider answers about someone else.
+    pub async fn facts_again(
+        &self,
+        tokens: &ProviderTokens,
+        user: &User,
+    ) -> Result<Facts, ProviderError> {
+        let endpoints = self.flow.endpoints().await?;
+        let id_token_claims = tokens
+            .id_token
+            .as_ref()
+            .and_then(|t| standard::jwt_payload(t.secret()));
+        let mut login = LoginResult {
+            user: user.clone(),
+            tokens: tokens.clone(),
+            id_token_claims,
+            raw: None,
+            // The session keeps the login's verdict on its address (rule 21); facts read
+            // verified addresses on their own.
+            email_verified: false,
+        };
+        let api = self.api(&endpoints, Some(tokens));
+        if endpoints.userinfo.is_some() || login.id_token_claims.is_none() {
+            let profile = self.kind.profile(&api, &tokens.access_token).await?;
+            if profile.user.subject != user.subject {
+                return Err(ProviderError::refused(
+                    self.id(),
+                    "the provider answered about another person than the session's",
+                ));
+            }
+            login.raw = Some(profile.raw);
+        }
+        self.kind
+            .facts(&api, &tokens.access_token, &login, &self.wanted)
+            .await
+    }
+
+    /// Rule 18: whether `user`, with `facts`, may log in here; the rules that failed when not
+    /// (the caller revokes the tokens of a refused login).
+    pub fn check_access(&self, facts: Option<&Facts>, user: &User) -> Result<(), Denied> {
+        let Some(allow) = &self.allow else {
+            return Ok(());
+        };
+        // The login rather than an address: an email rule's refusal then names no domain.
+        let who = user
+            .login
             .as_deref()
-            .or(login.user.login.as_deref())
-            .unwrap_or(&login.user.subject);
-        Ok(access::check(allow, &facts, who))
+            .or(user.email.as_deref())
+            .unwrap_or(&user.subject);
+        access::check(allow, facts.unwrap_or(&Facts::default()), who)
     }
 
     /// The live profile with the person's tokens.
@@ -371,7 +435,7 @@ impl Providers {
         let list = config
             .providers
             .iter()
-            .map(|p| Provider::new(p, &origin, http.clone()))
+            .map(|p| Provider::new(p, &config.policies, &origin, http.clone()))
             .collect();
         Ok(Providers {
             list: Arc::new(list),

@@ -15,7 +15,7 @@ use super::{
     jose::DpopKey,
     Api, Profile, ProviderError,
 };
-use crate::session::ProviderTokens;
+use crate::{config::FieldMap, session::ProviderTokens};
 
 /// A provider that asks us to wait this long or less is waited for; longer, and the SPA gets a
 /// 429 with the provider's `Retry-After` instead of a request that hangs.
@@ -237,6 +237,31 @@ fn retry_after(headers: &http::HeaderMap) -> Duration {
                 .map_or(Duration::from_secs(60), Duration::from_secs)
         })
         .unwrap_or(Duration::from_secs(1))
+}
+
+/// Rule 21 for the standard kinds: `login.user.email` counts as verified when a document that
+/// gives this very address says `email_verified: true` beside it — the verified id_token, or
+/// the userinfo reply (where the address is at `fields.email`, the flag at `email_verified` in
+/// the same object). A string `"true"` is not `true` (OIDC Core §5.1 says boolean), as for the
+/// access rules.
+pub fn email_verified(login: &super::LoginResult, fields: &FieldMap) -> bool {
+    let Some(email) = &login.user.email else {
+        return false;
+    };
+    let flag = match fields.email.rsplit_once('.') {
+        Some((parent, _)) => format!("{parent}.email_verified"),
+        None => "email_verified".to_owned(),
+    };
+    let says = |doc: &Value, address: &str, flag: &str| {
+        let verified = flag.split('.').try_fold(doc, |node, key| node.get(key));
+        field(doc, address).is_some_and(|a| a.eq_ignore_ascii_case(email))
+            && verified == Some(&Value::Bool(true))
+    };
+    login
+        .id_token_claims
+        .iter()
+        .any(|claims| says(claims, "email", "email_verified"))
+        || login.raw.iter().any(|raw| says(raw, &fields.email, &flag))
 }
 
 /// The JSON payload of a JWT whose signature was already checked.

@@ -138,6 +138,18 @@ impl ClientAddress {
         chain.join(", ")
     }
 
+    /// The client of the request whose parts are `parts` ([`ClientAddress::client_of`] its
+    /// peer); `None` for an app served without connection info.
+    pub fn client_in(&self, parts: &axum::http::request::Parts) -> Option<IpAddr> {
+        let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+        let forwarded_for = parts
+            .headers
+            .get_all(X_FORWARDED_FOR)
+            .iter()
+            .map(|value| value.to_str().unwrap_or("not an address"));
+        Some(self.client_of(peer.ip(), forwarded_for))
+    }
+
     pub fn key_of(addr: IpAddr) -> IpAddr {
         match addr {
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -184,16 +196,10 @@ impl axum::extract::FromRequestParts<crate::state::AppState> for ClientIp {
         parts: &mut axum::http::request::Parts,
         state: &crate::state::AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(peer)| peer.ip());
-        let forwarded_for = parts
-            .headers
-            .get_all(X_FORWARDED_FOR)
-            .iter()
-            .map(|value| value.to_str().unwrap_or("not an address"));
-        let client = state.client_address.client_of(peer, forwarded_for);
+        let client = state
+            .client_address
+            .client_in(parts)
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
         Ok(ClientIp(ClientAddress::key_of(client)))
     }
 }

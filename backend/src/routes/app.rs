@@ -3,17 +3,17 @@
 //! `X-Portero-Assertion`.
 
 use axum::{
-    extract::State,
+    extract::{rejection::QueryRejection, Query, State},
     http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
+use serde::Deserialize;
 use shared::ReturnTo;
 
-use crate::{error::AppError, gateway, session::CurrentUser, state::AppState};
-
-/// The audience of the assertions `GET /api/auth` hands out.
-pub const AUTH_AUDIENCE: &str = "auth";
+/// The audience of the assertions `GET /api/auth` hands out (no upstream may take it as its id).
+pub use crate::config::AUTH_AUDIENCE;
+use crate::{config::Policy, error::AppError, gateway, session::CurrentUser, state::AppState};
 
 /// The original request's path and query, as Caddy's `forward_auth` and Traefik's
 /// `forwardAuth` send it. Like `x-csrf`, no cross-site page can add it without a CORS
@@ -22,21 +22,41 @@ pub const FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri")
 /// The original request's method, from the same proxies.
 const FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
 
+/// `GET /api/auth`'s query.
+#[derive(Deserialize)]
+pub struct AuthQuery {
+    /// `?policy=NAME`: only the people `[policies.NAME]` admits (docs/design.md, "Policies per
+    /// app").
+    policy: Option<String>,
+}
+
 /// `GET /api/auth`: 200 with the identity headers (docs/design.md, "Your app behind Portero"),
 /// or the refusal of [`CurrentUser`] (401) — except that a logged-out browser navigation
-/// forwarded by Caddy or Traefik is sent to log in first (302). Never cached: the answer is
-/// this session's, now.
+/// forwarded by Caddy or Traefik is sent to log in first (302). With `?policy=NAME`, 403
+/// `access_denied` to a person the policy does not admit, and 400 `unknown_policy` when no
+/// such policy is configured. Never cached: the answer is this session's, now.
 pub async fn forward_auth(
     State(state): State<AppState>,
     headers: HeaderMap,
+    query: Result<Query<AuthQuery>, QueryRejection>,
     user: Result<CurrentUser, AppError>,
 ) -> Response {
+    let policy = match policy_asked(&state, query) {
+        Ok(policy) => policy,
+        Err(refused) => return no_store(refused.into_response()),
+    };
     let user = match user {
         Ok(user) => user,
         Err(refused) => return logged_out(&state.origin, &headers, refused),
     };
+    if let Err(refused) = admitted(&user, policy).await {
+        // A person whose provider no longer admits them has just been logged out: sent to log
+        // in again like any logged-out visitor.
+        return no_store(logged_out(&state.origin, &headers, refused));
+    }
     let mut headers = gateway::identity_headers(
         user.user(),
+        user.verified_email(),
         &state.gateway.signer,
         &state.origin,
         AUTH_AUDIENCE,
@@ -44,6 +64,40 @@ pub async fn forward_auth(
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     (StatusCode::OK, headers).into_response()
+}
+
+/// The policy `?policy=` names: `None` without one, 400 `unknown_policy` for a name no
+/// `[policies.*]` has.
+fn policy_asked(
+    state: &AppState,
+    query: Result<Query<AuthQuery>, QueryRejection>,
+) -> Result<Option<&Policy>, AppError> {
+    let Query(query) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    match query.policy {
+        None => Ok(None),
+        Some(name) => match state.gateway.policy(&name) {
+            Some(policy) => Ok(Some(policy)),
+            None => Err(AppError::UnknownPolicy(name.chars().take(64).collect())),
+        },
+    }
+}
+
+/// Whether `user` passes: their facts read again first when due (rule 22, which may end their
+/// sessions), then `policy`, if any.
+async fn admitted(user: &CurrentUser, policy: Option<&Policy>) -> Result<(), AppError> {
+    let facts = user.facts().await?;
+    match policy {
+        Some(policy) => gateway::admit_request(policy, user, facts.as_ref()),
+        None => Ok(()),
+    }
+}
+
+/// The answer is about this session now: no cache keeps it.
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Without a session: a browser navigation that Caddy or Traefik forwarded goes to the start

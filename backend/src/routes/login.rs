@@ -7,13 +7,14 @@ use axum::{
 };
 use oauth2::AuthorizationCode;
 use shared::{
-    LoginRequest, LoginResponse, LogoutRequest, LogoutResponse, ProviderInfo, ReturnTo,
+    codes, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse, ProviderInfo, ReturnTo,
     SessionRequest, SessionResponse,
 };
 use tower_sessions::Session;
 
 use super::body::OptionalJson;
 use crate::{
+    audit,
     error::{ApiJson, AppError},
     providers::{LoginOptions, Provider, Providers},
     rate_limit::ClientIp,
@@ -112,6 +113,7 @@ pub async fn create_session(
     State(state): State<AppState>,
     session: Session,
     headers: axum::http::HeaderMap,
+    client: audit::Client,
     ApiJson(request): ApiJson<SessionRequest>,
 ) -> Result<Json<SessionResponse>, AppError> {
     // Only configured ids become metric labels: a request cannot mint new time series.
@@ -124,15 +126,20 @@ pub async fn create_session(
         .and_then(|v| v.to_str().ok())
         // What a person needs to tell their browsers apart, and no more.
         .map(|ua| ua.chars().take(200).collect::<String>());
-    let result = finish_login(&state, &session, request, user_agent).await;
+    let result = finish_login(&state, &session, &client, request, user_agent).await;
     let outcome = result.as_ref().map_or_else(AppError::code, |_| "ok");
     state.metrics.login_finished(&label, outcome);
+    // A refusal by the access rules is in the audit trail already, with the person.
+    if outcome != "ok" && outcome != codes::ACCESS_DENIED {
+        audit::login_refused(&client, &label, None, outcome, None);
+    }
     result.map(Json)
 }
 
 async fn finish_login(
     state: &AppState,
     session: &Session,
+    client: &audit::Client,
     request: SessionRequest,
     user_agent: Option<String>,
 ) -> Result<SessionResponse, AppError> {
@@ -177,11 +184,22 @@ async fn finish_login(
         .token_exchange_took(provider.id(), started.elapsed());
     let login = login?;
     // Rule 18: who may log in, on what the provider vouches for. A refusal leaves no session,
-    // and the tokens just issued are revoked.
-    if let Err(denied) = provider.check_access(&login).await? {
+    // and the tokens just issued are revoked. The browser learns which kinds of rule failed;
+    // the values they allow go to the log only. The facts are kept for the policies, and read
+    // again later (rule 22).
+    let facts = provider.facts(&login).await?;
+    if let Err(denied) = provider.check_access(facts.as_ref(), &login.user) {
         provider.revoke(&login.tokens).await;
-        tracing::info!(provider = %provider.id(), subject = %login.user.subject, "login denied by the access rules");
-        return Err(AppError::AccessDenied(denied));
+        tracing::info!(
+            provider = %provider.id(),
+            subject = %login.user.subject,
+            failed = %denied.detail(),
+            "login denied by the access rules"
+        );
+        let (id, subject) = (provider.id(), Some(login.user.subject.as_str()));
+        let rules = denied.rules();
+        audit::login_refused(client, id, subject, codes::ACCESS_DENIED, Some(&rules));
+        return Err(AppError::AccessDenied(denied.message()));
     }
     let sid = login
         .id_token_claims
@@ -190,8 +208,18 @@ async fn finish_login(
         .and_then(|sid| sid.as_str())
         .map(str::to_owned);
     let config = &state.config.session;
-    let facts = session::LoginFacts { user_agent, sid };
+    let facts = session::LoginFacts {
+        user_agent,
+        sid,
+        facts,
+        email_verified: login.email_verified,
+    };
     session::log_in(session, config, login.user.clone(), &login.tokens, facts).await?;
+    // Saved now rather than by the session layer after the handler: the audit trail names the
+    // new session, whose id the store gives it as it is first saved.
+    session.save().await?;
+    let key = session.id().map(|id| session::key_of(&id));
+    audit::login(client, &login.user, key.as_ref());
     tracing::info!(provider = %provider.id(), subject = %login.user.subject, "login succeeded");
     Ok(SessionResponse {
         user: login.user,
@@ -206,20 +234,23 @@ async fn finish_login(
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,
+    client: audit::Client,
     // The body is optional: no body is `{}`, this browser's session only.
     OptionalJson(request): OptionalJson<LogoutRequest>,
 ) -> Result<Json<LogoutResponse>, AppError> {
     let mut end_session_url = None;
     if let Some(id) = session.id() {
         let key = session::key_of(&id);
+        let mut others = None;
         if request.everywhere {
             if let Some(record) = session::read_record(&session).await? {
-                session::end_everywhere(&state, &record.user, &key).await?;
+                others = Some(session::end_everywhere(&state, &record.user, &key).await?);
             }
         }
         let _lock = session::SessionLock::acquire(&state, key).await?;
         session.load().await?;
-        if let Some(record) = session::read_record(&session).await? {
+        let record = session::read_record(&session).await?;
+        if let Some(record) = &record {
             match state.providers.get(&record.user.provider) {
                 Some(provider) => {
                     provider.revoke(&record.tokens).await;
@@ -234,6 +265,13 @@ pub async fn logout(
             }
         }
         session.flush().await?;
+        match (record, others) {
+            (Some(record), Some(ended)) => {
+                audit::logout_everywhere(&client, &record.user, &key, ended)
+            }
+            (Some(record), None) => audit::logout(&client, &record.user, &key),
+            (None, _) => {}
+        }
     }
     Ok(Json(LogoutResponse { end_session_url }))
 }

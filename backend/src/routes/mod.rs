@@ -92,7 +92,7 @@ pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
         .nest("/api", api)
         .merge(outside.layer(timeout));
     // CSP, Referrer-Policy (rule 10), nosniff, X-Frame-Options: on every answer.
-    let app = security_headers::apply(app, &state.config.server);
+    let app = security_headers::apply(app, &state.config.server, &state.gateway);
     crate::telemetry::layer(app).with_state(state)
 }
 

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use shared::SessionInfo;
 
 use crate::{
+    audit,
     error::AppError,
     providers::LOGOUT_TOKEN_MAX_AGE,
     session::{self, CurrentUser},
@@ -26,6 +27,7 @@ pub async fn list(user: CurrentUser) -> Result<Json<Vec<SessionInfo>>, AppError>
 /// `DELETE /api/sessions/{id}`: ends one of the person's own sessions; 404 for any other id.
 pub async fn end(user: CurrentUser, Path(id): Path<String>) -> Result<StatusCode, AppError> {
     user.end_session(&id).await?;
+    audit::session_ended(&user, &id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -40,8 +42,11 @@ pub struct LogoutTokenForm {
 pub async fn backchannel_logout(
     State(state): State<AppState>,
     Path(provider): Path<String>,
+    client: audit::Client,
     form: Result<Form<LogoutTokenForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    // Who the token named, once it verified.
+    let mut subject = None;
     let result = async {
         let Form(form) = form.map_err(|e| AppError::InvalidLogoutToken(e.body_text()))?;
         let provider = state
@@ -52,6 +57,7 @@ pub async fn backchannel_logout(
             .logout_token(&form.logout_token)
             .await
             .map_err(AppError::InvalidLogoutToken)?;
+        subject.clone_from(&token.sub);
         // §2.6 step 9: a token is good once.
         let seen = session::seen_key(provider.id(), &token.jti);
         let remember_until = (token.iat + LOGOUT_TOKEN_MAX_AGE + 60) * 1000;
@@ -73,11 +79,17 @@ pub async fn backchannel_logout(
         )
         .await?;
         tracing::info!(provider = %provider.id(), sessions = ended, "back-channel logout");
-        Ok::<_, AppError>(())
+        Ok::<_, AppError>(ended)
     }
     .await;
+    // Only a configured id is written as the provider: a request cannot put text of its
+    // choosing in the trail.
+    let label = state.providers.get(&provider).map_or("unknown", |p| p.id());
+    let outcome = result.as_ref().map_or_else(AppError::code, |_| "ok");
+    let ended = result.as_ref().map_or(0, |ended| *ended);
+    audit::backchannel_logout(&client, label, subject.as_deref(), ended, outcome);
     let mut response = match result {
-        Ok(()) => StatusCode::OK.into_response(),
+        Ok(_) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),
     };
     response

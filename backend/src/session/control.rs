@@ -92,6 +92,18 @@ pub async fn end_everywhere(
     user: &User,
     except: &Key,
 ) -> Result<usize, AppError> {
+    let ended = end_others(state, user, except).await?;
+    tracing::info!(sessions = ended + 1, "logged out everywhere");
+    Ok(ended)
+}
+
+/// Every session of `user` but `except` ended, each under its own lock and its tokens
+/// revoked: the number ended.
+pub(super) async fn end_others(
+    state: &AppState,
+    user: &User,
+    except: &Key,
+) -> Result<usize, AppError> {
     let found = state
         .sessions
         .of_person(&user.provider, &user.subject)
@@ -105,7 +117,6 @@ pub async fn end_everywhere(
     for key in &others {
         end(state, key).await?;
     }
-    tracing::info!(sessions = others.len() + 1, "logged out everywhere");
     Ok(others.len())
 }
 
@@ -119,7 +130,7 @@ async fn end(state: &AppState, key: &Key) -> Result<(), AppError> {
     state.sessions.remove(key).await.map_err(unavailable)
 }
 
-async fn revoke(state: &AppState, record: Option<&LoginRecord>) {
+pub(super) async fn revoke(state: &AppState, record: Option<&LoginRecord>) {
     let Some(record) = record else {
         return;
     };

@@ -15,7 +15,7 @@ use super::{
     store::Key,
     LoginRecord,
 };
-use crate::{error::AppError, state::AppState};
+use crate::{audit, error::AppError, state::AppState};
 
 /// The logged-in person of this request, with what calls the provider as them
 /// ([`CurrentUser::call_provider`], [`CurrentUser::access_token`]).
@@ -26,11 +26,21 @@ pub struct CurrentUser {
     expires_at: i64,
     /// The request's hold on this session's lock (session/lock.rs, ordering rule 3).
     request_lock: Option<RequestLock>,
+    /// Who sent the request, for the audit trail.
+    client: audit::Client,
 }
 
 impl CurrentUser {
     pub fn user(&self) -> &User {
         &self.record.user
+    }
+
+    /// The person's address when the provider says it is verified (rule 21): what an app may
+    /// take as theirs. `user().email` is the address as the provider gave it, verified or not,
+    /// for showing to the person.
+    pub fn verified_email(&self) -> Option<&str> {
+        let email = self.record.user.email.as_deref();
+        email.filter(|_| self.record.email_verified)
     }
 
     /// When the session ends unless used again (seconds since the Unix epoch).
@@ -43,8 +53,13 @@ impl CurrentUser {
         self.record.logged_in_at
     }
 
+    /// Who sent this request (address and user agent), for the audit trail.
+    pub fn client(&self) -> &audit::Client {
+        &self.client
+    }
+
     /// This session's key in the store.
-    pub(super) fn key(&self) -> Result<Key, AppError> {
+    pub(crate) fn key(&self) -> Result<Key, AppError> {
         let id = self.session.id().ok_or(AppError::NotLoggedIn)?;
         Ok(Key::of_session(&id))
     }
@@ -72,6 +87,7 @@ where
         let (record, expires_at) =
             life::extend_idle(&state, request_lock.as_ref(), &session, record).await?;
         Ok(CurrentUser {
+            client: audit::Client::of(parts, &state),
             state,
             session,
             record,

@@ -11,9 +11,11 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use super::{
-    lock::Held, now, record::AUTH_KEY, store::Key, CurrentUser, LoginRecord, ProviderTokens,
+    lock::Held, now, recheck, record::AUTH_KEY, store::Key, Contents, CurrentUser, LoginRecord,
+    ProviderTokens,
 };
 use crate::{
+    audit,
     error::AppError,
     providers::{Provider, ProviderError, REFRESH_MARGIN_SECS},
     state::AppState,
@@ -87,7 +89,7 @@ impl CurrentUser {
     }
 
     /// Rule 16: one call from this session's budget.
-    fn take_call(&self, provider: &Provider) -> Result<(), AppError> {
+    pub(super) fn take_call(&self, provider: &Provider) -> Result<(), AppError> {
         let id = self.session.id().ok_or(AppError::NotLoggedIn)?;
         self.state
             .provider_calls
@@ -98,7 +100,7 @@ impl CurrentUser {
             })
     }
 
-    fn provider(&self) -> Result<&Provider, AppError> {
+    pub(super) fn provider(&self) -> Result<&Provider, AppError> {
         let id = &self.record.user.provider;
         self.state
             .providers
@@ -113,27 +115,47 @@ impl CurrentUser {
         provider: &Provider,
         used: &ProviderTokens,
     ) -> Result<ProviderTokens, AppError> {
-        let key = self.key()?;
-        let Held { lock, parked } = self.lock().await?;
-        // A task of its own (session/lock.rs, ordering rule 7), holding the lock until it is done.
-        // When the lock is the one this request keeps until the session layer saves its copy of the
-        // session, the new tokens are written through that copy, or the layer's save would write
-        // the old ones back, whenever it comes.
-        let work = refresh_under_lock(
+        let (state, provider_id, used, client) = (
             self.state.clone(),
-            key,
             provider.id().to_owned(),
             used.access_token.clone(),
-            parked.then(|| self.session.clone()),
+            self.client().clone(),
         );
+        let record = self
+            .under_lock(provider, move |key, request_copy| {
+                refresh_under_lock(state, key, provider_id, used, request_copy, client)
+            })
+            .await?;
+        Ok(record.tokens)
+    }
+
+    /// Runs `work` on this session's record under its lock, in a task of its own (session/
+    /// lock.rs, ordering rule 7) holding the lock until it is done. When the lock is the one
+    /// this request keeps until the session layer saves its copy of the session, `work` gets
+    /// that copy (`request_copy`): what it changes must be written through it, or the layer's
+    /// save would write the old record back, whenever it comes. `None` from `work` means the
+    /// session ended: this request's copy (and its cookie) ends too, with 401
+    /// `session_expired`.
+    pub(super) async fn under_lock<F, Fut>(
+        &self,
+        provider: &Provider,
+        work: F,
+    ) -> Result<LoginRecord, AppError>
+    where
+        F: FnOnce(Key, Option<Session>) -> Fut,
+        Fut: Future<Output = Result<Option<LoginRecord>, AppError>> + Send + 'static,
+    {
+        let key = self.key()?;
+        let Held { lock, parked } = self.lock().await?;
+        let work = work(key, parked.then(|| self.session.clone()));
         // The lock comes back with the outcome and is released here, as the request goes on
         // (or with the task's output, should the request have given up).
         let (outcome, lock) = tokio::spawn(async move { (work.await, lock) })
             .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("the refresh task failed: {e}")))?;
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("a session's task failed: {e}")))?;
         drop(lock);
         match outcome? {
-            Some(record) => Ok(record.tokens),
+            Some(record) => Ok(record),
             None => {
                 // Gone from the store already; this ends the request's copy, and its cookie.
                 self.session.flush().await?;
@@ -148,6 +170,13 @@ impl CurrentUser {
         let ended = async {
             let _held = self.lock().await?;
             self.session.flush().await?;
+            let key = self.key()?;
+            audit::refresh_failed(
+                self.client(),
+                &self.record.user,
+                &key,
+                "access_token_refused",
+            );
             Ok::<_, AppError>(())
         };
         match ended.await {
@@ -161,13 +190,14 @@ impl CurrentUser {
 /// its lock is held: `None` when the session has ended (while we waited, or because the
 /// provider refused the refresh, which ends it here). Under a lock a request keeps for its
 /// session layer's save, the new tokens are written through that request's copy,
-/// `request_copy`.
-async fn refresh_under_lock(
+/// `request_copy`. A refresh that fails is an event of the audit trail, `client`'s.
+pub(super) async fn refresh_under_lock(
     state: AppState,
     key: Key,
     provider: String,
     used: AccessToken,
     request_copy: Option<Session>,
+    client: audit::Client,
 ) -> Result<Option<LoginRecord>, AppError> {
     let unavailable = |e: super::store::Unavailable| AppError::StoreUnavailable(e.to_string());
     let provider = state
@@ -175,7 +205,7 @@ async fn refresh_under_lock(
         .get(&provider)
         .ok_or_else(|| AppError::UnknownProvider(provider.clone()))?;
     // The record as it is in the store now, not as this request read it.
-    let Some(mut stored) = state.sessions.read(&key).await.map_err(unavailable)? else {
+    let Some(stored) = state.sessions.read(&key).await.map_err(unavailable)? else {
         // Ended while we waited: the refresh before ours was refused, or a logout.
         return Ok(None);
     };
@@ -201,42 +231,62 @@ async fn refresh_under_lock(
     {
         Ok(fresh) => {
             state.metrics.refreshed(provider.id(), "ok");
-            // The rotated refresh token too; saved before the waiters get the lock.
+            // The rotated refresh token too; saved before the waiters get the lock. The facts
+            // the rules read are read again with the new tokens (rule 22).
             let updated = current.with_tokens(&fresh);
-            let kept = match &request_copy {
-                // Under the request's own lock its copy is the record as it is now (its idle
-                // extension read it under the lock, and its layer may have saved it since):
-                // saved whole, as that layer saves it again.
-                Some(session) => {
-                    session.insert(AUTH_KEY, &updated).await?;
-                    session.save().await?;
-                    true
-                }
-                None => {
-                    stored.set_record(&updated);
-                    state
-                        .sessions
-                        .write(&key, &stored)
-                        .await
-                        .map_err(unavailable)?
-                }
+            let Some(updated) = recheck::after_refresh(&state, &key, provider, updated).await?
+            else {
+                return Ok(None);
             };
-            if !kept {
+            if !write_record(&state, &key, stored, &updated, request_copy.as_ref()).await? {
                 // Ended while the provider answered.
                 return Ok(None);
             }
             tracing::info!(provider = %provider.id(), "tokens refreshed");
+            if updated.facts != current.facts {
+                state.store.announce(&key).await;
+            }
             Ok(Some(updated))
         }
         Err(ProviderError::Refused { message, .. }) => {
             state.metrics.refreshed(provider.id(), "refused");
             tracing::info!(provider = %provider.id(), error = %message, "refresh refused");
             state.sessions.remove(&key).await.map_err(unavailable)?;
+            audit::refresh_failed(&client, &current.user, &key, "refused");
             Ok(None)
         }
         Err(e) => {
             state.metrics.refreshed(provider.id(), "failed");
+            audit::refresh_failed(&client, &current.user, &key, "provider_error");
             Err(e.into())
+        }
+    }
+}
+
+/// Writes `updated` as the logged-in record of the session under `key` (whose contents were
+/// read under its lock as `stored`), or through the request's own copy of it when the lock is
+/// that request's (`request_copy`: the record as it is now, saved whole as that layer saves
+/// it again). False when the session has ended meanwhile.
+pub(super) async fn write_record(
+    state: &AppState,
+    key: &Key,
+    mut stored: Contents,
+    updated: &LoginRecord,
+    request_copy: Option<&Session>,
+) -> Result<bool, AppError> {
+    match request_copy {
+        Some(session) => {
+            session.insert(AUTH_KEY, updated).await?;
+            session.save().await?;
+            Ok(true)
+        }
+        None => {
+            stored.set_record(updated);
+            state
+                .sessions
+                .write(key, &stored)
+                .await
+                .map_err(|e| AppError::StoreUnavailable(e.to_string()))
         }
     }
 }

@@ -2,8 +2,9 @@
 //! login attempts in flight (`attempt.rs`), the logged-in record (`record.rs`), sealed whole at
 //! rest (`sealed.rs`), how long it lives (`life.rs`), its locks and the order of its writes
 //! (`lock.rs`), provider calls with fresh tokens (`fresh.rs`), who is logged in as an extractor
-//! (`current_user.rs`), the sessions people control (`control.rs`), the layer and its cookie
-//! (`layer.rs`), and the stores, which keep what they cannot read (`store/`).
+//! (`current_user.rs`), the sessions people control (`control.rs`), the facts access rules read,
+//! read again (`recheck.rs`), a session as a WebSocket watches it (`watch.rs`), the layer and
+//! its cookie (`layer.rs`), and the stores, which keep what they cannot read (`store/`).
 
 mod attempt;
 mod control;
@@ -12,9 +13,11 @@ mod fresh;
 mod layer;
 mod life;
 mod lock;
+mod recheck;
 mod record;
 mod sealed;
 pub(crate) mod store;
+mod watch;
 
 pub use attempt::{kept_for, remember_attempt, take_attempt, LoginAttempt};
 pub use control::{end_everywhere, end_for_provider, key_of, seen_key};
@@ -28,4 +31,5 @@ pub use record::{
     log_in, now, read_record, IdToken, LoginFacts, LoginRecord, ProviderTokens, TokenType,
 };
 pub use sealed::{Contents, SealedStore};
-pub use store::{Counts, Entry, Key, Store};
+pub use store::{Changed, Counts, Entry, Key, Store};
+pub use watch::{look_at, Seen};

@@ -7,7 +7,11 @@ use serde::{Deserialize, Serialize};
 use shared::User;
 use tower_sessions::{Expiry, Session};
 
-use crate::{config::SessionConfig, error::AppError, providers::DpopKey};
+use crate::{
+    config::SessionConfig,
+    error::AppError,
+    providers::{DpopKey, Facts},
+};
 
 pub(crate) const AUTH_KEY: &str = "auth";
 
@@ -104,6 +108,17 @@ pub struct LoginRecord {
     /// The provider's session (the id_token's `sid`), for back-channel logout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// What the provider vouched for that access rules and policies read (rule 22): `None`
+    /// when no rule reads anything of this provider's people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Facts>,
+    /// When `facts` were read (seconds since the epoch); read again `session.recheck_secs`
+    /// later, and at each refresh.
+    #[serde(default)]
+    pub facts_read_at: i64,
+    /// Rule 21: the provider says `user.email` is verified (false in records of before).
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// What a login knows beside the person and the tokens.
@@ -111,17 +126,24 @@ pub struct LoginRecord {
 pub struct LoginFacts {
     pub user_agent: Option<String>,
     pub sid: Option<String>,
+    /// What the access rules read, as the provider vouched for it at this login.
+    pub facts: Option<Facts>,
+    pub email_verified: bool,
 }
 
 impl LoginRecord {
     /// The record of a login that happens now.
     pub fn new(user: User, tokens: &ProviderTokens, facts: LoginFacts) -> Self {
+        let now = now();
         LoginRecord {
             user,
             tokens: tokens.clone(),
-            logged_in_at: now(),
+            logged_in_at: now,
             user_agent: facts.user_agent,
             sid: facts.sid,
+            facts: facts.facts,
+            facts_read_at: now,
+            email_verified: facts.email_verified,
         }
     }
 
@@ -131,6 +153,21 @@ impl LoginRecord {
             tokens: tokens.clone(),
             ..self.clone()
         }
+    }
+
+    /// The same login with the facts as read again now.
+    pub fn with_facts(&self, facts: Facts) -> Self {
+        LoginRecord {
+            facts: Some(facts),
+            facts_read_at: now(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the facts are older than `recheck` (rule 22).
+    pub fn facts_due(&self, recheck: std::time::Duration) -> bool {
+        let recheck = i64::try_from(recheck.as_secs()).unwrap_or(i64::MAX / 4);
+        self.facts_read_at.saturating_add(recheck) <= now()
     }
 }
 

@@ -1,11 +1,12 @@
 //! Security headers on everything the backend serves: the API (answers and refusals), the
-//! health check, and the built SPA when `server.static_dir` is set (docs/SECURITY.md, "CSP").
+//! health check, and the built SPA when `server.static_dir` is set (docs/SECURITY.md, "CSP");
+//! Portero's win on its own routes, an app behind the gateway keeps its own on its prefix.
 
 use std::path::PathBuf;
 
 use reqwest::{header::HeaderMap, Method};
 
-use crate::helpers::*;
+use crate::{helpers::*, upstream::Upstream};
 
 /// The policy of an HTTPS deployment, exactly as docs/SECURITY.md states it.
 const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
@@ -91,4 +92,50 @@ async fn an_https_deployment_sends_the_policy_and_its_companions_on_every_answer
 #[tokio::test]
 async fn a_development_origin_also_allows_images_from_loopback_and_nothing_else_more() {
     check_everything(ORIGIN, CSP_DEV).await;
+}
+
+/// The origin's policy is Portero's: a handler of an in-process app (its routes share Portero's
+/// router) that sends a weaker one is overruled; an app behind the gateway keeps its own on its
+/// prefix (it shares the origin: docs/integrate.md), and gets Portero's where it sends none.
+#[tokio::test]
+async fn portero_s_headers_win_on_its_own_routes_and_an_app_behind_keeps_its_own_on_its_prefix() {
+    use axum::{http::header, routing::get, Router};
+    let upstream = Upstream::start().await;
+    let config = upstream.open_config();
+    let portero = portero::Portero::build(portero::Config::from_toml(&config, [], None).unwrap())
+        .await
+        .unwrap();
+    let weaker = [
+        (header::CONTENT_SECURITY_POLICY, "default-src *"),
+        (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+    ];
+    let app = Router::new().route("/weaker", get(move || async move { (weaker, "mine") }));
+    let router = portero.router_with(app);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { portero.serve(listener, router).await });
+    let get = |path: &str| {
+        let request = reqwest::Client::new()
+            .get(format!("{base}{path}"))
+            .header("x-csrf", "1");
+        async move { request.send().await.unwrap() }
+    };
+
+    let own = get("/api/weaker").await;
+    assert_eq!(own.status(), 200);
+    assert_headers("an in-process route", own.headers(), CSP_DEV);
+
+    let page = get("/api/app/own-headers").await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-security-policy"], "default-src *");
+    assert_eq!(page.headers()["x-frame-options"], "SAMEORIGIN");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    let echo = get("/api/app/anything").await;
+    assert_eq!(echo.status(), 200);
+    assert_headers(
+        "an app's answer without headers of its own",
+        echo.headers(),
+        CSP_DEV,
+    );
 }

@@ -116,6 +116,14 @@ impl FakeOidc {
         self.answer(discovery, answer, 1).await;
     }
 
+    /// From now on, the JWKS is `keys`. Call it before the backend's first call (it reads the
+    /// keys with discovery).
+    pub async fn jwks_says(&self, keys: Value) {
+        let jwks = Mock::given(method("GET")).and(path("/jwks"));
+        self.answer(jwks, ResponseTemplate::new(200).set_body_json(keys), 1)
+            .await;
+    }
+
     pub async fn token_endpoint_answers(&self, status: u16, body: Value) {
         let token = Mock::given(method("POST")).and(path("/token"));
         let answer = ResponseTemplate::new(status).set_body_json(body);

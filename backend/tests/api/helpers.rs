@@ -92,6 +92,44 @@ pub async fn start_devprovider_with(config: devprovider::Config) -> DevProvider 
         .expect("devprovider starts")
 }
 
+/// devprovider speaking `dialect`, as `[providers.p]` of `kind` knows it: the table, its
+/// endpoints named (`config_toml`'s lines come first), with `p`'s callback registered.
+pub async fn devprovider_as(
+    dialect: devprovider::Dialect,
+    kind: &str,
+    config: devprovider::Config,
+) -> (DevProvider, String) {
+    use devprovider::Dialect;
+    let provider = start_devprovider_with(devprovider::Config {
+        clients: vec![devprovider::Client::new(
+            CLIENT_ID,
+            CLIENT_SECRET,
+            format!("{ORIGIN}/callback/p"),
+        )],
+        ..config
+    })
+    .await;
+    let base = provider.base_url();
+    let endpoints = match dialect {
+        Dialect::Standard => format!("issuer = \"{}\"", provider.issuer()),
+        Dialect::Github => format!(
+            "authorize_url = \"{base}/login/oauth/authorize\"\n        \
+             token_url = \"{base}/login/oauth/access_token\"\n        \
+             userinfo_url = \"{base}/user\"\n        issuer = \"{base}/login/oauth\""
+        ),
+        Dialect::Intra42 => format!(
+            "authorize_url = \"{base}/oauth/authorize\"\n        \
+             token_url = \"{base}/oauth/token\"\n        userinfo_url = \"{base}/v2/me\""
+        ),
+    };
+    let table = format!(
+        "{}\n        [providers.p]\n        kind = \"{kind}\"\n        client_id = \"{CLIENT_ID}\"\n        \
+         client_secret = \"{CLIENT_SECRET}\"\n        {endpoints}\n",
+        config_toml(&provider.issuer())
+    );
+    (provider, table)
+}
+
 /// The backend next to a fresh devprovider registered as provider `dev`.
 pub async fn spawn_app() -> TestApp {
     let provider = start_devprovider().await;
@@ -374,6 +412,16 @@ impl Browser {
         assert_eq!(reply.status, 200, "{}", reply.body);
         reply.json()
     }
+}
+
+/// A login with `provider` at `app` asks the provider for `scope`.
+pub async fn assert_scope_asked(app: &TestApp, provider: &str, scope: &str) {
+    let login = app.browser().start_login(provider, None).await;
+    let scopes = &login.params["scope"];
+    assert!(
+        scopes.split(' ').any(|s| s == scope),
+        "{scope} not in {scopes:?}"
+    );
 }
 
 /// Rule 1: `body` is refused with 400 `invalid_state`, and no token request reaches `provider`.

@@ -14,7 +14,7 @@ use wiremock::{
 use crate::helpers::*;
 
 /// The backend with one provider `p` of `kind`, all endpoints on `server`.
-async fn app_for(kind: &str, server: &MockServer, extra: &str) -> TestApp {
+pub async fn app_for(kind: &str, server: &MockServer, extra: &str) -> TestApp {
     let base = server.uri();
     spawn_app_with(&format!(
         r#"
@@ -38,7 +38,7 @@ async fn app_for(kind: &str, server: &MockServer, extra: &str) -> TestApp {
     .await
 }
 
-async fn mount(server: &MockServer, verb: &str, route: &str, reply: ResponseTemplate) {
+pub async fn mount(server: &MockServer, verb: &str, route: &str, reply: ResponseTemplate) {
     Mock::given(method(verb))
         .and(path(route))
         .respond_with(reply)
@@ -46,7 +46,7 @@ async fn mount(server: &MockServer, verb: &str, route: &str, reply: ResponseTemp
         .await;
 }
 
-fn json_reply(status: u16, body: Value) -> ResponseTemplate {
+pub fn json_reply(status: u16, body: Value) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(body)
 }
 

@@ -17,12 +17,19 @@ pub struct RedisServer {
     pub port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// Options beyond the port, the folder and the append-only file.
+    options: Vec<String>,
 }
 
 impl RedisServer {
     /// A fresh server. Every write goes to an append-only file at once, so `kill` followed by
     /// `start_again` finds the data as it was (an outage, not a data loss).
     pub async fn start(name: &str) -> RedisServer {
+        Self::start_with(name, &[]).await
+    }
+
+    /// [`RedisServer::start`] with more `redis-server` options (`--requirepass x`).
+    pub async fn start_with(name: &str, options: &[&str]) -> RedisServer {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("redis-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -36,6 +43,7 @@ impl RedisServer {
             port,
             dir,
             child: None,
+            options: options.iter().map(|o| o.to_string()).collect(),
         };
         server.start_again().await;
         server
@@ -71,6 +79,7 @@ impl RedisServer {
                 "--appendfsync",
                 "always",
             ])
+            .args(&self.options)
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::null())
@@ -85,7 +94,8 @@ impl RedisServer {
             if self
                 .command(&["PING"])
                 .await
-                .is_some_and(|r| r.contains("PONG"))
+                // A server that wants a password answers NOAUTH: it is up.
+                .is_some_and(|r| r.contains("PONG") || r.contains("NOAUTH"))
             {
                 return;
             }

@@ -256,3 +256,35 @@ async fn two_replica_processes_refresh_a_rotating_token_once_and_no_one_is_logge
     })
     .await;
 }
+
+/// A password in `session.store` is a secret: a replica Redis refuses (a wrong password) says so
+/// in its log and answers 503, naming neither password; with the right one, it serves.
+#[tokio::test]
+async fn the_redis_password_is_in_no_answer_and_no_log_line() {
+    let redis =
+        RedisServer::start_with("password", &["--requirepass", "right-horse-battery"]).await;
+    let provider = start_devprovider().await;
+    let with = |password: &str| {
+        let url = format!("redis://:{password}@127.0.0.1:{}", redis.port);
+        config_with_store(&provider.issuer(), &url)
+    };
+    let refused = spawn_app_with(&with("wrong-horse-battery")).await;
+    let ready = refused.browser().get("/readyz").await;
+    assert_eq!(ready.status, 503);
+    let login = refused
+        .browser()
+        .post("/api/login/dev", Some(json!({})))
+        .await;
+    login.assert_error(503, "store_unavailable");
+    let served = spawn_app_with(&with("right-horse-battery")).await;
+    log_in(&served.browser(), "ada").await;
+    let logs = crate::logs::text();
+    assert!(
+        logs.contains("session store failed"),
+        "the refusal is logged"
+    );
+    for reply in [&ready, &login] {
+        assert!(!reply.body.contains("horse-battery"), "{}", reply.body);
+    }
+    assert!(!logs.contains("horse-battery"), "a password in the log");
+}

@@ -1,9 +1,10 @@
 //! What the `sessions_*` tests share: a backend on a chosen store and key, a login through
-//! devprovider (or FakeOidc, with known tokens), a request carrying a given session cookie,
-//! what the store holds checked for tokens, a folder under target/.
+//! devprovider (or FakeOidc, with known tokens) in any of its dialects, a request carrying a
+//! given session cookie, what the store holds checked for tokens, a folder under target/.
 
 use std::path::PathBuf;
 
+use devprovider::{Config, DevProvider, Dialect};
 use reqwest::Method;
 use serde_json::json;
 use shared::{SessionResponse, User};
@@ -18,6 +19,16 @@ pub fn config_on(issuer: &str, store: &str, key_lines: &str) -> String {
         .replace(&format!("secret_key = \"{SECRET_KEY}\""), key_lines);
     assert!(config.contains(&format!("store = \"{store}\"")));
     config
+}
+
+/// devprovider in `dialect` as provider `p` of `kind`, its endpoints named; `extra` follows
+/// the provider's keys (its `allow` table, an upstream, …).
+pub async fn with_dialect(dialect: Dialect, kind: &str, extra: &str) -> (TestApp, DevProvider) {
+    let (provider, table) = devprovider_as(dialect, kind, Config::for_dialect(dialect)).await;
+    (
+        spawn_app_with(&format!("{table}        {extra}\n")).await,
+        provider,
+    )
 }
 
 /// `config_toml(issuer)` with `store` instead of memory, and the test key.
@@ -82,12 +93,23 @@ pub async fn log_in_at(browser: &Browser, provider: &str, user: &str) -> Reply {
 /// A request to `app` carrying the session cookie `id`, as the same browser would send it to
 /// another replica behind a load balancer.
 pub async fn call_with_cookie(app: &TestApp, method: Method, path: &str, id: &str) -> Reply {
+    send_with_cookie(app, method, path, None, id).await
+}
+
+/// [`call_with_cookie`] with a JSON `body`.
+pub async fn send_with_cookie(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+    id: &str,
+) -> Reply {
     let cookie = format!("portero_session={id}");
     app.browser()
         .request(
             method,
             path,
-            None,
+            body,
             &[("x-csrf", "1"), ("origin", ORIGIN), ("cookie", &cookie)],
         )
         .await

@@ -1,6 +1,6 @@
 //! An app behind the gateway, for the tests: it records every request it gets and answers in
 //! the ways the tests need (echo, a stream in two chunks, too slow, slower than a lock's lease, a
-//! WebSocket echo).
+//! WebSocket echo that notes how each socket ended, a page with security headers of its own).
 
 use std::{
     net::SocketAddr,
@@ -33,6 +33,9 @@ pub struct Recorder {
     pub received: Arc<Mutex<Vec<Received>>>,
     /// `/stream` sends its second chunk once this is notified.
     pub second_chunk: Arc<Notify>,
+    /// How each WebSocket ended for the app: the code of the close frame it got, or `None`
+    /// when its connection just went.
+    pub socket_ends: Arc<Mutex<Vec<Option<u16>>>>,
 }
 
 pub struct Upstream {
@@ -48,6 +51,7 @@ impl Upstream {
             .route("/app/slow", get(slow))
             .route("/app/twelve-seconds", get(twelve_seconds))
             .route("/app/ws", get(ws_echo))
+            .route("/app/own-headers", get(own_headers))
             .fallback(any(echo))
             .with_state(recorder.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -61,8 +65,24 @@ impl Upstream {
         format!("http://{}/app", self.addr)
     }
 
+    /// The test config (no provider is ever called) with this app behind `/api/app`, open to
+    /// anyone (`login = "optional"`).
+    pub fn open_config(&self) -> String {
+        format!(
+            "{}\n        [upstreams.app]\n        prefix = \"/api/app\"\n        url = \"{}\"\n        \
+             login = \"optional\"\n",
+            crate::helpers::config_toml("http://127.0.0.1:1"),
+            self.url()
+        )
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.recorder.received.lock().unwrap().clone()
+    }
+
+    /// How the app's WebSockets have ended so far.
+    pub fn socket_ends(&self) -> Vec<Option<u16>> {
+        self.recorder.socket_ends.lock().unwrap().clone()
     }
 }
 
@@ -130,6 +150,15 @@ fn async_stream(
     })
 }
 
+/// A page with security headers of its own, weaker than Portero's.
+async fn own_headers() -> Response {
+    Response::builder()
+        .header("content-security-policy", "default-src *")
+        .header("x-frame-options", "SAMEORIGIN")
+        .body(Body::from("the app's page"))
+        .unwrap()
+}
+
 async fn slow(State(recorder): State<Recorder>, request: Request) -> &'static str {
     record(&recorder, request).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -154,11 +183,21 @@ async fn ws_echo(
         headers,
         body: Bytes::new(),
     });
+    let ends = recorder.socket_ends.clone();
     upgrade.on_upgrade(|mut socket| async move {
-        while let Some(Ok(message)) = socket.recv().await {
-            if socket.send(message).await.is_err() {
-                return;
+        let end = loop {
+            match socket.recv().await {
+                Some(Ok(axum::extract::ws::Message::Close(frame))) => {
+                    break frame.map(|f| f.code);
+                }
+                Some(Ok(message)) => {
+                    if socket.send(message).await.is_err() {
+                        break None;
+                    }
+                }
+                _ => break None,
             }
-        }
+        };
+        ends.lock().unwrap().push(end);
     })
 }

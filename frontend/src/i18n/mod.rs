@@ -1,26 +1,26 @@
-//! Every text the SPA shows, in English (`en.rs`) and Spanish (`es.rs`): one table per
-//! language, nothing written inline in the pages.
+//! Every text the components show, in English (`en.rs`) and Spanish (`es.rs`): one table per
+//! language, nothing written inline in the views.
 //!
 //! A table is a [`Texts`] value, so a key missing from one language is a compile error; the
 //! tests below also check that both tables fill every key and agree on the `{placeholders}`.
-//! The language comes from `localStorage` (the switch in the header remembers it there), else
-//! from `navigator.language`, else English.
+//! The language is the document's (`<html lang>`), else the browser's, else English: an app
+//! written in Spanish gets Spanish buttons, whatever the browser says.
 
 use leptos::prelude::*;
 
 mod en;
 mod es;
 
-/// Declares [`Texts`] with one `&'static str` field per key.
+/// Declares a table of texts: a struct with one `&'static str` field per key.
 macro_rules! texts {
-    ($($(#[$doc:meta])* $key:ident),* $(,)?) => {
-        /// One language's texts. A `{placeholder}` (`{provider}`, `{name}`, `{time}` …) is filled
-        /// in by [`fill`].
-        pub struct Texts {
+    ($(#[$outer:meta])* $table:ident { $($(#[$doc:meta])* $key:ident),* $(,)? }) => {
+        $(#[$outer])*
+        pub(crate) struct $table {
             $($(#[$doc])* pub $key: &'static str,)*
         }
 
-        impl Texts {
+        #[cfg(test)]
+        impl $table {
             /// Every key with its text, in declaration order.
             pub fn entries(&self) -> Vec<(&'static str, &'static str)> {
                 vec![$((stringify!($key), self.$key)),*]
@@ -28,104 +28,61 @@ macro_rules! texts {
         }
     };
 }
+#[cfg_attr(not(feature = "spa"), allow(unused_imports))]
+pub(crate) use texts;
 
 texts! {
-    /// The `aria-label` of the language switch.
-    language,
-    loading,
-    retry,
-    try_again,
-    back_home,
-    log_in_title,
-    log_in_intro,
-    /// A provider button: `{provider}` is its name.
-    log_in_with,
-    no_providers,
-    signed_in_as,
-    your_profile,
-    log_out,
-    /// After a logout whose provider offers RP-initiated logout (OpenID Connect).
-    logged_out,
-    also_log_out_of,
-    /// Callback steps.
-    step_checking,
-    step_signing_in,
-    login_failed,
-    error_code,
-    error_details,
-    /// Failures in plain words, by machine code (see [`failure_text`]).
-    err_access_denied,
-    err_state,
-    err_state_expired,
-    err_provider,
-    err_provider_refused,
-    err_interaction,
-    err_issuer,
-    err_incomplete,
-    err_rate_limited,
-    err_network,
-    err_unknown_provider,
-    err_store,
-    err_server,
-    err_blocked,
-    err_session_expired,
-    err_unknown,
-    /// Stands in for `{provider}` when the name is unknown.
-    the_provider,
-    /// The profile page.
-    profile_login,
-    profile_email,
-    profile_provider,
-    profile_session_ends,
-    not_shared,
-    avatar_of,
-    details_title,
-    details_none,
-    details_failed,
-    campus,
-    cursus,
-    level,
-    public_repos,
-    followers,
-    profile_page,
-    log_in_again,
-    /// The card "What your app sees" (`GET /api/demo/whoami`).
-    app_sees_title,
-    app_sees_intro,
-    app_sees_app,
-    app_sees_signature,
-    app_sees_verified,
-    app_sees_not_verified,
-    app_sees_subject,
-    app_sees_name,
-    not_sent,
-    /// The sessions list (`GET /api/sessions`).
-    sessions_title,
-    this_browser,
-    /// A browser named from its `User-Agent`: "Firefox on Linux".
-    browser_on_os,
-    unknown_browser,
-    /// `{time}` is a relative time from the browser's `Intl.RelativeTimeFormat`.
-    last_seen,
-    signed_in_at,
-    just_now,
-    end_session,
-    /// The accessible name of a session's "End" button.
-    end_session_of,
-    log_out_everywhere,
-    sessions_failed,
-    end_session_failed,
-    /// The callback page when the backend's access rules refuse the person (403 `access_denied`).
-    denied_title,
-    denied_lead,
-    try_another_account,
-    not_found_title,
-    not_found_text,
+    /// One language's texts. A `{placeholder}` (`{provider}`, `{name}` …) is filled in by
+    /// [`fill`].
+    Texts {
+        loading,
+        retry,
+        try_again,
+        back_home,
+        /// A provider button: `{provider}` is its name.
+        log_in_with,
+        no_providers,
+        log_out,
+        log_out_everywhere,
+        /// After a logout whose provider offers RP-initiated logout (OpenID Connect).
+        logged_out,
+        also_log_out_of,
+        /// Callback steps.
+        step_checking,
+        step_signing_in,
+        login_failed,
+        error_code,
+        error_details,
+        /// Failures in plain words, by machine code (see [`failure_text`]).
+        err_access_denied,
+        err_state,
+        err_state_expired,
+        err_provider,
+        err_provider_refused,
+        err_interaction,
+        err_issuer,
+        err_incomplete,
+        err_rate_limited,
+        err_network,
+        err_unknown_provider,
+        err_store,
+        err_server,
+        err_blocked,
+        err_session_expired,
+        err_unknown,
+        /// Stands in for `{provider}` when the name is unknown.
+        the_provider,
+        /// The callback page when the backend's access rules refuse the person (403
+        /// `access_denied`).
+        denied_title,
+        denied_lead,
+        try_another_account,
+    }
 }
 
-/// The languages the SPA speaks.
+/// The languages the components speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
+pub(crate) enum Lang {
     En,
     Es,
 }
@@ -141,14 +98,6 @@ impl Lang {
         }
     }
 
-    /// The language's own name, shown on the switch.
-    pub fn name(self) -> &'static str {
-        match self {
-            Lang::En => "English",
-            Lang::Es => "Español",
-        }
-    }
-
     /// `es`, `es-AR`, `ES` … → Spanish; `en-GB` → English; anything else → `None`.
     pub fn from_tag(tag: &str) -> Option<Lang> {
         let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();
@@ -161,11 +110,27 @@ impl Lang {
             Lang::Es => &es::ES,
         }
     }
+
+    /// The document's language (`<html lang>`), else the browser's, else English.
+    fn of_page() -> Lang {
+        let window = web_sys::window();
+        let document = window
+            .as_ref()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+            .and_then(|html| html.get_attribute("lang"));
+        let browser = window.as_ref().and_then(|w| w.navigator().language());
+        [document, browser]
+            .into_iter()
+            .flatten()
+            .find_map(|tag| Lang::from_tag(&tag))
+            .unwrap_or(Lang::En)
+    }
 }
 
 /// Puts `value` in the text's first placeholder (`{provider}`, `{name}`, `{time}` …); a text
 /// with two (`{browser} on {os}`) is filled twice.
-pub fn fill(text: &str, value: &str) -> String {
+pub(crate) fn fill(text: &str, value: &str) -> String {
     let placeholder = text
         .find('{')
         .and_then(|start| Some(start..start + text[start..].find('}')? + 1));
@@ -179,32 +144,10 @@ pub fn fill(text: &str, value: &str) -> String {
     }
 }
 
-/// "3 minutes ago", "hace 2 horas": how long before `now` the moment `then` was (both in
-/// seconds since the Unix epoch), in the reader's language, by the browser's
-/// `Intl.RelativeTimeFormat`. Under a minute: [`Texts::just_now`].
-pub fn time_ago(lang: Lang, then: i64, now: i64) -> String {
-    let seconds = now.saturating_sub(then).max(0);
-    let (amount, unit) = match seconds {
-        0..=59 => return lang.texts().just_now.to_owned(),
-        60..=3599 => (seconds / 60, "minute"),
-        3600..=86_399 => (seconds / 3600, "hour"),
-        _ => (seconds / 86_400, "day"),
-    };
-    let locales = js_sys::Array::of1(&lang.tag().into());
-    js_sys::Intl::RelativeTimeFormat::new(&locales, &js_sys::Object::new())
-        .format(-(amount as f64), unit)
-        .into()
-}
-
-/// Seconds since the Unix epoch, by the browser's clock.
-pub fn now_seconds() -> i64 {
-    (js_sys::Date::now() / 1000.0) as i64
-}
-
 /// The plain-words sentence for a machine code: an OAuth `error` from the provider's redirect
 /// (RFC 6749 §4.1.2.1) or the backend's `error` (`shared::codes`). `None` for a code this table
-/// does not know, so the caller can fall back on the backend's own sentence.
-pub fn failure_text(t: &Texts, code: &str) -> Option<&'static str> {
+/// does not know, so the caller can fall back on the server's own sentence.
+pub(crate) fn failure_text(t: &Texts, code: &str) -> Option<&'static str> {
     use shared::codes;
     Some(match code {
         "access_denied" => t.err_access_denied,
@@ -234,27 +177,13 @@ pub fn failure_text(t: &Texts, code: &str) -> Option<&'static str> {
     })
 }
 
-/// The current language, shared through the context by [`App`](crate::App).
+/// The current language, shared through the context by `provide_portero`.
 #[derive(Clone, Copy)]
-pub struct I18n(RwSignal<Lang>);
-
-const STORAGE_KEY: &str = "portero.lang";
+pub(crate) struct I18n(RwSignal<Lang>);
 
 impl I18n {
-    /// The remembered choice, else the browser's language, else English.
     pub fn detect() -> I18n {
-        let window = web_sys::window();
-        let stored = window
-            .as_ref()
-            .and_then(|w| w.local_storage().ok().flatten())
-            .and_then(|storage| storage.get_item(STORAGE_KEY).ok().flatten());
-        let browser = window.as_ref().and_then(|w| w.navigator().language());
-        let lang = stored
-            .or(browser)
-            .and_then(|tag| Lang::from_tag(&tag))
-            .unwrap_or(Lang::En);
-        set_document_lang(lang);
-        I18n(RwSignal::new(lang))
+        I18n(RwSignal::new(Lang::of_page()))
     }
 
     /// The current language (reactive).
@@ -267,47 +196,40 @@ impl I18n {
         self.lang().texts()
     }
 
-    /// Switches, remembers the choice and updates `<html lang>` for screen readers.
+    /// Switches every component to `lang`, and `<html lang>` with them for screen readers.
+    #[cfg_attr(not(feature = "spa"), allow(dead_code))]
     pub fn set(self, lang: Lang) {
         self.0.set(lang);
-        set_document_lang(lang);
-        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-            let _ = storage.set_item(STORAGE_KEY, lang.tag());
+        if let Some(html) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let _ = html.set_attribute("lang", lang.tag());
         }
     }
 }
 
-fn set_document_lang(lang: Lang) {
-    if let Some(html) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
-        let _ = html.set_attribute("lang", lang.tag());
-    }
-}
-
 /// The language of the page being rendered.
-pub fn use_i18n() -> I18n {
-    expect_context::<I18n>()
+pub(crate) fn use_i18n() -> I18n {
+    crate::portero::expect(use_context::<I18n>())
 }
 
 /// One text in the current language, for a view: `{tr(|t| t.log_out)}`. It follows the
-/// language switch. Every call returns the same closure type, so the renderer is compiled once
-/// for all texts instead of once per text (which cost tens of KB of WebAssembly).
-pub fn tr(
+/// language. Every call returns the same closure type, so the renderer is compiled once for all
+/// texts instead of once per text (which cost tens of KB of WebAssembly).
+pub(crate) fn tr(
     key: fn(&Texts) -> &'static str,
 ) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
     let i18n = use_i18n();
     move || key(i18n.t())
 }
 
+/// Checks of one table's languages: every key filled, the same placeholders as English.
 #[cfg(test)]
-mod tests {
-    use super::{en::EN, *};
-
-    #[cfg(target_arch = "wasm32")]
-    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
+pub(crate) fn check_tables<T>(
+    table: fn(Lang) -> &'static T,
+    entries: fn(&T) -> Vec<(&'static str, &'static str)>,
+) {
     fn placeholders(text: &str) -> Vec<&str> {
         let mut found: Vec<&str> = text
             .match_indices('{')
@@ -319,28 +241,34 @@ mod tests {
         found.sort_unstable();
         found
     }
-
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn every_key_has_a_text_in_every_language() {
-        let english = Lang::En.texts().entries();
-        for lang in Lang::ALL {
-            let entries = lang.texts().entries();
-            assert_eq!(entries.len(), english.len(), "{lang:?}");
-            for ((key, text), (en_key, en_text)) in entries.iter().zip(&english) {
-                assert_eq!(key, en_key);
-                assert!(!text.trim().is_empty(), "{lang:?}: `{key}` is empty");
-                assert_eq!(
-                    placeholders(text),
-                    placeholders(en_text),
-                    "{lang:?}: `{key}` must use the same placeholders as English"
-                );
-            }
+    let english = entries(table(Lang::En));
+    for lang in Lang::ALL {
+        let these = entries(table(lang));
+        assert_eq!(these.len(), english.len(), "{lang:?}");
+        for ((key, text), (en_key, en_text)) in these.iter().zip(&english) {
+            assert_eq!(key, en_key);
+            assert!(!text.trim().is_empty(), "{lang:?}: `{key}` is empty");
+            assert_eq!(
+                placeholders(text),
+                placeholders(en_text),
+                "{lang:?}: `{key}` must use the same placeholders as English"
+            );
         }
     }
+}
 
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn every_key_has_a_text_in_every_language() {
+        check_tables(Lang::texts, Texts::entries);
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn spanish_is_a_translation_not_a_copy() {
         let same: Vec<_> = Lang::Es
             .texts()
@@ -350,31 +278,25 @@ mod tests {
             .filter(|((_, es), (_, en))| es == en)
             .map(|((key, _), _)| key)
             .collect();
-        // Words spelled alike in both languages.
-        assert!(
-            same.iter().all(|key| ["campus", "cursus"].contains(key)),
-            "untranslated: {same:?}"
-        );
+        assert!(same.is_empty(), "untranslated: {same:?}");
     }
 
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn fill_puts_the_value_in_the_first_placeholder() {
         assert_eq!(
             fill("Log in with {provider}", "GitHub"),
             "Log in with GitHub"
         );
         assert_eq!(fill("Avatar of {name}", "Ada"), "Avatar of Ada");
-        let once = fill(EN.browser_on_os, "Firefox");
+        let once = fill("{browser} on {os}", "Firefox");
         assert_eq!(once, "Firefox on {os}");
         assert_eq!(fill(&once, "Linux"), "Firefox on Linux");
         assert_eq!(fill("No placeholder", "x"), "No placeholder");
         assert_eq!(fill("Unclosed {brace", "x"), "Unclosed {brace");
     }
 
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn the_browser_language_picks_the_table() {
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn the_page_or_browser_language_picks_the_table() {
         assert_eq!(Lang::from_tag("es-AR"), Some(Lang::Es));
         assert_eq!(Lang::from_tag("ES"), Some(Lang::Es));
         assert_eq!(Lang::from_tag("en-GB"), Some(Lang::En));
@@ -382,8 +304,7 @@ mod tests {
         assert_eq!(Lang::from_tag(""), None);
     }
 
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[wasm_bindgen_test::wasm_bindgen_test]
     fn every_code_the_issue_names_has_a_sentence() {
         for lang in Lang::ALL {
             let t = lang.texts();

@@ -108,6 +108,8 @@ impl Options {
 pub struct Env {
     pub portero: PathBuf,
     pub dist: PathBuf,
+    /// The anchor's release build, beside `dist` (bundle section).
+    pub anchor_dist: PathBuf,
     pub work: PathBuf,
     /// e2e's first-render binary, when the render section is wanted.
     pub first_render: Option<PathBuf>,
@@ -195,10 +197,11 @@ fn build(options: &Options, tools: &tools::Tools, work: PathBuf) -> Result<Env> 
     // The release backend and the criterion harness in one build: `cargo bench` unifies the
     // dev-dependencies' features, so building the binary separately would build it twice.
     let portero = target_dir().join("release/portero");
-    // The newcomer section alone needs no release build (it builds a clone of its own).
+    // The bundle and the newcomer sections need no release backend (the newcomer builds a
+    // clone of its own).
     if SECTIONS
         .iter()
-        .any(|s| *s != "newcomer" && options.wants(s))
+        .any(|s| !matches!(*s, "bundle" | "newcomer") && options.wants(s))
     {
         step("cargo bench --no-run: the release backend and the micro-benchmarks");
         run(crate::cargo().args([
@@ -218,6 +221,10 @@ fn build(options: &Options, tools: &tools::Tools, work: PathBuf) -> Result<Env> 
     if options.wants("bundle") || options.wants("render") {
         bundle::build_spa_into(tools, &dist)?;
     }
+    let anchor_dist = work.join("anchor-dist");
+    if options.wants("bundle") {
+        bundle::build_anchor_into(tools, &anchor_dist)?;
+    }
     let first_render = if options.wants("render") {
         Some(render::build_harness()?)
     } else {
@@ -226,6 +233,7 @@ fn build(options: &Options, tools: &tools::Tools, work: PathBuf) -> Result<Env> 
     Ok(Env {
         portero,
         dist,
+        anchor_dist,
         work,
         first_render,
         seconds: options.seconds,

@@ -108,8 +108,7 @@ pub fn makeup(shipped: &Path) -> Result<String> {
         );
     }
 
-    let unoptimised =
-        target_dir().join("wasm32-unknown-unknown/wasm-release/portero-frontend.wasm");
+    let unoptimised = target_dir().join("wasm32-unknown-unknown/wasm-release/portero-spa.wasm");
     let shown = unoptimised
         .strip_prefix(root())
         .unwrap_or(&unoptimised)

@@ -1,9 +1,10 @@
 //! OpenID Connect Discovery 1.0: the issuer's document read on first use and again after
 //! `DISCOVERY_TTL`, the configured endpoints taken over the discovered ones, the discovered ones
-//! held to the issuer's host (rule 15), and the signing keys fetched.
+//! held to the issuer's host (rule 15), and the signing keys fetched — again for a `kid` they
+//! lack at most once per `jwks_min_refetch_secs` ([`Cache`]).
 
 use std::{
-    sync::Arc,
+    sync::{Arc, Mutex, PoisonError, RwLock},
     time::{Duration, Instant},
 };
 
@@ -110,24 +111,106 @@ pub(super) struct Discovered {
     fetched_at: Instant,
 }
 
+/// What discovery last read, and who may read it again when. The provider is read by one
+/// request at a time (`reading`), never under `current`'s lock, which is held only to copy or
+/// replace an `Arc`: requests go on with the copy they have while it is read again.
+pub(super) struct Cache {
+    current: RwLock<Option<Arc<Discovered>>>,
+    reading: tokio::sync::Mutex<()>,
+    /// When the keys were last read, or tried: a `kid` they lack is looked for again only
+    /// `min_refetch` after (docs/design.md, rule 14: a flood of logout tokens naming made-up
+    /// keys must not hammer the provider, nor stall its logins).
+    keys_read_at: Mutex<Option<Instant>>,
+    min_refetch: Duration,
+}
+
+impl Cache {
+    pub(super) fn new(min_refetch: Duration) -> Self {
+        Cache {
+            current: RwLock::new(None),
+            reading: tokio::sync::Mutex::new(()),
+            keys_read_at: Mutex::new(None),
+            min_refetch,
+        }
+    }
+
+    fn current(&self) -> Option<Arc<Discovered>> {
+        let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
+        current.clone()
+    }
+
+    fn fresh(&self) -> Option<Arc<Discovered>> {
+        self.current()
+            .filter(|d| d.fetched_at.elapsed() < DISCOVERY_TTL)
+    }
+
+    fn replace(&self, discovered: Arc<Discovered>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(discovered);
+    }
+
+    /// Whether the keys may be read now; if so, this read counts as the window's one.
+    fn may_read_keys(&self) -> bool {
+        let mut last = self
+            .keys_read_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < self.min_refetch) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+}
+
 impl OidcFlow {
     /// Discovery happens on first use rather than at start-up, so the backend starts (and
     /// serves the other providers) while one provider is down; its routes answer 502 meanwhile.
+    /// Past `DISCOVERY_TTL` one request reads it again while the others use the copy they have.
     pub(super) async fn discovered(&self) -> Result<Arc<Discovered>, ProviderError> {
-        if let Some(d) = self.discovered.read().await.as_ref() {
-            if d.fetched_at.elapsed() < DISCOVERY_TTL {
-                return Ok(d.clone());
-            }
+        let cache = &self.discovered;
+        if let Some(d) = cache.fresh() {
+            return Ok(d);
         }
-        let mut slot = self.discovered.write().await;
-        if let Some(d) = slot.as_ref() {
-            if d.fetched_at.elapsed() < DISCOVERY_TTL {
-                return Ok(d.clone());
-            }
+        let _reading = match (cache.current(), cache.reading.try_lock()) {
+            (_, Ok(reading)) => reading,
+            (Some(stale), Err(_)) => return Ok(stale),
+            (None, Err(_)) => cache.reading.lock().await,
+        };
+        // Read by the request this one waited for.
+        if let Some(d) = cache.fresh() {
+            return Ok(d);
         }
+        cache.may_read_keys();
         let discovered = Arc::new(self.discover().await?);
-        *slot = Some(discovered.clone());
+        cache.replace(discovered.clone());
         Ok(discovered)
+    }
+
+    /// The provider read again because a token names a key `seen` lacks (a key rotated in
+    /// since): at most once per `jwks_min_refetch_secs`, the keys in use kept meanwhile and
+    /// when the read fails. `None` when the keys were not read again.
+    pub(super) async fn keys_again(&self, seen: &Arc<Discovered>) -> Option<Arc<Discovered>> {
+        let cache = &self.discovered;
+        let _reading = cache.reading.lock().await;
+        let current = cache.current()?;
+        if !Arc::ptr_eq(&current, seen) {
+            // Read again while this request waited: those keys.
+            return Some(current);
+        }
+        if !cache.may_read_keys() {
+            return None;
+        }
+        match self.discover().await {
+            Ok(discovered) => {
+                let discovered = Arc::new(discovered);
+                cache.replace(discovered.clone());
+                Some(discovered)
+            }
+            Err(e) => {
+                tracing::warn!(provider = %self.id, error = %e, "the keys could not be read again; the old ones stay");
+                None
+            }
+        }
     }
 
     /// Reads the discovery document (OpenID Connect Discovery 1.0 §4), takes the configured

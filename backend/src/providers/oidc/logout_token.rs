@@ -144,16 +144,15 @@ fn logout_claims(
 
 impl OidcFlow {
     /// The logout token `jwt`, verified: against the keys of the last discovery, or, when it
-    /// names a key the provider rotated in since, against its keys read again once.
+    /// names a key the provider may have rotated in since, against its keys read again (at
+    /// most once per `jwks_min_refetch_secs`, whatever the tokens say: `Cache`).
     pub(super) async fn verify_logout_token(&self, jwt: &str) -> Result<LogoutToken, String> {
         let d = self.discovered().await.map_err(|e| e.to_string())?;
         let (header, claims) = match verify_jws(&d.jwks, jwt) {
-            Err(JwsError::UnknownKey) => {
-                // A key the provider rotated in since discovery: read its keys again, once.
-                *self.discovered.write().await = None;
-                let fresh = self.discovered().await.map_err(|e| e.to_string())?;
-                verify_jws(&fresh.jwks, jwt)
-            }
+            Err(JwsError::UnknownKey) => match self.keys_again(&d).await {
+                Some(fresh) => verify_jws(&fresh.jwks, jwt),
+                None => Err(JwsError::UnknownKey),
+            },
             other => other,
         }
         .map_err(|e| e.to_string())?;

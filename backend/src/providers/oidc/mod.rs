@@ -16,7 +16,6 @@ use openidconnect::{
     core::CoreAuthenticationFlow, AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse,
 };
-use tokio::sync::RwLock;
 
 pub use jwk::Jwk;
 pub use logout_token::{LogoutToken, LOGOUT_TOKEN_MAX_AGE};
@@ -35,7 +34,6 @@ use crate::{
     http_client::ProviderHttp,
     session::{IdToken, ProviderTokens},
 };
-use discovery::Discovered;
 use id_token::user_from_claims;
 
 /// An OpenID Connect provider kind: standard everything, with the defaults of its preset.
@@ -98,7 +96,7 @@ pub struct OidcFlow {
     endpoints: Endpoints,
     http: ProviderHttp,
     kind: &'static dyn Kind,
-    discovered: RwLock<Option<Arc<Discovered>>>,
+    discovered: discovery::Cache,
 }
 
 impl OidcFlow {
@@ -117,7 +115,7 @@ impl OidcFlow {
             endpoints: config.endpoints.clone(),
             http: flow.http,
             kind: flow.kind,
-            discovered: RwLock::new(None),
+            discovered: discovery::Cache::new(config.jwks_min_refetch),
         }
     }
 

@@ -54,6 +54,11 @@ fn login_record(subject: &str, access_token: &str) -> Record {
     let facts = LoginFacts {
         user_agent: None,
         sid: Some(format!("sid-of-{subject}")),
+        facts: Some(crate::providers::Facts {
+            teams: vec!["apollo/flight-software".into()],
+            ..Default::default()
+        }),
+        ..LoginFacts::default()
     };
     let auth = LoginRecord::new(user, &tokens, facts);
     Record {
@@ -73,7 +78,14 @@ async fn a_new_login_is_written_once_with_its_tokens_sealed_to_its_key_never_in_
         let stored = store.get(&key).await.unwrap().expect("written");
         let auth = &record.data[AUTH_KEY];
         let dpop_key = auth["tokens"]["dpop_key"].as_str().expect("a DPoP key");
-        for clear in ["at-in-clear", "person-42", "dev", "sid-of", dpop_key] {
+        for clear in [
+            "at-in-clear",
+            "person-42",
+            "dev",
+            "sid-of",
+            "flight-software",
+            dpop_key,
+        ] {
             assert!(!stored.contains(clear), "{clear} in {stored}");
         }
         let loaded = sealed.load(&record.id).await.unwrap().expect("opens");

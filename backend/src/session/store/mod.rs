@@ -17,6 +17,10 @@
 //!   expires them itself.
 //! - A store shared by replicas (Redis) has a lock per session ([`Store::try_lock`]); how it is
 //!   used is `session/lock.rs`'s.
+//! - A session that ends, or whose facts change, is announced ([`Store::changes`]) to this
+//!   process and, with Redis, to every replica (pub/sub): what watches a session (its
+//!   WebSockets, rule 19) looks at it again. A notice is only a prompt to read the store, so a
+//!   forged or lost one ends nothing that lives.
 
 mod cache;
 mod memory;
@@ -38,6 +42,9 @@ use crate::config::SessionStore as StoreConfig;
 /// Any one store operation, and the readiness check: a store that takes longer is unavailable
 /// (503), rather than a request that hangs.
 pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How many notices of changed sessions wait for a slow reader before it is told it missed
+/// some ([`Changed::Any`]).
+const CHANGES_BUFFER: usize = 1024;
 /// Expired records are deleted at least this often (more often when login attempts live less).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -134,6 +141,15 @@ pub fn now_millis() -> i64 {
     millis(time::OffsetDateTime::now_utc())
 }
 
+/// A notice that sessions changed: whoever watches one looks at it in the store again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Changed {
+    /// The session under this key ended, or its facts changed.
+    Session(Key),
+    /// Notices may have been missed (Redis reconnected, a reader fell behind): every session.
+    Any,
+}
+
 /// Why the store cannot be used right now (`/readyz`, 503 `store_unavailable`).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -194,6 +210,11 @@ trait Backend: Send + Sync + std::fmt::Debug {
     }
     /// Deletes what has expired (a no-op where the store expires records itself).
     async fn sweep(&self) -> Result<(), Unavailable>;
+    /// Tells the other processes sharing the store that the session `key` changed. Stores of
+    /// one process have no one else to tell.
+    async fn publish(&self, _key: &Key) -> Result<(), Unavailable> {
+        Ok(())
+    }
 }
 
 /// The session store of this process. Cheap to clone; the background work (the sweeper, the
@@ -201,6 +222,7 @@ trait Backend: Send + Sync + std::fmt::Debug {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    changes: tokio::sync::broadcast::Sender<Changed>,
     _tasks: Arc<BackgroundTasks>,
 }
 
@@ -221,6 +243,7 @@ impl Store {
             Arc::new(memory::Memory::default()),
             Vec::new(),
             SWEEP_INTERVAL,
+            changes(),
         )
     }
 
@@ -228,16 +251,23 @@ impl Store {
     /// least every `sweep_every`.
     pub async fn open(config: &StoreConfig, sweep_every: Duration) -> anyhow::Result<Self> {
         let sweep_every = sweep_every.clamp(Duration::from_secs(1), SWEEP_INTERVAL);
+        let changes = changes();
         Ok(match config {
-            StoreConfig::Memory => {
-                Store::with(Arc::new(memory::Memory::default()), Vec::new(), sweep_every)
-            }
-            StoreConfig::Sqlite(path) => {
-                Store::with(sqlite::shared(path).await?, Vec::new(), sweep_every)
-            }
+            StoreConfig::Memory => Store::with(
+                Arc::new(memory::Memory::default()),
+                Vec::new(),
+                sweep_every,
+                changes,
+            ),
+            StoreConfig::Sqlite(path) => Store::with(
+                sqlite::shared(path).await?,
+                Vec::new(),
+                sweep_every,
+                changes,
+            ),
             StoreConfig::Redis(url) => {
-                let (redis, connection) = redis::Redis::open(url).await?;
-                Store::with(Arc::new(redis), vec![connection], sweep_every)
+                let (redis, tasks) = redis::Redis::open(url, changes.clone()).await?;
+                Store::with(Arc::new(redis), tasks, sweep_every, changes)
             }
         })
     }
@@ -246,6 +276,7 @@ impl Store {
         backend: Arc<dyn Backend>,
         mut tasks: Vec<tokio::task::AbortHandle>,
         sweep_every: Duration,
+        changes: tokio::sync::broadcast::Sender<Changed>,
     ) -> Self {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let weak = Arc::downgrade(&backend);
@@ -253,7 +284,25 @@ impl Store {
         }
         Store {
             backend,
+            changes,
             _tasks: Arc::new(BackgroundTasks(tasks)),
+        }
+    }
+
+    /// The notices of sessions that ended or changed, from this process and (Redis) every
+    /// replica, from now on.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<Changed> {
+        self.changes.subscribe()
+    }
+
+    /// Tells this process and every replica that the session `key` ended or changed. A notice
+    /// the other replicas miss (Redis unreachable for a moment) is made up for by their own
+    /// checks of the sessions they watch.
+    pub async fn announce(&self, key: &Key) {
+        // No receiver yet (no open WebSocket) is no error.
+        let _ = self.changes.send(Changed::Session(*key));
+        if let Err(e) = within_timeout(self.backend.publish(key)).await {
+            tracing::warn!(error = %e, "cannot tell the other replicas that a session changed");
         }
     }
 
@@ -316,9 +365,11 @@ impl Store {
         within_timeout(self.backend.update(key, entry)).await
     }
 
-    /// Ends the session under `key`.
+    /// Ends the session under `key`, and says so ([`Store::announce`]).
     pub async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
-        within_timeout(self.backend.remove(key)).await
+        within_timeout(self.backend.remove(key)).await?;
+        self.announce(key).await;
+        Ok(())
     }
 
     /// The value of the session under `key`, if it is there and unexpired.
@@ -357,6 +408,10 @@ impl Store {
     pub async fn unlock(&self, key: &Key, token: &str) -> Result<(), Unavailable> {
         within_timeout(self.backend.unlock(key, token)).await
     }
+}
+
+fn changes() -> tokio::sync::broadcast::Sender<Changed> {
+    tokio::sync::broadcast::channel(CHANGES_BUFFER).0
 }
 
 fn millis_of(duration: Duration) -> i64 {

@@ -7,7 +7,8 @@
 //! `/metrics`, the sets `portero:p:{person}` and `portero:sid:{sid}` (keyed hashes) of a person's
 //! and a provider session's keys (expiring with the last of their sessions; a member whose
 //! session is gone is dropped when read), `portero:j:{key}` a seen logout token,
-//! `portero:l:{key}` a session's lock.
+//! `portero:l:{key}` a session's lock. The channel `portero:changes` carries the notices of
+//! sessions that ended or changed (`{process} {key}`), each replica's to the others.
 
 use std::time::Duration;
 
@@ -15,13 +16,15 @@ use async_trait::async_trait;
 use fred::{
     clients::{Client, WithOptions},
     prelude::{
-        Builder, ClientLike, Config as RedisConfig, KeysInterface, LuaInterface, Options,
-        ReconnectPolicy,
+        Builder, ClientLike, Config as RedisConfig, EventInterface, KeysInterface, LuaInterface,
+        Options, PubsubInterface, ReconnectPolicy,
     },
     types::{Expiration, SetOptions},
 };
+use tokio::{sync::broadcast, task::AbortHandle};
 
-use super::{now_millis, Backend, Counts, Entry, Key, Unavailable, STORE_TIMEOUT};
+use super::{now_millis, Backend, Changed, Counts, Entry, Key, Unavailable, STORE_TIMEOUT};
+use crate::config::RedisUrl;
 
 /// While Redis is unreachable, the client tries again this often (forever).
 const RECONNECT_DELAY_MS: u32 = 250;
@@ -30,6 +33,7 @@ const RECONNECT_DELAY_MS: u32 = 250;
 const FIRST_CONNECT: Duration = Duration::from_secs(3);
 
 const LIVE: &str = "portero:live";
+const CHANGES: &str = "portero:changes";
 const PENDING: &str = "portero:pending";
 
 /// KEYS: record, its sorted set. ARGV: value, expiry (ms), member, `NX` or `XX`.
@@ -96,6 +100,8 @@ return {redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])}";
 #[derive(Debug)]
 pub struct Redis {
     client: WithOptions<Client>,
+    /// This process, in its notices: its own come back to it and are skipped.
+    process: String,
 }
 
 fn unavailable(e: fred::error::Error) -> Unavailable {
@@ -115,21 +121,33 @@ fn lock_key(key: &Key) -> String {
 }
 
 impl Redis {
-    /// The store, and the task that keeps the connection.
-    pub async fn open(url: &str) -> anyhow::Result<(Self, tokio::task::AbortHandle)> {
-        let mut config = RedisConfig::from_url(url)
-            .map_err(|e| anyhow::anyhow!("session.store: {url:?} is not a Redis URL ({e})"))?;
+    /// The store, and the tasks that keep its connections: one for commands, one listening
+    /// to the other replicas' notices, which it hands to `changes`. `url`'s password never
+    /// appears in what goes wrong: only its masked form.
+    pub async fn open(
+        url: &RedisUrl,
+        changes: broadcast::Sender<Changed>,
+    ) -> anyhow::Result<(Self, Vec<AbortHandle>)> {
+        let mut config = RedisConfig::from_url(url.expose()).map_err(|e| {
+            anyhow::anyhow!("session.store: {url} is not a Redis URL ({})", e.details())
+        })?;
         // Redis down at start-up is an outage like any other: keep trying in the background.
         config.fail_fast = false;
-        let client = Builder::from_config(config)
-            .with_connection_config(|c| {
-                c.connection_timeout = STORE_TIMEOUT;
-                c.internal_command_timeout = STORE_TIMEOUT;
-            })
-            .with_performance_config(|p| p.default_command_timeout = STORE_TIMEOUT)
-            .set_policy(ReconnectPolicy::new_constant(0, RECONNECT_DELAY_MS))
-            .build()
-            .map_err(|e| anyhow::anyhow!("session.store: cannot use {url:?} ({e})"))?;
+        let builder = |config: RedisConfig| {
+            Builder::from_config(config)
+                .with_connection_config(|c| {
+                    c.connection_timeout = STORE_TIMEOUT;
+                    c.internal_command_timeout = STORE_TIMEOUT;
+                })
+                .with_performance_config(|p| p.default_command_timeout = STORE_TIMEOUT)
+                .set_policy(ReconnectPolicy::new_constant(0, RECONNECT_DELAY_MS))
+                .build()
+                .map_err(|e| anyhow::anyhow!("session.store: cannot use {url} ({})", e.details()))
+        };
+        let client = builder(config.clone())?;
+        let process = crate::crypto::random_token();
+        // A connection of its own: one that subscribes can send nothing else (RESP2).
+        let listener = listen(builder(config)?, process.clone(), changes);
         let connection = client.connect();
         let started = tokio::time::Instant::now();
         while !client.is_connected() && started.elapsed() < FIRST_CONNECT {
@@ -149,7 +167,9 @@ impl Redis {
             timeout: Some(STORE_TIMEOUT),
             ..Options::default()
         });
-        Ok((Redis { client }, connection.abort_handle()))
+        let mut tasks = listener;
+        tasks.push(connection.abort_handle());
+        Ok((Redis { client, process }, tasks))
     }
 
     async fn write(
@@ -365,4 +385,64 @@ impl Backend for Redis {
     async fn sweep(&self) -> Result<(), Unavailable> {
         Ok(())
     }
+
+    async fn publish(&self, key: &Key) -> Result<(), Unavailable> {
+        let _: i64 = self
+            .client
+            .publish(CHANGES, format!("{} {}", self.process, key.hex()))
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+/// Subscribes `subscriber` to the notices of the other replicas (at every connection: a
+/// reconnected client has lost its subscription) and hands them to `changes`. After each
+/// (re)connection every watcher looks at its session again ([`Changed::Any`]): notices sent
+/// while the connection was down are lost. The tasks: the connection, the subscriptions,
+/// the notices.
+fn listen(
+    subscriber: Client,
+    process: String,
+    changes: broadcast::Sender<Changed>,
+) -> Vec<AbortHandle> {
+    let mut connected = subscriber.reconnect_rx();
+    let mut notices = subscriber.message_rx();
+    let connection = subscriber.connect();
+    let subscribing = {
+        let (subscriber, changes) = (subscriber.clone(), changes.clone());
+        tokio::spawn(async move {
+            while connected.recv().await.is_ok() {
+                if let Err(e) = subscriber.subscribe(CHANGES).await {
+                    tracing::warn!(error = %e, "cannot hear the other replicas' session notices");
+                }
+                let _ = changes.send(Changed::Any);
+            }
+        })
+    };
+    let hearing = tokio::spawn(async move {
+        loop {
+            let notice = match notices.recv().await {
+                Ok(message) => message.value.as_string(),
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let _ = changes.send(Changed::Any);
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            // Anything but another process's `{process} {key}` is not a notice of ours.
+            let key = notice
+                .as_deref()
+                .and_then(|n| n.split_once(' '))
+                .and_then(|(from, key)| (from != process).then(|| Key::from_hex(key)).flatten());
+            if let Some(key) = key {
+                let _ = changes.send(Changed::Session(key));
+            }
+        }
+    });
+    vec![
+        connection.abort_handle(),
+        subscribing.abort_handle(),
+        hearing.abort_handle(),
+    ]
 }

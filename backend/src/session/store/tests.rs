@@ -156,7 +156,7 @@ async fn an_unreachable_redis_is_unavailable_not_a_hang() {
         .unwrap()
         .port();
     let store = Store::open(
-        &StoreConfig::Redis(format!("redis://127.0.0.1:{port}")),
+        &StoreConfig::Redis(format!("redis://127.0.0.1:{port}").into()),
         SWEEP_INTERVAL,
     )
     .await
