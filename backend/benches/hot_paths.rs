@@ -1,5 +1,5 @@
-//! Criterion micro-benchmarks of the pieces every login and every request goes through
-//! (issue 8, point 6). `cargo xtask bench` runs them briefly and copies the medians into
+//! Criterion micro-benchmarks of the pieces every login and every request goes through.
+//! `cargo xtask bench` runs them briefly and copies the medians into
 //! docs/BENCHMARKS.md; `cargo bench -p portero --bench hot_paths` runs them at length.
 //!
 //! - `session/load_*`: a logged-in session read from the store and opened (the whole record is

@@ -1,4 +1,4 @@
-//! `X-Portero-Assertion` (DESIGN.md, "Your app behind Portero"): a JWT Portero signs for an app
+//! `X-Portero-Assertion` (docs/design.md, "Your app behind Portero"): a JWT Portero signs for an app
 //! behind it, so the app can check who is calling with `/.well-known/jwks.json` instead of
 //! trusting the network. EdDSA (Ed25519, RFC 8037), `iss` = the public origin, `aud` = the
 //! upstream's id, `sub` = `{provider}:{subject}`, and `exp` at most 60 s away.

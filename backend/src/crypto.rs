@@ -1,4 +1,4 @@
-//! What Portero keeps at rest is sealed with an AEAD (DESIGN.md, rules 8 and 22): whoever reads the
+//! What Portero keeps at rest is sealed with an AEAD (docs/design.md, rules 8 and 22): whoever reads the
 //! session store, a backup or a memory dump of it, gets no usable token without the key, and
 //! whoever writes it cannot change or move a sealed value without the seal breaking. The same key
 //! also makes the keyed hashes the store's index is written in, so the index names no one.

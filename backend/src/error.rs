@@ -1,4 +1,4 @@
-//! One error type for every route, answered as DESIGN.md's JSON error shape. Messages are
+//! One error type for every route, answered as docs/design.md's JSON error shape. Messages are
 //! written for the person reading them in the SPA; none ever carries a token or a secret.
 
 use axum::{
@@ -46,7 +46,7 @@ pub enum AppError {
         provider: String,
         retry_after_secs: u64,
     },
-    /// The app behind an upstream could not be reached (DESIGN.md: 502).
+    /// The app behind an upstream could not be reached (docs/design.md, "Errors": 502).
     #[error("the app behind {0} is not answering")]
     UpstreamUnavailable(String),
     /// The app behind an upstream did not answer within its `timeout_secs` (504).
@@ -90,7 +90,7 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// The machine code of DESIGN.md's error shape.
+    /// The machine code of docs/design.md's error shape.
     pub fn code(&self) -> &'static str {
         self.status_and_code().1
     }

@@ -1,4 +1,4 @@
-//! The only way the backend talks to providers (DESIGN.md, rule 9): redirects are never followed
+//! The only way the backend talks to providers (docs/design.md, rule 9): redirects are never followed
 //! (a provider cannot bounce us onto an internal address), every call has a timeout, and replies
 //! larger than a limit are cut off instead of filling memory.
 

@@ -1,4 +1,4 @@
-//! Portero in a Rust app (DESIGN.md, "Your app behind Portero", way 3): the app builds Portero
+//! Portero in a Rust app (docs/design.md, "Your app behind Portero", way 3): the app builds Portero
 //! from the same configuration, adds its own routes beside Portero's, and its handlers take
 //! [`CurrentUser`](crate::CurrentUser).
 
@@ -47,7 +47,7 @@ impl Portero {
         })
     }
 
-    /// Portero's own routes (DESIGN.md, "HTTP contract"), its gateway, and the built SPA when
+    /// Portero's own routes (docs/design.md, "HTTP contract"), its gateway, and the built SPA when
     /// `server.static_dir` is set.
     pub fn router(&self) -> Router {
         routes::router(self.state.clone())

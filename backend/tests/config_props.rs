@@ -1,6 +1,6 @@
 //! Properties of the configuration loader (`Config::from_toml`) over arbitrary input: it never
 //! panics, and when it refuses a file or an environment override its message names the key
-//! (DESIGN.md: "A config error stops start-up with a message naming the key").
+//! (docs/design.md: "A config error stops start-up with a message naming the key").
 
 use portero::config::{Config, ConfigError};
 use proptest::prelude::*;

@@ -1,4 +1,4 @@
-//! How the three pages people see look and read (issue 6, points 5 and 6): the start page,
+//! How the three pages people see look and read: the start page,
 //! a failed callback and the profile, each in light and dark, on a desktop and a 390 px phone.
 //! Each of those twelve views must pass axe-core with no "serious" or "critical" violation, and
 //! is saved to docs/screenshots/, which README.md shows: the pictures come from this code. The

@@ -1,4 +1,4 @@
-//! Every state the SPA can be in is shown in words (issue 6, point 2), each brought about by a
+//! Every state the SPA can be in is shown in words, each brought about by a
 //! real cause: a slow network (Chromium's own network emulation), a login left waiting past
 //! `login_timeout_secs`, a provider that is down or has forgotten the grant, no network at all.
 //! Few tests with several states each: every Chromium start costs seconds.

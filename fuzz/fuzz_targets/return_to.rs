@@ -1,4 +1,4 @@
-//! `ReturnTo::parse` (DESIGN.md rule 5) on arbitrary bytes: the answer is the input or `/`, a
+//! `ReturnTo::parse` (docs/design.md, rule 5) on arbitrary bytes: the answer is the input or `/`, a
 //! kept input resolves on the origin, and parsing the answer again changes nothing.
 #![no_main]
 

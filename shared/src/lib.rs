@@ -1,4 +1,4 @@
-//! The single definition of every body that crosses Portero's HTTP API (DESIGN.md, "HTTP
+//! The single definition of every body that crosses Portero's HTTP API (docs/design.md, "HTTP
 //! contract"). Both the backend and the SPA depend on this crate, so a field renamed here breaks
 //! the build on both sides instead of breaking a login at run time. No I/O lives here.
 
@@ -15,7 +15,7 @@ pub use return_to::ReturnTo;
 pub const CSRF_HEADER: &str = "x-csrf";
 pub const CSRF_VALUE: &str = "1";
 
-/// The kinds of provider Portero knows (DESIGN.md, "Configuration").
+/// The kinds of provider Portero knows (docs/design.md, "Configuration").
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {

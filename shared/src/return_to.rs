@@ -1,4 +1,4 @@
-//! Where the SPA may go after a login (DESIGN.md, security rule 5): only a same-origin relative
+//! Where the SPA may go after a login (docs/design.md, rule 5): only a same-origin relative
 //! path. Anything else becomes `/`, so no input can turn Portero into an open redirector.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Properties of `ReturnTo::parse` (DESIGN.md rule 5) over arbitrary input: whatever comes in,
+//! Properties of `ReturnTo::parse` (docs/design.md, rule 5) over arbitrary input: whatever comes in,
 //! what comes out is the input unchanged or exactly `/`, and what is kept stays on the origin
 //! when a WHATWG URL parser (the `url` crate, as browsers parse) resolves it — as written and
 //! after every layer of percent-decoding a router might apply.

@@ -1,4 +1,4 @@
-//! Typed configuration (DESIGN.md, "Configuration"): one TOML file, each key overridable by an
+//! Typed configuration (docs/design.md, "Configuration"): one TOML file, each key overridable by an
 //! environment variable `PORTERO_SECTION__KEY` (`env.rs`), one file per section (`server.rs`,
 //! `session.rs`, `providers.rs`). Secrets are `SecretString`, so printing a config can never
 //! print a secret. Every refusal names the key and what is wrong with it.
@@ -56,7 +56,7 @@ impl ConfigError {
     }
 }
 
-/// A whole, valid configuration (DESIGN.md, "Configuration").
+/// A whole, valid configuration (docs/design.md, "Configuration").
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `[server]`.

@@ -35,7 +35,7 @@ pub struct SessionConfig {
     pub recheck: Duration,
 }
 
-/// `[session] store` (DESIGN.md "Sessions"): where the sessions are kept.
+/// `[session] store` (docs/design.md, "Session stores"): where the sessions are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionStore {
     /// `memory`: this process only; every session ends with it.
@@ -145,7 +145,7 @@ impl SessionStore {
     }
 }
 
-/// DESIGN.md rule 1: a login attempt expires after 10 minutes.
+/// docs/design.md, rule 1: a login attempt expires after 10 minutes.
 const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 60 * 60);

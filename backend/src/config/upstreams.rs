@@ -1,4 +1,4 @@
-//! `[upstreams.{id}]` (DESIGN.md, "Your app behind Portero"): each forwards a path prefix under
+//! `[upstreams.{id}]` (docs/design.md, "Your app behind Portero"): each forwards a path prefix under
 //! `/api/` to an app, which learns who is calling from Portero's headers. And `[assertion]`:
 //! the key that signs `X-Portero-Assertion`.
 

@@ -1,4 +1,4 @@
-//! The identity an app behind Portero receives (DESIGN.md, "Your app behind Portero"): the
+//! The identity an app behind Portero receives (docs/design.md, "Your app behind Portero"): the
 //! `X-Portero-*` headers and the signed `X-Portero-Assertion`, for the gateway and for
 //! `GET /api/auth` alike.
 

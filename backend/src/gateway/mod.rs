@@ -1,4 +1,4 @@
-//! The gateway (DESIGN.md, "Your app behind Portero"; rule 17): each `[upstreams.{id}]` prefix
+//! The gateway (docs/design.md, "Your app behind Portero"; rule 17): each `[upstreams.{id}]` prefix
 //! is forwarded to its app with Portero's identity headers, the app's answer streamed back.
 //!
 //! Written on hyper-util's client rather than a reverse-proxy crate: what a proxy crate does

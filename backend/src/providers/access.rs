@@ -1,4 +1,4 @@
-//! Who may log in (DESIGN.md, "Who may log in"; rule 18): a provider's `allow` table, checked on
+//! Who may log in (docs/design.md, "Who may log in"; rule 18): a provider's `allow` table, checked on
 //! what the provider vouches for only — an email counts when the provider says it is verified.
 //! A person matching any listed rule may log in; one matching none gets 403 `access_denied`
 //! with a message naming the kinds of rule that failed, never the values they allow (who else

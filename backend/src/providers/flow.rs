@@ -100,7 +100,7 @@ pub(super) struct FlowConfig<'a> {
     pub auth: Arc<ClientAuth>,
 }
 
-/// The SPA builds the authorize URL itself (DESIGN.md step 3), so it gets the endpoint and the
+/// The SPA builds the authorize URL itself (docs/design.md, "The flow", step 3), so it gets the endpoint and the
 /// parameters apart; parameters already in the endpoint's own query stay in the endpoint.
 pub(super) fn split_authorize_url(url: &url::Url, endpoint: &str) -> BTreeMap<String, String> {
     let endpoint_params: Vec<(String, String)> = url::Url::parse(endpoint)

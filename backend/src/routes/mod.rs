@@ -1,4 +1,4 @@
-//! The HTTP surface of DESIGN.md, "HTTP contract". Every `/api` route sits behind the CSRF
+//! The HTTP surface of docs/design.md, "HTTP contract". Every `/api` route sits behind the CSRF
 //! guard and the session layer; health checks and the static SPA do not.
 
 mod app;

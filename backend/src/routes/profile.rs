@@ -1,4 +1,4 @@
-//! `GET /api/profile` (DESIGN.md step 7): the live profile from the provider with the stored
+//! `GET /api/profile` (docs/design.md, "The flow", step 7): the live profile from the provider with the stored
 //! access token, refreshed first when it has expired (or is about to).
 
 use axum::{extract::State, Json};

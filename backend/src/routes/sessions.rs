@@ -1,4 +1,4 @@
-//! Sessions people control (DESIGN.md): `GET /api/sessions`, `DELETE /api/sessions/{id}`, and
+//! Sessions people control (docs/design.md): `GET /api/sessions`, `DELETE /api/sessions/{id}`, and
 //! the provider's `POST /api/backchannel-logout/{provider}` (OpenID Connect Back-Channel
 //! Logout 1.0).
 

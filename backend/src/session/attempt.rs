@@ -1,4 +1,4 @@
-//! Login attempts in flight (DESIGN.md, step 2): state, PKCE verifier and nonce, bound to this
+//! Login attempts in flight (docs/design.md, "The flow", step 2): state, PKCE verifier and nonce, bound to this
 //! browser, single use, `session.login_timeout_secs` long (rules 1, 13, 14).
 //!
 //! Each attempt is a record of its own in the store, sealed, under a key made of the state and

@@ -1,4 +1,4 @@
-//! Sessions people control (DESIGN.md, "Sessions people control"): a person's list of their
+//! Sessions people control (docs/design.md, "Sessions people control"): a person's list of their
 //! sessions, ending one of them, ending all of them, and the provider ending those of one of
 //! its sessions (back-channel logout). The same on every store, and across replicas with Redis:
 //! the store's index (person → sessions, provider session → sessions, both keyed hashes) finds

@@ -36,7 +36,7 @@ pub fn session_layer(config: &Config, store: SealedStore) -> SessionManagerLayer
 
 /// The session layer's own save (after the handler, when the session changed) answers a bare
 /// `500` with an empty body when the store fails; every other 500 of this API is JSON. Turned
-/// into DESIGN.md's 503 `store_unavailable`. Handlers that change a session save it themselves
+/// into docs/design.md's 503 `store_unavailable`. Handlers that change a session save it themselves
 /// first (their failure is already a 503), so this is only the store failing in between.
 pub fn failed_save_as_503(response: Response) -> Response {
     let bare = response.status() == StatusCode::INTERNAL_SERVER_ERROR

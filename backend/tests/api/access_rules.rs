@@ -1,4 +1,4 @@
-//! Who may log in (DESIGN.md, "Who may log in"; rule 18), with each of devprovider's dialects
+//! Who may log in (docs/design.md, "Who may log in"; rule 18), with each of devprovider's dialects
 //! and its demo users: every rule kind admits whom it names and refuses the others with 403
 //! `access_denied` naming the kind of rule (never whom it allows), no session, the fresh tokens
 //! revoked.

@@ -1,4 +1,4 @@
-//! Issue 4's attacks on the answer a provider sends back (`POST /api/session`) that
+//! Attacks on the answer a provider sends back (`POST /api/session`) that
 //! security_rules.rs does not already make: an expired state, a replayed code, a code sent
 //! without the attempt's cookie, and the mix-up defense (`iss`, rule 3, RFC 9207).
 

@@ -1,4 +1,4 @@
-//! The `x-csrf: 1` rule, the Origin check, and DESIGN.md's JSON error shape everywhere.
+//! The `x-csrf: 1` rule, the Origin check, and docs/design.md's JSON error shape everywhere.
 
 use reqwest::Method;
 use serde_json::json;

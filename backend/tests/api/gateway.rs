@@ -1,4 +1,4 @@
-//! The gateway (DESIGN.md, "Your app behind Portero"; rule 17) with an app that records what it
+//! The gateway (docs/design.md, "Your app behind Portero"; rule 17) with an app that records what it
 //! receives: who is calling, and nothing a browser could forge; bodies and streams intact both
 //! ways; the failures of the app as the API's errors; WebSockets.
 

@@ -293,7 +293,7 @@ impl Reply {
             .unwrap_or_else(|e| panic!("not the expected JSON ({e}): {}", self.body))
     }
 
-    /// Asserts DESIGN.md's error shape, status and machine code.
+    /// Asserts docs/design.md's error shape, status and machine code.
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "{}", self.body);
         let error: shared::ApiError = self.json();

@@ -1,4 +1,4 @@
-//! DESIGN.md "The flow", steps 1, 2, 5, 6 and 8, against devprovider.
+//! docs/design.md, "The flow",, steps 1, 2, 5, 6 and 8, against devprovider.
 
 use serde_json::json;
 use shared::{MeResponse, ProviderInfo, ProviderKind, SessionResponse};

@@ -1,5 +1,5 @@
 //! Each provider kind against wiremock replaying the reply shapes its documentation shows
-//! (../shared/providers-facts.md), failures included: each ends in the documented status and
+//! (docs/providers.md, what each provider really answers), failures included: each ends in the documented status and
 //! error code, never a panic or a hang.
 
 use std::time::{Duration, Instant};

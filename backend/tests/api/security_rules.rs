@@ -1,4 +1,4 @@
-//! DESIGN.md "Security rules" 1, 2, 4, 5 and 7, each attacked through the real HTTP path.
+//! docs/design.md, "Security rules", 1, 2, 4, 5 and 7, each attacked through the real HTTP path.
 
 use serde_json::json;
 use shared::SessionResponse;

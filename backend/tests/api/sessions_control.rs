@@ -1,4 +1,4 @@
-//! Sessions people control (DESIGN.md): the person's list of sessions, ending one of them, and
+//! Sessions people control (docs/design.md): the person's list of sessions, ending one of them, and
 //! logging out everywhere — the same on every store.
 
 use reqwest::Method;

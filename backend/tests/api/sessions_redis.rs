@@ -1,4 +1,4 @@
-//! Issue 5 with Redis, the store for several replicas: two backends share the sessions, an
+//! Sessions in Redis, the store for several replicas: two backends share the sessions, an
 //! outage is a 503 `store_unavailable` (never a 500 or a hang) that ends by itself, and the
 //! stored values hold no provider token in clear text.
 

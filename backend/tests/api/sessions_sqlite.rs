@@ -1,4 +1,4 @@
-//! Issue 5 with the default store, SQLite: sessions survive a restart, the file holds no
+//! Sessions in the default store, SQLite: sessions survive a restart, the file holds no
 //! provider token in clear text, and the key rotates without logging anyone out.
 
 use std::path::Path;

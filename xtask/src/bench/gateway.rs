@@ -1,4 +1,4 @@
-//! Section 7, the gateway (issue 16, point 3): one trivial app (Debian's nginx answering a fixed
+//! Section 7, the gateway: one trivial app (Debian's nginx answering a fixed
 //! body with `return 200`) reached four ways, in one run with the same load — directly; through
 //! a tuned nginx `proxy_pass` (the anchor: what a proxy in front of an app costs anyway); and
 //! through Portero's gateway with a logged-in session, with the memory store and with SQLite.

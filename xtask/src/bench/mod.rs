@@ -1,4 +1,4 @@
-//! `cargo xtask bench` (issue 8): measures Portero against its performance budgets and writes
+//! `cargo xtask bench`: measures Portero against its performance budgets and writes
 //! the measured part of docs/BENCHMARKS.md (what the figures mean is the hand-written part).
 //! Timings are reported, never asserted: the bench fails only when something does not work (a
 //! login errs, a session is unreadable), not when it is slow.

@@ -23,7 +23,7 @@ use crate::{
     step,
 };
 
-/// Connections of the throughput test (issue 8: 64 connections for 10 s).
+/// Connections of the throughput test (64 connections for 10 s, the figure docs/BENCHMARKS.md states).
 const CONNECTIONS: usize = 64;
 /// The seconds of each endpoint are split into this many alternating rounds.
 const ROUNDS: u32 = 2;
@@ -152,7 +152,7 @@ impl Throughput {
         );
         let section = &mut self.section;
         match store {
-            // Issue 16: the default store (SQLite) at the memory store's speed, and Redis.
+            // The budget: the default store (SQLite) at the memory store's speed, and Redis.
             "sqlite" => section.budgeted(
                 "`/api/me` vs `/healthz`, SQLite",
                 ratio,

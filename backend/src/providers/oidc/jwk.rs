@@ -1,4 +1,4 @@
-//! The providers' signing keys (JWKS), with RSA signatures checked by `ring` (issue 16, point 2).
+//! The providers' signing keys (JWKS), with RSA signatures checked by `ring`.
 //!
 //! openidconnect's `CoreJsonWebKey` checks RS256 and PS256 with the `rsa` crate, whose
 //! arbitrary-precision arithmetic (num-bigint-dig) made the id_token's signature the costliest

@@ -1,4 +1,4 @@
-//! The session store chosen by `[session] store` (DESIGN.md "Sessions"): `memory`,
+//! The session store chosen by `[session] store` (docs/design.md, "Session stores"): `memory`,
 //! `sqlite://PATH` (the default) or `redis://HOST:PORT`, one file each behind [`Backend`], and
 //! [`Store`], what the rest of the session module sees. A store keeps values it cannot read:
 //! each session record is sealed whole by `session/sealed.rs` before it gets here, and the
