@@ -50,29 +50,6 @@ pub fn identity_headers(
     ttl: std::time::Duration,
 ) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(IDENTITY_HEADERS.len());
-    add_identity_headers(
-        &mut headers,
-        user,
-        verified_email,
-        signer,
-        issuer,
-        audience,
-        ttl,
-    );
-    headers
-}
-
-/// [`identity_headers`] written into `headers` (the request the gateway forwards), each
-/// replacing any value of its name.
-pub fn add_identity_headers(
-    headers: &mut HeaderMap,
-    user: &User,
-    verified_email: Option<&str>,
-    signer: &Signer,
-    issuer: &str,
-    audience: &str,
-    ttl: std::time::Duration,
-) {
     headers.insert(PROVIDER, encoded(&user.provider));
     headers.insert(SUBJECT, encoded(&user.subject));
     for (name, value) in [
@@ -101,6 +78,7 @@ pub fn add_identity_headers(
         ASSERTION,
         HeaderValue::try_from(signer.sign(&claims)).expect("a JWT is a valid header value"),
     );
+    headers
 }
 
 #[cfg(test)]

@@ -133,15 +133,16 @@ pub async fn forward(
     strip_for_upstream(&mut headers, &state, websocket);
     forwarded_for(&mut headers, &state, peer);
     if let Some(user) = &user {
-        identity::add_identity_headers(
-            &mut headers,
+        // The client's `X-Portero-*` are gone (above): each name of the identity is Portero's
+        // value alone.
+        headers.extend(identity::identity_headers(
             user.user(),
             user.verified_email(),
             &state.gateway.signer,
             &state.origin,
             &upstream.id,
             state.config.assertion.ttl,
-        );
+        ));
     }
     if let Some(token) = token {
         let bearer =

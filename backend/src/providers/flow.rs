@@ -44,6 +44,27 @@ pub struct ApiEndpoints {
     pub dpop_algs: Option<Vec<String>>,
 }
 
+/// What the token request of a login sends (RFC 6749 §4.1.3, RFC 7636 §4.5): the code, the
+/// attempt's PKCE verifier and nonce, and the new session's DPoP key (`dpop = true`), which
+/// proves the request.
+pub struct CodeGrant {
+    pub code: AuthorizationCode,
+    pub verifier: PkceCodeVerifier,
+    pub nonce: Option<Nonce>,
+    pub dpop: Option<DpopKey>,
+}
+
+/// The refresh token of `tokens`; `Refused` without one (the session cannot be extended).
+pub(super) fn refresh_token<'a>(
+    provider: &str,
+    tokens: &'a ProviderTokens,
+) -> Result<&'a ::oauth2::RefreshToken, ProviderError> {
+    tokens
+        .refresh_token
+        .as_ref()
+        .ok_or_else(|| ProviderError::refused(provider, "there is no refresh token"))
+}
+
 /// A code exchanged at the token endpoint; OpenID Connect also has the person from the
 /// verified id_token, and its claims.
 pub struct Exchanged {
@@ -65,14 +86,7 @@ pub(super) trait Flow: Send + Sync {
     /// Mix-up defense (RFC 9207, rule 3): `iss` on the callback must be this provider's.
     async fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), ProviderError>;
 
-    /// `dpop`: the new session's DPoP key, which proves the token request (`dpop = true`).
-    async fn exchange(
-        &self,
-        code: AuthorizationCode,
-        verifier: PkceCodeVerifier,
-        nonce: Option<Nonce>,
-        dpop: Option<DpopKey>,
-    ) -> Result<Exchanged, ProviderError>;
+    async fn exchange(&self, grant: CodeGrant) -> Result<Exchanged, ProviderError>;
 
     /// New tokens from the refresh token, for the person `subject`, proved with the session's
     /// DPoP key when it has one; `Refused` when there is no refresh token, the provider says no,
@@ -157,6 +171,22 @@ pub(super) struct TokenHttp<'a> {
     pub auth: &'a ClientAuth,
     /// The session's DPoP key, which proves this request.
     pub dpop: Option<&'a DpopKey>,
+}
+
+impl<'a> TokenHttp<'a> {
+    pub fn new(
+        http: &'a ProviderHttp,
+        kind: &'static dyn Kind,
+        auth: &'a ClientAuth,
+        dpop: Option<&'a DpopKey>,
+    ) -> Self {
+        TokenHttp {
+            http,
+            kind,
+            auth,
+            dpop,
+        }
+    }
 }
 
 impl<'c> ::oauth2::AsyncHttpClient<'c> for TokenHttp<'_> {

@@ -47,7 +47,7 @@ use crate::{
     session::ProviderTokens,
 };
 use client_auth::ClientAuth;
-use flow::{Exchanged, Flow, FlowConfig};
+use flow::{CodeGrant, Exchanged, Flow, FlowConfig};
 
 /// Tokens that expire within this margin are refreshed before use.
 pub const REFRESH_MARGIN_SECS: i64 = 30;
@@ -198,7 +198,15 @@ impl Provider {
             tokens,
             id_token_user,
             id_token_claims,
-        } = self.flow.exchange(code, verifier, nonce, dpop).await?;
+        } = self
+            .flow
+            .exchange(CodeGrant {
+                code,
+                verifier,
+                nonce,
+                dpop,
+            })
+            .await?;
         let endpoints = self.flow.endpoints().await?;
         let mut raw = None;
         let user = match id_token_user {

@@ -6,16 +6,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use oauth2::{
-    basic::BasicClient, AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet,
-    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenUrl,
+    basic::BasicClient, AuthUrl, ClientId, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, RedirectUrl, Scope, TokenUrl,
 };
-use openidconnect::Nonce;
 
 use super::{
     client_auth::ClientAuth,
     flow::{
-        split_authorize_url, tokens_from, ApiEndpoints, Exchanged, Flow, FlowConfig, TokenHttp,
-        STATE_BYTES,
+        refresh_token, split_authorize_url, tokens_from, ApiEndpoints, CodeGrant, Exchanged, Flow,
+        FlowConfig, TokenHttp, STATE_BYTES,
     },
     jose::DpopKey,
     standard, AuthorizeRequest, Kind, KindDefaults, Protocol, ProviderError,
@@ -91,12 +90,7 @@ impl OAuth2Flow {
     }
 
     fn token_http<'a>(&'a self, dpop: Option<&'a DpopKey>) -> TokenHttp<'a> {
-        TokenHttp {
-            http: &self.http,
-            kind: self.kind,
-            auth: &self.auth,
-            dpop,
-        }
+        TokenHttp::new(&self.http, self.kind, &self.auth, dpop)
     }
 }
 
@@ -148,22 +142,16 @@ impl Flow for OAuth2Flow {
         }
     }
 
-    async fn exchange(
-        &self,
-        code: AuthorizationCode,
-        verifier: PkceCodeVerifier,
-        _nonce: Option<Nonce>,
-        dpop: Option<DpopKey>,
-    ) -> Result<Exchanged, ProviderError> {
+    async fn exchange(&self, grant: CodeGrant) -> Result<Exchanged, ProviderError> {
         let token = self
             .client
-            .exchange_code(code)
-            .set_pkce_verifier(verifier)
-            .request_async(&self.token_http(dpop.as_ref()))
+            .exchange_code(grant.code)
+            .set_pkce_verifier(grant.verifier)
+            .request_async(&self.token_http(grant.dpop.as_ref()))
             .await
             .map_err(|e| standard::token_error(&self.id, &e))?;
         Ok(Exchanged {
-            tokens: tokens_from(&token, None, None, dpop, &self.auth),
+            tokens: tokens_from(&token, None, None, grant.dpop, &self.auth),
             id_token_user: None,
             id_token_claims: None,
         })
@@ -174,12 +162,7 @@ impl Flow for OAuth2Flow {
         tokens: &ProviderTokens,
         _subject: &str,
     ) -> Result<ProviderTokens, ProviderError> {
-        let Some(refresh) = &tokens.refresh_token else {
-            return Err(ProviderError::refused(
-                &self.id,
-                "there is no refresh token",
-            ));
-        };
+        let refresh = refresh_token(&self.id, tokens)?;
         let token = self
             .client
             .exchange_refresh_token(refresh)

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use openidconnect::{
-    core::CoreAuthenticationFlow, AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse,
+    core::CoreAuthenticationFlow, CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge, Scope,
+    TokenResponse,
 };
 
 pub use jwk::Jwk;
@@ -23,8 +23,8 @@ pub use logout_token::{LogoutToken, LOGOUT_TOKEN_MAX_AGE};
 use super::{
     client_auth::ClientAuth,
     flow::{
-        split_authorize_url, tokens_from, ApiEndpoints, Exchanged, Flow, FlowConfig, TokenHttp,
-        STATE_BYTES,
+        self, split_authorize_url, tokens_from, ApiEndpoints, CodeGrant, Exchanged, Flow,
+        FlowConfig, TokenHttp, STATE_BYTES,
     },
     jose::DpopKey,
     standard, AuthorizeRequest, Kind, KindDefaults, Protocol, ProviderError,
@@ -124,12 +124,7 @@ impl OidcFlow {
     }
 
     fn token_http<'a>(&'a self, dpop: Option<&'a DpopKey>) -> TokenHttp<'a> {
-        TokenHttp {
-            http: &self.http,
-            kind: self.kind,
-            auth: &self.auth,
-            dpop,
-        }
+        TokenHttp::new(&self.http, self.kind, &self.auth, dpop)
     }
 
     fn mismatch(&self, message: String) -> ProviderError {
@@ -192,27 +187,21 @@ impl Flow for OidcFlow {
         }
     }
 
-    async fn exchange(
-        &self,
-        code: AuthorizationCode,
-        verifier: PkceCodeVerifier,
-        nonce: Option<Nonce>,
-        dpop: Option<DpopKey>,
-    ) -> Result<Exchanged, ProviderError> {
+    async fn exchange(&self, grant: CodeGrant) -> Result<Exchanged, ProviderError> {
         let d = self.discovered().await?;
         let token = d
             .client
-            .exchange_code(code)
+            .exchange_code(grant.code)
             .map_err(|e| self.fail(format!("cannot exchange the code: {e}")))?
-            .set_pkce_verifier(verifier)
-            .request_async(&self.token_http(dpop.as_ref()))
+            .set_pkce_verifier(grant.verifier)
+            .request_async(&self.token_http(grant.dpop.as_ref()))
             .await
             .map_err(|e| standard::token_error(&self.id, &e))?;
 
         let id_token = token
             .id_token()
             .ok_or_else(|| self.fail("the token endpoint sent no id_token"))?;
-        let claims = self.verify_id_token(&d, id_token, token.access_token(), nonce)?;
+        let claims = self.verify_id_token(&d, id_token, token.access_token(), grant.nonce)?;
         Ok(Exchanged {
             id_token_user: Some(user_from_claims(&self.id, claims)),
             // Verified just above; read again whole, for the claims openidconnect does not
@@ -222,7 +211,7 @@ impl Flow for OidcFlow {
                 &token,
                 Some(IdToken::new(id_token.to_string())),
                 None,
-                dpop,
+                grant.dpop,
                 &self.auth,
             ),
         })
@@ -235,12 +224,7 @@ impl Flow for OidcFlow {
         tokens: &ProviderTokens,
         subject: &str,
     ) -> Result<ProviderTokens, ProviderError> {
-        let Some(refresh) = &tokens.refresh_token else {
-            return Err(ProviderError::refused(
-                &self.id,
-                "there is no refresh token",
-            ));
-        };
+        let refresh = flow::refresh_token(&self.id, tokens)?;
         let d = self.discovered().await?;
         let token = d
             .client
