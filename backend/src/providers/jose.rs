@@ -101,6 +101,15 @@ impl ClientKey {
         (pem, key)
     }
 
+    /// A new P-256 key, written as PKCS#8 PEM to a new file at `path` that only its owner can
+    /// read (never over an existing file): what `portero --new-client-key FILE` does.
+    pub fn write_new(path: &std::path::Path) -> std::io::Result<ClientKey> {
+        let (pem, key) = Self::generate();
+        let mut file = crate::keys::create_private(path)?;
+        std::io::Write::write_all(&mut file, pem.as_bytes())?;
+        Ok(key)
+    }
+
     fn p256(key: &p256::SecretKey) -> Result<ClientKey, String> {
         let der = key
             .to_pkcs8_der()
