@@ -22,7 +22,7 @@
 //! | `policy_refused` | a policy (`[policies.*]`) refused a logged-in person | `policy`, `rules` |
 //!
 //! Each event is one function here; a route calls it where the outcome is decided, with the
-//! [`Client`] of its request (an extractor) or the [`CurrentUser`], which knows its own.
+//! `Client` of its request (an extractor) or the [`CurrentUser`], which knows its own.
 
 use std::net::IpAddr;
 

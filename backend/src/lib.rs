@@ -10,6 +10,14 @@
 //! and call the provider as the person with [`CurrentUser::call_provider`] or
 //! [`CurrentUser::access_token`]. An app in another process checks Portero's
 //! `X-Portero-Assertion` with [`assertion::AssertionVerifier`].
+//!
+//! That is the whole API, with what it hands out: [`AppError`] (what a handler returns),
+//! [`ProviderTokens`] (what `call_provider` gives, with [`IdToken`], [`TokenType`] and
+//! [`DpopKey`]), [`ProviderError`] (what its call returns), [`User`], [`AppState`] (the routes'
+//! state), the [`config`] types, [`ClientKey`] (`client_key_file`), [`startup::Application`]
+//! (Portero alone, as the `portero` binary runs it), [`telemetry::init`] (its logs) and
+//! [`audit::TARGET`]. The other modules are the crate's own: the `internals` feature makes them
+//! public for its integration tests and benchmarks, and keeps nothing in them stable.
 
 #![warn(missing_docs)]
 

@@ -162,7 +162,7 @@ impl ClientKey {
 
     /// A client assertion (RFC 7523 §3): `iss` = `sub` = the client id, `aud` = `audience`, a
     /// fresh `jti`, and `exp` [`ASSERTION_LIFETIME_SECS`] away.
-    pub fn assertion(&self, client_id: &str, audience: &str) -> String {
+    pub(crate) fn assertion(&self, client_id: &str, audience: &str) -> String {
         let now = crate::session::now();
         let claims = json!({
             "iss": client_id,
