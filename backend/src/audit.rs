@@ -22,7 +22,7 @@
 //! | `policy_refused` | a policy (`[policies.*]`) refused a logged-in person | `policy`, `rules` |
 //!
 //! Each event is one function here; a route calls it where the outcome is decided, with the
-//! [`Client`] of its request (an extractor) or the [`CurrentUser`], which knows its own.
+//! `Client` of its request (an extractor) or the [`CurrentUser`], which knows its own.
 
 use std::net::IpAddr;
 
@@ -42,14 +42,14 @@ pub const TARGET: &str = "portero::audit";
 
 /// Who sent a request: its client address (through trusted proxies) and its `User-Agent`.
 #[derive(Clone, Debug, Default)]
-pub struct Client {
+pub(crate) struct Client {
     address: Option<IpAddr>,
     user_agent: Option<HeaderValue>,
 }
 
 impl Client {
     /// The client of the request whose parts are `parts`.
-    pub fn of(parts: &Parts, state: &AppState) -> Client {
+    pub(crate) fn of(parts: &Parts, state: &AppState) -> Client {
         Client {
             address: state.client_address.client_in(parts),
             user_agent: parts.headers.get(header::USER_AGENT).cloned(),
@@ -107,7 +107,7 @@ fn handle(session: Option<&Key>) -> String {
 }
 
 /// `POST /api/session` logged `user` in, under the session `session`.
-pub fn login(client: &Client, user: &User, session: Option<&Key>) {
+pub(crate) fn login(client: &Client, user: &User, session: Option<&Key>) {
     audit!(
         client,
         "login",
@@ -120,7 +120,7 @@ pub fn login(client: &Client, user: &User, session: Option<&Key>) {
 
 /// `POST /api/session` for `provider` answered the error `outcome`; `subject` and `rules` (the
 /// keys of the rules that failed) when the access rules refused a known person.
-pub fn login_refused(
+pub(crate) fn login_refused(
     client: &Client,
     provider: &str,
     subject: Option<&str>,
@@ -139,7 +139,7 @@ pub fn login_refused(
 }
 
 /// `POST /api/logout` ended `user`'s session `session`.
-pub fn logout(client: &Client, user: &User, session: &Key) {
+pub(crate) fn logout(client: &Client, user: &User, session: &Key) {
     audit!(
         client,
         "logout",
@@ -152,7 +152,7 @@ pub fn logout(client: &Client, user: &User, session: &Key) {
 
 /// `POST /api/logout {"everywhere": true}`: `ended` other sessions of `user` ended, and then
 /// `session`, the caller's.
-pub fn logout_everywhere(client: &Client, user: &User, session: &Key, ended: usize) {
+pub(crate) fn logout_everywhere(client: &Client, user: &User, session: &Key, ended: usize) {
     audit!(
         client,
         "logout_everywhere",
@@ -166,7 +166,7 @@ pub fn logout_everywhere(client: &Client, user: &User, session: &Key, ended: usi
 
 /// `DELETE /api/sessions/{ended}` by `user`: one of their sessions ended (their own, or
 /// another).
-pub fn session_ended(user: &CurrentUser, ended: &str) {
+pub(crate) fn session_ended(user: &CurrentUser, ended: &str) {
     let person = user.user();
     audit!(
         user.client(),
@@ -181,7 +181,7 @@ pub fn session_ended(user: &CurrentUser, ended: &str) {
 
 /// `POST /api/backchannel-logout/{provider}` from `client` (the provider's server): `ended`
 /// sessions of `subject` ended, or the token was refused (`outcome`, the error code).
-pub fn backchannel_logout(
+pub(crate) fn backchannel_logout(
     client: &Client,
     provider: &str,
     subject: Option<&str>,
@@ -201,7 +201,7 @@ pub fn backchannel_logout(
 
 /// A refresh of `user`'s tokens in session `session`, asked for by `client`, failed:
 /// `refused` or `access_token_refused` (the session ended) or `provider_error` (kept).
-pub fn refresh_failed(client: &Client, user: &User, session: &Key, outcome: &str) {
+pub(crate) fn refresh_failed(client: &Client, user: &User, session: &Key, outcome: &str) {
     audit!(
         client,
         "refresh_failed",
@@ -214,7 +214,7 @@ pub fn refresh_failed(client: &Client, user: &User, session: &Key, outcome: &str
 
 /// The policy `policy` refused `user` (403 `access_denied`); `rules`: the keys of the rules
 /// that failed. For the gateway and `GET /api/auth?policy=`.
-pub fn policy_refused(user: &CurrentUser, policy: &str, rules: &str) {
+pub(crate) fn policy_refused(user: &CurrentUser, policy: &str, rules: &str) {
     let person = user.user();
     audit!(
         user.client(),

@@ -11,8 +11,13 @@ use shared::codes;
 
 use crate::providers::ProviderError;
 
+/// What a route answers when it cannot do what was asked: a status, and the JSON error shape
+/// of docs/design.md (`{"error": code, "message": …}`). An app's own handlers return it too;
+/// each variant's message is what the person reads.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// A request that cannot be read or makes no sense (400 `bad_request`): the message says
+    /// what is wrong with it.
     #[error("{0}")]
     BadRequest(String),
     /// Rule 20: the rest of a gateway path climbs out of its upstream's base (400).
@@ -21,14 +26,19 @@ pub enum AppError {
     /// `GET /api/auth?policy=NAME` with no `[policies.NAME]` configured (400).
     #[error("no policy {0:?} is configured")]
     UnknownPolicy(String),
+    /// A callback whose `state` is not the login attempt's (400).
     #[error("{0}")]
     InvalidState(&'static str),
+    /// A callback after the login attempt expired (400).
     #[error("the login took too long; please start again")]
     StateExpired,
+    /// A callback's `iss` is not the provider's (400, RFC 9207).
     #[error("{0}")]
     IssuerMismatch(String),
+    /// A provider id that is not configured (404).
     #[error("no provider {0:?} is configured")]
     UnknownProvider(String),
+    /// No session, or an ended one (401): what [`CurrentUser`](crate::CurrentUser) answers.
     #[error("you are not logged in")]
     NotLoggedIn,
     /// The provider no longer accepts the session's tokens and they could not be refreshed.
@@ -37,13 +47,17 @@ pub enum AppError {
     /// The provider is rate limiting us for longer than is worth waiting.
     #[error("{provider} is rate limiting requests; try again in {retry_after_secs} s")]
     ProviderRateLimited {
+        /// The provider's id.
         provider: String,
+        /// Sent as `Retry-After`.
         retry_after_secs: u64,
     },
     /// Rule 16: this session called the provider more often than its budget allows.
     #[error("too many calls to {provider} from this session; try again in {retry_after_secs} s")]
     SessionRateLimited {
+        /// The provider's id.
         provider: String,
+        /// Sent as `Retry-After`.
         retry_after_secs: u64,
     },
     /// The app behind an upstream could not be reached (docs/design.md, "Errors": 502).
@@ -67,24 +81,33 @@ pub enum AppError {
     /// Rule 13: too many logins are under way, from this address or in all.
     #[error("{}", too_many_logins(.0))]
     TooManyLogins(crate::rate_limit::Full),
+    /// A state-changing request without `x-csrf: 1` (403).
     #[error("this request must carry the header `x-csrf: 1`")]
     CsrfRequired,
+    /// A state-changing request from another origin than `server.public_origin` (403).
     #[error("requests from origin {0:?} are not accepted")]
     ForbiddenOrigin(String),
+    /// No such route (404).
     #[error("no such route: {0}")]
     NotFound(String),
+    /// A route that does not take this method (405).
     #[error("method not allowed on this route")]
     MethodNotAllowed,
     /// The provider failed or answered something unusable (rule 9): a 502 naming the provider,
     /// and no internal address (rule 15); `detail` goes to the log only.
     #[error("{provider}: {message}")]
     Provider {
+        /// The provider's id.
         provider: String,
+        /// What the browser reads.
         message: String,
+        /// What the log reads.
         detail: String,
     },
+    /// The session store did not answer (503); the cause goes to the log only.
     #[error("the session store is unavailable")]
     StoreUnavailable(String),
+    /// Anything else (500): logged, and answered as "internal error" alone.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }

@@ -10,8 +10,30 @@
 //! and call the provider as the person with [`CurrentUser::call_provider`] or
 //! [`CurrentUser::access_token`]. An app in another process checks Portero's
 //! `X-Portero-Assertion` with [`assertion::AssertionVerifier`].
+//!
+//! That is the whole API, with what it hands out: [`AppError`] (what a handler returns),
+//! [`ProviderTokens`] (what `call_provider` gives, with [`IdToken`], [`TokenType`] and
+//! [`DpopKey`]), [`ProviderError`] (what its call returns), [`User`], [`AppState`] (the routes'
+//! state), the [`config`] types, [`ClientKey`] (`client_key_file`), [`startup::Application`]
+//! (Portero alone, as the `portero` binary runs it), [`telemetry::init`] (its logs) and
+//! [`audit::TARGET`]. The other modules are the crate's own: the `internals` feature makes them
+//! public for its integration tests and benchmarks, and keeps nothing in them stable.
 
 #![warn(missing_docs)]
+
+/// Declares the modules the library does not offer: crate-private, or public with the
+/// `internals` feature, which the crate's own integration tests and benchmarks turn on to reach
+/// inside (the store's keys, the session record, the pieces they time). `missing_docs` asks
+/// for the API's documentation, which these are not.
+macro_rules! internal {
+    ($($module:ident),* $(,)?) => {$(
+        #[cfg(feature = "internals")]
+        #[allow(missing_docs)]
+        pub mod $module;
+        #[cfg(not(feature = "internals"))]
+        pub(crate) mod $module;
+    )*};
+}
 
 pub mod assertion;
 /// The audit trail: one event per login, logout and ended session, on `portero::audit`.
@@ -19,41 +41,28 @@ pub mod audit;
 pub mod config;
 mod portero;
 pub mod startup;
-
-// The rest is the binary's and the tests' own; its items are not part of the library's API.
-#[doc(hidden)]
-pub mod crypto;
-#[doc(hidden)]
-pub mod error;
-#[doc(hidden)]
-pub mod gateway;
-#[doc(hidden)]
-pub mod http_client;
-#[doc(hidden)]
-pub mod keys;
-#[doc(hidden)]
-pub mod metrics;
-#[doc(hidden)]
-pub mod providers;
-#[doc(hidden)]
-pub mod rate_limit;
-#[doc(hidden)]
-pub mod routes;
-#[doc(hidden)]
-pub mod security_headers;
-#[doc(hidden)]
-pub mod session;
-#[doc(hidden)]
-pub mod state;
-#[doc(hidden)]
-pub mod static_files;
-#[doc(hidden)]
 pub mod telemetry;
+
+internal!(
+    crypto,
+    error,
+    gateway,
+    http_client,
+    keys,
+    metrics,
+    providers,
+    rate_limit,
+    routes,
+    security_headers,
+    session,
+    state,
+    static_files,
+);
 
 pub use config::Config;
 pub use error::AppError;
 pub use portero::Portero;
-pub use providers::ProviderError;
-pub use session::CurrentUser;
+pub use providers::{ClientKey, DpopKey, ProviderError};
+pub use session::{CurrentUser, IdToken, ProviderTokens, TokenType};
 pub use shared::User;
 pub use state::AppState;

@@ -4,6 +4,7 @@ use portero::{
     config::Config,
     startup::Application,
     telemetry::{self, LogFormat},
+    ClientKey,
 };
 
 const USAGE: &str = "usage: portero --config FILE [--check-config | --print-client-jwk PROVIDER]
@@ -115,12 +116,8 @@ async fn main() -> ExitCode {
 /// `--new-client-key FILE`: a new P-256 key for `client_key_file`, readable by its owner only;
 /// an existing file is never overwritten.
 fn new_client_key(path: &std::path::Path) -> ExitCode {
-    let (pem, key) = portero::providers::ClientKey::generate();
-    match portero::keys::create_private(path).and_then(|mut file| {
-        use std::io::Write;
-        file.write_all(pem.as_bytes())
-    }) {
-        Ok(()) => {
+    match ClientKey::write_new(path) {
+        Ok(key) => {
             println!("{}", key.jwks());
             ExitCode::SUCCESS
         }

@@ -61,7 +61,7 @@ impl Application {
 
     /// The state its routes share: what the tests reach the session store through, as one who
     /// can write the store would.
-    #[doc(hidden)]
+    #[cfg(feature = "internals")]
     pub fn state(&self) -> AppState {
         self.state.clone()
     }

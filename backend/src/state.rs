@@ -19,6 +19,10 @@ use crate::{
     session::{Locks, SealedStore, Store},
 };
 
+/// The state Portero's routes and extractors share: what [`CurrentUser`](crate::CurrentUser)
+/// reads. An app's routes given to [`Portero::router_with`](crate::Portero::router_with) are a
+/// `Router<AppState>`; an app with a state of its own implements `FromRef` for it with
+/// [`Portero::state`](crate::Portero::state).
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
@@ -31,34 +35,34 @@ impl std::ops::Deref for AppState {
 }
 
 pub struct Shared {
-    pub config: Arc<Config>,
-    pub providers: Providers,
-    pub cipher: TokenCipher,
+    pub(crate) config: Arc<Config>,
+    pub(crate) providers: Providers,
+    pub(crate) cipher: TokenCipher,
     /// `server.public_origin` as browsers send it in `Origin`.
-    pub origin: Arc<str>,
-    pub metrics: Arc<Metrics>,
+    pub(crate) origin: Arc<str>,
+    pub(crate) metrics: Arc<Metrics>,
     /// The session store of `session.store`: readiness, login attempts, seen logout tokens.
-    pub store: Store,
+    pub(crate) store: Store,
     /// The same store's session records, sealed whole (session/sealed.rs).
-    pub sessions: SealedStore,
+    pub(crate) sessions: SealedStore,
     /// The sessions' locks (session/lock.rs).
-    pub session_locks: Locks,
+    pub(crate) session_locks: Locks,
     /// The logins under way, capped per client and in all (rule 13).
-    pub pending_logins: PendingLogins,
+    pub(crate) pending_logins: PendingLogins,
     /// Who the client of a request is (`server.trusted_proxies`).
-    pub client_address: ClientAddress,
+    pub(crate) client_address: ClientAddress,
     /// Calls to the provider per session (rule 16).
-    pub provider_calls: ProviderCalls,
+    pub(crate) provider_calls: ProviderCalls,
     /// Starting and finishing logins, per client address.
-    pub login_requests: LoginRequests,
+    pub(crate) login_requests: LoginRequests,
     /// Back-channel logouts, per client address and provider.
-    pub backchannel_logouts: BackchannelLogouts,
+    pub(crate) backchannel_logouts: BackchannelLogouts,
     /// The apps behind Portero, and the key that signs what they receive.
-    pub gateway: Gateway,
+    pub(crate) gateway: Gateway,
 }
 
 impl AppState {
-    pub fn new(
+    pub(crate) fn new(
         config: Config,
         providers: Providers,
         cipher: TokenCipher,
@@ -105,6 +109,20 @@ impl AppState {
         };
         sweeper.start();
         AppState(Arc::new(shared))
+    }
+}
+
+/// The tests read and write the store as one who can write it would.
+#[cfg(feature = "internals")]
+impl AppState {
+    /// The session store of `session.store`.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The same store's session records, opened with the keys.
+    pub fn sessions(&self) -> &SealedStore {
+        &self.sessions
     }
 }
 

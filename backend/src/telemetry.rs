@@ -19,10 +19,15 @@ use tracing_subscriber::EnvFilter;
 /// Human-readable lines by default; one JSON object per line for log collectors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
+    /// One readable line per event, coloured on a terminal.
     Human,
+    /// One JSON object per line, with each event's target (`portero::audit` apart).
     Json,
 }
 
+/// Installs Portero's log subscriber, as the `portero` binary does: `PORTERO_LOG` filters (a
+/// `tracing` filter; `portero=info,tower_http=warn` by default). Does nothing when the process
+/// already has a subscriber.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_env("PORTERO_LOG")
         .unwrap_or_else(|_| EnvFilter::new("portero=info,tower_http=warn"));
@@ -75,7 +80,7 @@ impl MakeRequestId for RandomId {
     }
 }
 
-pub fn layer<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+pub(crate) fn layer<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(

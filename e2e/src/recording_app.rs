@@ -177,7 +177,7 @@ pub async fn forged_headers_reach_the_app_as_portero_says(
         .await?
         .json()
         .await?;
-    let claims = AssertionVerifier::from_jwks(&jwks, origin, portero::routes::AUTH_AUDIENCE)?
+    let claims = AssertionVerifier::from_jwks(&jwks, origin, portero::config::AUTH_AUDIENCE)?
         .verify(assertion.to_str()?)?;
     let said = |name: &str| truth.get(name).map(|v| v.to_str().unwrap_or_default());
     ensure!(

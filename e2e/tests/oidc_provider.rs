@@ -303,8 +303,8 @@ fn client_keys(name: &str) -> Result<(PathBuf, StrictClients)> {
     let rsa = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)?;
     let rsa_pem = rsa.to_pkcs8_pem(LineEnding::LF)?.to_string();
     std::fs::write(folder.join("jwt.pem"), &rsa_pem)?;
-    let jwt = portero::providers::ClientKey::from_pem(&rsa_pem).map_err(anyhow::Error::msg)?;
-    let (ec_pem, strict) = portero::providers::ClientKey::generate();
+    let jwt = portero::ClientKey::from_pem(&rsa_pem).map_err(anyhow::Error::msg)?;
+    let (ec_pem, strict) = portero::ClientKey::generate();
     std::fs::write(folder.join("strict.pem"), ec_pem)?;
     let clients = StrictClients {
         jwt_jwks: jwt.jwks().to_string(),

@@ -30,7 +30,7 @@ pub struct AllowRules {
 
 impl AllowRules {
     /// The entries of one kind of rule (empty when the table does not list it).
-    pub fn list(&self, rule: Rule) -> &[String] {
+    pub(crate) fn list(&self, rule: Rule) -> &[String] {
         match rule {
             Rule::Emails => &self.emails,
             Rule::EmailDomains => &self.email_domains,

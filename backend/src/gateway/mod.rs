@@ -25,8 +25,8 @@ use hyper_util::{
     rt::TokioExecutor,
 };
 
-pub use identity::{identity_headers, IDENTITY_HEADERS};
-pub use policy::{admit, admit_request};
+pub use identity::identity_headers;
+pub use policy::admit_request;
 pub use sockets::Sockets;
 pub use websocket::is_upgrade as is_websocket_upgrade;
 

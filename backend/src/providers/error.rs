@@ -8,18 +8,33 @@ pub enum ProviderError {
     /// The provider answered with an OAuth error (RFC 6749 §5.2: `invalid_grant`,
     /// `bad_verification_code`, …): it understood and said no.
     #[error("{provider}: {message}")]
-    Refused { provider: String, message: String },
+    Refused {
+        /// The provider's id.
+        provider: String,
+        /// What it refused, and why when it said.
+        message: String,
+    },
     /// The callback's `iss` is not this provider's (RFC 9207, rule 3): a mix-up attack, or a
     /// misconfigured issuer.
     #[error("{message}")]
-    IssuerMismatch { provider: String, message: String },
+    IssuerMismatch {
+        /// The provider's id.
+        provider: String,
+        /// Which issuer was expected and which came.
+        message: String,
+    },
     /// The access token is not (or no longer) accepted: 401 from the provider's API.
     #[error("{provider}: the access token was refused")]
-    Unauthorized { provider: String },
+    Unauthorized {
+        /// The provider's id.
+        provider: String,
+    },
     /// The provider asks us to wait longer than is worth waiting.
     #[error("{provider} is rate limiting requests; try again in {retry_after_secs} s")]
     RateLimited {
+        /// The provider's id.
         provider: String,
+        /// How long the provider asks us to wait.
         retry_after_secs: u64,
     },
     /// Unreachable, too slow, too large, a redirect, an unexpected status or an unusable reply.
@@ -27,13 +42,17 @@ pub enum ProviderError {
     /// log, URLs and causes included.
     #[error("{provider}: {message}")]
     Failed {
+        /// The provider's id.
         provider: String,
+        /// What the browser reads.
         message: String,
+        /// What the log reads.
         detail: String,
     },
 }
 
 impl ProviderError {
+    /// A [`ProviderError::Failed`] whose log line says what the browser reads.
     pub fn failed(provider: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         ProviderError::Failed {
@@ -52,6 +71,7 @@ impl ProviderError {
         }
     }
 
+    /// The provider said no ([`ProviderError::Refused`]).
     pub fn refused(provider: &str, message: impl Into<String>) -> Self {
         ProviderError::Refused {
             provider: provider.to_owned(),
@@ -59,6 +79,7 @@ impl ProviderError {
         }
     }
 
+    /// The id of the provider at fault.
     pub fn provider(&self) -> &str {
         match self {
             ProviderError::Refused { provider, .. }

@@ -101,6 +101,15 @@ impl ClientKey {
         (pem, key)
     }
 
+    /// A new P-256 key, written as PKCS#8 PEM to a new file at `path` that only its owner can
+    /// read (never over an existing file): what `portero --new-client-key FILE` does.
+    pub fn write_new(path: &std::path::Path) -> std::io::Result<ClientKey> {
+        let (pem, key) = Self::generate();
+        let mut file = crate::keys::create_private(path)?;
+        std::io::Write::write_all(&mut file, pem.as_bytes())?;
+        Ok(key)
+    }
+
     fn p256(key: &p256::SecretKey) -> Result<ClientKey, String> {
         let der = key
             .to_pkcs8_der()
@@ -153,7 +162,7 @@ impl ClientKey {
 
     /// A client assertion (RFC 7523 §3): `iss` = `sub` = the client id, `aud` = `audience`, a
     /// fresh `jti`, and `exp` [`ASSERTION_LIFETIME_SECS`] away.
-    pub fn assertion(&self, client_id: &str, audience: &str) -> String {
+    pub(crate) fn assertion(&self, client_id: &str, audience: &str) -> String {
         let now = crate::session::now();
         let claims = json!({
             "iss": client_id,

@@ -39,7 +39,9 @@ pub use jose::{ClientKey, DpopKey};
 pub use kind::{kind, Api, Kind, KindDefaults, Protocol};
 pub use login_options::LoginOptions;
 /// `Jwk`: the OpenID Connect providers' signing keys (public for backend/benches).
-pub use oidc::{Jwk, LogoutToken, LOGOUT_TOKEN_MAX_AGE};
+#[cfg(feature = "internals")]
+pub use oidc::Jwk;
+pub use oidc::{LogoutToken, LOGOUT_TOKEN_MAX_AGE};
 
 use crate::{
     config::{AllowRules, Config, FieldMap, ParMode, Policy, ProviderConfig},

@@ -31,7 +31,7 @@ use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
 pub use client::{ClientAddress, ClientIp};
 pub use pending_logins::{Full, PendingLogins};
 pub use provider_calls::ProviderCalls;
-pub use routes::{BackchannelLogouts, ClientAndProvider, LoginRequests, RouteKey, RouteLimit};
+pub use routes::{BackchannelLogouts, LoginRequests};
 
 /// How often the sweeper forgets the keys that have been quiet long enough.
 const FORGET_EVERY: Duration = Duration::from_secs(60);

@@ -142,6 +142,7 @@ impl PendingLogins {
     }
 
     /// Attempts holding a place now.
+    #[cfg(test)]
     pub fn count(&self) -> usize {
         let mut places = self.places();
         places.expire(Instant::now());

@@ -24,8 +24,6 @@ use axum::{
     Router,
 };
 
-pub use app::AUTH_AUDIENCE;
-
 pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())
 }

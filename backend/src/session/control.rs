@@ -46,7 +46,7 @@ impl CurrentUser {
 
     /// `GET /api/sessions`: every session of this person, this browser's first, then the most
     /// recently seen.
-    pub async fn sessions(&self) -> Result<Vec<SessionInfo>, AppError> {
+    pub(crate) async fn sessions(&self) -> Result<Vec<SessionInfo>, AppError> {
         let (own, found) = self.own_sessions().await?;
         let mut sessions: Vec<SessionInfo> = found
             .into_iter()
@@ -65,7 +65,7 @@ impl CurrentUser {
 
     /// `DELETE /api/sessions/{handle}`: ends one of this person's own sessions (its tokens
     /// revoked at the provider); 404 for any other handle. This browser's own is its logout.
-    pub async fn end_session(&self, handle: &str) -> Result<(), AppError> {
+    pub(crate) async fn end_session(&self, handle: &str) -> Result<(), AppError> {
         let (own, found) = self.own_sessions().await?;
         let Some((key, _, _)) = found.into_iter().find(|(key, _, _)| key.handle() == handle) else {
             let shown: String = handle.chars().take(64).collect();

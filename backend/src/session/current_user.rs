@@ -31,6 +31,7 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    /// The person, as their provider named them at login.
     pub fn user(&self) -> &User {
         &self.record.user
     }
@@ -54,7 +55,7 @@ impl CurrentUser {
     }
 
     /// Who sent this request (address and user agent), for the audit trail.
-    pub fn client(&self) -> &audit::Client {
+    pub(crate) fn client(&self) -> &audit::Client {
         &self.client
     }
 

@@ -78,6 +78,7 @@ impl Locks {
 
     /// How long a replica lock lasts unless renewed, and how long a request waits for a lock
     /// (ordering rules 4, 6): a lock whose replica died lapses before anyone gives up on it.
+    #[cfg(test)]
     pub fn lease(&self) -> Duration {
         self.lease
     }

@@ -22,7 +22,6 @@ mod watch;
 pub use attempt::{kept_for, remember_attempt, take_attempt, LoginAttempt};
 pub use control::{end_everywhere, end_for_provider, key_of, seen_key};
 pub use current_user::CurrentUser;
-pub use fresh::needs_refresh;
 pub use layer::{
     complete_cookie_attributes, failed_save_as_503, session_cookie_name, session_layer,
 };
@@ -31,5 +30,8 @@ pub use record::{
     log_in, now, read_record, IdToken, LoginFacts, LoginRecord, ProviderTokens, TokenType,
 };
 pub use sealed::{Contents, SealedStore};
-pub use store::{Changed, Counts, Entry, Key, Store};
+pub use store::{Changed, Key, Store};
+/// A record as a store keeps it: for the tests that write the store as its writers could.
+#[cfg(feature = "internals")]
+pub use store::Entry;
 pub use watch::{look_at, Seen};

@@ -30,7 +30,7 @@ impl CurrentUser {
     /// kept in the session, or read again first when older than `session.recheck_secs`.
     /// `None` when no rule reads anything of this provider's people. A person no longer
     /// admitted by their provider's `allow` is logged out everywhere: 401 `session_expired`.
-    pub async fn facts(&self) -> Result<Option<Facts>, AppError> {
+    pub(crate) async fn facts(&self) -> Result<Option<Facts>, AppError> {
         let provider = self.provider()?;
         if !provider.reads_facts() {
             return Ok(None);

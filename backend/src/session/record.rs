@@ -23,8 +23,11 @@ pub fn now() -> i64 {
 /// (whose `Debug` prints no secret).
 #[derive(Clone, Serialize, Deserialize)]
 pub struct ProviderTokens {
+    /// What calls the provider's API as the person.
     pub access_token: AccessToken,
+    /// When the provider gave one: what refreshes the access token.
     pub refresh_token: Option<RefreshToken>,
+    /// From an OpenID Connect provider: the id_token of the login or of the last refresh.
     pub id_token: Option<IdToken>,
     /// Seconds since the epoch, when the provider said.
     pub expires_at: Option<i64>,
@@ -81,10 +84,12 @@ impl std::fmt::Debug for ProviderTokens {
 pub struct IdToken(String);
 
 impl IdToken {
+    /// The JWT `jwt`, as the provider sent it.
     pub fn new(jwt: String) -> Self {
         IdToken(jwt)
     }
 
+    /// The JWT itself.
     pub fn secret(&self) -> &str {
         &self.0
     }

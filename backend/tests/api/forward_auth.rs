@@ -64,7 +64,7 @@ async fn forward_auth_with_x_forwarded_uri_and_no_x_csrf_answers_the_identity_he
     portero::assertion::AssertionVerifier::from_jwks(
         &app.jwks().await,
         ORIGIN,
-        portero::routes::AUTH_AUDIENCE,
+        portero::config::AUTH_AUDIENCE,
     )
     .unwrap()
     .verify(assertion)

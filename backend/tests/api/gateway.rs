@@ -421,7 +421,7 @@ async fn get_api_auth_answers_the_identity_headers_or_401_for_nginx() {
     assert_eq!(reply.headers["cache-control"], "no-store");
     let jwks = app.jwks().await;
     let assertion = reply.headers["x-portero-assertion"].to_str().unwrap();
-    AssertionVerifier::from_jwks(&jwks, ORIGIN, portero::routes::AUTH_AUDIENCE)
+    AssertionVerifier::from_jwks(&jwks, ORIGIN, portero::config::AUTH_AUDIENCE)
         .unwrap()
         .verify(assertion)
         .expect("an assertion for `auth`");

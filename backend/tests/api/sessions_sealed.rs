@@ -57,7 +57,7 @@ fn now_ms() -> i64 {
 impl<'a> Writer<'a> {
     fn of(place: &'a Place, app: &TestApp) -> Writer<'a> {
         match place {
-            Place::Memory => Writer::Memory(app.state.store.clone()),
+            Place::Memory => Writer::Memory(app.state.store().clone()),
             Place::Sqlite(db) => Writer::Sqlite(db),
             Place::Redis(redis) => Writer::Redis(redis),
         }

@@ -280,7 +280,7 @@ async fn revoke_grant(world: &World, cookie: &str) {
     let record = world
         .a
         .state
-        .sessions
+        .sessions()
         .read(&key)
         .await
         .unwrap()

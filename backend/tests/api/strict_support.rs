@@ -16,7 +16,7 @@ pub fn client_key_file(name: &str) -> PathBuf {
         .join(format!("strict-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let (pem, _) = portero::providers::ClientKey::generate();
+    let (pem, _) = portero::ClientKey::generate();
     let file = dir.join("client.pem");
     std::fs::write(&file, pem).unwrap();
     file
@@ -100,7 +100,7 @@ pub async fn record_of(app: &TestApp, browser: &Browser) -> LoginRecord {
         .parse()
         .expect("a session id");
     app.state
-        .sessions
+        .sessions()
         .read(&Key::of_session(&id))
         .await
         .expect("the store answers")

@@ -32,7 +32,7 @@ async fn told_by_auth(app: &TestApp, browser: &Browser) -> [Option<String>; 3] {
     assert_eq!(reply.status, 200, "{}", reply.body);
     let header = reply.headers.get("x-portero-email");
     let assertion = reply.headers["x-portero-assertion"].to_str().unwrap();
-    let claims = claims_of(app, assertion, portero::routes::AUTH_AUDIENCE).await;
+    let claims = claims_of(app, assertion, portero::config::AUTH_AUDIENCE).await;
     told(header.map(|v| v.to_str().unwrap()), claims)
 }
 

@@ -17,6 +17,7 @@ use openidconnect::{
     TokenResponse,
 };
 
+#[cfg(feature = "internals")]
 pub use jwk::Jwk;
 pub use logout_token::{LogoutToken, LOGOUT_TOKEN_MAX_AGE};
 

@@ -238,6 +238,8 @@ impl Drop for BackgroundTasks {
 }
 
 impl Store {
+    /// A store in memory, without the configuration `open` reads: for tests and benchmarks.
+    #[cfg(any(test, feature = "internals"))]
     pub fn memory() -> Self {
         Store::with(
             Arc::new(memory::Memory::default()),
@@ -340,6 +342,7 @@ impl Store {
     }
 
     /// Deletes what has expired now (the sweeper does it on its own schedule).
+    #[cfg(test)]
     pub async fn sweep(&self) -> Result<(), Unavailable> {
         within_timeout(self.backend.sweep()).await
     }
