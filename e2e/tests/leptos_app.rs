@@ -31,9 +31,7 @@ async fn lobby_stack_with(lobby: std::net::SocketAddr, extra: &str) -> Result<De
     )?);
     DevLikeStack::start_on(
         Stack::bind().await?.serving(dist),
-        &format!(
-            "[upstreams.lobby]\nprefix = \"/api/lobby\"\nurl = \"http://{lobby}\"\n{extra}"
-        ),
+        &format!("[upstreams.lobby]\nprefix = \"/api/lobby\"\nurl = \"http://{lobby}\"\n{extra}"),
     )
     .await
 }
@@ -134,7 +132,7 @@ async fn a_page_wanting_a_recent_login_logs_in_again_at_42_once_the_login_ages_a
 
     // Fresh: the page shows at once.
     browser.goto(&dev.stack.url("/settings?tab=rules")).await?;
-    assert_eq!(browser.text("#settings-player").await?, "alan");
+    assert_eq!(browser.text("#settings-player").await?, "Alan Turing");
 
     // Aged: the same page sends alan to 42 again, asking for a login of the last 3 s and
     // naming him; 42 asks who is there, and the new login lands back on the page.
@@ -149,7 +147,7 @@ async fn a_page_wanting_a_recent_login_logs_in_again_at_42_once_the_login_ages_a
         browser.wait_for_path("/settings").await?,
         "/settings?tab=rules"
     );
-    assert_eq!(browser.text("#settings-player").await?, "alan");
+    assert_eq!(browser.text("#settings-player").await?, "Alan Turing");
     assert_eq!(browser.api_status("/api/auth?policy=recent").await?, 200);
     browser.close().await
 }
