@@ -28,7 +28,9 @@ use crate::{
 /// the backend (`POST /api/session`), then goes to the page the login started for. Meanwhile it
 /// names both steps; when the provider refused, the code was stale, the provider is down or
 /// Portero's access rules refuse the person, it says so in words, with "Try again" (or "Try
-/// another account").
+/// another account"). A provider that answers a `prompt=none` login with `login_required` (or
+/// `interaction_required`, `consent_required`, `account_selection_required`) gets the ordinary
+/// login buttons instead: nothing failed, the person only needs to log in.
 #[component]
 pub fn Callback() -> impl IntoView {
     let i18n = use_i18n();
