@@ -225,6 +225,7 @@ fn states(c: &mut Criterion) {
                     nonce: authorize.nonce,
                     return_to: "/".into(),
                     created_at: session::now(),
+                    max_age: None,
                     reservation: None,
                 };
                 session::remember_attempt(&session, &store, &cipher, &config.session, &attempt)

@@ -228,6 +228,23 @@ pub(crate) fn policy_refused(user: &CurrentUser, policy: &str, rules: &str) {
     );
 }
 
+/// The policy `policy` wants a login from the last `max_age` seconds, and `user`'s is older
+/// (401 `reauthentication_required`): the same event as a refusal by its rules.
+pub fn policy_wants_a_newer_login(user: &CurrentUser, policy: &str, max_age: u64) {
+    let person = user.user();
+    audit!(
+        user.client(),
+        "policy_refused",
+        person.provider,
+        person.subject,
+        handle(user.key().ok().as_ref()),
+        "reauthentication_required",
+        policy = policy,
+        rules = "max_age_secs",
+        max_age = max_age,
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,6 +75,16 @@ pub enum AppError {
     /// Rule 18: the person matches none of the provider's access rules (403).
     #[error("{0}")]
     AccessDenied(String),
+    /// A policy's `max_age_secs`: the login is older (401); the body carries `max_age`, what
+    /// the login asked for again should send (docs/design.md, "Policies per app").
+    #[error(
+        "this app wants a login from the last {max_age} s (policy {policy:?}); please log in again"
+    )]
+    ReauthenticationRequired { policy: String, max_age: u64 },
+    /// A step-up login came back as another person than the session it would replace (403);
+    /// that session stays as it was.
+    #[error("{0}")]
+    AnotherPerson(String),
     /// Rule 16: the request did not finish (its body read, its answer begun) in time.
     #[error("the request took longer than {0} s")]
     RequestTimeout(u64),
@@ -134,6 +144,10 @@ impl AppError {
             AppError::UnknownProvider(_) => (StatusCode::NOT_FOUND, codes::UNKNOWN_PROVIDER),
             AppError::NotLoggedIn => (StatusCode::UNAUTHORIZED, codes::NOT_LOGGED_IN),
             AppError::SessionExpired(_) => (StatusCode::UNAUTHORIZED, codes::SESSION_EXPIRED),
+            AppError::ReauthenticationRequired { .. } => {
+                (StatusCode::UNAUTHORIZED, codes::REAUTHENTICATION_REQUIRED)
+            }
+            AppError::AnotherPerson(_) => (StatusCode::FORBIDDEN, codes::ANOTHER_PERSON),
             AppError::ProviderRateLimited { .. }
             | AppError::SessionRateLimited { .. }
             | AppError::TooManyLogins(_) => (StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED),
@@ -179,7 +193,16 @@ impl IntoResponse for AppError {
             error: code.to_owned(),
             message: self.to_string(),
         };
-        let mut response = (status, Json(body)).into_response();
+        let mut response = match self {
+            // The shape of every error, and one field more (a compatible addition): the
+            // `max_age` the login asked for again should carry.
+            AppError::ReauthenticationRequired { max_age, .. } => {
+                let mut body = serde_json::to_value(&body).unwrap_or_default();
+                body["max_age"] = max_age.into();
+                (status, Json(body)).into_response()
+            }
+            _ => (status, Json(body)).into_response(),
+        };
         let retry_after = match self {
             AppError::ProviderRateLimited {
                 retry_after_secs, ..

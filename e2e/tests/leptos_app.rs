@@ -21,12 +21,17 @@ async fn serve(app: axum::Router) -> Result<std::net::SocketAddr> {
 /// examples/leptos-app/dist, as `cargo xtask test` built it, served by Portero with the
 /// emulated GitHub and 42 Intra and `[upstreams.lobby]` at `lobby`.
 async fn lobby_stack(lobby: std::net::SocketAddr) -> Result<DevLikeStack> {
+    lobby_stack_with(lobby, "").await
+}
+
+/// [`lobby_stack`] with `extra` configuration.
+async fn lobby_stack_with(lobby: std::net::SocketAddr, extra: &str) -> Result<DevLikeStack> {
     let dist = PathBuf::from(std::env::var("PORTERO_E2E_LEPTOS_APP_DIST").context(
         "PORTERO_E2E_LEPTOS_APP_DIST is not set: `cargo xtask test` builds examples/leptos-app",
     )?);
     DevLikeStack::start_on(
         Stack::bind().await?.serving(dist),
-        &format!("[upstreams.lobby]\nprefix = \"/api/lobby\"\nurl = \"http://{lobby}\"\n"),
+        &format!("[upstreams.lobby]\nprefix = \"/api/lobby\"\nurl = \"http://{lobby}\"\n{extra}"),
     )
     .await
 }
@@ -109,5 +114,40 @@ async fn a_stray_callback_and_an_api_answer_that_is_not_the_apps_type_are_said_i
     );
     // The rest of the page is there: not a blank page.
     assert_eq!(browser.text("#player").await?, "alan");
+    browser.close().await
+}
+
+#[tokio::test]
+async fn a_page_wanting_a_recent_login_logs_in_again_at_42_once_the_login_ages_and_comes_back(
+) -> Result<()> {
+    // `/settings` is `<RequireLogin policy="recent">`; 3 s is the shortest age a test waits out.
+    let recent = "[policies.recent]\nmax_age_secs = 3\n";
+    let dev = lobby_stack_with(serve(pong_lobby_api::router()).await?, recent).await?;
+    let browser = Browser::start().await?;
+    browser.goto(&dev.stack.url("/")).await?;
+    browser.click(LOGIN_42).await?;
+    browser.click("button[data-user='alan']").await?;
+    browser.click("#allow").await?;
+    browser.wait_for_path("/games").await?;
+
+    // Fresh: the page shows at once.
+    browser.goto(&dev.stack.url("/settings?tab=rules")).await?;
+    assert_eq!(browser.text("#settings-player").await?, "Alan Turing");
+
+    // Aged: the same page sends alan to 42 again, asking for a login of the last 3 s and
+    // naming him; 42 asks who is there, and the new login lands back on the page.
+    tokio::time::sleep(std::time::Duration::from_millis(4500)).await;
+    browser.goto(&dev.stack.url("/settings?tab=rules")).await?;
+    let asked = browser.wait_for_path("/oauth/authorize").await?;
+    assert!(asked.contains("max_age=3"), "{asked}");
+    assert!(asked.contains("login_hint="), "{asked}");
+    browser.click("button[data-user='alan']").await?;
+    browser.click("#allow").await?;
+    assert_eq!(
+        browser.wait_for_path("/settings").await?,
+        "/settings?tab=rules"
+    );
+    assert_eq!(browser.text("#settings-player").await?, "Alan Turing");
+    assert_eq!(browser.api_status("/api/auth?policy=recent").await?, 200);
     browser.close().await
 }

@@ -38,6 +38,8 @@ pub struct ApiFailure {
     status: u16,
     code: String,
     message: String,
+    /// The `max_age` of a 401 `reauthentication_required`: what the login asked again wants.
+    max_age: Option<u64>,
 }
 
 impl ApiFailure {
@@ -59,11 +61,20 @@ impl ApiFailure {
         &self.message
     }
 
+    /// For a 401 `reauthentication_required` (a policy of Portero's wants a more recent login):
+    /// the `max_age`, in seconds, to log in again with. [`log_in_again`] does that.
+    ///
+    /// [`log_in_again`]: crate::log_in_again
+    pub fn max_age(&self) -> Option<u64> {
+        self.max_age
+    }
+
     pub(crate) fn new(status: u16, code: &str, message: String) -> ApiFailure {
         ApiFailure {
             status,
             code: code.to_owned(),
             message,
+            max_age: None,
         }
     }
 
@@ -179,20 +190,33 @@ async fn send(
     }
 }
 
+/// Portero's error body: `{error, message}`, and `max_age` with `reauthentication_required`.
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    #[serde(flatten)]
+    error: ApiError,
+    #[serde(default)]
+    max_age: Option<u64>,
+}
+
 /// The failure for an error status: the body's `{error, message}` when it is one, else the
 /// status itself (a proxy or a crashed server may answer without JSON).
 pub(crate) fn failure_of(status: u16, status_text: &str, body: &str) -> ApiFailure {
-    match serde_json::from_str::<ApiError>(body) {
-        Ok(ApiError { error, message }) => ApiFailure {
+    match serde_json::from_str::<ErrorBody>(body) {
+        Ok(ErrorBody {
+            error: ApiError { error, message },
+            max_age,
+        }) => ApiFailure {
             status,
             code: error,
             message,
+            max_age,
         },
-        Err(_) => ApiFailure {
+        Err(_) => ApiFailure::new(
             status,
-            code: format!("http_{status}"),
-            message: format!("The server answered {status} {status_text}.").replace(" .", "."),
-        },
+            &format!("http_{status}"),
+            format!("The server answered {status} {status_text}.").replace(" .", "."),
+        ),
     }
 }
 
@@ -288,5 +312,18 @@ mod tests {
         );
         let failure = failure_of(503, "", "");
         assert_eq!(failure.message(), "The server answered 503.");
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn a_policy_wanting_a_newer_login_says_which_max_age_to_ask_for() {
+        let failure = failure_of(
+            401,
+            "Unauthorized",
+            r#"{"error":"reauthentication_required","message":"Log in again.","max_age":300}"#,
+        );
+        assert_eq!(failure.code(), "reauthentication_required");
+        assert_eq!(failure.max_age(), Some(300));
+        let failure = failure_of(401, "", r#"{"error":"not_logged_in","message":"No."}"#);
+        assert_eq!(failure.max_age(), None);
     }
 }

@@ -7,12 +7,12 @@ use leptos_router::{
     params::ParamsMap,
     NavigateOptions,
 };
-use shared::{codes, ReturnTo, SessionRequest, SessionResponse};
+use shared::{codes, LoginRequest, ReturnTo, SessionRequest, SessionResponse};
 
 use crate::{
     api::{self, ApiFailure, NETWORK_ERROR},
     i18n::{failure_text, fill, tr, use_i18n},
-    login::{provider_name, remembered_return_to, start_login},
+    login::{provider_name, remembered_return_to, start_login, LoginButtons},
     portero::use_portero,
     views::error_notice,
 };
@@ -28,7 +28,9 @@ use crate::{
 /// the backend (`POST /api/session`), then goes to the page the login started for. Meanwhile it
 /// names both steps; when the provider refused, the code was stale, the provider is down or
 /// Portero's access rules refuse the person, it says so in words, with "Try again" (or "Try
-/// another account").
+/// another account"). A provider that answers a `prompt=none` login with `login_required` (or
+/// `interaction_required`, `consent_required`, `account_selection_required`) gets the ordinary
+/// login buttons instead: nothing failed, the person only needs to log in.
 #[component]
 pub fn Callback() -> impl IntoView {
     let i18n = use_i18n();
@@ -101,6 +103,9 @@ pub fn Callback() -> impl IntoView {
         });
     });
     match query {
+        // A silent login (`prompt=none`) the provider could not answer without the person:
+        // nothing failed, they only need to log in (OpenID Connect Core §3.1.2.6).
+        CallbackQuery::Error { error, .. } if needs_the_person(&error) => status.set(Status::LogIn),
         CallbackQuery::Error { error, description } => status.set(Status::Failed {
             code: error,
             description,
@@ -130,7 +135,12 @@ pub fn Callback() -> impl IntoView {
         restarting.set(true);
         restart_failure.set(None);
         spawn_local(async move {
-            let failure = start_login(&provider, remembered_return_to(), another_account).await;
+            let request = LoginRequest {
+                return_to: Some(remembered_return_to()),
+                another_account,
+                ..LoginRequest::default()
+            };
+            let failure = start_login(&provider, request).await;
             restart_failure.set(Some(failure));
             restarting.set(false);
         });
@@ -222,6 +232,15 @@ pub fn Callback() -> impl IntoView {
             }
             .into_any()
         }
+        Status::LogIn => view! {
+            <section class="card" id="log-in" aria-labelledby="log-in-lead">
+                <p class="lead" id="log-in-lead">
+                    {move || fill(i18n.t().err_interaction, &provider_name.get())}
+                </p>
+                <LoginButtons return_to=remembered_return_to() />
+            </section>
+        }
+        .into_any(),
         Status::Denied { reason } => view! {
             <section class="card" id="access-denied" role="alert" aria-labelledby="denied-title">
                 <h1 id="denied-title">{tr(|t| t.denied_title)}</h1>
@@ -249,6 +268,9 @@ enum Status {
     /// The login worked at the provider, but the backend's access rules refuse this person:
     /// 403 `access_denied`, with the backend's sentence naming the rule.
     Denied { reason: String },
+    /// The provider answered a `prompt=none` login that the person must log in themselves:
+    /// the ordinary login buttons.
+    LogIn,
     /// The provider or the backend said no: a machine code and, when given, the details.
     Failed {
         code: String,
@@ -256,6 +278,18 @@ enum Status {
         /// Set when the backend could not be reached: the same code may be sent once more.
         resend: Option<SessionRequest>,
     },
+}
+
+/// The errors a provider answers a `prompt=none` login with when it needs the person (OpenID
+/// Connect Core §3.1.2.6): no failure, a login to offer.
+fn needs_the_person(error: &str) -> bool {
+    matches!(
+        error,
+        "login_required"
+            | "interaction_required"
+            | "consent_required"
+            | "account_selection_required"
+    )
 }
 
 /// What the provider sent back to `/callback/{provider}` (RFC 6749 §4.1.2).
@@ -356,6 +390,25 @@ mod tests {
                 description: None,
             }
         );
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn a_silent_login_the_person_must_answer_offers_the_login_buttons_and_other_errors_do_not() {
+        for error in [
+            "login_required",
+            "interaction_required",
+            "consent_required",
+            "account_selection_required",
+        ] {
+            let CallbackQuery::Error { error, .. } = read(&format!("?error={error}&state=s"))
+            else {
+                panic!("{error}: an error")
+            };
+            assert!(needs_the_person(&error), "{error}");
+        }
+        for error in ["access_denied", "server_error", "invalid_request", ""] {
+            assert!(!needs_the_person(error), "{error}");
+        }
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test]

@@ -35,7 +35,9 @@
 //!   gives any component below the answer.
 //! - [`LoginButtons`] lists the providers Portero's backend offers; [`Callback`] finishes the
 //!   login on `/callback/:provider` and goes back to the page it started for; [`LogoutButton`]
-//!   ends it; [`RequireLogin`] keeps a page for signed-in people.
+//!   ends it; [`RequireLogin`] keeps a page for signed-in people (with `policy`, for those a
+//!   policy of Portero's admits, logging in again when it wants a more recent login).
+//! - [`log_in_again`] does that step-up for a failed call of your own.
 //! - [`api`] calls Portero and your own upstreams behind its gateway with `serde` types.
 //!
 //! The components use `leptos_router` and must be inside its `<Router>`. They speak English and
@@ -54,6 +56,7 @@ mod portero;
 mod require_login;
 #[cfg(feature = "spa")]
 pub mod spa;
+mod step_up;
 mod views;
 
 pub use callback::Callback;
@@ -63,3 +66,4 @@ pub use portero::{provide_portero, use_portero, Portero};
 pub use require_login::RequireLogin;
 /// The signed-in person, as Portero's backend describes them (the `shared` crate's type).
 pub use shared::User;
+pub use step_up::log_in_again;

@@ -27,22 +27,48 @@ use crate::{
 /// so with a "Retry" button. Place it inside a `leptos_router` `<Router>`.
 ///
 /// [`RequireLogin`]: crate::RequireLogin
+///
+/// `prompt`, `login_hint` and `max_age` go to the provider with the login (OpenID Connect Core
+/// §3.1.2.1; Portero's backend passes allow-listed values on and answers 400 to others):
+/// `prompt="login"` asks the person to log in again even when the provider remembers them,
+/// `login_hint` fills in who, and `max_age` asks for a login at the provider no older than
+/// that many seconds. Providers that do not know a parameter (GitHub, 42) ignore it.
 #[component]
 pub fn LoginButtons(
     /// Where the person lands after logging in: a path of this app.
     #[prop(optional, into)]
     return_to: Option<String>,
+    /// OpenID Connect's `prompt`: `login`, `consent`, `select_account` or `none`,
+    /// space-separated (`none` alone).
+    #[prop(optional, into)]
+    prompt: Option<String>,
+    /// Who is expected to log in: an email address or a login, to prefill the provider's form.
+    #[prop(optional, into)]
+    login_hint: Option<String>,
+    /// Seconds: the provider asks the person to log in again when their login there is older.
+    #[prop(optional)]
+    max_age: Option<u64>,
 ) -> impl IntoView {
     let query = use_query_map();
     let location = use_location();
     let return_to = StoredValue::new(return_to);
+    let asked = StoredValue::new(LoginRequest {
+        prompt,
+        login_hint,
+        max_age,
+        ..LoginRequest::default()
+    });
     // Read at the click, so a `?return_to=` the address bar gained meanwhile counts.
-    let target = move || {
-        return_to.get_value().unwrap_or_else(|| {
+    let request = move || {
+        let target = return_to.get_value().unwrap_or_else(|| {
             query
                 .with_untracked(|query| query.get("return_to"))
                 .unwrap_or_else(|| location.pathname.get_untracked())
-        })
+        });
+        LoginRequest {
+            return_to: Some(target),
+            ..asked.get_value()
+        }
     };
     let providers = RwSignal::new(None::<Result<Vec<ProviderInfo>, ApiFailure>>);
     let load = move || {
@@ -63,11 +89,14 @@ pub fn LoginButtons(
         Some(Ok(list)) if list.is_empty() => {
             view! { <p class="notice" id="no-providers">{tr(|t| t.no_providers)}</p> }.into_any()
         }
-        Some(Ok(list)) => buttons(list, target).into_any(),
+        Some(Ok(list)) => buttons(list, request).into_any(),
     }
 }
 
-fn buttons(list: Vec<ProviderInfo>, target: impl Fn() -> String + Copy + 'static) -> impl IntoView {
+fn buttons(
+    list: Vec<ProviderInfo>,
+    request: impl Fn() -> LoginRequest + Copy + 'static,
+) -> impl IntoView {
     let i18n = use_i18n();
     // The provider whose login is starting: the buttons stay disabled until the browser has
     // left for the provider, so a second click cannot start a competing attempt.
@@ -79,7 +108,7 @@ fn buttons(list: Vec<ProviderInfo>, target: impl Fn() -> String + Copy + 'static
         pending.set(Some(id.clone()));
         failure.set(None);
         spawn_local(async move {
-            let err = start_login(&id, target(), false).await;
+            let err = start_login(&id, request()).await;
             failure.set(Some((err, name)));
             pending.set(None);
         });
@@ -164,25 +193,16 @@ pub(crate) fn remembered_return_to() -> String {
         .unwrap_or_else(|| "/".to_owned())
 }
 
-/// Flow steps 2 and 3: asks the backend for a login attempt, then leaves for the provider.
-/// Returns only when that failed (on success the browser is already unloading the page).
+/// Flow steps 2 and 3: asks the backend for a login attempt (`request`), then leaves for the
+/// provider. Returns only when that failed (on success the browser is already unloading the
+/// page).
 ///
-/// `return_to` is kept for this tab, so the callback page can start the login again ("Try
-/// again", "Try another account") towards the same page. With `another_account`, the provider
-/// is asked to show its account chooser.
-pub(crate) async fn start_login(
-    provider: &str,
-    return_to: String,
-    another_account: bool,
-) -> ApiFailure {
-    if let Some(storage) = session_storage() {
-        let _ = storage.set_item(RETURN_TO_KEY, &return_to);
+/// The request's `return_to` is kept for this tab, so the callback page can start the login
+/// again ("Try again", "Try another account") towards the same page.
+pub(crate) async fn start_login(provider: &str, request: LoginRequest) -> ApiFailure {
+    if let (Some(storage), Some(return_to)) = (session_storage(), &request.return_to) {
+        let _ = storage.set_item(RETURN_TO_KEY, return_to);
     }
-    let request = LoginRequest {
-        return_to: Some(return_to),
-        another_account,
-        ..LoginRequest::default()
-    };
     // The id comes from the server, but encoding it keeps a stray `/` or `?` from changing
     // which route is called.
     let path = format!(

@@ -235,6 +235,10 @@ pub mod codes {
     pub const BAD_PATH: &str = "bad_path";
     /// `GET /api/auth?policy=NAME` naming no configured policy.
     pub const UNKNOWN_POLICY: &str = "unknown_policy";
+    /// A policy's `max_age_secs`: the login is older; the body's `max_age` is what to ask for.
+    pub const REAUTHENTICATION_REQUIRED: &str = "reauthentication_required";
+    /// A step-up login that came back as someone else than the session it would replace.
+    pub const ANOTHER_PERSON: &str = "another_person";
     pub const INTERNAL: &str = "internal";
 }
 

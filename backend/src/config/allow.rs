@@ -46,6 +46,14 @@ impl AllowRules {
         !self.github_orgs.is_empty() || !self.github_teams.is_empty()
     }
 
+    /// Whether no rule is listed: a policy of only `max_age_secs`, which admits anyone logged
+    /// in recently enough.
+    pub fn is_empty(&self) -> bool {
+        crate::providers::ALL_RULES
+            .into_iter()
+            .all(|rule| self.list(rule).is_empty())
+    }
+
     /// Whether a rule looks at the person's verified emails.
     pub fn needs_emails(&self) -> bool {
         !self.emails.is_empty() || !self.email_domains.is_empty()
@@ -69,16 +77,45 @@ pub(super) struct RawAllow {
     intra42_campuses: Option<Vec<String>>,
     groups: Option<Vec<String>>,
     groups_claim: Option<String>,
+    /// Only in `[policies.{name}]` (`policies.rs`): read there, refused in an `allow` table.
+    max_age_secs: Option<u64>,
 }
 
 impl RawAllow {
-    /// The rules of the table `table` (`providers.{id}.allow`, `policies.{name}`), each a
-    /// kind `supported` lists.
+    /// The rules of the table `table` (`providers.{id}.allow`), each a kind `supported` lists;
+    /// at least one.
     pub(super) fn validate(
         self,
         table: &str,
         supported: &[Rule],
     ) -> Result<AllowRules, ConfigError> {
+        if self.max_age_secs.is_some() {
+            return Err(ConfigError::new(format!(
+                "{table}.max_age_secs: only a [policies.NAME] table takes it (an allow table \
+                 says who may log in, not how recently)"
+            )));
+        }
+        let rules = self.rules(table, supported)?;
+        if rules.is_empty() {
+            return Err(ConfigError::new(format!(
+                "{table}: name at least one rule (emails, email_domains, …), or leave the table out"
+            )));
+        }
+        Ok(rules)
+    }
+
+    /// `max_age_secs` as written, and the rules of the table `table`, none at all included (the
+    /// caller decides whether that is enough).
+    pub(super) fn split(
+        mut self,
+        table: &str,
+        supported: &[Rule],
+    ) -> Result<(Option<u64>, AllowRules), ConfigError> {
+        let max_age_secs = self.max_age_secs.take();
+        Ok((max_age_secs, self.rules(table, supported)?))
+    }
+
+    fn rules(self, table: &str, supported: &[Rule]) -> Result<AllowRules, ConfigError> {
         let key = |name: &str| format!("{table}.{name}");
         let mut rules = AllowRules {
             groups_claim: "groups".into(),
@@ -104,11 +141,9 @@ impl RawAllow {
             ),
             (Rule::Groups, self.groups, &mut rules.groups),
         ];
-        let mut any = false;
         for (rule, given, slot) in lists {
             let Some(given) = given else { continue };
             *slot = allow_list(rule, given, supported, &key(rule.key()))?;
-            any = true;
         }
         match self.groups_claim {
             Some(_) if rules.groups.is_empty() => {
@@ -119,11 +154,6 @@ impl RawAllow {
             }
             Some(claim) => rules.groups_claim = claim,
             None => {}
-        }
-        if !any {
-            return Err(ConfigError::new(format!(
-                "{table}: name at least one rule (emails, email_domains, …), or leave the table out"
-            )));
         }
         Ok(rules)
     }

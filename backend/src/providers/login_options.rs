@@ -11,7 +11,7 @@ pub const PROMPTS: [&str; 4] = ["login", "consent", "select_account", "none"];
 const MAX_LOGIN_HINT: usize = 256;
 
 /// Ten years: a larger `max_age` asks for nothing a session does not already have.
-const MAX_MAX_AGE: u64 = 10 * 365 * 24 * 3600;
+pub const MAX_MAX_AGE: u64 = 10 * 365 * 24 * 3600;
 
 /// A login's own parameters, valid.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -62,6 +62,43 @@ impl LoginOptions {
         }
         params
     }
+}
+
+/// How far a provider's clock may be from ours when its `auth_time` is judged.
+const AUTH_TIME_SKEW: i64 = 60;
+
+/// The id_token's `auth_time` (OpenID Connect Core §2), checked: not in the future (beyond
+/// [`AUTH_TIME_SKEW`]), and, when the login asked for `max_age`, no older than that (§3.1.3.7
+/// point 13). `None` when the provider sent none (nor an id_token): the login's own time then
+/// stands for it. The error, for a 502, names `auth_time`.
+pub fn checked_auth_time(
+    claims: Option<&serde_json::Value>,
+    max_age: Option<u64>,
+    now: i64,
+) -> Result<Option<i64>, String> {
+    let Some(given) = claims.and_then(|claims| claims.get("auth_time")) else {
+        return Ok(None);
+    };
+    // A JSON number of seconds; some servers write a fraction.
+    let auth_time = match (given.as_i64(), given.as_f64()) {
+        (Some(seconds), _) => seconds,
+        (None, Some(seconds)) if seconds.is_finite() => seconds as i64,
+        _ => return Err("the id_token's auth_time is not a number of seconds".into()),
+    };
+    if auth_time > now.saturating_add(AUTH_TIME_SKEW) {
+        return Err("the id_token's auth_time is in the future".into());
+    }
+    if let Some(max_age) = max_age {
+        let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
+        let age = now.saturating_sub(auth_time);
+        if age > max_age.saturating_add(AUTH_TIME_SKEW) {
+            return Err(format!(
+                "the id_token's auth_time says the person logged in {age} s ago, and this login \
+                 asked for one from the last {max_age} s (max_age)"
+            ));
+        }
+    }
+    Ok(Some(auth_time))
 }
 
 /// Space-separated values of [`PROMPTS`], each once; `none` alone (OpenID Connect Core
@@ -125,6 +162,38 @@ mod tests {
         );
         assert!(parse(serde_json::json!({})).unwrap().params().is_empty());
         assert!(parse(serde_json::json!({"max_age": 0})).is_ok());
+    }
+
+    #[test]
+    fn auth_time_is_kept_when_recent_enough_and_refused_naming_it_otherwise() {
+        let now = 1_700_000_000;
+        let claims = |auth_time: serde_json::Value| serde_json::json!({ "auth_time": auth_time });
+        let checked = |c: &serde_json::Value, max_age| checked_auth_time(Some(c), max_age, now);
+        assert_eq!(checked_auth_time(None, Some(60), now), Ok(None));
+        assert_eq!(checked(&serde_json::json!({}), Some(60)), Ok(None));
+        assert_eq!(
+            checked(&claims((now - 30).into()), Some(60)),
+            Ok(Some(now - 30))
+        );
+        assert_eq!(
+            checked(&claims((now - 3600).into()), None),
+            Ok(Some(now - 3600))
+        );
+        assert_eq!(
+            checked(&claims(1_699_999_990.5.into()), Some(60)),
+            Ok(Some(now - 10))
+        );
+        // Within the clock skew either way.
+        assert!(checked(&claims((now + 30).into()), Some(60)).is_ok());
+        assert!(checked(&claims((now - 100).into()), Some(60)).is_ok());
+        for bad in [
+            claims((now - 3600).into()),
+            claims((now + 3600).into()),
+            claims("yesterday".into()),
+        ] {
+            let error = checked(&bad, Some(60)).unwrap_err();
+            assert!(error.contains("auth_time"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use error::ProviderError;
 pub use flow::ApiEndpoints;
 pub use jose::{ClientKey, DpopKey};
 pub use kind::{kind, Api, Kind, KindDefaults, Protocol};
-pub use login_options::LoginOptions;
+pub use login_options::{checked_auth_time, LoginOptions, MAX_MAX_AGE};
 /// `Jwk`: the OpenID Connect providers' signing keys (public for backend/benches).
 #[cfg(feature = "internals")]
 pub use oidc::Jwk;

@@ -16,7 +16,7 @@ use super::body::OptionalJson;
 use crate::{
     audit,
     error::{ApiJson, AppError},
-    providers::{LoginOptions, Provider, Providers},
+    providers::{checked_auth_time, LoginOptions, Provider, Providers},
     rate_limit::ClientIp,
     session::{self, LoginAttempt},
     state::AppState,
@@ -83,6 +83,7 @@ pub async fn login(
                 nonce: authorize.nonce,
                 return_to: ReturnTo::parse(request.return_to.as_deref()).into_string(),
                 created_at: session::now(),
+                max_age: options.max_age,
                 reservation: Some(reservation),
             };
             let config = &state.config.session;
@@ -183,6 +184,16 @@ async fn finish_login(
         .metrics
         .token_exchange_took(provider.id(), started.elapsed());
     let login = login?;
+    let auth_time = checked_auth_time(
+        login.id_token_claims.as_ref(),
+        attempt.max_age,
+        session::now(),
+    )
+    .map_err(|message| AppError::Provider {
+        provider: provider.id().to_owned(),
+        detail: message.clone(),
+        message,
+    })?;
     // Rule 18: who may log in, on what the provider vouches for. A refusal leaves no session,
     // and the tokens just issued are revoked. The browser learns which kinds of rule failed;
     // the values they allow go to the log only. The facts are kept for the policies, and read
@@ -201,6 +212,12 @@ async fn finish_login(
         audit::login_refused(client, id, subject, codes::ACCESS_DENIED, Some(&rules));
         return Err(AppError::AccessDenied(denied.message()));
     }
+    if attempt.max_age.is_some() {
+        if let Err(refused) = same_person(session, provider, &login.user).await {
+            provider.revoke(&login.tokens).await;
+            return Err(refused);
+        }
+    }
     let sid = login
         .id_token_claims
         .as_ref()
@@ -213,6 +230,7 @@ async fn finish_login(
         sid,
         facts,
         email_verified: login.email_verified,
+        auth_time,
     };
     session::log_in(session, config, login.user.clone(), &login.tokens, facts).await?;
     // Saved now rather than by the session layer after the handler: the audit trail names the
@@ -225,6 +243,41 @@ async fn finish_login(
         user: login.user,
         return_to: attempt.return_to,
     })
+}
+
+/// A step-up login (one that asked for `max_age`) in a logged-in browser replaces its session
+/// only with the same person at the same provider: anyone else is refused (403
+/// `another_person`), their tokens just issued revoked, and the session stays as it was. The
+/// same person's new login replaces the old session (`log_in`); the old tokens are dropped with
+/// it, not revoked: they are the same person's grant, and some providers (Google) end every
+/// token of a grant when one is revoked, the new login's included.
+async fn same_person(
+    session: &Session,
+    provider: &Provider,
+    user: &shared::User,
+) -> Result<(), AppError> {
+    let Some(record) = session::read_record(session).await? else {
+        return Ok(());
+    };
+    let current = &record.user;
+    if current.provider == user.provider && current.subject == user.subject {
+        return Ok(());
+    }
+    tracing::info!(
+        provider = %provider.id(),
+        subject = %user.subject,
+        session_subject = %current.subject,
+        "a step-up login came back as another person"
+    );
+    Err(AppError::AnotherPerson(format!(
+        "this login is for another account than the one logged in here; log in again as {}, \
+         or log out first",
+        current
+            .login
+            .as_deref()
+            .or(current.email.as_deref())
+            .unwrap_or("the same person")
+    )))
 }
 
 /// Step 8: `POST /api/logout` revokes at the provider where it can, then ends the session.

@@ -35,6 +35,10 @@ pub struct LoginAttempt {
     pub nonce: Option<Nonce>,
     pub return_to: String,
     pub created_at: i64,
+    /// The `max_age` this login asked for: a step-up, which must come back as the session's
+    /// own person, with an `auth_time` no older (docs/design.md, "Policies per app").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
     /// Its place among the logins under way in the process that started it (`pending.rs`).
     #[serde(default)]
     pub reservation: Option<u64>,

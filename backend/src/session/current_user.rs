@@ -54,6 +54,12 @@ impl CurrentUser {
         self.record.logged_in_at
     }
 
+    /// When the person last authenticated at their provider (the id_token's `auth_time`, else
+    /// the login's time): what a policy's `max_age_secs` measures.
+    pub fn authenticated_at(&self) -> i64 {
+        self.record.authenticated_at()
+    }
+
     /// Who sent this request (address and user agent), for the audit trail.
     pub(crate) fn client(&self) -> &audit::Client {
         &self.client

@@ -107,6 +107,11 @@ pub struct LoginRecord {
     pub user: User,
     pub tokens: ProviderTokens,
     pub logged_in_at: i64,
+    /// When the person authenticated at the provider (the id_token's `auth_time`), which a
+    /// policy's `max_age_secs` reads through [`LoginRecord::authenticated_at`]. `None` in records
+    /// written before it was kept: those count from `logged_in_at`, and load as ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
     /// The browser, as it named itself at login (for the person's list of sessions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
@@ -134,6 +139,9 @@ pub struct LoginFacts {
     /// What the access rules read, as the provider vouched for it at this login.
     pub facts: Option<Facts>,
     pub email_verified: bool,
+    /// The id_token's `auth_time`, when the provider sent one (checked at login: not in the
+    /// future); the login's own time otherwise.
+    pub auth_time: Option<i64>,
 }
 
 impl LoginRecord {
@@ -144,6 +152,7 @@ impl LoginRecord {
             user,
             tokens: tokens.clone(),
             logged_in_at: now,
+            auth_time: Some(facts.auth_time.unwrap_or(now)),
             user_agent: facts.user_agent,
             sid: facts.sid,
             facts: facts.facts,
@@ -167,6 +176,11 @@ impl LoginRecord {
             facts_read_at: now(),
             ..self.clone()
         }
+    }
+
+    /// When the person last proved who they are at the provider: `auth_time`, or the login.
+    pub fn authenticated_at(&self) -> i64 {
+        self.auth_time.unwrap_or(self.logged_in_at)
     }
 
     /// Whether the facts are older than `recheck` (rule 22).
@@ -202,4 +216,30 @@ pub async fn log_in(
         .insert(AUTH_KEY, LoginRecord::new(user, tokens, facts))
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_written_before_auth_time_was_kept_loads_and_counts_from_its_login() {
+        let old = serde_json::json!({
+            "user": {"provider": "dev", "subject": "1", "login": null, "name": null,
+                     "email": null, "avatar_url": null},
+            "tokens": {"access_token": "at", "refresh_token": null, "id_token": null,
+                       "expires_at": null},
+            "logged_in_at": 1_700_000_000,
+        });
+        let record: LoginRecord = serde_json::from_value(old).unwrap();
+        assert_eq!(record.auth_time, None);
+        assert_eq!(record.authenticated_at(), 1_700_000_000);
+        let written = serde_json::to_value(LoginRecord {
+            auth_time: Some(1_699_999_000),
+            ..record
+        })
+        .unwrap();
+        let again: LoginRecord = serde_json::from_value(written).unwrap();
+        assert_eq!(again.authenticated_at(), 1_699_999_000);
+    }
 }

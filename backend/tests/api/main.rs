@@ -47,5 +47,6 @@ mod sessions_sqlite;
 mod sockets_end_with_sessions;
 mod sockets_limits;
 mod static_files;
+mod step_up;
 mod strict_providers;
 mod verified_email;

@@ -53,6 +53,13 @@ pub async fn authorize(State(state): State<Arc<AppState>>, RawQuery(query): RawQ
         );
     }
     match check(&state, &request) {
+        // OpenID Connect Core §3.1.2.6: the emulator keeps no sign-in session of its own (each
+        // login asks for the persona, so `prompt=login` and any `max_age` always hold, and
+        // `auth_time` is that moment), hence `prompt=none` can never be answered silently.
+        Ok(_) if request.param("prompt") == Some("none") => request.fail(
+            "login_required",
+            "no one is signed in here (devprovider asks for the persona at every login)",
+        ),
         Ok(checked) => begin(&state, checked.accept(request)),
         Err((error, description)) => request.fail(error, &description),
     }

@@ -1,7 +1,8 @@
 //! A Pong lobby: a Leptos app of its own with Portero's login (docs/leptos.md walks through
 //! it). `/` greets the player or offers the login buttons, `/games` is for signed-in players
-//! and lists the open games from the lobby's own API behind Portero's gateway, and
-//! `/callback/:provider` finishes a login.
+//! and lists the open games from the lobby's own API behind Portero's gateway, `/settings` wants
+//! a recent login (Portero's policy `recent`, with `max_age_secs`), and `/callback/:provider`
+//! finishes a login.
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -28,6 +29,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/") view=Home />
                     <Route path=path!("/callback/:provider") view=Callback />
                     <Route path=path!("/games") view=|| view! { <RequireLogin><Games /></RequireLogin> } />
+                    <Route path=path!("/settings") view=|| view! { <RequireLogin policy="recent"><Settings /></RequireLogin> } />
                 </Routes>
             </main>
         </Router>
@@ -128,6 +130,20 @@ fn Games() -> impl IntoView {
             <div class="actions">
                 <LogoutButton />
             </div>
+        </section>
+    }
+}
+
+/// `/settings`, behind `RequireLogin policy="recent"`: Portero's `[policies.recent]` has
+/// `max_age_secs`, so a login older than that logs in again first, and comes back here.
+#[component]
+fn Settings() -> impl IntoView {
+    let portero = use_portero();
+    let player = move || portero.user().map(|user| user.display_name().to_owned());
+    view! {
+        <section class="card">
+            <h1 id="settings-title">"Lobby settings"</h1>
+            <p>"Changed by " <strong id="settings-player">{player}</strong> ", who logged in recently."</p>
         </section>
     }
 }

@@ -32,6 +32,8 @@ pub const EN: Texts = Texts {
     err_server: "The Portero server had a problem — try again in a moment.",
     err_blocked: "The request was blocked for your safety — reload the page.",
     err_session_expired: "Your session has ended — log in again.",
+    err_another_person: "{provider} logged in another account than the one signed in here — log in again with the same account, or log out first.",
+    err_reauthenticate: "This page wants a more recent login — log in again.",
     err_unknown: "Something went wrong.",
     the_provider: "The provider",
     log_out_everywhere: "Log out everywhere",

@@ -35,6 +35,8 @@ pub const ES: Texts = Texts {
     err_server: "El servidor de Portero tuvo un problema — inténtalo en un momento.",
     err_blocked: "La solicitud se bloqueó por tu seguridad — recarga la página.",
     err_session_expired: "Tu sesión ha terminado — vuelve a iniciar sesión.",
+    err_another_person: "{provider} inició sesión con otra cuenta que la abierta aquí — vuelve a entrar con la misma cuenta, o cierra la sesión primero.",
+    err_reauthenticate: "Esta página pide un inicio de sesión más reciente — vuelve a iniciar sesión.",
     err_unknown: "Algo salió mal.",
     the_provider: "El proveedor",
     log_out_everywhere: "Cerrar sesión en todas partes",

@@ -69,6 +69,10 @@ texts! {
         err_server,
         err_blocked,
         err_session_expired,
+        /// 403 `another_person`: a step-up login came back as someone else.
+        err_another_person,
+        /// 401 `reauthentication_required`: a policy wants a more recent login.
+        err_reauthenticate,
         err_unknown,
         /// Stands in for `{provider}` when the name is unknown.
         the_provider,
@@ -172,6 +176,8 @@ pub(crate) fn failure_text(t: &Texts, code: &str) -> Option<&'static str> {
         codes::INTERNAL => t.err_server,
         codes::CSRF | codes::FORBIDDEN_ORIGIN => t.err_blocked,
         codes::SESSION_EXPIRED | codes::NOT_LOGGED_IN => t.err_session_expired,
+        codes::ANOTHER_PERSON => t.err_another_person,
+        codes::REAUTHENTICATION_REQUIRED => t.err_reauthenticate,
         code if code.starts_with("http_5") => t.err_server,
         _ => return None,
     })

@@ -169,3 +169,54 @@ fn recheck_and_websocket_idle_timeouts_have_defaults_and_refuse_zero_naming_the_
     let config = Config::from_toml(BASE, env, None).unwrap();
     assert_eq!(config.session.recheck.as_secs(), 60);
 }
+
+#[test]
+fn a_policy_may_ask_for_a_recent_login_with_or_without_rules() {
+    let config = load(
+        "[policies.recent]\nmax_age_secs = 300\n\n\
+         [policies.admins]\nemails = [\"ada@example.com\"]\nmax_age_secs = 900\n",
+    )
+    .unwrap();
+    let policy = |name: &str| config.policies.iter().find(|p| p.name == name).unwrap();
+    assert_eq!(policy("recent").max_age_secs, Some(300));
+    assert!(
+        policy("recent").rules.is_empty(),
+        "anyone logged in, recently"
+    );
+    assert_eq!(policy("admins").max_age_secs, Some(900));
+    assert_eq!(policy("admins").rules.emails, ["ada@example.com"]);
+    assert_eq!(
+        load("[policies.any]\nemails = [\"a@b.c\"]\n")
+            .unwrap()
+            .policies[0]
+            .max_age_secs,
+        None
+    );
+}
+
+#[test]
+fn a_bad_max_age_secs_stops_start_up_naming_the_key() {
+    for value in ["0", "-5", "400000000", "3.5", "\"soon\""] {
+        let extra = format!("[policies.admins]\nemails = [\"a@b.c\"]\nmax_age_secs = {value}\n");
+        let error = refused(&extra);
+        assert!(
+            error.contains("policies.admins.max_age_secs"),
+            "{value}: {error}"
+        );
+    }
+    let error = refused("[policies.recent]\nmax_age_secs = 0\n");
+    assert!(error.contains("policies.recent.max_age_secs"), "{error}");
+    // Only a policy takes it: a provider's allow table says who, not how recently.
+    let error = refused("[providers.corp.allow]\nemails = [\"a@b.c\"]\nmax_age_secs = 60\n");
+    assert!(
+        error.contains("providers.corp.allow.max_age_secs"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_policy_with_neither_a_rule_nor_max_age_secs_stops_start_up_saying_what_it_needs() {
+    let error = refused("[policies.empty]");
+    assert!(error.contains("policies.empty"), "{error}");
+    assert!(error.contains("max_age_secs"), "{error}");
+}
