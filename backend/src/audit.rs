@@ -230,7 +230,7 @@ pub(crate) fn policy_refused(user: &CurrentUser, policy: &str, rules: &str) {
 
 /// The policy `policy` wants a login from the last `max_age` seconds, and `user`'s is older
 /// (401 `reauthentication_required`): the same event as a refusal by its rules.
-pub fn policy_wants_a_newer_login(user: &CurrentUser, policy: &str, max_age: u64) {
+pub(crate) fn policy_wants_a_newer_login(user: &CurrentUser, policy: &str, max_age: u64) {
     let person = user.user();
     audit!(
         user.client(),

@@ -80,7 +80,12 @@ pub enum AppError {
     #[error(
         "this app wants a login from the last {max_age} s (policy {policy:?}); please log in again"
     )]
-    ReauthenticationRequired { policy: String, max_age: u64 },
+    ReauthenticationRequired {
+        /// The policy that wants the newer login.
+        policy: String,
+        /// How recent, in seconds: what the new login asks the provider for (`max_age`).
+        max_age: u64,
+    },
     /// A step-up login came back as another person than the session it would replace (403);
     /// that session stays as it was.
     #[error("{0}")]
