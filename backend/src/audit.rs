@@ -212,9 +212,10 @@ pub(crate) fn refresh_failed(client: &Client, user: &User, session: &Key, outcom
     );
 }
 
-/// The policy `policy` refused `user` (403 `access_denied`); `rules`: the keys of the rules
-/// that failed. For the gateway and `GET /api/auth?policy=`.
-pub(crate) fn policy_refused(user: &CurrentUser, policy: &str, rules: &str) {
+/// The policy `policy` refused `user`, for the gateway and `GET /api/auth?policy=`:
+/// `outcome` is `access_denied` (403; `rules`: the keys of the rules that failed) or
+/// `reauthentication_required` (401; `rules`: `max_age_secs`, the login being older).
+pub(crate) fn policy_refused(user: &CurrentUser, policy: &str, outcome: &str, rules: &str) {
     let person = user.user();
     audit!(
         user.client(),
@@ -222,26 +223,9 @@ pub(crate) fn policy_refused(user: &CurrentUser, policy: &str, rules: &str) {
         person.provider,
         person.subject,
         handle(user.key().ok().as_ref()),
-        "access_denied",
+        outcome,
         policy = policy,
         rules = rules,
-    );
-}
-
-/// The policy `policy` wants a login from the last `max_age` seconds, and `user`'s is older
-/// (401 `reauthentication_required`): the same event as a refusal by its rules.
-pub(crate) fn policy_wants_a_newer_login(user: &CurrentUser, policy: &str, max_age: u64) {
-    let person = user.user();
-    audit!(
-        user.client(),
-        "policy_refused",
-        person.provider,
-        person.subject,
-        handle(user.key().ok().as_ref()),
-        "reauthentication_required",
-        policy = policy,
-        rules = "max_age_secs",
-        max_age = max_age,
     );
 }
 

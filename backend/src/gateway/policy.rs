@@ -36,12 +36,12 @@ pub fn admit_request(
     facts: Option<&Facts>,
 ) -> Result<(), AppError> {
     if let Some(kinds) = refused_kinds(policy, facts) {
-        audit::policy_refused(user, &policy.name, &kinds.join(","));
+        audit::policy_refused(user, &policy.name, "access_denied", &kinds.join(","));
         return Err(refusal(policy, user.user(), &kinds));
     }
     match policy.max_age_secs {
         Some(max_age) if too_old(user.authenticated_at(), max_age, now()) => {
-            audit::policy_wants_a_newer_login(user, &policy.name, max_age);
+            audit::policy_refused(user, &policy.name, "reauthentication_required", "max_age_secs");
             Err(AppError::ReauthenticationRequired {
                 policy: policy.name.clone(),
                 max_age,
