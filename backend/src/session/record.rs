@@ -108,8 +108,9 @@ pub struct LoginRecord {
     pub tokens: ProviderTokens,
     pub logged_in_at: i64,
     /// When the person authenticated at the provider (the id_token's `auth_time`), which a
-    /// policy's `max_age_secs` reads through [`LoginRecord::authenticated_at`]. `None` in records
-    /// written before it was kept: those count from `logged_in_at`, and load as ever.
+    /// policy's `max_age_secs` reads through [`LoginRecord::authenticated_at`]. `None` when the
+    /// provider sent none (and in records written before it was kept): the login's own time,
+    /// `logged_in_at`, counts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
     /// The browser, as it named itself at login (for the person's list of sessions).
@@ -140,7 +141,7 @@ pub struct LoginFacts {
     pub facts: Option<Facts>,
     pub email_verified: bool,
     /// The id_token's `auth_time`, when the provider sent one (checked at login: not in the
-    /// future); the login's own time otherwise.
+    /// future); `None` otherwise, and the login's own time counts.
     pub auth_time: Option<i64>,
 }
 
@@ -152,7 +153,8 @@ impl LoginRecord {
             user,
             tokens: tokens.clone(),
             logged_in_at: now,
-            auth_time: Some(facts.auth_time.unwrap_or(now)),
+            // Without the provider's, the login's own time stands for it (authenticated_at).
+            auth_time: facts.auth_time,
             user_agent: facts.user_agent,
             sid: facts.sid,
             facts: facts.facts,
