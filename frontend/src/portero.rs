@@ -60,7 +60,6 @@ impl Portero {
     }
 
     /// The last answer, read once (for a page that shows it as it was when it opened).
-    #[cfg_attr(not(feature = "spa"), allow(dead_code))]
     pub(crate) fn session_untracked(&self) -> Session {
         self.session.get_untracked()
     }

@@ -6,8 +6,8 @@ use leptos_router::{hooks::use_navigate, NavigateOptions};
 
 use crate::{
     api::{self, ApiFailure},
-    portero::{use_portero, Session},
-    step_up::{current_page, reauthenticate, wanted_max_age},
+    portero::{use_portero, Portero, Session},
+    step_up::{current_page, reauthenticate_as, wanted_max_age},
     views::{error_notice, session_failed, Retry, Skeleton},
 };
 
@@ -89,6 +89,7 @@ enum Gate {
 struct Verdict {
     gate: RwSignal<Gate>,
     policy: StoredValue<Option<String>>,
+    portero: Portero,
 }
 
 impl Verdict {
@@ -98,6 +99,7 @@ impl Verdict {
         let verdict = Verdict {
             gate: RwSignal::new(if open { Gate::Open } else { Gate::Asking }),
             policy: StoredValue::new(policy),
+            portero,
         };
         if !open {
             Effect::new(move |_| {
@@ -115,7 +117,9 @@ impl Verdict {
 
     /// `GET /api/auth?policy=…`, with `x-csrf: 1` as every call of the app.
     fn ask(self) {
-        let Some(policy) = self.policy.get_value() else {
+        let (Some(policy), Session::In(me)) =
+            (self.policy.get_value(), self.portero.session_untracked())
+        else {
             return;
         };
         self.gate.set(Gate::Asking);
@@ -128,7 +132,9 @@ impl Verdict {
                 Ok(()) => Gate::Open,
                 Err(failure) => match wanted_max_age(&failure) {
                     // The browser leaves for the provider; back here after the new login.
-                    Some(max_age) => Gate::Refused(reauthenticate(max_age, current_page()).await),
+                    Some(max_age) => {
+                        Gate::Refused(reauthenticate_as(&me, max_age, current_page()).await)
+                    }
                     None => Gate::Refused(failure),
                 },
             };

@@ -50,14 +50,22 @@ pub(crate) fn wanted_max_age(failure: &ApiFailure) -> Option<u64> {
         .flatten()
 }
 
-/// Logs in again at the session's provider with `max_age`, back to `return_to`. Returns only
-/// when that could not start.
-pub(crate) async fn reauthenticate(max_age: u64, return_to: String) -> ApiFailure {
-    let me: MeResponse = match api::get("/api/me").await {
-        Ok(me) => me,
-        Err(failure) => return failure,
-    };
-    start_login(&me.user.provider, step_up_request(&me, max_age, return_to)).await
+/// Logs in again at the session's provider with `max_age`, back to `return_to`, for a caller
+/// that does not hold the session (it is asked). Returns only when that could not start.
+async fn reauthenticate(max_age: u64, return_to: String) -> ApiFailure {
+    match api::get::<MeResponse>("/api/me").await {
+        Ok(me) => reauthenticate_as(&me, max_age, return_to).await,
+        Err(failure) => failure,
+    }
+}
+
+/// [`reauthenticate`] for the session `me` already known.
+pub(crate) async fn reauthenticate_as(
+    me: &MeResponse,
+    max_age: u64,
+    return_to: String,
+) -> ApiFailure {
+    start_login(&me.user.provider, step_up_request(me, max_age, return_to)).await
 }
 
 /// The login a step-up asks for: `max_age`, and who, so the provider can fill it in.
