@@ -207,12 +207,12 @@ fn states(c: &mut Criterion) {
     let provider = providers.get("bench").expect("configured");
     let store = Store::memory();
     let cipher = cipher();
-    let sessions = SealedStore::new(store.clone(), cipher.clone());
 
     c.bench_function("state/create_and_check", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let session = Session::new(None, Arc::new(sessions.clone()), None);
+                // The browser's cookies: the binding cookie `POST /api/login` sets.
+                let cookies = tower_cookies::Cookies::default();
                 let authorize = provider
                     .authorize(&Default::default())
                     .await
@@ -228,12 +228,11 @@ fn states(c: &mut Criterion) {
                     max_age: None,
                     reservation: None,
                 };
-                session::remember_attempt(&session, &store, &cipher, &config.session, &attempt)
+                let (session, https) = (&config.session, false);
+                session::remember_attempt(&cookies, https, &store, &cipher, session, &attempt)
                     .await
                     .expect("remember");
-                // The session layer's save at the end of `POST /api/login`.
-                session.save().await.expect("save");
-                let taken = session::take_attempt(&session, &store, &cipher, &state)
+                let taken = session::take_attempt(&cookies, https, &store, &cipher, &state)
                     .await
                     .expect("take");
                 assert!(taken.is_some());

@@ -29,6 +29,7 @@ use std::net::IpAddr;
 use axum::{
     extract::FromRequestParts,
     http::{header, request::Parts, HeaderValue},
+    response::Response,
 };
 use shared::User;
 
@@ -106,16 +107,45 @@ fn handle(session: Option<&Key>) -> String {
     session.map(Key::handle).unwrap_or_default()
 }
 
-/// `POST /api/session` logged `user` in, under the session `session`.
-pub(crate) fn login(client: &Client, user: &User, session: Option<&Key>) {
-    audit!(
-        client,
-        "login",
-        user.provider,
-        user.subject,
-        handle(session),
-        "ok"
-    );
+/// `POST /api/session` logged someone in: the `login` event, written once the session layer
+/// has saved the session, since the store gives a new session its id as it is first written.
+/// The handler adds this to its answer; `routes::api_edges`, outside the session layer, writes
+/// the event with the session the answer's cookie names. An answer that sets no session cookie
+/// (the save failed, and the answer became a 503) logged nobody in, and writes nothing.
+#[derive(Clone)]
+pub(crate) struct LoggedIn {
+    client: Client,
+    user: User,
+}
+
+impl LoggedIn {
+    pub(crate) fn new(client: &Client, user: &User) -> LoggedIn {
+        LoggedIn {
+            client: client.clone(),
+            user: user.clone(),
+        }
+    }
+
+    pub(crate) fn write(self, response: &Response, cookie_name: &str) {
+        let session = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| tower_cookies::Cookie::parse(v.to_str().ok()?).ok())
+            .find(|c| c.name() == cookie_name)
+            .and_then(|c| c.value().parse::<tower_sessions::session::Id>().ok());
+        let Some(id) = session else { return };
+        let (client, user) = (self.client, self.user);
+        let key = Key::of_session(&id);
+        audit!(
+            client,
+            "login",
+            user.provider,
+            user.subject,
+            key.handle(),
+            "ok"
+        );
+    }
 }
 
 /// `POST /api/session` for `provider` answered the error `outcome`; `subject` and `rules` (the

@@ -10,6 +10,7 @@ use shared::{
     codes, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse, ProviderInfo, ReturnTo,
     SessionRequest, SessionResponse,
 };
+use tower_cookies::Cookies;
 use tower_sessions::Session;
 
 use super::body::OptionalJson;
@@ -59,8 +60,7 @@ fn configured<'a>(providers: &'a Providers, id: &str) -> Result<&'a Provider, Ap
 /// and the SPA gets only `client_id` and `request_uri`.
 pub async fn login(
     State(state): State<AppState>,
-    session: Session,
-    Extension(request_lock): Extension<session::RequestLock>,
+    cookies: Cookies,
     ClientIp(client): ClientIp,
     Path(provider): Path<String>,
     // The body is optional: `{}` and no body at all both mean "no return_to".
@@ -86,14 +86,10 @@ pub async fn login(
                 max_age: options.max_age,
                 reservation: Some(reservation),
             };
-            let config = &state.config.session;
-            // A logged-in browser's record gets the attempt's binding: under its lock.
-            let remembered = async {
-                request_lock.hold_if_logged_in(&state, &session).await?;
-                session::remember_attempt(&session, &state.store, &state.cipher, config, &attempt)
-                    .await
-            };
-            remembered
+            // The browser's session is not touched: its binding is a cookie of its own.
+            let https = state.config.server.is_https();
+            let (store, cipher, config) = (&state.store, &state.cipher, &state.config.session);
+            session::remember_attempt(&cookies, https, store, cipher, config, &attempt)
                 .await
                 .map(|()| (authorize.authorize_endpoint, authorize.params))
         }
@@ -113,10 +109,11 @@ pub async fn login(
 pub async fn create_session(
     State(state): State<AppState>,
     session: Session,
+    cookies: Cookies,
     headers: axum::http::HeaderMap,
     client: audit::Client,
     ApiJson(request): ApiJson<SessionRequest>,
-) -> Result<Json<SessionResponse>, AppError> {
+) -> Result<(Extension<audit::LoggedIn>, Json<SessionResponse>), AppError> {
     // Only configured ids become metric labels: a request cannot mint new time series.
     let label = match state.providers.get(&request.provider) {
         Some(provider) => provider.id().to_owned(),
@@ -127,19 +124,23 @@ pub async fn create_session(
         .and_then(|v| v.to_str().ok())
         // What a person needs to tell their browsers apart, and no more.
         .map(|ua| ua.chars().take(200).collect::<String>());
-    let result = finish_login(&state, &session, &client, request, user_agent).await;
+    let result = finish_login(&state, &session, &cookies, &client, request, user_agent).await;
     let outcome = result.as_ref().map_or_else(AppError::code, |_| "ok");
     state.metrics.login_finished(&label, outcome);
     // A refusal by the access rules is in the audit trail already, with the person.
     if outcome != "ok" && outcome != codes::ACCESS_DENIED {
         audit::login_refused(&client, &label, None, outcome, None);
     }
-    result.map(Json)
+    result.map(|answer| {
+        let logged_in = audit::LoggedIn::new(&client, &answer.user);
+        (Extension(logged_in), Json(answer))
+    })
 }
 
 async fn finish_login(
     state: &AppState,
     session: &Session,
+    cookies: &Cookies,
     client: &audit::Client,
     request: SessionRequest,
     user_agent: Option<String>,
@@ -152,7 +153,8 @@ async fn finish_login(
         }
     }
     // Taken out of the store before any check: a state is never usable twice (rules 1, 14).
-    let attempt = session::take_attempt(session, &state.store, &state.cipher, &request.state)
+    let https = state.config.server.is_https();
+    let attempt = session::take_attempt(cookies, https, &state.store, &state.cipher, &request.state)
         .await?
         .ok_or(AppError::InvalidState(
             "this login was not started in this browser, or its answer was already used; please start again",
@@ -233,11 +235,7 @@ async fn finish_login(
         auth_time,
     };
     session::log_in(session, config, login.user.clone(), &login.tokens, facts).await?;
-    // Saved now rather than by the session layer after the handler: the audit trail names the
-    // new session, whose id the store gives it as it is first saved.
-    session.save().await?;
-    let key = session.id().map(|id| session::key_of(&id));
-    audit::login(client, &login.user, key.as_ref());
+    session::forget_attempts(cookies, https);
     tracing::info!(provider = %provider.id(), subject = %login.user.subject, "login succeeded");
     Ok(SessionResponse {
         user: login.user,

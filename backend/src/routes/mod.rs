@@ -10,6 +10,7 @@ mod profile;
 mod sessions;
 
 use crate::{
+    audit,
     error::AppError,
     security_headers,
     session::{self, RequestLock},
@@ -97,19 +98,21 @@ pub fn router_with(state: AppState, app: Router<AppState>) -> Router {
 /// The edges of every `/api` request, around the session layer: the CSRF check before it, and the
 /// request's hold on its session's lock, released only once the layer has saved (session/lock.rs,
 /// ordering rule 3); after it, the session layer's bare 500 (its own save failed) as a JSON 503,
-/// and rule 7's attributes on the cookie that ends a session (session/layer.rs).
+/// a login's audit event (it names the session, saved only now: `audit::LoggedIn`), and rule 7's
+/// attributes on the cookie that ends a session (session/layer.rs).
 async fn api_edges(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if let Err(refused) = csrf_check(&state, &request) {
         return refused.into_response();
     }
     let held = RequestLock::default();
     request.extensions_mut().insert(held.clone());
-    let response = session::failed_save_as_503(next.run(request).await);
+    let mut response = session::failed_save_as_503(next.run(request).await);
     drop(held);
-    session::complete_cookie_attributes(
-        session::session_cookie_name(state.config.server.is_https()),
-        response,
-    )
+    let cookie_name = session::session_cookie_name(state.config.server.is_https());
+    if let Some(logged_in) = response.extensions_mut().remove::<audit::LoggedIn>() {
+        logged_in.write(&response, cookie_name);
+    }
+    session::complete_cookie_attributes(cookie_name, response)
 }
 
 async fn request_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -2,11 +2,13 @@
 //! browser, single use, `session.login_timeout_secs` long (rules 1, 13, 14).
 //!
 //! Each attempt is a record of its own in the store, sealed, under a key made of the state and
-//! a random binding that only this browser's session holds: the state is never compared (no
-//! timing tells how much of a guessed state was right), and taking the attempt is one atomic
-//! delete-and-return at the store, so of two requests with one state exactly one gets it. A
-//! browser that is not logged in holds nothing but this binding: its session record lives no
-//! longer than its attempts.
+//! a random binding that only this browser holds, in a cookie of its own (`portero_login`,
+//! `__Host-portero_login` over HTTPS, with the session cookie's attributes): the state is never
+//! compared (no timing tells how much of a guessed state was right), and taking the attempt is
+//! one atomic delete-and-return at the store, so of two requests with one state exactly one gets
+//! it. A browser that is not logged in has nothing in the store but its attempts: no session
+//! record is written before the login succeeds (two writes fewer per login), and the binding
+//! cookie lives no longer than the attempts it finds.
 //!
 //! An attempt is usable for `login_timeout`; its record stays a little longer ([`kept_for`]),
 //! only so that an answer that came too late is told "the login took too long" rather than "this
@@ -15,15 +17,48 @@
 use oauth2::{CsrfToken, PkceCodeVerifier};
 use openidconnect::Nonce;
 use serde::{Deserialize, Serialize};
-use tower_sessions::{Expiry, Session};
-
-use super::{
-    record,
-    store::{now_millis, Key, Store},
+use tower_cookies::{
+    cookie::{time, SameSite},
+    Cookie, Cookies,
 };
+
+use super::store::{now_millis, Key, Store};
 use crate::{config::SessionConfig, crypto::TokenCipher, error::AppError};
 
-const BINDING_KEY: &str = "login_binding";
+/// The binding cookie's name: `__Host-` over HTTPS, as the session cookie's (rule 7).
+pub fn binding_cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-portero_login"
+    } else {
+        "portero_login"
+    }
+}
+
+/// A binding as `crypto::random_token` makes them (32 bytes, base64url): anything else in the
+/// cookie is not one of ours, and a new binding is drawn.
+fn is_binding(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// This browser's binding, if its cookie holds one.
+fn binding(cookies: &Cookies, https: bool) -> Option<String> {
+    let cookie = cookies.get(binding_cookie_name(https))?;
+    is_binding(cookie.value()).then(|| cookie.value().to_owned())
+}
+
+/// The binding cookie, with rule 7's attributes, for `max_age`.
+fn binding_cookie(https: bool, value: String, max_age: time::Duration) -> Cookie<'static> {
+    Cookie::build((binding_cookie_name(https), value))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(max_age)
+        .build()
+}
 
 /// One login in flight; used once, then deleted. Its secrets stay in the oauth2 crate's
 /// newtypes, so `Debug` shows none of them.
@@ -61,49 +96,41 @@ pub fn kept_for(login_timeout: std::time::Duration) -> std::time::Duration {
     login_timeout + login_timeout.clamp(Duration::from_secs(4), Duration::from_secs(60))
 }
 
-/// Keeps `attempt` for this browser until it is used or `login_timeout` has passed.
+/// Keeps `attempt` for this browser until it is used or `login_timeout` has passed; the
+/// binding cookie (the browser's own, or a new one) is sent again to live as long.
 pub async fn remember_attempt(
-    session: &Session,
+    cookies: &Cookies,
+    https: bool,
     store: &Store,
     cipher: &TokenCipher,
     config: &SessionConfig,
     attempt: &LoginAttempt,
 ) -> Result<(), AppError> {
-    let binding = match session.get::<String>(BINDING_KEY).await? {
-        Some(binding) => binding,
-        None => {
-            let binding = crate::crypto::random_token();
-            session.insert(BINDING_KEY, &binding).await?;
-            binding
-        }
-    };
-    let ttl =
-        time::Duration::try_from(kept_for(config.login_timeout)).unwrap_or(time::Duration::MINUTE);
-    if record::read_record(session).await?.is_none() {
-        // Rule 13: a browser with only logins under way is forgotten with them.
-        session.set_expiry(Some(Expiry::AtDateTime(
-            time::OffsetDateTime::now_utc() + ttl,
-        )));
-    }
+    let binding = binding(cookies, https).unwrap_or_else(crate::crypto::random_token);
+    let ttl = kept_for(config.login_timeout);
     let key = Key::of_attempt(&binding, attempt.state.secret());
     let plain = serde_json::to_vec(attempt).expect("an attempt serialises");
-    let expires_at = now_millis() + i64::try_from(ttl.whole_milliseconds()).unwrap_or(i64::MAX / 2);
+    let ttl_millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
     store
-        .put_attempt(&key, &cipher.seal(&plain, key.bytes()), expires_at)
+        .put_attempt(&key, &cipher.seal(&plain, key.bytes()), now_millis() + ttl_millis)
         .await
-        .map_err(|e| AppError::StoreUnavailable(e.to_string()))
+        .map_err(|e| AppError::StoreUnavailable(e.to_string()))?;
+    let max_age = time::Duration::try_from(ttl).unwrap_or(time::Duration::MINUTE);
+    cookies.add(binding_cookie(https, binding, max_age));
+    Ok(())
 }
 
 /// Removes and returns this browser's attempt with `state`, or `None` (not started here, used
 /// already, expired). Removal happens before any check of the attempt, so a state is never
 /// usable twice (rule 1), and it is atomic at the store (rule 14).
 pub async fn take_attempt(
-    session: &Session,
+    cookies: &Cookies,
+    https: bool,
     store: &Store,
     cipher: &TokenCipher,
     state: &str,
 ) -> Result<Option<LoginAttempt>, AppError> {
-    let Some(binding) = session.get::<String>(BINDING_KEY).await? else {
+    let Some(binding) = binding(cookies, https) else {
         return Ok(None);
     };
     let key = Key::of_attempt(&binding, state);
@@ -122,7 +149,21 @@ pub async fn take_attempt(
 }
 
 /// A login ends every attempt of the browser: its binding goes, so none can be found again.
-pub(super) async fn forget_attempts(session: &Session) -> Result<(), AppError> {
-    session.remove_value(BINDING_KEY).await?;
-    Ok(())
+pub fn forget_attempts(cookies: &Cookies, https: bool) {
+    if binding(cookies, https).is_some() {
+        cookies.add(binding_cookie(https, String::new(), time::Duration::ZERO));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_binding_as_portero_draws_them_is_read_from_the_cookie() {
+        assert!(is_binding(&crate::crypto::random_token()));
+        for other in ["", "short", &"a".repeat(44), &format!("{}=", "a".repeat(42))] {
+            assert!(!is_binding(other), "{other:?}");
+        }
+    }
 }

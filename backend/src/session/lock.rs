@@ -3,9 +3,8 @@
 //! # Ordering rules
 //! 1. A logged-in session's record is changed only under that session's lock: a refresh (new
 //!    tokens), the idle extension (`touched_at`, saved by the session layer after the handler),
-//!    another login started in the browser (its binding, saved by the layer too), and every end
-//!    of a session (logout, "log out everywhere", ending one from the list, back-channel
-//!    logout, a refused refresh). The lock is [`SessionLock`]: the session's lock in this
+//!    and every end of a session (logout, "log out everywhere", ending one from the list,
+//!    back-channel logout, a refused refresh). The lock is [`SessionLock`]: the session's lock in this
 //!    process (an async mutex per session key), then, when replicas share the store (Redis),
 //!    its lock there too (`SET NX PX` with a token of its own, released only by it).
 //! 2. Under the lock the record is read again from the store before it is changed, and written
@@ -178,29 +177,6 @@ pub(crate) struct Held {
 impl RequestLock {
     pub(super) fn park(&self, lock: SessionLock) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(lock));
-    }
-
-    /// For a handler that changes the session's record itself (a logged-in browser starting
-    /// another login adds that login's binding): when the session is logged in, its lock, held
-    /// until the session layer has saved (waited for as ordering rule 4 says, unless this
-    /// request holds it), and the record read again under it (ordering rule 2).
-    pub async fn hold_if_logged_in(
-        &self,
-        state: &AppState,
-        session: &tower_sessions::Session,
-    ) -> Result<(), AppError> {
-        let Some(id) = session.id() else {
-            return Ok(());
-        };
-        if super::record::read_record(session).await?.is_none() {
-            return Ok(());
-        }
-        let key = Key::of_session(&id);
-        if self.held(&key).is_none() {
-            self.park(SessionLock::acquire(state, key).await?);
-        }
-        session.load().await?;
-        Ok(())
     }
 
     fn held(&self, key: &Key) -> Option<Arc<SessionLock>> {

@@ -205,7 +205,6 @@ pub async fn log_in(
     tokens: &ProviderTokens,
     facts: LoginFacts,
 ) -> Result<(), AppError> {
-    super::attempt::forget_attempts(session).await?;
     session.remove_value(super::sealed::KEY_LOST).await?;
     session.cycle_id().await?;
     session.set_expiry(Some(Expiry::OnInactivity(

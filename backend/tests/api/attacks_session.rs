@@ -13,10 +13,10 @@ use crate::{
 #[tokio::test]
 async fn a_session_id_planted_before_login_does_not_become_the_victims_session() {
     let app = spawn_app().await;
-    // The attacker gets a real, anonymous session of their own...
+    // The attacker gets a real session of their own (a login under way has none to plant)...
     let attacker = app.browser();
-    attacker.start_login(PROVIDER, None).await;
-    let planted = attacker.session_cookie().expect("an anonymous session");
+    crate::sessions_support::log_in(&attacker, "grace").await;
+    let planted = attacker.session_cookie().expect("the attacker's session");
 
     // ...and plants its id in the victim's browser (a sibling subdomain, an injected header),
     // then waits for the victim to log in with it.
@@ -119,10 +119,15 @@ async fn over_https_every_session_cookie_is_host_prefixed_secure_httponly_lax_pa
     let set_cookies = browser.set_cookie_headers.lock().unwrap().clone();
     assert!(
         set_cookies.len() >= 3,
-        "a cookie at login start, at login and at logout: {set_cookies:?}"
+        "a cookie at login start (the binding), at login (the session, the binding's end) and \
+         at logout: {set_cookies:?}"
     );
     for header in &set_cookies {
-        assert!(header.starts_with("__Host-portero_session="), "{header}");
+        assert!(
+            header.starts_with("__Host-portero_session=")
+                || header.starts_with("__Host-portero_login="),
+            "{header}"
+        );
         let attrs = attributes(header);
         let named = |name: &str| -> Vec<&str> {
             attrs

@@ -392,6 +392,11 @@ impl Browser {
         self.cookies.lock().unwrap().get("portero_session").cloned()
     }
 
+    /// The login binding's cookie: set by `POST /api/login`, gone once a login succeeds.
+    pub fn login_cookie(&self) -> Option<String> {
+        self.cookies.lock().unwrap().get("portero_login").cloned()
+    }
+
     /// The session ended because its tokens did (a refused refresh, someone else's id_token):
     /// the call that needed them says `session_expired`, and the session is gone after it.
     pub async fn assert_session_expired(&self) {

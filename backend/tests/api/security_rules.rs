@@ -200,10 +200,11 @@ async fn return_to_keeps_same_origin_paths_and_turns_everything_else_into_root()
 async fn the_session_cookie_is_httponly_secure_lax_host_wide_and_renewed_at_login() {
     let app = spawn_app().await;
     let browser = app.browser();
+    crate::sessions_support::log_in(&browser, "ada").await;
+    let before = browser.session_cookie().expect("logged in");
+    assert_eq!(browser.login_cookie(), None, "the login's binding ends with it");
+    // Logging in again in the same browser: another fresh id.
     let login = browser.start_login(PROVIDER, None).await;
-    let before = browser
-        .session_cookie()
-        .expect("the attempt lives in a session");
     let body = callback_body(PROVIDER, &consent(&login, "ada", "allow").await);
     assert_eq!(browser.post_session(body).await.status, 200);
     let after = browser.session_cookie().expect("logged in");
@@ -215,7 +216,10 @@ async fn the_session_cookie_is_httponly_secure_lax_host_wide_and_renewed_at_logi
             .split(';')
             .map(|a| a.trim().to_ascii_lowercase())
             .collect();
-        assert!(header.starts_with("portero_session="), "{header}");
+        assert!(
+            header.starts_with("portero_session=") || header.starts_with("portero_login="),
+            "{header}"
+        );
         for wanted in ["httponly", "secure", "samesite=lax", "path=/"] {
             assert!(
                 attrs.iter().any(|a| a == wanted),
@@ -225,7 +229,7 @@ async fn the_session_cookie_is_httponly_secure_lax_host_wide_and_renewed_at_logi
         assert!(!attrs.iter().any(|a| a.starts_with("domain")), "{header}");
     }
 
-    // The pre-login session id is dead: planting it in a victim's browser gains nothing.
+    // The id from before the login is dead: planting it in a victim's browser gains nothing.
     let fixated = app.browser();
     let reply = fixated
         .request(
@@ -251,8 +255,9 @@ async fn over_https_the_cookie_name_carries_the_host_prefix() {
         .post_login_without_body("dev", &[("x-csrf", "1"), ("origin", "https://app.example")])
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
+    // The login binding's cookie: the session's own is checked over HTTPS in attacks_session.rs.
     let cookie = reply.headers["set-cookie"].to_str().unwrap();
-    assert!(cookie.starts_with("__Host-portero_session="), "{cookie}");
+    assert!(cookie.starts_with("__Host-portero_login="), "{cookie}");
     assert!(
         cookie.contains("Secure") && cookie.contains("Path=/"),
         "{cookie}"

@@ -140,7 +140,7 @@ async fn no_key_or_value_in_redis_holds_a_session_cookie_value() {
     );
     for cookie in [
         browser.session_cookie().unwrap(),
-        pending.session_cookie().unwrap(),
+        pending.login_cookie().unwrap(),
     ] {
         assert!(
             values.iter().all(|v| !v.contains(&cookie)),

@@ -153,7 +153,7 @@ async fn no_row_of_the_sqlite_file_holds_a_session_cookie_value() {
     pending.start_login(PROVIDER, None).await;
     let cookies = [
         browser.session_cookie().expect("logged in"),
-        pending.session_cookie().expect("a login under way"),
+        pending.login_cookie().expect("a login under way"),
     ];
     let rows = sqlite_rows(&db).await;
     assert!(

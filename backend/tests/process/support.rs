@@ -151,12 +151,14 @@ pub fn folder(name: &str) -> PathBuf {
     dir
 }
 
-/// A person with a browser of their own: one session cookie, sent to whichever replica they
-/// call (as a load balancer would spread their requests).
+/// A person with a browser of their own: one session cookie (and the login binding's, while a
+/// login is under way), sent to whichever replica they call (as a load balancer would spread
+/// their requests).
 pub struct Person {
     pub name: String,
     http: reqwest::Client,
     cookie: Mutex<Option<String>>,
+    binding: Mutex<Option<String>>,
 }
 
 /// An answer: status and body (JSON, or `null`).
@@ -187,6 +189,7 @@ impl Person {
                 .build()
                 .unwrap(),
             cookie: Mutex::new(None),
+            binding: Mutex::new(None),
         }
     }
 
@@ -213,20 +216,30 @@ impl Person {
             .request(method, format!("{base}{path}"))
             .header("x-csrf", "1")
             .header("origin", ORIGIN);
-        if let Some(cookie) = self.session() {
-            request = request.header("cookie", format!("portero_session={cookie}"));
+        let binding = self.binding.lock().unwrap().clone();
+        let cookies: Vec<String> = [("portero_session", self.session()), ("portero_login", binding)]
+            .into_iter()
+            .filter_map(|(name, value)| Some(format!("{name}={}", value?)))
+            .collect();
+        if !cookies.is_empty() {
+            request = request.header("cookie", cookies.join("; "));
         }
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response = request.send().await?;
         for set in response.headers().get_all("set-cookie") {
-            let Some(rest) = set.to_str().unwrap().strip_prefix("portero_session=") else {
+            let set = set.to_str().unwrap();
+            let Some((name, rest)) = set.split_once('=') else {
                 continue;
             };
             let value = rest.split(';').next().unwrap_or("");
-            let cleared = value.is_empty() || set.to_str().unwrap().contains("Max-Age=0");
-            self.set_session((!cleared).then(|| value.to_owned()));
+            let kept = (!value.is_empty() && !set.contains("Max-Age=0")).then(|| value.to_owned());
+            match name {
+                "portero_session" => self.set_session(kept),
+                "portero_login" => *self.binding.lock().unwrap() = kept,
+                _ => {}
+            }
         }
         let status = response.status();
         let body = response.json().await.unwrap_or(Value::Null);

@@ -3,13 +3,12 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use serde_json::json;
+use anyhow::Result;
 
 use super::{
     backend::{self, Backend, PROVIDER},
     load::concurrently,
-    logins::{api_post, http_client, session_cookie, CONCURRENCY},
+    logins::{self, http_client, CONCURRENCY},
     report::{median, ms, Budget, Report, Section},
     Env,
 };
@@ -23,8 +22,9 @@ pub async fn footprint(env: &Env, report: &mut Report) -> Result<()> {
     let mut section = Section::new(
         "5. Footprint",
         format!(
-            "Measured: VmRSS idle and after {SESSIONS} `POST /api/login/dev` without a cookie \
-             (memory store); {STARTUPS} starts with a SQLite store, the first creating the file."
+            "Measured: VmRSS idle and after {SESSIONS} complete logins (memory store; each a \
+             session with its provider tokens, the browser's binding cookie gone); {STARTUPS} \
+             starts with a SQLite store, the first creating the file."
         ),
     );
     memory(env, &mut section, report).await?;
@@ -48,10 +48,7 @@ async fn memory(env: &Env, section: &mut Section, report: &mut Report) -> Result
         concurrently(SESSIONS, CONCURRENCY, Duration::from_secs(180), move |_| {
             let (http, origin) = (http.clone(), origin.clone());
             async move {
-                let path = format!("/api/login/{PROVIDER}");
-                let response = api_post(&http, &origin, &path, None, &json!({})).await?;
-                session_cookie(&response).context("no session cookie")?;
-                response.bytes().await?;
+                logins::login(&http, &origin, "ada").await?;
                 Ok(())
             }
         })
@@ -76,13 +73,13 @@ async fn memory(env: &Env, section: &mut Section, report: &mut Report) -> Result
     section.info(
         "memory per session",
         format!(
-            "{:.2} KB ({failed} of {SESSIONS} calls failed)",
+            "{:.2} KB ({failed} of {SESSIONS} logins failed)",
             (full.saturating_sub(idle)) as f64 / SESSIONS as f64
         ),
     );
     if failed > 0 {
         report.failures.push(format!(
-            "{failed} of {SESSIONS} POST /api/login/{PROVIDER} calls failed"
+            "footprint: {failed} of {SESSIONS} logins at the {PROVIDER} provider failed"
         ));
     }
     Ok(())

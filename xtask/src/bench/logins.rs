@@ -35,13 +35,22 @@ pub fn http_client(pool: usize) -> Result<reqwest::Client> {
 
 /// The `portero_session=…` pair of the response's last non-empty session cookie.
 pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    named_cookie(response, "portero_session")
+}
+
+/// The `NAME=…` pair of the response's last non-empty cookie `name`.
+fn named_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
     response
         .headers()
         .get_all(reqwest::header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .filter_map(|v| v.split(';').next())
-        .rfind(|pair| pair.starts_with("portero_session=") && pair.len() > "portero_session=".len())
+        .rfind(|pair| {
+            pair.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('='))
+                .is_some_and(|value| !value.is_empty())
+        })
         .map(str::to_owned)
 }
 
@@ -89,7 +98,9 @@ pub async fn login(
     let began = Instant::now();
     let path = format!("/api/login/{PROVIDER}");
     let response = api_post(http, origin, &path, None, &json!({})).await?;
-    let attempt_cookie = session_cookie(&response).context("/api/login set no session cookie")?;
+    // The login's binding to this browser (its own cookie, no session yet).
+    let attempt_cookie =
+        named_cookie(&response, "portero_login").context("/api/login set no binding cookie")?;
     let answer: Value = response.json().await?;
     let start = began.elapsed();
 
