@@ -204,7 +204,7 @@ fn section(
                 ms(gateway.p(99.0)),
                 ms(direct.p(99.0))
             ),
-            Budget::at_most(1.0, "≤ 1 ms"),
+            Budget::at_most(2.0, "≤ 2 ms"),
         );
     }
     let added = added_ms(nginx, direct, 99.0);

@@ -218,11 +218,11 @@ impl Logins {
             format!("backend CPU per login, {store}"),
             cpu_per_login * 1000.0,
             format!("{:.2} ms", cpu_per_login * 1000.0),
-            // The budget is 0.7 ms for the default store, 1 ms for the others (docs/BENCHMARKS.md).
-            if store == "sqlite" {
-                Budget::at_most(0.7, "≤ 0.7 ms")
-            } else {
-                Budget::at_most(1.0, "≤ 1 ms")
+            // 0.7 ms for the default store, 0.8 ms for Redis, 1 ms in memory (docs/BENCHMARKS.md).
+            match store {
+                "sqlite" => Budget::at_most(0.7, "≤ 0.7 ms"),
+                "redis" => Budget::at_most(0.8, "≤ 0.8 ms"),
+                _ => Budget::at_most(1.0, "≤ 1 ms"),
             },
         );
         section.budgeted(
