@@ -11,7 +11,7 @@
 //! a store writer who moves the store's own expiry (or the login time, or `touched_at`, all
 //! inside the seal) does not make a session live longer.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 use tower_sessions::{
@@ -25,6 +25,7 @@ use super::{
     LoginRecord,
 };
 use crate::crypto::{CryptoError, TokenCipher};
+use opened::Opened;
 
 /// Where a loaded session says its record was sealed under a key no longer configured (a key
 /// rotated without `previous_keys`): the session ends with 401 `session_expired`
@@ -68,11 +69,16 @@ enum Unopened {
 pub struct SealedStore {
     store: Store,
     cipher: TokenCipher,
+    opened: Arc<Opened>,
 }
 
 impl SealedStore {
     pub fn new(store: Store, cipher: TokenCipher) -> Self {
-        SealedStore { store, cipher }
+        SealedStore {
+            store,
+            cipher,
+            opened: Arc::default(),
+        }
     }
 
     /// What the sealed value is bound to: its place in the store.
@@ -110,14 +116,22 @@ impl SealedStore {
 
     /// The record in `value`, stored under `key`: `None` once its sealed expiry has passed.
     fn open(&self, key: &Key, value: &str) -> Result<Option<Contents>, Unopened> {
-        let plain = self
-            .cipher
-            .open(value, &Self::associated(key))
-            .map_err(|e| match e {
-                CryptoError::UnknownKey => Unopened::KeyLost,
-                _ => Unopened::Refused,
-            })?;
-        let contents: Contents = serde_json::from_slice(&plain).map_err(|_| Unopened::Refused)?;
+        let contents = match self.opened.get(key, value) {
+            Some(contents) => contents,
+            None => {
+                let plain = self
+                    .cipher
+                    .open(value, &Self::associated(key))
+                    .map_err(|e| match e {
+                        CryptoError::UnknownKey => Unopened::KeyLost,
+                        _ => Unopened::Refused,
+                    })?;
+                let contents: Contents =
+                    serde_json::from_slice(&plain).map_err(|_| Unopened::Refused)?;
+                self.opened.keep(key, value, &contents);
+                contents
+            }
+        };
         Ok((contents.expires_at > now_millis()).then_some(contents))
     }
 
@@ -153,11 +167,17 @@ impl SealedStore {
 
     /// Replaces the record under `key` if that session is still there; false when it ended.
     pub async fn write(&self, key: &Key, contents: &Contents) -> Result<bool, Unavailable> {
-        self.store.update(key, &self.seal(key, contents)).await
+        let entry = self.seal(key, contents);
+        let written = self.store.update(key, &entry).await?;
+        if written {
+            self.opened.keep(key, &entry.value, contents);
+        }
+        Ok(written)
     }
 
     /// Ends the session under `key`.
     pub async fn remove(&self, key: &Key) -> Result<(), Unavailable> {
+        self.opened.forget(key);
         self.store.remove(key).await
     }
 
@@ -246,7 +266,9 @@ impl SessionStore for SealedStore {
         // A taken key means an id collision (or a guess): draw another id, and seal to it.
         loop {
             let key = Key::of_session(&record.id);
-            if self.store.insert(&key, &self.seal(&key, &contents)).await? {
+            let entry = self.seal(&key, &contents);
+            if self.store.insert(&key, &entry).await? {
+                self.opened.keep(&key, &entry.value, &contents);
                 return Ok(());
             }
             record.id = Id::default();
@@ -285,5 +307,6 @@ impl SessionStore for SealedStore {
     }
 }
 
+mod opened;
 #[cfg(test)]
 mod tests;

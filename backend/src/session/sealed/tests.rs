@@ -117,6 +117,8 @@ async fn a_record_changed_in_place_or_copied_under_another_key_is_refused_as_if_
         );
         for record in [&mut ada, &mut grace, &mut mallory] {
             sealed.create(record).await.unwrap();
+            // Opened once: this process keeps a decoded copy, which must not outlive a change.
+            assert!(sealed.load(&record.id).await.unwrap().is_some());
         }
         let key = |record: &Record| Key::of_session(&record.id);
         let entry = |value: String| Entry {
