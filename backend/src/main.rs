@@ -58,7 +58,8 @@ async fn main() -> ExitCode {
             }
         }
     }
-    telemetry::init(log_format);
+    // Held to the end: what is still queued is logged as `main` returns.
+    let _log = telemetry::init(log_format);
     let Some(path) = config_path else {
         eprintln!("portero: no configuration given\n{USAGE}");
         return ExitCode::from(2);
