@@ -66,24 +66,24 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
         // `frame-ancestors 'none'` for browsers too old to know CSP level 2.
         (header::X_FRAME_OPTIONS, "DENY"),
     ];
-    let policy = Policy {
+    // In an Arc: the layer's state is cloned for every request.
+    let policy = Arc::new(Policy {
         headers: headers
             .into_iter()
             .map(|(name, value)| (name, HeaderValue::from_static(value)))
             .collect(),
         gateway: gateway.clone(),
-    };
+    });
     router.layer(middleware::from_fn_with_state(policy, add))
 }
 
-#[derive(Clone)]
 struct Policy {
     headers: Arc<[(HeaderName, HeaderValue)]>,
     gateway: Gateway,
 }
 
 /// One layer for the four headers: each layer costs every request a boxed future.
-async fn add(State(policy): State<Policy>, request: Request, next: Next) -> Response {
+async fn add(State(policy): State<Arc<Policy>>, request: Request, next: Next) -> Response {
     let upstream = policy.gateway.upstream_of(request.uri().path()).is_some();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
