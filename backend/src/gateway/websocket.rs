@@ -115,6 +115,10 @@ impl Framing {
     }
 }
 
+/// What one direction of a relay reads into at first, and at most.
+const FIRST_READ: usize = 1024;
+const LARGEST_READ: usize = 16 * 1024;
+
 /// How one direction of the relay ended.
 enum End {
     /// Its reader closed (or failed): the other side was told with a half-close.
@@ -147,7 +151,10 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut framing = Framing::default();
-    let mut buffer = vec![0u8; 16 * 1024];
+    // Small while the socket carries small messages (a game's moves, a chat's lines), so that
+    // thousands of idle sockets cost little; doubled each time a read fills it, up to
+    // `LARGEST_READ`, for sockets that carry more.
+    let mut buffer = vec![0u8; FIRST_READ];
     let mut unsent = Vec::new();
     let end = loop {
         let stopping = *stop.borrow();
@@ -184,6 +191,9 @@ where
         if used < n {
             unsent.extend_from_slice(&buffer[used..n]);
             break End::Stopped;
+        }
+        if n == buffer.len() && n < LARGEST_READ {
+            buffer.resize(n * 2, 0);
         }
     };
     Pumped {
