@@ -19,9 +19,7 @@ mod sealed;
 pub(crate) mod store;
 mod watch;
 
-pub use attempt::{
-    binding_cookie_name, forget_attempts, kept_for, remember_attempt, take_attempt, LoginAttempt,
-};
+pub use attempt::{forget_attempts, kept_for, remember_attempt, take_attempt, LoginAttempt};
 pub use control::{end_everywhere, end_for_provider, key_of, seen_key};
 pub use current_user::CurrentUser;
 pub use layer::{
