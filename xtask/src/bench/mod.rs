@@ -8,7 +8,7 @@
 //! (throughput and login cost per session store), `footprint` (memory and start-up), `micro`
 //! (criterion), `gateway` (Portero's gateway against nginx `proxy_pass`), `newcomer` (a fresh
 //! clone to the page of `cargo xtask dev`, only when asked), over `backend` (the release
-//! backend as a process) and `report` (the Markdown).
+//! backend as a process), `nginx` and `report` (the Markdown).
 //! Everything listens on 127.0.0.1 only, and every loop is bounded in count and time.
 
 mod backend;
@@ -20,6 +20,7 @@ mod logins;
 mod machine;
 mod micro;
 mod newcomer;
+mod nginx;
 mod process_tree;
 mod render;
 mod report;
