@@ -255,7 +255,7 @@ fn section(
 }
 
 /// How much later than `direct` the percentile `p` of `load` is, in ms.
-fn added_ms(load: &Load, direct: &Load, p: f64) -> f64 {
+pub(super) fn added_ms(load: &Load, direct: &Load, p: f64) -> f64 {
     (load.p(p).as_secs_f64() - direct.p(p).as_secs_f64()) * 1000.0
 }
 
