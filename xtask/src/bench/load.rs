@@ -45,6 +45,11 @@ impl Load {
         self.latencies.sort_unstable();
     }
 
+    /// How many succeeded.
+    pub fn ok(&self) -> usize {
+        self.ok
+    }
+
     pub fn rate(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }

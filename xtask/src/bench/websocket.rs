@@ -58,12 +58,18 @@ struct Talk {
     errors: Vec<String>,
 }
 
+/// The ways, and Portero's CPU time (seconds) over its rounds.
+struct Talks {
+    ways: Vec<Talk>,
+    cpu: f64,
+}
+
 async fn talk_three_ways(
     env: &Env,
     app: &EchoApp,
     upstream: &str,
     report: &mut Report,
-) -> Result<Vec<Talk>> {
+) -> Result<Talks> {
     let proxy = match nginx::binary() {
         Some(binary) => Some(Nginx::start(&binary, &env.work, "websocket", |port| {
             proxy_servers(port, app.port)
@@ -100,17 +106,14 @@ async fn talk_three_ways(
     ));
     // Each way must work before anything is timed.
     for way in &ways {
-        let mut socket = way
-            .open(0)
+        let works = async {
+            let mut socket = way.open(0).await?;
+            echo(&mut socket, &paddle(0, 0)).await?;
+            close(socket).await
+        };
+        works
             .await
             .with_context(|| format!("a WebSocket through {}", way.name))?;
-        echo(&mut socket, &paddle(0, 0)).await?;
-        close(socket).await?;
-    }
-    // Warm-up, then the ways in alternating rounds, so that a change in what else the machine
-    // does meanwhile weighs on all of them alike.
-    for way in &ways {
-        converse(way, SOCKETS, WARM_UP).await?;
     }
     let mut talks: Vec<Talk> = ways
         .into_iter()
@@ -120,6 +123,14 @@ async fn talk_three_ways(
             errors: Vec::new(),
         })
         .collect();
+    // Warm-up, then the ways in alternating rounds, so that a change in what else the machine
+    // does meanwhile weighs on all of them alike.
+    for talk in &mut talks {
+        let (_, errors) = converse(&talk.way, SOCKETS, WARM_UP).await?;
+        talk.errors.extend(errors);
+    }
+    // Portero works only in its own rounds: its CPU time over all of them is its messages'.
+    let cpu_before = backend.cpu_seconds()?;
     let round = Duration::from_secs(env.seconds) / ROUNDS;
     for _ in 0..ROUNDS {
         for talk in &mut talks {
@@ -128,10 +139,11 @@ async fn talk_three_ways(
             talk.errors.extend(errors);
         }
     }
+    let cpu = backend.cpu_seconds()? - cpu_before;
     for talk in &talks {
         fail_with(report, talk.way.name, &talk.errors);
     }
-    Ok(talks)
+    Ok(Talks { ways: talks, cpu })
 }
 
 fn fail_with(report: &mut Report, way: &str, errors: &[String]) {
@@ -193,7 +205,7 @@ fn proxy_servers(port: u16, app: u16) -> String {
     )
 }
 
-fn section(seconds: u64, talks: &[Talk], idle: &Idle) -> Section {
+fn section(seconds: u64, talks: &Talks, idle: &Idle) -> Section {
     let mut section = Section::new(
         "8. WebSockets",
         format!(
@@ -212,7 +224,13 @@ fn section(seconds: u64, talks: &[Talk], idle: &Idle) -> Section {
             idle.fewer.as_deref().unwrap_or_default(),
         ),
     );
-    let find = |name: &str| talks.iter().find(|t| t.way.name == name).map(|t| &t.load);
+    let find = |name: &str| {
+        talks
+            .ways
+            .iter()
+            .find(|t| t.way.name == name)
+            .map(|t| &t.load)
+    };
     let direct = find("the app directly").expect("the direct way is always measured");
     let portero = find("Portero's gateway").expect("Portero is always measured");
     if let Some(nginx) = find("nginx") {
@@ -250,6 +268,15 @@ fn section(seconds: u64, talks: &[Talk], idle: &Idle) -> Section {
         "WebSocket added p50 over direct, Portero",
         added(portero, 50.0),
     );
+    section.info(
+        "Portero's CPU per message (a frame each way)",
+        format!(
+            "{:.1} µs ({:.2} s of CPU for {} messages)",
+            talks.cpu * 1e6 / portero.ok().max(1) as f64,
+            talks.cpu,
+            portero.ok()
+        ),
+    );
     let per_socket =
         idle.after_kib.saturating_sub(idle.before_kib) as f64 * 1024.0 / idle.open.max(1) as f64;
     section.budgeted(
@@ -277,7 +304,7 @@ fn section(seconds: u64, talks: &[Talk], idle: &Idle) -> Section {
         minutes(idle.closed_in),
     );
     section.details = "| way | messages/s | p50 | p99 | errors |\n|---|---|---|---|---|\n".into();
-    for talk in talks {
+    for talk in &talks.ways {
         let _ = writeln!(
             section.details,
             "| {} | {:.0} | {} | {} | {} |",
