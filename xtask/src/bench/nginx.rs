@@ -5,7 +5,6 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::{Command, Stdio},
-    time::Duration,
 };
 
 use anyhow::{Context, Result};
@@ -64,12 +63,7 @@ impl Nginx {
                 .stderr(Stdio::null()),
         )?;
         process
-            .wait_until(
-                &format!("did not listen on port {port}"),
-                Duration::from_secs(10),
-                Duration::from_millis(20),
-                || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
-            )
+            .wait_listening(port)
             .with_context(|| format!("see {}", dir.join("error.log").display()))?;
         Ok(Nginx {
             port,

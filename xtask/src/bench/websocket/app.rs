@@ -3,7 +3,6 @@
 //! itself, run again with a hidden argument.
 
 use std::{
-    net::TcpStream,
     path::Path,
     process::{Command, Stdio},
     time::Duration,
@@ -37,12 +36,7 @@ impl EchoApp {
                 .stderr(log),
         )?;
         process
-            .wait_until(
-                &format!("did not listen on port {port}"),
-                Duration::from_secs(10),
-                Duration::from_millis(20),
-                || TcpStream::connect(("127.0.0.1", port)).is_ok(),
-            )
+            .wait_listening(port)
             .context("see target/bench/websocket-echo.log")?;
         Ok(EchoApp {
             port,
