@@ -82,6 +82,7 @@ fn idle_count() -> (usize, Option<String>) {
         )
     }
 }
+
 /// The idle sockets through Portero, and what they cost.
 pub struct Idle {
     /// Opened, each answered 101 and one message echoed.
