@@ -55,9 +55,9 @@ fn main() -> ExitCode {
 /// Also in builds without the bench's crates, which hand `bench` over (below).
 const BENCH_USAGE: &str = "  bench [--seconds N] [--only SECTION,...]
          measure against the performance budgets and write docs/BENCHMARKS.md (sections:
-         bundle, render, throughput, logins, footprint, micro, gateway; with --only, print only;
-         newcomer, a cold build of minutes, runs only when named in --only, and the other
-         runs report its last figure)";
+         bundle, render, throughput, logins, footprint, micro, gateway, sockets; with --only,
+         print only; newcomer, a cold build of minutes, runs only when named in --only, and
+         the other runs report its last figure)";
 
 #[cfg(feature = "bench")]
 fn bench(args: &[String]) -> Result<()> {

@@ -87,6 +87,16 @@ impl Process {
         })
     }
 
+    /// Waits up to 10 s for the process to accept connections on loopback `port`.
+    pub fn wait_listening(&mut self, port: u16) -> Result<Duration> {
+        self.wait_until(
+            &format!("did not listen on port {port}"),
+            Duration::from_secs(10),
+            Duration::from_millis(20),
+            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        )
+    }
+
     /// utime + stime, in seconds (/proc/PID/stat fields 14 and 15).
     pub fn cpu_seconds(&self) -> Result<f64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;

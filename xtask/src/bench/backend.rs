@@ -39,11 +39,17 @@ pub struct Spec<'a> {
 impl Backend {
     /// Writes the config and starts the process; returns at once (see `wait_ready`).
     pub async fn spawn(env: &Env, spec: &Spec<'_>) -> Result<Backend> {
-        Backend::spawn_with(env, spec, "").await
+        Backend::spawn_configured(env, spec, "", "").await
     }
 
-    /// The same, with `extra` TOML tables after the config's own (the gateway's upstream).
-    pub async fn spawn_with(env: &Env, spec: &Spec<'_>, extra: &str) -> Result<Backend> {
+    /// The same, with `server` lines added to the config's `[server]` table (its limits) and
+    /// `extra` TOML tables after the config's own (the gateway's upstream).
+    pub async fn spawn_configured(
+        env: &Env,
+        spec: &Spec<'_>,
+        server: &str,
+        extra: &str,
+    ) -> Result<Backend> {
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
         let origin = format!("http://{addr}");
         let secret = tools::random_hex(24)?;
@@ -66,7 +72,7 @@ impl Backend {
             format!(
                 "[server]\nbind = \"{addr}\"\npublic_origin = \"{origin}\"\n{static_dir}\
                  # The bench logs in from one address far faster than any person.\n\
-                 rate_limit_per_minute = 0\n\n[session]\nstore = \"{}\"\nsecret_key = \"{}\"\n\
+                 rate_limit_per_minute = 0\n{server}\n[session]\nstore = \"{}\"\nsecret_key = \"{}\"\n\
                  # And has more logins under way at once (the footprint's 10,000).\n\
                  max_pending_logins_per_address = 20000\nmax_pending_logins = 20000\n\n\
                  [providers.{PROVIDER}]\nkind = \"oidc\"\nname = \"Portero Dev\"\nissuer = \"{}\"\n\
@@ -103,7 +109,16 @@ impl Backend {
     }
 
     pub async fn start_with(env: &Env, spec: &Spec<'_>, extra: &str) -> Result<Backend> {
-        let mut backend = Backend::spawn_with(env, spec, extra).await?;
+        Backend::start_configured(env, spec, "", extra).await
+    }
+
+    pub async fn start_configured(
+        env: &Env,
+        spec: &Spec<'_>,
+        server: &str,
+        extra: &str,
+    ) -> Result<Backend> {
+        let mut backend = Backend::spawn_configured(env, spec, server, extra).await?;
         backend.wait_ready()?;
         Ok(backend)
     }

@@ -3,13 +3,7 @@
 //! a tuned nginx `proxy_pass` (the anchor: what a proxy in front of an app costs anyway); and
 //! through Portero's gateway with a logged-in session, with the memory store and with SQLite.
 
-use std::{
-    fmt::Write as _,
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{fmt::Write as _, net::SocketAddr, time::Duration};
 
 use anyhow::{bail, Context, Result};
 
@@ -17,13 +11,11 @@ use super::{
     backend::{self, Backend},
     load::{hammer, Load},
     logins,
+    nginx::{self, Nginx},
     report::{ms, Budget, Report, Section},
     Env,
 };
-use crate::{
-    processes::{free_port, Process},
-    step,
-};
+use crate::step;
 
 /// The same load as the `/api/me` figures: 64 keep-alive connections.
 const CONNECTIONS: usize = 64;
@@ -39,7 +31,7 @@ const PREFIX: &str = "/api/bench";
 
 pub async fn gateway(env: &Env, report: &mut Report) -> Result<()> {
     step("7 gateway: the app directly, through nginx proxy_pass, through Portero");
-    let Some(nginx) = nginx_binary() else {
+    let Some(nginx) = nginx::binary() else {
         report.unmeasured.push(
             "gateway: no nginx on this machine (`apt-get install nginx`, Debian's package)".into(),
         );
@@ -263,15 +255,8 @@ fn section(
 }
 
 /// How much later than `direct` the percentile `p` of `load` is, in ms.
-fn added_ms(load: &Load, direct: &Load, p: f64) -> f64 {
+pub(super) fn added_ms(load: &Load, direct: &Load, p: f64) -> f64 {
     (load.p(p).as_secs_f64() - direct.p(p).as_secs_f64()) * 1000.0
-}
-
-fn nginx_binary() -> Option<PathBuf> {
-    ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
 }
 
 /// The app: a fixed body, no file read, no log line.
@@ -294,66 +279,4 @@ fn proxy_servers(port: u16, app: u16) -> String {
          proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n    \
          proxy_set_header X-Forwarded-Proto $scheme;\n  }}\n}}\n"
     )
-}
-
-/// Debian's nginx in the foreground on a free loopback port, every file in its own folder
-/// (target/bench/nginx-LABEL/), as e2e's tests run it; stopped (with its workers) when dropped.
-struct Nginx {
-    port: u16,
-    _process: Process,
-}
-
-impl Nginx {
-    fn start(
-        binary: &Path,
-        work: &Path,
-        label: &str,
-        servers: impl FnOnce(u16) -> String,
-    ) -> Result<Nginx> {
-        let port = free_port()?;
-        let dir = work.join(format!("nginx-{label}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join("servers.conf"), servers(port))?;
-        // One worker per core, as `auto` does in production; keep-alive connections that the
-        // load generator's closed loop never sees closed (nginx closes after 1000 by default).
-        let main = format!(
-            "daemon off;\nworker_processes auto;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
-             events {{ worker_connections 1024; }}\n\
-             http {{\n  access_log off;\n  keepalive_requests 1000000;\n  \
-             client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
-             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  \
-             scgi_temp_path {d}/scgi;\n  include {d}/servers.conf;\n}}\n",
-            d = dir.display()
-        );
-        std::fs::write(dir.join("main.conf"), main)?;
-        let mut process = Process::spawn(
-            &format!("nginx ({label})"),
-            Command::new(binary)
-                .arg("-p")
-                .arg(&dir)
-                .arg("-e")
-                .arg(dir.join("error.log"))
-                .arg("-c")
-                .arg(dir.join("main.conf"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        )?;
-        process
-            .wait_until(
-                &format!("did not listen on port {port}"),
-                Duration::from_secs(10),
-                Duration::from_millis(20),
-                || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
-            )
-            .with_context(|| format!("see {}", dir.join("error.log").display()))?;
-        Ok(Nginx {
-            port,
-            _process: process,
-        })
-    }
-
-    fn addr(&self) -> SocketAddr {
-        ([127, 0, 0, 1], self.port).into()
-    }
 }

@@ -25,12 +25,29 @@ pub struct Load {
 }
 
 impl Load {
+    /// What another generator measured (the WebSocket section's messages): `latencies` in
+    /// microseconds, in any order.
+    pub fn measured(ok: usize, failed: usize, elapsed: Duration, mut latencies: Vec<u32>) -> Load {
+        latencies.sort_unstable();
+        Load {
+            ok,
+            failed,
+            elapsed,
+            latencies,
+        }
+    }
+
     pub fn merge(&mut self, other: Load) {
         self.ok += other.ok;
         self.failed += other.failed;
         self.elapsed += other.elapsed;
         self.latencies.extend(other.latencies);
         self.latencies.sort_unstable();
+    }
+
+    /// How many succeeded.
+    pub fn ok(&self) -> usize {
+        self.ok
     }
 
     pub fn rate(&self) -> f64 {

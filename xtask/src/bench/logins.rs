@@ -22,7 +22,7 @@ use crate::processes::clock_ticks_per_second;
 
 const LOGINS: usize = 1_000;
 pub const CONCURRENCY: usize = 50;
-const USERS: [&str; 3] = ["ada", "grace", "alan"];
+pub const USERS: [&str; 3] = ["ada", "grace", "alan"];
 
 /// A client like the SPA's: no redirects followed (devprovider's answer is the redirect).
 pub fn http_client(pool: usize) -> Result<reqwest::Client> {

@@ -6,9 +6,10 @@
 //! One module per job: `bundle` and `wasm` (the first visit's bytes and what the wasm holds),
 //! `render` (first render, through e2e's browser harness), `stores` with `load` and `logins`
 //! (throughput and login cost per session store), `footprint` (memory and start-up), `micro`
-//! (criterion), `gateway` (Portero's gateway against nginx `proxy_pass`), `newcomer` (a fresh
-//! clone to the page of `cargo xtask dev`, only when asked), over `backend` (the release
-//! backend as a process) and `report` (the Markdown).
+//! (criterion), `gateway` (Portero's gateway against nginx `proxy_pass`), `websocket` (sockets
+//! through Portero against nginx, and their memory), `newcomer` (a fresh clone to the page of
+//! `cargo xtask dev`, only when asked), over `backend` (the release backend as a process),
+//! `nginx` and `report` (the Markdown).
 //! Everything listens on 127.0.0.1 only, and every loop is bounded in count and time.
 
 mod backend;
@@ -20,11 +21,13 @@ mod logins;
 mod machine;
 mod micro;
 mod newcomer;
+mod nginx;
 mod process_tree;
 mod render;
 mod report;
 mod stores;
 mod wasm;
+mod websocket;
 
 use std::{path::PathBuf, time::Instant};
 
@@ -34,7 +37,7 @@ use crate::{root, run, step, tools};
 use report::{minutes, Report};
 
 const DEFAULT_SECONDS: u64 = 10;
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "bundle",
     "render",
     "throughput",
@@ -42,6 +45,7 @@ const SECTIONS: [&str; 8] = [
     "footprint",
     "micro",
     "gateway",
+    "sockets",
     "newcomer",
 ];
 /// The criterion harness of backend/benches/.
@@ -117,7 +121,17 @@ pub struct Env {
 }
 
 pub fn bench(args: &[String]) -> Result<()> {
+    // The sockets section's app, which the bench starts as a process of its own.
+    if let Some((flag, rest)) = args.split_first() {
+        if flag == websocket::ECHO_FLAG {
+            return websocket::serve_echo(rest);
+        }
+    }
     let options = Options::parse(args)?;
+    if options.wants("sockets") {
+        // Before anything is started, so that all inherit it.
+        websocket::raise_open_files_limit();
+    }
     let started = Instant::now();
     let machine = machine::Machine::describe();
     let tools = tools::ensure_build_tools()?;
@@ -152,6 +166,9 @@ pub fn bench(args: &[String]) -> Result<()> {
     }
     if options.wants("gateway") {
         runtime.block_on(gateway::gateway(&env, &mut report))?;
+    }
+    if options.wants("sockets") {
+        runtime.block_on(websocket::sockets(&env, &mut report))?;
     }
     if options.asked("newcomer") {
         if let Err(e) = newcomer::newcomer(&mut report) {
