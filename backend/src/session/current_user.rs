@@ -2,6 +2,8 @@
 //! check: without a session it answers 401 `not_logged_in`, past the absolute lifetime 401
 //! `session_expired` (the session deleted), and the idle expiry slides as the session is used.
 
+use std::sync::Arc;
+
 use axum::{
     extract::{FromRef, FromRequestParts, OptionalFromRequestParts},
     http::request::Parts,
@@ -22,7 +24,7 @@ use crate::{audit, error::AppError, state::AppState};
 pub struct CurrentUser {
     pub(super) state: AppState,
     pub(super) session: Session,
-    pub(super) record: LoginRecord,
+    pub(super) record: Arc<LoginRecord>,
     expires_at: i64,
     /// The request's hold on this session's lock (session/lock.rs, ordering rule 3).
     request_lock: Option<RequestLock>,
@@ -89,10 +91,16 @@ where
         let session = Session::from_request_parts(parts, &state)
             .await
             .map_err(|(_, why)| AppError::Internal(anyhow::anyhow!("no session layer: {why}")))?;
-        let record = life::logged_in(&state.config.session, &session).await?;
         let request_lock = parts.extensions.get::<RequestLock>().cloned();
-        let (record, expires_at) =
-            life::extend_idle(&state, request_lock.as_ref(), &session, record).await?;
+        let (record, expires_at) = match life::unchanged(&state, &session).await? {
+            Some(found) => found,
+            None => {
+                let record = life::logged_in(&state.config.session, &session).await?;
+                let lock = request_lock.as_ref();
+                let (record, ends) = life::extend_idle(&state, lock, &session, record).await?;
+                (Arc::new(record), ends)
+            }
+        };
         Ok(CurrentUser {
             client: audit::Client::of(parts, &state),
             state,

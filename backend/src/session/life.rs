@@ -1,6 +1,8 @@
 //! How long a logged-in session lives: the absolute expiry (`session.absolute_timeout_secs`,
 //! from the login) and the sliding idle expiry, both from the sealed record (`sealed.rs`).
 
+use std::sync::Arc;
+
 use tower_sessions::Session;
 
 use super::{
@@ -34,6 +36,59 @@ pub async fn logged_in(config: &SessionConfig, session: &Session) -> Result<Logi
     Ok(record)
 }
 
+/// A logged-in session's record as this process keeps it (`sealed/opened.rs`), when nothing is
+/// to be done: within its lifetime, and its idle expiry not due to move. The session layer's
+/// copy is not loaded, so the layer writes nothing back. `None` leaves the request to the full
+/// path ([`logged_in`], then [`extend_idle`]): no session, an expired one, one sealed under a
+/// lost key, or one whose idle expiry moves now.
+pub async fn unchanged(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<(Arc<LoginRecord>, i64)>, AppError> {
+    let Some(id) = session.id() else {
+        return Ok(None);
+    };
+    let unavailable = |e: super::store::Unavailable| AppError::StoreUnavailable(e.to_string());
+    let key = Key::of_session(&id);
+    let Some(copy) = state.sessions.opened(&key).await.map_err(unavailable)? else {
+        return Ok(None);
+    };
+    let Some(record) = copy.record() else {
+        return Ok(None);
+    };
+    let config = &state.config.session;
+    let now = now();
+    if now.saturating_sub(record.logged_in_at) > secs(config.absolute_timeout) {
+        return Ok(None);
+    }
+    let touched = copy
+        .contents
+        .get_i64(TOUCHED_KEY)
+        .unwrap_or(record.logged_in_at);
+    if extension_due(config, now, touched) {
+        return Ok(None);
+    }
+    let until = ends(config, &record, touched);
+    Ok(Some((record, until)))
+}
+
+/// When the session ends unless used again, its idle expiry last moved at `touched`.
+fn ends(config: &SessionConfig, record: &LoginRecord, touched: i64) -> i64 {
+    let absolute_end = record
+        .logged_in_at
+        .saturating_add(secs(config.absolute_timeout));
+    touched
+        .saturating_add(secs(config.idle_timeout))
+        .min(absolute_end)
+}
+
+/// At most once a minute: often enough for "last seen" in the person's list of sessions,
+/// rarely enough that `/api/me` stays a read.
+fn extension_due(config: &SessionConfig, now: i64, touched: i64) -> bool {
+    let idle = secs(config.idle_timeout);
+    now.saturating_sub(touched) >= (idle / 20).min(LAST_SEEN_EVERY)
+}
+
 /// Where the session keeps when its expiry was last moved (seconds since the epoch): when the
 /// person was last seen, to the minute.
 pub(super) const TOUCHED_KEY: &str = "touched_at";
@@ -51,28 +106,22 @@ pub async fn extend_idle(
     record: LoginRecord,
 ) -> Result<(LoginRecord, i64), AppError> {
     let config = &state.config.session;
-    let idle = secs(config.idle_timeout);
-    let absolute_end = record
-        .logged_in_at
-        .saturating_add(secs(config.absolute_timeout));
-    let ends = |touched: i64| touched.saturating_add(idle).min(absolute_end);
     let now = now();
     let touched: i64 = session
         .get(TOUCHED_KEY)
         .await?
         .unwrap_or(record.logged_in_at);
+    let until = ends(config, &record, touched);
     let (Some(id), Some(request)) = (session.id(), request) else {
-        return Ok((record, ends(touched)));
+        return Ok((record, until));
     };
-    // At most once a minute: often enough for "last seen" in the person's list of sessions,
-    // rarely enough that `/api/me` stays a read.
-    if now.saturating_sub(touched) < (idle / 20).min(LAST_SEEN_EVERY) {
-        return Ok((record, ends(touched)));
+    if !extension_due(config, now, touched) {
+        return Ok((record, until));
     }
     // session/lock.rs, ordering rule 3: when another request holds the lock, it is writing this
     // session (a refresh, its own extension); the next request moves the expiry.
     let Some(lock) = SessionLock::try_acquire(state, Key::of_session(&id)).await? else {
-        return Ok((record, ends(touched)));
+        return Ok((record, until));
     };
     // The record as it is now (tokens another request may have refreshed since we read it).
     session.load().await?;
@@ -82,5 +131,6 @@ pub async fn extend_idle(
     session.insert(TOUCHED_KEY, now).await?;
     // The layer saves this copy after the handler; the lock is held until then.
     request.park(lock);
-    Ok((current, ends(now)))
+    let until = ends(config, &current, now);
+    Ok((current, until))
 }
