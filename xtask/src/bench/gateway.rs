@@ -92,10 +92,17 @@ pub async fn gateway(env: &Env, report: &mut Report) -> Result<()> {
         case.run(CONNECTIONS, Duration::from_secs(1)).await?;
     }
     let mut loads: Vec<Load> = cases.iter().map(|_| Load::default()).collect();
+    // Portero's own CPU time while its cases ran: what one forwarded request costs it.
+    let portero = [None, None, Some(memory), Some(sqlite)];
+    let mut cpu = [0.0; 4];
     let round = Duration::from_secs(env.seconds) / ROUNDS;
     for _ in 0..ROUNDS {
-        for (case, load) in cases.iter().zip(&mut loads) {
+        for (i, (case, load)) in cases.iter().zip(&mut loads).enumerate() {
+            let before = portero[i].map(Backend::cpu_seconds).transpose()?;
             load.merge(case.run(CONNECTIONS, round).await?);
+            if let (Some(backend), Some(before)) = (portero[i], before) {
+                cpu[i] += backend.cpu_seconds()? - before;
+            }
         }
     }
     // The same one request at a time: the cost of a hop without the queueing of the 64.
@@ -103,7 +110,7 @@ pub async fn gateway(env: &Env, report: &mut Report) -> Result<()> {
     for case in &cases {
         alone.push(case.run(1, ALONE).await?);
     }
-    let section = section(env.seconds, &cases, &loads, &alone, report);
+    let section = section(env.seconds, &cases, &loads, &alone, &cpu, report);
     report.sections.push(section);
     Ok(())
 }
@@ -158,6 +165,7 @@ fn section(
     cases: &[Case],
     loads: &[Load],
     alone: &[Load],
+    cpu: &[f64; 4],
     report: &mut Report,
 ) -> Section {
     let mut section = Section::new(
@@ -197,6 +205,19 @@ fn section(
                 ms(direct.p(99.0))
             ),
             Budget::at_most(2.0, "≤ 2 ms"),
+        );
+    }
+    for (store, (load, cpu)) in ["memory", "SQLite"]
+        .iter()
+        .zip([(memory, cpu[2]), (sqlite, cpu[3])])
+    {
+        section.info(
+            format!("Portero's CPU per forwarded request, {store}"),
+            format!(
+                "{:.1} µs ({cpu:.2} s of CPU for {} requests)",
+                cpu * 1e6 / load.ok().max(1) as f64,
+                load.ok()
+            ),
         );
     }
     let added = added_ms(nginx, direct, 99.0);
