@@ -98,9 +98,10 @@ impl Throughput {
                      in {ROUNDS} alternating rounds after 1 s of warm-up each."
                 ),
             ),
-            table: "| store | endpoint | requests/s | p50 | p99 | errors |\n\
-                    |---|---|---|---|---|---|\n"
-                .into(),
+            table:
+                "| store | endpoint | requests/s | p50 | p99 | errors | backend CPU per request |\n\
+                    |---|---|---|---|---|---|---|\n"
+                    .into(),
             failures: String::new(),
         }
     }
@@ -127,20 +128,26 @@ impl Throughput {
             .await?;
         }
         let mut loads = [Load::default(), Load::default()];
+        // The backend's CPU time per request: the floor of its stack (`/healthz`) and a read
+        // of the session.
+        let mut cpu = [0.0; 2];
         for _ in 0..ROUNDS {
-            for ((path, cookie), load) in endpoints.iter().zip(&mut loads) {
+            for (((path, cookie), load), cpu) in endpoints.iter().zip(&mut loads).zip(&mut cpu) {
                 let round = duration / ROUNDS;
+                let before = backend.cpu_seconds()?;
                 load.merge(hammer(backend.addr, path, *cookie, CONNECTIONS, round).await?);
+                *cpu += backend.cpu_seconds()? - before;
             }
         }
-        for ((endpoint, _), load) in endpoints.iter().zip(&loads) {
+        for (((endpoint, _), load), cpu) in endpoints.iter().zip(&loads).zip(cpu) {
             let _ = writeln!(
                 self.table,
-                "| {store} | `{endpoint}` | {:.0} | {} | {} | {} |",
+                "| {store} | `{endpoint}` | {:.0} | {} | {} | {} | {:.1} µs |",
                 load.rate(),
                 ms(load.p(50.0)),
                 ms(load.p(99.0)),
                 load.failed,
+                cpu * 1e6 / load.ok().max(1) as f64,
             );
         }
         let [health, me] = &loads;
