@@ -202,7 +202,11 @@ async fn the_session_cookie_is_httponly_secure_lax_host_wide_and_renewed_at_logi
     let browser = app.browser();
     crate::sessions_support::log_in(&browser, "ada").await;
     let before = browser.session_cookie().expect("logged in");
-    assert_eq!(browser.login_cookie(), None, "the login's binding ends with it");
+    assert_eq!(
+        browser.login_cookie(),
+        None,
+        "the login's binding ends with it"
+    );
     // Logging in again in the same browser: another fresh id.
     let login = browser.start_login(PROVIDER, None).await;
     let body = callback_body(PROVIDER, &consent(&login, "ada", "allow").await);

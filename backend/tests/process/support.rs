@@ -217,10 +217,13 @@ impl Person {
             .header("x-csrf", "1")
             .header("origin", ORIGIN);
         let binding = self.binding.lock().unwrap().clone();
-        let cookies: Vec<String> = [("portero_session", self.session()), ("portero_login", binding)]
-            .into_iter()
-            .filter_map(|(name, value)| Some(format!("{name}={}", value?)))
-            .collect();
+        let cookies: Vec<String> = [
+            ("portero_session", self.session()),
+            ("portero_login", binding),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some(format!("{name}={}", value?)))
+        .collect();
         if !cookies.is_empty() {
             request = request.header("cookie", cookies.join("; "));
         }
