@@ -253,15 +253,17 @@ fn strip_for_upstream(headers: &mut HeaderMap, state: &AppState, websocket: bool
     for name in spoofed {
         headers.remove(name);
     }
-    // Portero's cookies stay with Portero; the app's own pass.
-    let cookie_name = session::session_cookie_name(state.config.server.is_https());
+    // Portero's cookies (the session's, a login's binding) stay with Portero; the app's own pass.
+    let portero = session::cookie_names(state.config.server.is_https());
     let kept: Vec<String> = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .map(str::trim)
-        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(cookie_name))
+        .filter(|pair| {
+            !pair.is_empty() && !pair.split('=').next().is_some_and(|n| portero.contains(&n))
+        })
         .map(str::to_owned)
         .collect();
     headers.remove(header::COOKIE);
@@ -306,10 +308,10 @@ fn forwarded_for(headers: &mut HeaderMap, state: &AppState, peer: Option<std::ne
 }
 
 /// The app's answer as the browser gets it: no hop-by-hop headers, and no cookie of Portero's
-/// name (an app cannot set or clear Portero's session).
+/// names (an app cannot set or clear Portero's session, nor a login's binding).
 fn strip_for_browser(headers: &mut HeaderMap, state: &AppState) {
     strip_hop_by_hop(headers, false);
-    let cookie_name = session::session_cookie_name(state.config.server.is_https());
+    let portero = session::cookie_names(state.config.server.is_https());
     let cookies: Vec<HeaderValue> = headers
         .get_all(header::SET_COOKIE)
         .iter()
@@ -322,10 +324,10 @@ fn strip_for_browser(headers: &mut HeaderMap, state: &AppState) {
             .ok()
             .and_then(|c| c.split('=').next())
             .map(str::trim);
-        if name != Some(cookie_name) {
+        if !name.is_some_and(|n| portero.contains(&n)) {
             headers.append(header::SET_COOKIE, cookie);
         } else {
-            tracing::warn!("an upstream tried to set Portero's session cookie; dropped");
+            tracing::warn!("an upstream tried to set one of Portero's cookies; dropped");
         }
     }
 }

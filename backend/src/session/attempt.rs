@@ -26,7 +26,7 @@ use super::store::{now_millis, Key, Store};
 use crate::{config::SessionConfig, crypto::TokenCipher, error::AppError};
 
 /// The binding cookie's name: `__Host-` over HTTPS, as the session cookie's (rule 7).
-fn binding_cookie_name(https: bool) -> &'static str {
+pub(super) fn binding_cookie_name(https: bool) -> &'static str {
     if https {
         "__Host-portero_login"
     } else {

@@ -19,6 +19,14 @@ mod sealed;
 pub(crate) mod store;
 mod watch;
 
+/// The names of Portero's own cookies: the session's, and a login's binding.
+pub(crate) fn cookie_names(https: bool) -> [&'static str; 2] {
+    [
+        session_cookie_name(https),
+        attempt::binding_cookie_name(https),
+    ]
+}
+
 pub use attempt::{forget_attempts, kept_for, remember_attempt, take_attempt, LoginAttempt};
 pub use control::{end_everywhere, end_for_provider, key_of, seen_key};
 pub use current_user::CurrentUser;

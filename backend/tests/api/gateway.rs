@@ -72,7 +72,11 @@ async fn the_app_learns_who_is_calling_and_nothing_the_browser_made_up() {
                 ("authorization", "Bearer forged"),
                 ("x-forwarded-for", "203.0.113.9"),
                 ("forwarded", "for=203.0.113.9"),
-                ("cookie", &format!("{cookie}; app_pref=light")),
+                // A login under way in this browser too: its binding is Portero's as well.
+                (
+                    "cookie",
+                    &format!("{cookie}; app_pref=light; portero_login={}", "b".repeat(43)),
+                ),
             ],
         )
         .await;
@@ -103,9 +107,9 @@ async fn the_app_learns_who_is_calling_and_nothing_the_browser_made_up() {
     let cookies = header("cookie").unwrap_or_default();
     assert_eq!(
         cookies, "app_pref=light",
-        "Portero's cookie stays with Portero"
+        "Portero's cookies stay with Portero"
     );
-    // The app's own cookie reaches the browser; one of Portero's name does not.
+    // The app's own cookie reaches the browser; those of Portero's names do not.
     let set: Vec<_> = reply
         .headers
         .get_all("set-cookie")
@@ -115,6 +119,10 @@ async fn the_app_learns_who_is_calling_and_nothing_the_browser_made_up() {
     assert!(set.iter().any(|c| c.starts_with("app_pref=")), "{set:?}");
     assert!(
         !set.iter().any(|c| c.starts_with("portero_session=planted")),
+        "{set:?}"
+    );
+    assert!(
+        !set.iter().any(|c| c.starts_with("portero_login=planted")),
         "{set:?}"
     );
     assert_eq!(

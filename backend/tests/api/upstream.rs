@@ -112,13 +112,14 @@ async fn record(recorder: &Recorder, request: Request) -> Received {
     received
 }
 
-/// The body back, with cookies of its own and one that tries to be Portero's.
+/// The body back, with cookies of its own and two that try to be Portero's.
 async fn echo(State(recorder): State<Recorder>, request: Request) -> Response {
     let received = record(&recorder, request).await;
     Response::builder()
         .header("x-app", "echo")
         .header("set-cookie", "app_pref=dark; Path=/")
         .header("set-cookie", "portero_session=planted; Path=/")
+        .header("set-cookie", "portero_login=planted; Path=/")
         .header("keep-alive", "timeout=99")
         .body(Body::from(received.body))
         .unwrap()
