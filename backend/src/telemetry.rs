@@ -36,7 +36,7 @@ pub struct LogGuard {
 /// `tracing` filter; `portero=info,tower_http=warn` by default). Does nothing when the process
 /// already has a subscriber.
 ///
-/// Lines go to standard output through a thread of their own: a request does not wait for the
+/// Lines go to standard error through a thread of their own: a request does not wait for the
 /// write of its line, and lines that come together leave in one write (flushed as soon as none
 /// is waiting). Never lossy: a full queue makes the request that logs wait, so no line of the
 /// audit trail (audit.rs) is dropped.
@@ -46,7 +46,7 @@ pub fn init(format: LogFormat) -> LogGuard {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("portero-log")
-        .finish(std::io::BufWriter::new(std::io::stdout()));
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     // Colours only on a terminal: in a file or a collector they are noise, and they cost a
     // formatting pass per line.
     let builder = tracing_subscriber::fmt()
