@@ -58,8 +58,7 @@ async fn main() -> ExitCode {
             }
         }
     }
-    // Held to the end: what is still queued is logged as `main` returns.
-    let _log = telemetry::init(log_format);
+    telemetry::init(log_format);
     let Some(path) = config_path else {
         eprintln!("portero: no configuration given\n{USAGE}");
         return ExitCode::from(2);

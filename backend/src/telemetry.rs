@@ -25,36 +25,19 @@ pub enum LogFormat {
     Json,
 }
 
-/// Keeps the thread that writes the log: the lines still queued are written when it is dropped.
-/// The `portero` binary holds it to the end of `main`.
-#[must_use = "log lines still queued are written when this is dropped: keep it while logging"]
-pub struct LogGuard {
-    _writer: Option<tracing_appender::non_blocking::WorkerGuard>,
-}
-
 /// Installs Portero's log subscriber, as the `portero` binary does: `PORTERO_LOG` filters (a
 /// `tracing` filter; `portero=info,tower_http=warn` by default). Does nothing when the process
 /// already has a subscriber.
-///
-/// Lines go to standard error through a thread of their own: a request does not wait for the
-/// write of its line, and lines that come together leave in one write (flushed as soon as none
-/// is waiting). Never lossy: a full queue makes the request that logs wait, so no line of the
-/// audit trail (audit.rs) is dropped.
-pub fn init(format: LogFormat) -> LogGuard {
+pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_env("PORTERO_LOG")
         .unwrap_or_else(|_| EnvFilter::new("portero=info,tower_http=warn"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("portero-log")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
     // Colours only on a terminal: in a file or a collector they are noise, and they cost a
     // formatting pass per line.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
         .with_ansi(std::io::stdout().is_terminal())
         .with_target(false);
-    let installed = match format {
+    let _ = match format {
         LogFormat::Human => builder.try_init(),
         // With its target, so a collector can route `portero::audit` apart (audit.rs).
         LogFormat::Json => builder
@@ -64,9 +47,6 @@ pub fn init(format: LogFormat) -> LogGuard {
             .with_current_span(true)
             .try_init(),
     };
-    LogGuard {
-        _writer: installed.ok().map(|()| guard),
-    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
