@@ -53,18 +53,13 @@ pub async fn unchanged(
     let Some(copy) = state.sessions.opened(&key).await.map_err(unavailable)? else {
         return Ok(None);
     };
-    let Some(record) = copy.record() else {
-        return Ok(None);
-    };
+    let record = copy.record.clone();
     let config = &state.config.session;
     let now = now();
     if now.saturating_sub(record.logged_in_at) > secs(config.absolute_timeout) {
         return Ok(None);
     }
-    let touched = copy
-        .contents
-        .get_i64(TOUCHED_KEY)
-        .unwrap_or(record.logged_in_at);
+    let touched = copy.touched_at.unwrap_or(record.logged_in_at);
     if extension_due(config, now, touched) {
         return Ok(None);
     }
@@ -91,7 +86,7 @@ fn extension_due(config: &SessionConfig, now: i64, touched: i64) -> bool {
 
 /// Where the session keeps when its expiry was last moved (seconds since the epoch): when the
 /// person was last seen, to the minute.
-pub(super) const TOUCHED_KEY: &str = "touched_at";
+pub(crate) const TOUCHED_KEY: &str = "touched_at";
 const LAST_SEEN_EVERY: i64 = 60;
 
 /// Sliding idle expiry without a store write on every request: the expiry moves (the record is

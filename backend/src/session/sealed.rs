@@ -117,38 +117,33 @@ impl SealedStore {
 
     /// The record in `value`, stored under `key`: `None` once its sealed expiry has passed.
     fn open(&self, key: &Key, value: &str) -> Result<Option<Contents>, Unopened> {
-        let copy = self.open_copy(key, value)?;
-        Ok(copy.map(|copy| copy.contents.clone()))
+        let plain = self
+            .cipher
+            .open(value, &Self::associated(key))
+            .map_err(|e| match e {
+                CryptoError::UnknownKey => Unopened::KeyLost,
+                _ => Unopened::Refused,
+            })?;
+        let contents: Contents = serde_json::from_slice(&plain).map_err(|_| Unopened::Refused)?;
+        self.opened.keep(key, value, &contents);
+        Ok((contents.expires_at > now_millis()).then_some(contents))
     }
 
-    /// The same, as this process keeps it (`opened.rs`): opened once, then shared.
-    fn open_copy(&self, key: &Key, value: &str) -> Result<Option<Arc<Copy>>, Unopened> {
-        let copy = match self.opened.get(key, value) {
-            Some(copy) => copy,
-            None => {
-                let plain = self
-                    .cipher
-                    .open(value, &Self::associated(key))
-                    .map_err(|e| match e {
-                        CryptoError::UnknownKey => Unopened::KeyLost,
-                        _ => Unopened::Refused,
-                    })?;
-                let contents: Contents =
-                    serde_json::from_slice(&plain).map_err(|_| Unopened::Refused)?;
-                self.opened.keep(key, value, contents)
-            }
-        };
-        Ok((copy.contents.expires_at > now_millis()).then_some(copy))
-    }
-
-    /// The record of the session under `key` as this process keeps it, if it is there, opens,
-    /// and has not expired; `None` for anything else, which the session layer's own load then
-    /// meets (and logs). For reading a logged-in session on every request without copying it.
+    /// The logged-in record of the session under `key` as this process keeps it
+    /// (`sealed/opened.rs`), if it is there, opens, and has not expired; `None` for anything
+    /// else, which the session layer's own load then meets (and logs).
     pub async fn opened(&self, key: &Key) -> Result<Option<Arc<Copy>>, Unavailable> {
         let Some(value) = self.store.get(key).await? else {
             return Ok(None);
         };
-        Ok(self.open_copy(key, &value).unwrap_or(None))
+        let copy = match self.opened.get(key, &value) {
+            Some(copy) => Some(copy),
+            None => match self.open(key, &value) {
+                Ok(Some(_)) => self.opened.get(key, &value),
+                _ => None,
+            },
+        };
+        Ok(copy.filter(|copy| copy.expires_at > now_millis()))
     }
 
     /// The record in `value` if it opens under `key` and has not expired.
@@ -186,7 +181,7 @@ impl SealedStore {
         let entry = self.seal(key, contents);
         let written = self.store.update(key, &entry).await?;
         if written {
-            self.opened.keep(key, &entry.value, contents.clone());
+            self.opened.keep(key, &entry.value, contents);
         }
         Ok(written)
     }
@@ -284,7 +279,7 @@ impl SessionStore for SealedStore {
             let key = Key::of_session(&record.id);
             let entry = self.seal(&key, &contents);
             if self.store.insert(&key, &entry).await? {
-                self.opened.keep(&key, &entry.value, contents);
+                self.opened.keep(&key, &entry.value, &contents);
                 return Ok(());
             }
             record.id = Id::default();
