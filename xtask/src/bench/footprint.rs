@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
+use serde_json::json;
 
 use super::{
     backend::{self, Backend, PROVIDER},
@@ -22,9 +23,10 @@ pub async fn footprint(env: &Env, report: &mut Report) -> Result<()> {
     let mut section = Section::new(
         "5. Footprint",
         format!(
-            "Measured: VmRSS idle and after {SESSIONS} complete logins (memory store; each a \
-             session with its provider tokens, the browser's binding cookie gone); {STARTUPS} \
-             starts with a SQLite store, the first creating the file."
+            "Measured: VmRSS idle, after {SESSIONS} complete logins (memory store; each a \
+             session with its provider tokens), then after {SESSIONS} logins started and never \
+             finished (each a login attempt); {STARTUPS} starts with a SQLite store, the first \
+             creating the file."
         ),
     );
     memory(env, &mut section, report).await?;
@@ -80,6 +82,38 @@ async fn memory(env: &Env, section: &mut Section, report: &mut Report) -> Result
     if failed > 0 {
         report.failures.push(format!(
             "footprint: {failed} of {SESSIONS} logins at the {PROVIDER} provider failed"
+        ));
+    }
+    // As many logins started and never finished (what this figure measured until a login
+    // under way stopped making a session): each an attempt in the store, no session.
+    let http = http_client(CONCURRENCY)?;
+    let started = {
+        let origin = backend.origin.clone();
+        concurrently(SESSIONS, CONCURRENCY, Duration::from_secs(120), move |_| {
+            let (http, origin) = (http.clone(), origin.clone());
+            async move {
+                let path = format!("/api/login/{PROVIDER}");
+                let response = logins::api_post(&http, &origin, &path, None, &json!({})).await?;
+                response.bytes().await?;
+                Ok(())
+            }
+        })
+        .await?
+    };
+    let failed = started.iter().filter(|r| r.is_err()).count();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pending = backend.rss_kib()?;
+    section.info(
+        format!("memory per login under way ({SESSIONS} more)"),
+        format!(
+            "{:.2} KB ({:.1} MB in all; {failed} of {SESSIONS} calls failed)",
+            (pending.saturating_sub(full)) as f64 / SESSIONS as f64,
+            mib(pending)
+        ),
+    );
+    if failed > 0 {
+        report.failures.push(format!(
+            "footprint: {failed} of {SESSIONS} POST /api/login/{PROVIDER} calls failed"
         ));
     }
     Ok(())
