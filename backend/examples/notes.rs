@@ -94,13 +94,15 @@ mod tests {
     /// A person logs in through devprovider's forms, as the SPA would; the session cookie.
     async fn log_in(base: &str, user: &str) -> String {
         let http = form_login::client();
-        let cookie = |r: &reqwest::Response| {
-            r.headers()["set-cookie"]
-                .to_str()
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
+        // The `NAME=value` pair of the cookie `name` the answer sets (the login's binding at
+        // `/api/login`, the session at `/api/session`, which also clears the binding).
+        let named = |r: &reqwest::Response, name: &str| {
+            r.headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok()?.split(';').next())
+                .find(|pair| pair.starts_with(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("no {name} cookie"))
                 .to_owned()
         };
         let attempt = http
@@ -109,7 +111,7 @@ mod tests {
             .send()
             .await
             .unwrap();
-        let attempt_cookie = cookie(&attempt);
+        let attempt_cookie = named(&attempt, "portero_login");
         let login: shared::LoginResponse = attempt.json().await.unwrap();
         let mut authorize = url::Url::parse(&login.authorize_endpoint).unwrap();
         authorize.query_pairs_mut().extend_pairs(&login.params);
@@ -126,7 +128,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(session.status(), 200);
-        cookie(&session)
+        named(&session, "portero_session")
     }
 
     #[tokio::test]
