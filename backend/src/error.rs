@@ -237,6 +237,13 @@ impl From<JsonRejection> for AppError {
     }
 }
 
+/// The store did not answer (in time): 503 `store_unavailable`, as everywhere.
+impl From<crate::session::Unavailable> for AppError {
+    fn from(e: crate::session::Unavailable) -> Self {
+        AppError::StoreUnavailable(e.to_string())
+    }
+}
+
 impl From<tower_sessions::session::Error> for AppError {
     fn from(e: tower_sessions::session::Error) -> Self {
         AppError::StoreUnavailable(e.to_string())

@@ -14,7 +14,6 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, AppErr
     state
         .store
         .ping()
-        .await
-        .map_err(|e| AppError::StoreUnavailable(e.to_string()))?;
+        .await?;
     Ok(Json(json!({ "status": "ready" })))
 }

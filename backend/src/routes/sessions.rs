@@ -64,8 +64,7 @@ pub async fn backchannel_logout(
         if !state
             .store
             .first_sight(&seen, remember_until)
-            .await
-            .map_err(|e| AppError::StoreUnavailable(e.to_string()))?
+            .await?
         {
             return Err(AppError::InvalidLogoutToken(
                 "its jti was used before".into(),

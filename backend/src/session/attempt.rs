@@ -113,8 +113,7 @@ pub async fn remember_attempt(
     let ttl_millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
     store
         .put_attempt(&key, &cipher.seal(&plain, key.bytes()), now_millis() + ttl_millis)
-        .await
-        .map_err(|e| AppError::StoreUnavailable(e.to_string()))?;
+        .await?;
     let max_age = time::Duration::try_from(ttl).unwrap_or(time::Duration::MINUTE);
     cookies.add(binding_cookie(https, binding, max_age));
     Ok(())
@@ -136,8 +135,7 @@ pub async fn take_attempt(
     let key = Key::of_attempt(&binding, state);
     let Some(sealed) = store
         .take_attempt(&key)
-        .await
-        .map_err(|e| AppError::StoreUnavailable(e.to_string()))?
+        .await?
     else {
         return Ok(None);
     };

@@ -11,7 +11,7 @@ use super::{
     life::TOUCHED_KEY,
     lock::SessionLock,
     sealed::Found,
-    store::{Key, Unavailable},
+    store::Key,
     CurrentUser, LoginRecord,
 };
 use crate::{error::AppError, state::AppState};
@@ -26,10 +26,6 @@ pub fn key_of(id: &tower_sessions::session::Id) -> Key {
     Key::of_session(id)
 }
 
-fn unavailable(e: Unavailable) -> AppError {
-    AppError::StoreUnavailable(e.to_string())
-}
-
 impl CurrentUser {
     /// This session's key, and every unexpired session of this person.
     async fn own_sessions(&self) -> Result<(Key, Vec<Found>), AppError> {
@@ -40,7 +36,7 @@ impl CurrentUser {
             .sessions
             .of_person(&user.provider, &user.subject)
             .await
-            .map_err(unavailable)?;
+            ?;
         Ok((own, sessions))
     }
 
@@ -74,7 +70,7 @@ impl CurrentUser {
         if key == own {
             // Under the lock this request may hold already (its idle extension).
             let _held = self.lock().await?;
-            if let Some(record) = self.state.sessions.read(&key).await.map_err(unavailable)? {
+            if let Some(record) = self.state.sessions.read(&key).await? {
                 revoke(&self.state, record.record().as_ref()).await;
             }
             self.session.flush().await?;
@@ -108,7 +104,7 @@ pub(super) async fn end_others(
         .sessions
         .of_person(&user.provider, &user.subject)
         .await
-        .map_err(unavailable)?;
+        ?;
     let others: Vec<Key> = found
         .into_iter()
         .map(|(key, _, _)| key)
@@ -124,10 +120,10 @@ pub(super) async fn end_others(
 /// flight finishes first, and its tokens are the ones revoked.
 async fn end(state: &AppState, key: &Key) -> Result<(), AppError> {
     let _lock = SessionLock::acquire(state, *key).await?;
-    if let Some(record) = state.sessions.read(key).await.map_err(unavailable)? {
+    if let Some(record) = state.sessions.read(key).await? {
         revoke(state, record.record().as_ref()).await;
     }
-    state.sessions.remove(key).await.map_err(unavailable)
+    Ok(state.sessions.remove(key).await?)
 }
 
 pub(super) async fn revoke(state: &AppState, record: Option<&LoginRecord>) {
@@ -158,7 +154,7 @@ pub async fn end_for_provider(
         (None, Some(subject)) => sessions.of_person(provider, subject).await,
         (None, None) => Ok(Vec::new()),
     }
-    .map_err(unavailable)?;
+    ?;
     let mut ended = 0;
     for (key, _, record) in found {
         // With both, the session must be that person's too (Back-Channel Logout 1.0 §2.4).
@@ -166,7 +162,7 @@ pub async fn end_for_provider(
             continue;
         }
         let _lock = SessionLock::acquire(state, key).await?;
-        sessions.remove(&key).await.map_err(unavailable)?;
+        sessions.remove(&key).await?;
         ended += 1;
     }
     Ok(ended)

@@ -199,13 +199,12 @@ pub(super) async fn refresh_under_lock(
     request_copy: Option<Session>,
     client: audit::Client,
 ) -> Result<Option<LoginRecord>, AppError> {
-    let unavailable = |e: super::store::Unavailable| AppError::StoreUnavailable(e.to_string());
     let provider = state
         .providers
         .get(&provider)
         .ok_or_else(|| AppError::UnknownProvider(provider.clone()))?;
     // The record as it is in the store now, not as this request read it.
-    let Some(stored) = state.sessions.read(&key).await.map_err(unavailable)? else {
+    let Some(stored) = state.sessions.read(&key).await? else {
         // Ended while we waited: the refresh before ours was refused, or a logout.
         return Ok(None);
     };
@@ -251,7 +250,7 @@ pub(super) async fn refresh_under_lock(
         Err(ProviderError::Refused { message, .. }) => {
             state.metrics.refreshed(provider.id(), "refused");
             tracing::info!(provider = %provider.id(), error = %message, "refresh refused");
-            state.sessions.remove(&key).await.map_err(unavailable)?;
+            state.sessions.remove(&key).await?;
             audit::refresh_failed(&client, &current.user, &key, "refused");
             Ok(None)
         }
@@ -282,11 +281,7 @@ pub(super) async fn write_record(
         }
         None => {
             stored.set_record(updated);
-            state
-                .sessions
-                .write(key, &stored)
-                .await
-                .map_err(|e| AppError::StoreUnavailable(e.to_string()))
+            Ok(state.sessions.write(key, &stored).await?)
         }
     }
 }

@@ -28,7 +28,7 @@ pub async fn logged_in(config: &SessionConfig, session: &Session) -> Result<Logi
     let record = record::read_record(session)
         .await?
         .ok_or(AppError::NotLoggedIn)?;
-    if now().saturating_sub(record.logged_in_at) > secs(config.absolute_timeout) {
+    if past_lifetime(config, &record, now()) {
         session.flush().await?;
         tracing::info!(provider = %record.user.provider, "session ended: absolute lifetime reached");
         return Err(AppError::SessionExpired(record.user.provider));
@@ -48,15 +48,14 @@ pub async fn unchanged(
     let Some(id) = session.id() else {
         return Ok(None);
     };
-    let unavailable = |e: super::store::Unavailable| AppError::StoreUnavailable(e.to_string());
     let key = Key::of_session(&id);
-    let Some(copy) = state.sessions.opened(&key).await.map_err(unavailable)? else {
+    let Some(copy) = state.sessions.opened(&key).await? else {
         return Ok(None);
     };
     let record = copy.record.clone();
     let config = &state.config.session;
     let now = now();
-    if now.saturating_sub(record.logged_in_at) > secs(config.absolute_timeout) {
+    if past_lifetime(config, &record, now) {
         return Ok(None);
     }
     let touched = copy.touched_at.unwrap_or(record.logged_in_at);
@@ -65,6 +64,11 @@ pub async fn unchanged(
     }
     let until = ends(config, &record, touched);
     Ok(Some((record, until)))
+}
+
+/// Whether `session.absolute_timeout_secs` has passed since the login.
+fn past_lifetime(config: &SessionConfig, record: &LoginRecord, now: i64) -> bool {
+    now.saturating_sub(record.logged_in_at) > secs(config.absolute_timeout)
 }
 
 /// When the session ends unless used again, its idle expiry last moved at `touched`.

@@ -215,8 +215,7 @@ impl ReplicaHold {
         let token = crate::crypto::random_token();
         let taken = store
             .try_lock(&key, &token, lease)
-            .await
-            .map_err(|e| AppError::StoreUnavailable(e.to_string()))?;
+            .await?;
         if !taken {
             return Ok(None);
         }

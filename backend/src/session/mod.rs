@@ -38,7 +38,7 @@ pub use record::{
     log_in, now, read_record, IdToken, LoginFacts, LoginRecord, ProviderTokens, TokenType,
 };
 pub use sealed::{Contents, SealedStore};
-pub use store::{Changed, Key, Store};
+pub use store::{Changed, Key, Store, Unavailable};
 /// A record as a store keeps it: for the tests that write the store as its writers could.
 #[cfg(feature = "internals")]
 pub use store::Entry;

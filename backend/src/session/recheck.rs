@@ -59,8 +59,7 @@ pub(super) async fn recheck_under_lock(
     request_copy: Option<Session>,
     client: audit::Client,
 ) -> Result<Option<LoginRecord>, AppError> {
-    let unavailable = |e: super::store::Unavailable| AppError::StoreUnavailable(e.to_string());
-    let Some(stored) = state.sessions.read(&key).await.map_err(unavailable)? else {
+    let Some(stored) = state.sessions.read(&key).await? else {
         return Ok(None);
     };
     let Some(current) = stored.record() else {
@@ -105,7 +104,7 @@ pub(super) async fn recheck_under_lock(
         // does an answer about someone else.
         Err(e @ (ProviderError::Unauthorized { .. } | ProviderError::Refused { .. })) => {
             tracing::info!(provider = %provider_id, error = %e, "session ended: its facts cannot be read again");
-            state.sessions.remove(&key).await.map_err(unavailable)?;
+            state.sessions.remove(&key).await?;
             Ok(None)
         }
         Err(e) => Err(e.into()),
@@ -157,8 +156,7 @@ async fn admitted(
     state
         .sessions
         .remove(key)
-        .await
-        .map_err(|e| AppError::StoreUnavailable(e.to_string()))?;
+        .await?;
     let (state, user, key) = (state.clone(), record.user, *key);
     tokio::spawn(async move {
         if let Err(e) = control::end_others(&state, &user, &key).await {

@@ -115,8 +115,8 @@ impl SealedStore {
         }
     }
 
-    /// The record in `value`, stored under `key`: `None` once its sealed expiry has passed.
-    fn open(&self, key: &Key, value: &str) -> Result<Option<Contents>, Unopened> {
+    /// The record sealed as `value` under `key`, decrypted and parsed, whatever its expiry.
+    fn decrypt(&self, key: &Key, value: &str) -> Result<Contents, Unopened> {
         let plain = self
             .cipher
             .open(value, &Self::associated(key))
@@ -124,7 +124,12 @@ impl SealedStore {
                 CryptoError::UnknownKey => Unopened::KeyLost,
                 _ => Unopened::Refused,
             })?;
-        let contents: Contents = serde_json::from_slice(&plain).map_err(|_| Unopened::Refused)?;
+        serde_json::from_slice(&plain).map_err(|_| Unopened::Refused)
+    }
+
+    /// The record in `value`, stored under `key`: `None` once its sealed expiry has passed.
+    fn open(&self, key: &Key, value: &str) -> Result<Option<Contents>, Unopened> {
+        let contents = self.decrypt(key, value)?;
         self.opened.keep(key, value, &contents);
         Ok((contents.expires_at > now_millis()).then_some(contents))
     }
@@ -138,9 +143,9 @@ impl SealedStore {
         };
         let copy = match self.opened.get(key, &value) {
             Some(copy) => Some(copy),
-            None => match self.open(key, &value) {
-                Ok(Some(_)) => self.opened.get(key, &value),
-                _ => None,
+            None => match self.decrypt(key, &value) {
+                Ok(contents) => self.opened.keep(key, &value, &contents),
+                Err(_) => None,
             },
         };
         Ok(copy.filter(|copy| copy.expires_at > now_millis()))
