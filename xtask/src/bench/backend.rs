@@ -34,22 +34,29 @@ pub struct Spec<'a> {
     pub label: &'a str,
     pub store: &'a str,
     pub static_dir: Option<&'a Path>,
+    /// Lines added to the config's `[server]` table (its limits).
+    pub server: &'a str,
+    /// TOML tables after the config's own (the gateway's upstream).
+    pub extra: &'a str,
+}
+
+impl<'a> Spec<'a> {
+    /// A backend with `store` and nothing else of its own.
+    pub fn new(label: &'a str, store: &'a str) -> Spec<'a> {
+        Spec {
+            label,
+            store,
+            static_dir: None,
+            server: "",
+            extra: "",
+        }
+    }
 }
 
 impl Backend {
     /// Writes the config and starts the process; returns at once (see `wait_ready`).
     pub async fn spawn(env: &Env, spec: &Spec<'_>) -> Result<Backend> {
-        Backend::spawn_configured(env, spec, "", "").await
-    }
-
-    /// The same, with `server` lines added to the config's `[server]` table (its limits) and
-    /// `extra` TOML tables after the config's own (the gateway's upstream).
-    pub async fn spawn_configured(
-        env: &Env,
-        spec: &Spec<'_>,
-        server: &str,
-        extra: &str,
-    ) -> Result<Backend> {
+        let Spec { server, extra, .. } = spec;
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()?).into();
         let origin = format!("http://{addr}");
         let secret = tools::random_hex(24)?;
@@ -105,20 +112,7 @@ impl Backend {
     }
 
     pub async fn start(env: &Env, spec: &Spec<'_>) -> Result<Backend> {
-        Backend::start_with(env, spec, "").await
-    }
-
-    pub async fn start_with(env: &Env, spec: &Spec<'_>, extra: &str) -> Result<Backend> {
-        Backend::start_configured(env, spec, "", extra).await
-    }
-
-    pub async fn start_configured(
-        env: &Env,
-        spec: &Spec<'_>,
-        server: &str,
-        extra: &str,
-    ) -> Result<Backend> {
-        let mut backend = Backend::spawn_configured(env, spec, server, extra).await?;
+        let mut backend = Backend::spawn(env, spec).await?;
         backend.wait_ready()?;
         Ok(backend)
     }

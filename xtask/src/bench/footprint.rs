@@ -36,29 +36,16 @@ pub async fn footprint(env: &Env, report: &mut Report) -> Result<()> {
 }
 
 async fn memory(env: &Env, section: &mut Section, report: &mut Report) -> Result<()> {
-    let spec = backend::Spec {
-        label: "footprint",
-        store: "memory",
-        static_dir: None,
-    };
+    let spec = backend::Spec::new("footprint", "memory");
     let backend = Backend::start(env, &spec).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = backend.rss_kib()?;
-    let http = http_client(CONCURRENCY)?;
-    let results = {
-        let origin = backend.origin.clone();
-        concurrently(SESSIONS, CONCURRENCY, Duration::from_secs(180), move |_| {
-            let (http, origin) = (http.clone(), origin.clone());
-            async move {
-                logins::login(&http, &origin, "ada").await?;
-                Ok(())
-            }
-        })
-        .await?
-    };
-    let failed = results.iter().filter(|r| r.is_err()).count();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let full = backend.rss_kib()?;
+    let (failed, full) = fill(
+        &backend,
+        Duration::from_secs(180),
+        |http, origin| async move { logins::login(&http, &origin, "ada").await.map(|_| ()) },
+    )
+    .await?;
     let mib = |kib: u64| kib as f64 / 1024.0;
     section.budgeted(
         "resident memory, idle",
@@ -86,23 +73,17 @@ async fn memory(env: &Env, section: &mut Section, report: &mut Report) -> Result
     }
     // As many logins started and never finished (what this figure measured until a login
     // under way stopped making a session): each an attempt in the store, no session.
-    let http = http_client(CONCURRENCY)?;
-    let started = {
-        let origin = backend.origin.clone();
-        concurrently(SESSIONS, CONCURRENCY, Duration::from_secs(120), move |_| {
-            let (http, origin) = (http.clone(), origin.clone());
-            async move {
-                let path = format!("/api/login/{PROVIDER}");
-                let response = logins::api_post(&http, &origin, &path, None, &json!({})).await?;
-                response.bytes().await?;
-                Ok(())
-            }
-        })
-        .await?
-    };
-    let failed = started.iter().filter(|r| r.is_err()).count();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let pending = backend.rss_kib()?;
+    let (failed, pending) = fill(
+        &backend,
+        Duration::from_secs(120),
+        |http, origin| async move {
+            let path = format!("/api/login/{PROVIDER}");
+            let response = logins::api_post(&http, &origin, &path, None, &json!({})).await?;
+            response.bytes().await?;
+            Ok(())
+        },
+    )
+    .await?;
     section.info(
         format!("memory per login under way ({SESSIONS} more)"),
         format!(
@@ -119,16 +100,29 @@ async fn memory(env: &Env, section: &mut Section, report: &mut Report) -> Result
     Ok(())
 }
 
+/// `SESSIONS` calls of `call(client, origin)` to `backend`, `CONCURRENCY` at a time, then a
+/// second of quiet: how many failed, and the backend's resident memory (KiB) after them.
+async fn fill<F, Fut>(backend: &Backend, limit: Duration, call: F) -> Result<(usize, u64)>
+where
+    F: Fn(reqwest::Client, String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let (http, origin) = (http_client(CONCURRENCY)?, backend.origin.clone());
+    let results = concurrently(SESSIONS, CONCURRENCY, limit, move |_| {
+        call(http.clone(), origin.clone())
+    })
+    .await?;
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Ok((failed, backend.rss_kib()?))
+}
+
 /// From just before the exec to the first `/healthz` answer, polled every millisecond.
 async fn startup(env: &Env, section: &mut Section) -> Result<()> {
     let dir = env.work.join("startup");
     let _ = std::fs::remove_dir_all(&dir);
     let store = format!("sqlite://{}", dir.join("sessions.db").display());
-    let spec = backend::Spec {
-        label: "startup",
-        store: &store,
-        static_dir: None,
-    };
+    let spec = backend::Spec::new("startup", &store);
     let mut times = Vec::new();
     for _ in 0..STARTUPS {
         let mut backend = Backend::spawn(env, &spec).await?;

@@ -52,11 +52,10 @@ pub async fn gateway(env: &Env, report: &mut Report) -> Result<()> {
     let mut backends = Vec::new();
     for (label, store) in [("gateway-memory", "memory"), ("gateway-sqlite", &sqlite)] {
         let spec = backend::Spec {
-            label,
-            store,
-            static_dir: None,
+            extra: &upstream,
+            ..backend::Spec::new(label, store)
         };
-        let backend = Backend::start_with(env, &spec, &upstream).await?;
+        let backend = Backend::start(env, &spec).await?;
         let http = logins::http_client(1)?;
         let (cookie, _) = logins::login(&http, &backend.origin, "ada")
             .await

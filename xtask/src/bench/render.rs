@@ -70,9 +70,8 @@ pub async fn first_render(env: &Env, browser: &tools::Browser, report: &mut Repo
         .as_ref()
         .context("the first-render harness was not built")?;
     let spec = backend::Spec {
-        label: "render",
-        store: "memory",
         static_dir: Some(&env.dist),
+        ..backend::Spec::new("render", "memory")
     };
     let backend = Backend::start(env, &spec).await?;
     // Chromium leaves tens of MB in TMPDIR: a folder of the bench's, removed afterwards.

@@ -50,11 +50,7 @@ pub async fn stores(env: &Env, options: &Options, report: &mut Report) -> Result
     let mut logins = Logins::new();
     for (label, store) in &runs {
         step(&format!("3+4/6 {label} store: logins and throughput"));
-        let spec = backend::Spec {
-            label,
-            store,
-            static_dir: None,
-        };
+        let spec = backend::Spec::new(label, store);
         let backend = Backend::start(env, &spec).await?;
         let http = logins::http_client(logins::CONCURRENCY)?;
         // One login first: OIDC discovery and JWKS are fetched once per process, not per login.

@@ -164,11 +164,11 @@ fn fail_with(report: &mut Report, way: &str, errors: &[String]) {
 
 async fn backend(env: &Env, label: &str, server: &str, upstream: &str) -> Result<Backend> {
     let spec = Spec {
-        label,
-        store: "memory",
-        static_dir: None,
+        server,
+        extra: upstream,
+        ..Spec::new(label, "memory")
     };
-    Backend::start_configured(env, &spec, server, upstream).await
+    Backend::start(env, &spec).await
 }
 
 fn way(
