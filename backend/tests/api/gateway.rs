@@ -396,6 +396,17 @@ async fn a_websocket_goes_through_with_the_public_origin_and_is_refused_with_ano
     socket.send(Message::text("ping 1")).await.unwrap();
     let echo = socket.next().await.unwrap().unwrap();
     assert_eq!(echo, Message::text("ping 1"));
+    // A message far larger than the relay's first read (1 KiB): its buffers grow as reads fill
+    // them, and every byte arrives in order; a small one after it as well.
+    let big: String = (0..200_000u32)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    socket.send(Message::text(big.clone())).await.unwrap();
+    let echo = socket.next().await.unwrap().unwrap();
+    assert_eq!(echo, Message::text(big));
+    socket.send(Message::text("ping 2")).await.unwrap();
+    let echo = socket.next().await.unwrap().unwrap();
+    assert_eq!(echo, Message::text("ping 2"));
     let received = upstream.received();
     assert_eq!(
         received[0].headers["x-portero-login"], "ada",

@@ -215,6 +215,22 @@ async fn the_session_cookie_is_httponly_secure_lax_host_wide_and_renewed_at_logi
     assert_ne!(before, after, "a fresh session id at login (no fixation)");
 
     let headers = browser.set_cookie_headers.lock().unwrap().clone();
+    // The login binding's cookie lives as long as its attempt, and the login that succeeds
+    // clears it.
+    let binding: Vec<&String> = headers
+        .iter()
+        .filter(|h| h.starts_with("portero_login="))
+        .collect();
+    let max_age = |h: &str| {
+        h.split(';')
+            .find_map(|a| a.trim().strip_prefix("Max-Age="))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    assert!(
+        binding.iter().any(|h| max_age(h).is_some_and(|s| s > 0)),
+        "{binding:?}"
+    );
+    assert!(binding.iter().any(|h| max_age(h) == Some(0)), "{binding:?}");
     for header in &headers {
         let attrs: Vec<String> = header
             .split(';')
